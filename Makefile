@@ -1,0 +1,52 @@
+# The two commands: `make demo` and `make test`. Both set themselves up on a fresh machine (Python 3.11 + make).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DJANGO_SETTINGS_MODULE := saas.settings
+
+.PHONY: install services stop migrate demo test lint format browser-deps bench-provision
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+services: install
+	@$(BIN)/python -m saas.embedded start
+
+stop: install
+	$(BIN)/python -m saas.embedded stop
+
+migrate: services
+	DEBUG=1 $(BIN)/python manage.py bootstrap
+
+demo: services
+	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v 0
+	DEBUG=1 $(BIN)/python manage.py demo_seed
+	DEBUG=1 $(BIN)/honcho -f Procfile start
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi; }
+
+lint: install
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: services lint browser-deps
+	@# pytest's exit code 5 means it collected no tests: that is a failure, never a silent pass.
+	SAAS_TESTING=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+bench-provision: services
+	SAAS_TESTING=1 $(BIN)/python bench/provision.py

@@ -1,0 +1,1 @@
+"""Booking: seminars, interviews, slots and bookings (tenant schema)."""

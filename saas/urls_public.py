@@ -1,0 +1,21 @@
+"""URLs of the public site (BASE_DOMAIN): landing page and support staff pages."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from saas.views import healthz
+from tenants import views as tenant_views
+
+urlpatterns = [
+    path("", tenant_views.public_home, name="public_home"),
+    path("healthz", healthz, name="healthz"),
+    path("support/login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("support/logout/", auth_views.LogoutView.as_view(next_page="public_home"), name="logout"),
+    path("support/tenants/", tenant_views.support_tenant_list, name="support_tenant_list"),
+    path(
+        "support/tenants/<slug:slug>/delete/",
+        tenant_views.support_tenant_delete,
+        name="support_tenant_delete",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

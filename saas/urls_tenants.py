@@ -1,0 +1,24 @@
+"""URLs of a company's subdomain (<slug>.BASE_DOMAIN): recruiters' workspace and students' My Page."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from accounts import views as account_views
+from saas.views import healthz
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="home", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("login/", account_views.TenantLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("home/", account_views.home, name="home"),
+    path(
+        "accounts/password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/password_set.html", success_url="/login/?password_set=1"
+        ),
+        name="password_set",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

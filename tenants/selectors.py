@@ -1,0 +1,55 @@
+"""Reads of tenants and domains."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.db import connection
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.models import Domain, Tenant
+
+# Host → tenant is read on every request and websocket; a short in-process cache keeps it off
+# the database on the hot path while a deleted tenant stops resolving within seconds.
+_HOST_CACHE_SECONDS = 5.0
+_host_cache: dict[str, tuple[float, Tenant | None]] = {}
+_host_cache_lock = threading.Lock()
+
+
+def tenant_for_host(*, hostname: str) -> Tenant | None:
+    hostname = hostname.lower().rstrip(".")
+    now = time.monotonic()
+    cached = _host_cache.get(hostname)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    with schema_context(get_public_schema_name()):
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+    tenant = domain.tenant if domain is not None else None
+    with _host_cache_lock:
+        if len(_host_cache) > 10_000:
+            _host_cache.clear()
+        _host_cache[hostname] = (now + _HOST_CACHE_SECONDS, tenant)
+    return tenant
+
+
+def host_cache_clear() -> None:
+    with _host_cache_lock:
+        _host_cache.clear()
+
+
+def tenant_list():
+    return Tenant.objects.exclude(schema_name=get_public_schema_name()).prefetch_related("domains")
+
+
+def tenant_get(*, slug: str) -> Tenant:
+    return Tenant.objects.exclude(schema_name=get_public_schema_name()).get(slug=slug)
+
+
+def tenant_primary_domain(*, tenant: Tenant) -> str:
+    domain = tenant.domains.filter(is_primary=True).first()
+    return domain.domain if domain is not None else ""
+
+
+def current_schema() -> str:
+    return connection.schema_name

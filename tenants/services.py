@@ -1,0 +1,183 @@
+"""Tenant provisioning: create a company (schema cloned from a template), invite its first admin, delete it."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
+
+from accounts.models import Role, User
+from accounts.services import user_invite
+from tenants.errors import TenantError
+from tenants.models import Domain, Tenant
+from tenants.selectors import host_cache_clear
+
+logger = logging.getLogger(__name__)
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+RESERVED_SLUGS = frozenset(
+    {"www", "status", "admin", "api", "static", "media", "public", "support", "mail", "app", "ws", "test"}
+)
+# Serialises template migrations between concurrent provisioning calls (any 64-bit constant).
+_TEMPLATE_LOCK_ID = 7_310_221_004
+
+
+@dataclass(frozen=True)
+class TenantCreated:
+    tenant: Tenant
+    domain: str
+    invite_url: str
+    seconds: float
+
+
+def template_schema_ensure() -> bool:
+    """Create and migrate the template schema new tenants are cloned from; True when it changed."""
+    name = settings.TENANT_BASE_SCHEMA
+    # The lock lives on a connection of its own: Django's pooled connection may be swapped mid-migration.
+    with _dedicated_connection() as lock_connection:
+        lock_connection.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK_ID])
+        try:
+            if not schema_exists(name):
+                with connection.cursor() as cursor:
+                    cursor.execute(f'CREATE SCHEMA "{name}"')
+            elif not _template_has_pending_migrations(name):
+                return False
+            call_command("migrate_schemas", schema_name=name, interactive=False, verbosity=0)
+            return True
+        finally:
+            connection.set_schema_to_public()
+
+
+def _dedicated_connection() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    params.pop("pool", None)
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    params.pop("server_side_binding", None)
+    return psycopg.connect(autocommit=True, **params)
+
+
+def _template_has_pending_migrations(name: str) -> bool:
+    connection.set_schema(name, include_public=False)
+    try:
+        executor = MigrationExecutor(connection)
+        return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    finally:
+        connection.set_schema_to_public()
+
+
+def _validate(*, name: str, slug: str, admin_email: str) -> None:
+    if not name.strip():
+        raise TenantError("会社名を入力してください。")
+    if not SLUG_RE.match(slug):
+        raise TenantError("サブドメインは半角英小文字・数字・ハイフンで 3〜40 文字、英字で始めてください。")
+    if slug in RESERVED_SLUGS:
+        raise TenantError(f"「{slug}」は予約されているため使えません。")
+    if "@" not in admin_email:
+        raise TenantError("管理者のメールアドレスが正しくありません。")
+    if Tenant.objects.filter(slug=slug).exists():
+        raise TenantError(f"サブドメイン「{slug}」はすでに使われています。")
+
+
+def tenant_domain(*, slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def tenant_create(*, name: str, slug: str, admin_email: str) -> TenantCreated:
+    """Provision a company: schema, domain, and an invitation for its first admin."""
+    started = time.perf_counter()
+    slug = slug.strip().lower()
+    admin_email = admin_email.strip().lower()
+    _validate(name=name, slug=slug, admin_email=admin_email)
+    template_schema_ensure()
+    tenant = Tenant(
+        name=name.strip(), slug=slug, admin_email=admin_email, schema_name="t_" + slug.replace("-", "_")
+    )
+    with transaction.atomic():
+        tenant.save()
+        Domain.objects.create(domain=tenant_domain(slug=slug), tenant=tenant, is_primary=True)
+    try:
+        tenant.create_schema(check_if_exists=True, verbosity=0)
+        with schema_context(tenant.schema_name):
+            admin = User.objects.create_user(
+                username=admin_email, email=admin_email, password=None, role=Role.ADMIN
+            )
+            invite_url = user_invite(user=admin, tenant=tenant)
+    except Exception:
+        logger.exception("tenant provisioning failed, rolling back", extra={"tenant": tenant.schema_name})
+        _schema_drop(tenant.schema_name)
+        tenant.delete()
+        raise
+    host_cache_clear()
+    return TenantCreated(
+        tenant=tenant,
+        domain=tenant_domain(slug=slug),
+        invite_url=invite_url,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _schema_drop(schema_name: str) -> None:
+    if schema_name == get_public_schema_name() or schema_name == settings.TENANT_BASE_SCHEMA:
+        raise TenantError("このスキーマは削除できません。")
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
+
+
+def tenant_export(*, tenant: Tenant, directory: Path | None = None) -> Path:
+    """Write every row of the tenant's schema as gzipped JSON (Django fixtures) and return the file."""
+    directory = directory or Path(settings.BASE_DIR) / ".data" / "exports"
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = directory / f"{tenant.slug}-{stamp}.json.gz"
+    labels = [
+        app.split(".")[-1]
+        for app in settings.TENANT_APPS
+        if not app.startswith("django.contrib.contenttypes")
+    ]
+    buffer = io.StringIO()
+    with schema_context(tenant.schema_name):
+        call_command("dumpdata", *labels, format="json", stdout=buffer, verbosity=0)
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write(buffer.getvalue())
+    return path
+
+
+def tenant_delete(*, tenant: Tenant, confirm_slug: str, export_directory: Path | None = None) -> Path:
+    """Export the tenant's data, then drop its schema and domains; needs the slug typed as confirmation."""
+    if confirm_slug.strip() != tenant.slug:
+        raise TenantError("確認のため、削除する会社のサブドメインを正確に入力してください。")
+    if tenant.schema_name == get_public_schema_name():
+        raise TenantError("このスキーマは削除できません。")
+    path = tenant_export(tenant=tenant, directory=export_directory)
+    _schema_drop(tenant.schema_name)
+    tenant.delete()
+    host_cache_clear()
+    return path
+
+
+def public_tenant_ensure() -> Tenant:
+    """The public schema's tenant row, reached at BASE_DOMAIN and status.BASE_DOMAIN."""
+    tenant, _ = Tenant.objects.get_or_create(
+        schema_name=get_public_schema_name(), defaults={"name": "Public", "slug": "public"}
+    )
+    for host in (settings.BASE_DOMAIN, settings.STATUS_DOMAIN):
+        Domain.objects.get_or_create(
+            domain=host, defaults={"tenant": tenant, "is_primary": host == settings.BASE_DOMAIN}
+        )
+    host_cache_clear()
+    return tenant

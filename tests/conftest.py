@@ -1,0 +1,164 @@
+"""Shared fixtures: two tenant companies created once per session, a live daphne, and helpers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import schema_context
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_PASSWORD = "test-password-123"
+
+
+@dataclass
+class TenantInfo:
+    tenant: object
+    slug: str
+    host: str
+    schema: str
+    admin_email: str
+
+
+def _ensure_tenant(slug: str, name: str) -> TenantInfo:
+    from accounts.models import User
+    from tenants.models import Tenant
+    from tenants.services import tenant_create
+
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        tenant = tenant_create(name=name, slug=slug, admin_email=f"admin@{slug}.example.jp").tenant
+    with schema_context(tenant.schema_name):
+        admin = User.objects.get(email=f"admin@{slug}.example.jp")
+        admin.set_password(DEMO_PASSWORD)
+        admin.save(update_fields=["password"])
+    return TenantInfo(
+        tenant=tenant,
+        slug=slug,
+        host=f"{slug}.{settings.BASE_DOMAIN}",
+        schema=tenant.schema_name,
+        admin_email=f"admin@{slug}.example.jp",
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants.services import public_tenant_ensure, template_schema_ensure
+
+    with django_db_blocker.unblock():
+        public_tenant_ensure()
+        template_schema_ensure()
+    yield
+
+
+@pytest.fixture(scope="session")
+def tenants(django_db_setup, django_db_blocker) -> dict[str, TenantInfo]:
+    """Two companies, acme and globex, committed once for the whole session."""
+    with django_db_blocker.unblock():
+        return {
+            "acme": _ensure_tenant("acme", "アクメ商事"),
+            "globex": _ensure_tenant("globex", "グローベックス"),
+        }
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test():
+    yield
+    # A test that switched schema must not leave the next one inside a tenant.
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def committed(django_db_blocker):
+    """Let a test write committed rows (for live servers in other processes); it cleans up itself."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for_tests() -> str:
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+@dataclass
+class LiveServer:
+    port: int
+    process: subprocess.Popen
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def ws_url(self, host: str, path: str) -> str:
+        return f"ws://{host}:{self.port}{path}"
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not listen on {port}")
+
+
+def start_daphne(
+    *, extra_env: dict[str, str] | None = None, application: str = "saas.asgi:application"
+) -> LiveServer:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": database_url_for_tests(),
+            "REDIS_URL": settings.REDIS_URL,
+            "SAAS_TESTING": "1",
+            "PUBLIC_PORT": str(port),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra_env or {})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    wait_for_port(port, process)
+    return LiveServer(port=port, process=process)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def live_server_daphne(tenants) -> Iterator[LiveServer]:
+    """One daphne serving the test database for the whole session (HTTP and websockets)."""
+    server = start_daphne()
+    yield server
+    stop_process(server.process)

@@ -1,0 +1,108 @@
+"""Provisioning: create, validate, delete tenants; the template schema; unknown hosts."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists
+
+from accounts.models import Role, User
+from tenants.errors import TenantError
+from tenants.models import Domain, Tenant
+from tenants.services import tenant_create, tenant_delete
+
+
+def test_tenant_create_clones_template_and_invites_admin(tenants, committed, mailoutbox, tmp_path):
+    created = tenant_create(name="一時テスト株式会社", slug="tmp-create", admin_email="Boss@Tmp.Example.jp")
+    try:
+        tenant = created.tenant
+        assert tenant.schema_name == "t_tmp_create"
+        assert schema_exists("t_tmp_create")
+        assert Domain.objects.get(tenant=tenant).domain == "tmp-create.localhost"
+        with schema_context(tenant.schema_name):
+            admin = User.objects.get()
+            assert admin.email == "boss@tmp.example.jp"
+            assert admin.role == Role.ADMIN
+            assert not admin.has_usable_password()
+            # The schema carries every tenant table, with migrations recorded as applied.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM django_migrations WHERE app = 'accounts'")
+                assert cursor.fetchone()[0] >= 1
+        assert created.invite_url.startswith("http://tmp-create.localhost")
+        assert created.seconds < 10
+        assert len(mailoutbox) == 1 and mailoutbox[0].to == ["boss@tmp.example.jp"]
+        assert created.invite_url in mailoutbox[0].body
+    finally:
+        path = tenant_delete(tenant=created.tenant, confirm_slug="tmp-create", export_directory=tmp_path)
+    assert not schema_exists("t_tmp_create")
+    assert not Tenant.objects.filter(slug="tmp-create").exists()
+    rows = json.loads(gzip.open(path, "rt", encoding="utf-8").read())
+    assert any(
+        row["model"] == "accounts.user" and row["fields"]["email"] == "boss@tmp.example.jp" for row in rows
+    )
+
+
+@pytest.mark.parametrize(
+    "slug, message",
+    [("A", "サブドメインは"), ("www", "予約"), ("acme", "すでに使われています"), ("-bad", "サブドメインは")],
+)
+@pytest.mark.django_db
+def test_tenant_create_refuses_bad_slugs(tenants, slug, message):
+    with pytest.raises(TenantError) as error:
+        tenant_create(name="X社", slug=slug, admin_email="a@b.jp")
+    assert message in error.value.message
+
+
+@pytest.mark.django_db
+def test_tenant_delete_needs_confirmation(tenants):
+    with pytest.raises(TenantError):
+        tenant_delete(tenant=tenants["acme"].tenant, confirm_slug="globex")
+    assert schema_exists(tenants["acme"].schema)
+
+
+@pytest.mark.django_db
+def test_unknown_host_gets_plain_404(client, tenants):
+    response = client.get("/", HTTP_HOST="nobody.localhost")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "アクメ" not in body and "新卒採用管理" not in body and "support" not in body
+    # A host outside ALLOWED_HOSTS gets the same page, not a 400 with details.
+    assert client.get("/", HTTP_HOST="evil.example.com").status_code == 404
+
+
+@pytest.mark.django_db
+def test_support_page_creates_tenant(client, tenants):
+    staff = User.objects.create_user(
+        username="s@localhost", email="staff-create@localhost", password="x" * 12, is_staff=True
+    )
+    try:
+        client.force_login(staff)
+        response = client.post(
+            "/support/tenants/",
+            {"name": "ページ作成株式会社", "slug": "page-made", "admin_email": "hr@page.example.jp"},
+            HTTP_HOST="localhost",
+        )
+        assert response.status_code == 302
+        tenant = Tenant.objects.get(slug="page-made")
+        page = client.get("/support/tenants/", HTTP_HOST="localhost").content.decode()
+        assert "ページ作成株式会社" in page and "page-made.localhost" in page
+        refused = client.post(
+            f"/support/tenants/{tenant.slug}/delete/", {"confirm_slug": "wrong"}, HTTP_HOST="localhost"
+        )
+        assert refused.status_code == 200 and "正確に入力" in refused.content.decode()
+        done = client.post(
+            f"/support/tenants/{tenant.slug}/delete/", {"confirm_slug": "page-made"}, HTTP_HOST="localhost"
+        )
+        assert done.status_code == 302
+        assert not Tenant.objects.filter(slug="page-made").exists()
+    finally:
+        staff.delete()
+
+
+@pytest.mark.django_db
+def test_support_pages_need_staff(client, tenants):
+    response = client.get("/support/tenants/", HTTP_HOST="localhost")
+    assert response.status_code == 302 and "/support/login/" in response["Location"]
