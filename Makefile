@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: install services stop migrate demo test lint format browser-deps bench-provision
+.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -50,3 +50,12 @@ test: services lint browser-deps
 
 bench-provision: services
 	SAAS_TESTING=1 $(BIN)/python bench/provision.py
+
+bench-import: services
+	SAAS_TESTING=1 $(BIN)/python bench/import_bench.py
+
+bench-mail: services
+	SAAS_TESTING=1 $(BIN)/python bench/mail_bench.py
+
+bench-incidents: services
+	SAAS_TESTING=1 $(BIN)/python bench/incidents_bench.py

@@ -18,4 +18,5 @@ urlpatterns = [
         name="support_tenant_delete",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("incidents.urls")),
 ]

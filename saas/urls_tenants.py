@@ -21,4 +21,8 @@ urlpatterns = [
         name="password_set",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("candidates.urls")),
+    path("", include("booking.urls")),
+    path("", include("notifications.urls")),
+    path("", include("incidents.urls_tenant")),
 ]

@@ -1,0 +1,5 @@
+"""URLs of the incidents app."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
