@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+import websockets
 from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
@@ -107,6 +109,15 @@ class LiveServer:
 
     def ws_url(self, host: str, path: str) -> str:
         return f"ws://{host}:{self.port}{path}"
+
+    def http(self, host: str, **kwargs) -> httpx.Client:
+        """An HTTP client for a company host; it connects to loopback, so no resolver for *.localhost is needed."""
+        headers = {"Host": f"{host}:{self.port}", **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers=headers, **kwargs)
+
+    def ws_connect(self, host: str, path: str, **kwargs):
+        """A websockets client for a company host, connecting to loopback with the right Host header."""
+        return websockets.connect(self.ws_url(host, path), host="127.0.0.1", port=self.port, **kwargs)
 
 
 def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30.0) -> None:
