@@ -14,10 +14,15 @@ from django.conf import settings  # noqa: E402
 from saas.websocket_urls import websocket_urlpatterns  # noqa: E402
 from tenants.websocket import TenantWebsocketMiddleware  # noqa: E402
 
-websocket_app = TenantWebsocketMiddleware(URLRouter(websocket_urlpatterns))
-if settings.SENTRY_DSN:
-    from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
 
-    websocket_app = SentryAsgiMiddleware(websocket_app)
+def build_application(routes: list) -> ProtocolTypeRouter:
+    websocket_app = TenantWebsocketMiddleware(URLRouter(routes))
+    if settings.SENTRY_DSN:
+        # Consumer errors reach Sentry through the same scrubbing as HTTP errors.
+        from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})
+        websocket_app = SentryAsgiMiddleware(websocket_app)
+    return ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})
+
+
+application = build_application(websocket_urlpatterns)

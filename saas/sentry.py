@@ -59,6 +59,12 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
             exception["value"] = scrub_text(exception["value"])
         for frame in (exception.get("stacktrace") or {}).get("frames", []):
             frame.pop("vars", None)
+            # Source lines around the failure can hold literals (test data, fixtures): scrub them too.
+            if isinstance(frame.get("context_line"), str):
+                frame["context_line"] = scrub_text(frame["context_line"])
+            for key in ("pre_context", "post_context"):
+                if isinstance(frame.get(key), list):
+                    frame[key] = [scrub_text(line) for line in frame[key]]
     return event
 
 
