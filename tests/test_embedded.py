@@ -61,6 +61,29 @@ def test_embedded_servers_start_reuse_and_stop(tmp_path: Path):
     assert not (tmp_path / "pg" / "postmaster.pid").exists()
 
 
+def test_a_port_taken_by_another_server_is_left_alone(tmp_path: Path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(
+            {
+                "SAAS_DATA_DIR": str(tmp_path),
+                "EMBEDDED_PG_PORT": str(taken),
+                "EMBEDDED_REDIS_PORT": str(taken),
+            }
+        )
+        urls = _embedded("start", env)
+        try:
+            assert f":{taken}/" not in urls["DATABASE_URL"] and f":{taken}/" not in urls["REDIS_URL"]
+            with psycopg.connect(urls["DATABASE_URL"].replace("postgres://", "postgresql://")) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert _embedded("start", env) == urls
+        finally:
+            _embedded("stop", env)
+
+
 def test_urls_in_the_environment_start_nothing(tmp_path: Path):
     env = dict(
         os.environ,
