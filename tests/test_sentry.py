@@ -92,12 +92,8 @@ def sentry_server(tenants):
 
 def test_http_error_reaches_sentry_tagged_and_scrubbed(sentry_server, tenants):
     receiver, server = sentry_server
-    with server.http(tenants["acme"].host) as http:
-        response = http.post(
-            "/fail/",
-            data={"family_name": NAME, "email": EMAIL, "phone": PHONE},
-            cookies={"sessionid": "secret-session-value"},
-        )
+    with server.http(tenants["acme"].host, cookies={"sessionid": "secret-session-value"}) as http:
+        response = http.post("/fail/", data={"family_name": NAME, "email": EMAIL, "phone": PHONE})
     assert response.status_code == 500
     event = receiver.wait_for_events(1)[0]
     assert event["tags"]["tenant"] == tenants["acme"].schema
