@@ -1,0 +1,202 @@
+"""Run the product the way production does, on loopback: nginx in front, gunicorn for HTTP, daphne for websockets.
+
+Used by the rush benchmark (and handy for trying the production layout locally):
+`python bench/stack.py --http-workers 3 --ws-processes 2` prints the port and stays up until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+NGINX_CONF = """
+worker_processes {nginx_workers};
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 30000; multi_accept on; }}
+worker_rlimit_nofile 65000;
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    keepalive_timeout 65;
+    keepalive_requests 100000;
+    upstream http_app {{ {http_servers} keepalive 64; }}
+    upstream ws_app {{ {ws_servers} }}
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    server {{
+        listen 127.0.0.1:{port} backlog=16384;
+        location /ws/ {{
+            proxy_pass http://ws_app;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $http_host;
+            proxy_read_timeout 3600s;
+        }}
+        location / {{
+            proxy_pass http://http_app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+        }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found is None:
+        raise SystemExit(
+            "nginx is needed: apt-get install nginx (make bench-rush installs it when run as root)"
+        )
+    return found
+
+
+@dataclass
+class Stack:
+    port: int
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    tmp: Path | None = None
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def stack_start(
+    *,
+    env: dict[str, str],
+    http_workers: int = 3,
+    ws_processes: int = 1,
+    http_server: str = "gunicorn",
+    nginx_workers: int = 1,
+    port: int | None = None,
+) -> Stack:
+    """Start nginx + HTTP workers + daphne processes; returns when everything listens."""
+    port = port or free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="saas-stack-"))
+    stack = Stack(port=port, tmp=tmp)
+    env = dict(env, PUBLIC_PORT=str(port), PYTHONPATH=str(ROOT))
+    http_ports, ws_ports = [], []
+    if http_server == "gunicorn":
+        http_port = free_port()
+        http_ports.append(http_port)
+        stack.processes.append(
+            subprocess.Popen(
+                [
+                    str(VENV_BIN / "gunicorn"),
+                    "saas.wsgi:application",
+                    "-w",
+                    str(http_workers),
+                    "-b",
+                    f"127.0.0.1:{http_port}",
+                    "--backlog",
+                    "8192",
+                    "--keep-alive",
+                    "75",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+    for _ in range(ws_processes):
+        ws_port = free_port()
+        ws_ports.append(ws_port)
+        stack.processes.append(
+            subprocess.Popen(
+                [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(ws_port), "saas.asgi:application"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    if http_server == "daphne":
+        http_ports = list(ws_ports)
+    conf = NGINX_CONF.format(
+        nginx_workers=nginx_workers,
+        tmp=tmp,
+        port=port,
+        http_servers=" ".join(f"server 127.0.0.1:{p};" for p in http_ports),
+        ws_servers=" ".join(f"server 127.0.0.1:{p};" for p in ws_ports),
+    )
+    (tmp / "nginx.conf").write_text(conf)
+    stack.processes.append(
+        subprocess.Popen([nginx_binary(), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"], cwd=tmp)
+    )
+    try:
+        for p in [*http_ports, *ws_ports, port]:
+            wait_port(p)
+    except RuntimeError:
+        stack.stop()
+        raise
+    return stack
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--http-workers", type=int, default=3)
+    parser.add_argument("--ws-processes", type=int, default=1)
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    stack = stack_start(
+        env=dict(os.environ), http_workers=args.http_workers, ws_processes=args.ws_processes, port=args.port
+    )
+    print(f"serving on http://localhost:{stack.port}/ (pids {stack.pids()}); Ctrl-C stops")
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
