@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -220,3 +221,14 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 if WHITENOISE_USE_FINDERS:
     STATIC_ROOT.mkdir(exist_ok=True)
+
+# Seat counters of the booking rush (a Redis of their own may be named; defaults to the main one, db 4).
+RUSH_REDIS_URL = env("RUSH_REDIS_URL", default=redis_url(4))
+
+if TESTING:
+    # Test runs that share one Redis (several checkouts, parallel runs) must not see each other's cache
+    # entries, channel groups or Celery tasks; subprocesses the tests start inherit the same key.
+    TEST_RUN = os.environ.setdefault("SAAS_TEST_RUN", _database["TEST"]["NAME"])
+    CACHES["default"]["KEY_PREFIX"] = TEST_RUN
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"saas-{TEST_RUN}"
+    CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_RUN}"
