@@ -29,7 +29,7 @@ migrate: services
 demo: services
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v 0
 	DEBUG=1 $(BIN)/python manage.py demo_seed
-	DEBUG=1 $(BIN)/honcho -f Procfile start
+	DEBUG=1 EMAIL_URL=smtp://127.0.0.1:1025 $(BIN)/honcho -f Procfile start
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \

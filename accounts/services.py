@@ -37,3 +37,73 @@ def user_invite(*, user: User, tenant) -> str:
     )
     transaction.on_commit(lambda: send_mail(subject, body, None, [user.email], fail_silently=False))
     return url
+
+
+@transaction.atomic
+def recruiter_invite(*, email: str, role: str, display_name: str, tenant) -> User:
+    """Create a recruiter of this company (no password yet) and e-mail them a set-up link."""
+    from accounts.errors import AccountError
+    from accounts.models import Role
+
+    address = email.strip().lower()
+    if role not in Role.values:
+        raise AccountError("権限が正しくありません。")
+    if User.objects.filter(email__iexact=address).exists():
+        raise AccountError("このメールアドレスはすでに登録されています。")
+    user = User.objects.create_user(
+        username=address, email=address, password=None, role=role, display_name=display_name.strip()[:100]
+    )
+    user_invite(user=user, tenant=tenant)
+    return user
+
+
+@transaction.atomic
+def recruiter_update(*, user_id: int, role: str, is_active: bool, acting: User) -> User:
+    """Change a recruiter's role or deactivate them; a company always keeps an active admin."""
+    from accounts.errors import AccountError
+    from accounts.models import Role
+
+    if role not in Role.values:
+        raise AccountError("権限が正しくありません。")
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise AccountError("担当者が見つかりません。")
+    losing_admin = user.role == Role.ADMIN and (role != Role.ADMIN or not is_active)
+    if losing_admin:
+        admins = User.objects.select_for_update().filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
+        if not admins.exists():
+            raise AccountError("有効な管理者が1人もいなくなるため変更できません。")
+    if user.pk == acting.pk and not is_active:
+        raise AccountError("自分自身は無効にできません。")
+    user.role, user.is_active = role, is_active
+    user.save(update_fields=["role", "is_active"])
+    return user
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, token: str) -> bool:
+    """Confirm the user's pending TOTP device with a first code; True when confirmed."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None or not device.verify_token(token.strip()):
+        return False
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    return True
+
+
+def totp_device_pending(*, user: User):  # type: ignore[no-untyped-def]
+    """The unconfirmed device being set up (created on first call)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return device or TOTPDevice.objects.create(user=user, name="認証アプリ", confirmed=False)
+
+
+@transaction.atomic
+def totp_device_remove(*, user: User) -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).delete()

@@ -1,16 +1,96 @@
-"""Recruiter sign-in and home page on the company's subdomain."""
+"""Recruiter sign-in (optional TOTP, throttled), home, recruiter management and TOTP set-up."""
 
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django_otp import user_has_device
+
+from accounts.errors import AccountError
+from accounts.forms import TenantAuthenticationForm
+from accounts.models import Role, User
+from accounts.permissions import ADMINS, EVERYONE, role_required
+from accounts.services import (
+    recruiter_invite,
+    recruiter_update,
+    totp_device_confirm,
+    totp_device_pending,
+    totp_device_remove,
+)
 
 
 class TenantLoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    authentication_form = TenantAuthenticationForm
+
+    def form_invalid(self, form):  # type: ignore[no-untyped-def]
+        response = super().form_invalid(form)
+        # Throttled: 429 so scripts and monitoring see it; the page still explains in Japanese.
+        if any(error.code == "throttled" for error in form.errors.as_data().get("__all__", [])):
+            response.status_code = 429
+        return response
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/home.html", {"tenant": request.tenant})
+
+
+@role_required(*ADMINS)
+def recruiters_view(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "invite":
+                user = recruiter_invite(
+                    email=request.POST.get("email", ""),
+                    role=request.POST.get("role", Role.RECRUITER),
+                    display_name=request.POST.get("display_name", ""),
+                    tenant=request.tenant,
+                )
+                messages.success(request, f"{user.email} に招待メールを送りました。")
+            else:
+                recruiter_update(
+                    user_id=int(request.POST.get("user", "0") or 0),
+                    role=request.POST.get("role", ""),
+                    is_active=request.POST.get("is_active") == "1",
+                    acting=request.user,
+                )
+                messages.success(request, "担当者を更新しました。")
+            return redirect("candidates:recruiters")
+        except (AccountError, ValueError) as error:
+            messages.error(request, getattr(error, "message", "入力が正しくありません。"))
+            status = 400
+    return render(
+        request,
+        "accounts/recruiters.html",
+        {"users": User.objects.order_by("email"), "roles": Role.choices},
+        status=status,
+    )
+
+
+@role_required(*EVERYONE)
+def otp_setup_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    status = 200
+    if request.method == "POST":
+        if request.POST.get("action") == "remove":
+            totp_device_remove(user=user)
+            messages.success(request, "2段階認証を解除しました。")
+            return redirect("candidates:otp_setup")
+        if totp_device_confirm(user=user, token=request.POST.get("token", "")):
+            messages.success(request, "2段階認証を有効にしました。次回から確認コードが必要です。")
+            return redirect("candidates:otp_setup")
+        messages.error(request, "確認コードが正しくありません。")
+        status = 400
+    enabled = user_has_device(user, confirmed=True)
+    qr_svg = ""
+    if not enabled:
+        device = totp_device_pending(user=user)
+        qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
+    return render(request, "accounts/otp_setup.html", {"enabled": enabled, "qr_svg": qr_svg}, status=status)

@@ -58,7 +58,9 @@ def main() -> None:
     }
     print(f"{'method':<28}{'median s':>10}{'max s':>10}")
     print(f"{'clone template schema':<28}{result['clone_median_s']:>10.3f}{result['clone_max_s']:>10.3f}")
-    print(f"{'migrate a fresh schema':<28}{result['migrate_median_s']:>10.3f}{result['migrate_max_s']:>10.3f}")
+    print(
+        f"{'migrate a fresh schema':<28}{result['migrate_median_s']:>10.3f}{result['migrate_max_s']:>10.3f}"
+    )
     print(f"speed-up: {result['speedup']}x over {RUNS} runs each")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ from saas.views import healthz
 from tenants import views as tenant_views
 
 urlpatterns = [
+    # First: on status.<BASE_DOMAIN> the root is the status page (incidents.urls hands other hosts to public_home).
+    path("", include("incidents.urls")),
     path("", tenant_views.public_home, name="public_home"),
     path("healthz", healthz, name="healthz"),
     path("support/login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
@@ -18,5 +20,5 @@ urlpatterns = [
         name="support_tenant_delete",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("incidents.urls")),
+    path("", include("notifications.urls_public")),
 ]

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from booking.consumers import SeminarSeatsConsumer
 from notifications.consumers import RecruiterEventsConsumer
 
 websocket_urlpatterns = [
     path("ws/events/", RecruiterEventsConsumer.as_asgi()),
+    path("ws/seminars/<int:seminar_id>/", SeminarSeatsConsumer.as_asgi()),
 ]

@@ -1,5 +1,7 @@
 """Seed the demo: the public site, a support login, two companies with a recruiter login each."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -7,6 +9,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import site_url
+from booking.demo import demo_seed as booking_demo_seed
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -15,6 +18,25 @@ DEMO_COMPANIES = [
     ("acme", "アクメ商事株式会社"),
     ("globex", "グローベックス株式会社"),
 ]
+
+
+SAMPLES = Path(settings.BASE_DIR) / "tests" / "data" / "samples"
+
+
+def _demo_students(tenant: Tenant) -> None:
+    """acme gets the sample rank table and both sample job-board exports (a re-run changes nothing)."""
+    from candidates.models import Entry
+    from candidates.services.importing import entries_import_file
+    from candidates.services.ranks import rank_table_import_csv
+
+    with schema_context(tenant.schema_name):
+        if Entry.objects.exists():
+            return
+        with open(SAMPLES / "university_ranks.csv", "rb") as handle:
+            rank_table_import_csv(fileobj=handle, replace=True)
+        for name in ("mynavi.csv", "rikunabi.csv"):
+            with open(SAMPLES / name, "rb") as handle:
+                entries_import_file(fileobj=handle)
 
 
 class Command(BaseCommand):
@@ -51,4 +73,10 @@ class Command(BaseCommand):
             lines.append(
                 f"  {name}: {site_url(host=host, path='/')}  login admin@{slug}.example.jp / {DEMO_PASSWORD}"
             )
+            if slug == "acme":
+                _demo_students(tenant)
+            links = booking_demo_seed(tenant=tenant)
+            for rank, link in sorted(links.items()):
+                lines.append(f"      My Page of a rank-{rank} student: {link}")
+        lines.append(f"  Mails the demo sent: {site_url(host=settings.BASE_DOMAIN, path='/demo/mail/')}")
         self.stdout.write("\n".join(lines) + "\n")

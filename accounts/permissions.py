@@ -1,0 +1,40 @@
+"""Role checks for the recruiters' workspace: admin, recruiter (edits students), viewer (read only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from accounts.models import Role
+
+EDITORS = (Role.ADMIN, Role.RECRUITER)
+ADMINS = (Role.ADMIN,)
+EVERYONE = (Role.ADMIN, Role.RECRUITER, Role.VIEWER)
+
+
+def forbidden(request: HttpRequest, message: str = "この操作を行う権限がありません。") -> HttpResponse:
+    return render(request, "accounts/forbidden.html", {"message": message}, status=403)
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Signed in on this company's host with one of `roles`, else the login page or a 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            # Support staff (public schema users) never reach tenant data through this path.
+            if not user.is_active or user.role not in roles:
+                return forbidden(request)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

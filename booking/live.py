@@ -1,0 +1,153 @@
+"""Live seat counts: changes are coalesced per slot and pushed once per seminar and rank.
+
+After a commit that changed seats, `seats_changed` marks the slot dirty. Across processes a Redis
+`SET NX PX` lets one process own the next push of that slot; it pushes after the window, so every
+change committed inside the window is in that push (always the latest value), and a slot is pushed
+at most a few times per second however many bookings arrive. One computation per push, one
+pre-encoded message per rank group, whatever the number of watchers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+
+from channels.layers import get_channel_layer
+from django.db import close_old_connections, connection, connections, transaction
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.websocket import tenant_group
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 0.25
+# The push runs a little after the window closes, so a change committed inside it is always seen.
+PUSH_DELAY_SECONDS = WINDOW_SECONDS + 0.05
+
+_pending: dict[tuple[str, int], float] = {}
+_lock = threading.Lock()
+_wake = threading.Event()
+_thread: threading.Thread | None = None
+
+
+def seats_group(*, tenant, seminar_id: int, rank: str) -> str:
+    return tenant_group(tenant, f"seats.{seminar_id}.{rank}")
+
+
+def seats_changed(*, slot_ids: list[int]) -> None:
+    """Queue a push of these slots' counts once the current transaction commits."""
+    schema_name = connection.schema_name
+    ids = sorted(set(slot_ids))
+    transaction.on_commit(lambda: seats_dirty(schema_name=schema_name, slot_ids=ids))
+
+
+def seats_dirty(*, schema_name: str, slot_ids: list[int]) -> None:
+    for slot_id in slot_ids:
+        if not _window_claim(schema_name=schema_name, slot_id=slot_id):
+            continue
+        with _lock:
+            _pending.setdefault((schema_name, slot_id), time.monotonic() + PUSH_DELAY_SECONDS)
+    _ensure_thread()
+    _wake.set()
+
+
+def _window_claim(*, schema_name: str, slot_id: int) -> bool:
+    try:
+        from django_redis import get_redis_connection
+
+        redis = get_redis_connection("default")
+        return bool(
+            redis.set(
+                f"booking:seats-window:{schema_name}:{slot_id}", b"1", nx=True, px=int(WINDOW_SECONDS * 1000)
+            )
+        )
+    except Exception:
+        # Without Redis each process coalesces on its own: more pushes, never a missed one.
+        logger.warning("seat push window: redis unavailable, pushing from this process")
+        return True
+
+
+def _ensure_thread() -> None:
+    global _thread
+    with _lock:
+        if _thread is not None and _thread.is_alive():
+            return
+        _thread = threading.Thread(target=_run, name="booking-seat-push", daemon=True)
+        _thread.start()
+
+
+def _run() -> None:
+    loop = asyncio.new_event_loop()
+    while True:
+        with _lock:
+            now = time.monotonic()
+            due = [key for key, at in _pending.items() if at <= now]
+            for key in due:
+                del _pending[key]
+            next_at = min(_pending.values(), default=None)
+        if due:
+            try:
+                seats_push(due=due, loop=loop)
+            except Exception:
+                logger.exception("seat push failed")
+            finally:
+                connections.close_all()
+        timeout = None if next_at is None else max(next_at - time.monotonic(), 0.0)
+        if next_at is None or timeout > 0:
+            _wake.wait(timeout)
+            _wake.clear()
+
+
+def seats_push(*, due: list[tuple[str, int]], loop: asyncio.AbstractEventLoop | None = None) -> int:
+    """Compute the counts of these slots once and publish them per seminar and rank; returns messages sent."""
+    close_old_connections()
+    by_schema: dict[str, list[int]] = {}
+    for schema_name, slot_id in due:
+        by_schema.setdefault(schema_name, []).append(slot_id)
+    messages: list[tuple[str, str]] = []
+    for schema_name, slot_ids in by_schema.items():
+        messages.extend(_messages_for(schema_name=schema_name, slot_ids=slot_ids))
+    layer = get_channel_layer()
+
+    async def publish() -> None:
+        for group, text in messages:
+            await layer.group_send(group, {"type": "seats.update", "text": text})
+
+    if loop is None:
+        asyncio.run(publish())
+    else:
+        loop.run_until_complete(publish())
+    return len(messages)
+
+
+def _messages_for(*, schema_name: str, slot_ids: list[int]) -> list[tuple[str, str]]:
+    from booking.models import Slot
+    from booking.selectors import remaining_for_rank, seminar_visible_ranks, slot_quota_remaining
+    from tenants.models import Tenant
+
+    with schema_context(get_public_schema_name()):
+        tenant = Tenant.objects.get(schema_name=schema_name)
+    messages = []
+    with schema_context(schema_name):
+        quotas = slot_quota_remaining(slot_ids=slot_ids)
+        slots = (
+            Slot.objects.filter(pk__in=slot_ids)
+            .select_related("seminar")
+            .prefetch_related("seminar__rank_rules")
+        )
+        by_seminar: dict[int, list[Slot]] = {}
+        for slot in slots:
+            by_seminar.setdefault(slot.seminar_id, []).append(slot)
+        for seminar_id, seminar_slots in by_seminar.items():
+            seminar = seminar_slots[0].seminar
+            for rank in seminar_visible_ranks(seminar=seminar):
+                counts = {
+                    str(slot.pk): remaining_for_rank(quotas=quotas.get(slot.pk, {}), rank=rank)
+                    for slot in seminar_slots
+                }
+                text = json.dumps({"type": "seats", "seminar": seminar_id, "slots": counts})
+                messages.append((seats_group(tenant=tenant, seminar_id=seminar_id, rank=rank), text))
+    return messages

@@ -1,0 +1,49 @@
+"""The one place booking sends from: e-mails through the notifications outbox, events to the step mails."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+def booking_mail_send(*, candidate, subject: str, body: str, key: str) -> None:
+    """Queue one transactional mail to a student in the tenant's outbox (idempotent on `key`)."""
+    from notifications.services import outbox_enqueue
+
+    address = candidate.email
+    if not address or getattr(candidate, "email_undeliverable", False):
+        logger.info("booking mail skipped, no deliverable address key=%s", key)
+        return
+    outbox_enqueue(
+        key=key, to=address, subject=subject, body=body, kind="transactional", candidate_id=candidate.pk
+    )
+
+
+def booking_event(*, event: str, booking) -> None:
+    """Tell the step mails that a student booked or cancelled (after the booking commits)."""
+    from notifications.services import sequence_trigger
+
+    slot = booking.slot
+    start = timezone.localtime(slot.starts_at)
+    context = {
+        "booking_id": booking.pk,
+        "slot_starts_at": slot.starts_at.isoformat(),
+        "seminar_name": booking.seminar.title,
+        "slot_text": f"{start:%Y年%-m月%-d日 %H:%M}",
+    }
+    candidate_id = booking.candidate_id
+
+    def record() -> None:
+        try:
+            sequence_trigger(
+                event=event, candidate_id=candidate_id, occurred_at=timezone.now(), context=context
+            )
+        except Exception:
+            # A booking never fails because a step mail could not be scheduled; the error is logged.
+            logger.exception("step-mail trigger failed event=%s booking=%s", event, booking.pk)
+
+    transaction.on_commit(record)

@@ -1,0 +1,163 @@
+"""Booking reads: what a rank may see and book, seats left per slot and rank, a student's bookings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from booking.models import (
+    POOL,
+    Booking,
+    BookingStatus,
+    Seminar,
+    SeminarRankRule,
+    Slot,
+    SlotQuota,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+RANKS = [chr(code) for code in range(ord("A"), ord("Z") + 1)]
+
+
+@dataclass(frozen=True)
+class RankAccess:
+    visible: bool
+    opens_at: datetime | None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.visible and (self.opens_at is None or self.opens_at <= now)
+
+
+def rank_access(*, seminar: Seminar, rank: str, rules: list[SeminarRankRule] | None = None) -> RankAccess:
+    """A rank's own rule wins; ranks without one follow the seminar's defaults."""
+    if not seminar.published:
+        return RankAccess(visible=False, opens_at=None)
+    if rules is None:
+        rule = SeminarRankRule.objects.filter(seminar=seminar, rank=rank).first()
+    else:
+        rule = next((rule for rule in rules if rule.rank == rank), None)
+    if rule is not None:
+        return RankAccess(visible=rule.visible, opens_at=rule.opens_at or seminar.opens_at)
+    return RankAccess(visible=seminar.default_visible, opens_at=seminar.opens_at)
+
+
+def seminar_visible_ranks(*, seminar: Seminar) -> list[str]:
+    rules = list(seminar.rank_rules.all())
+    return [rank for rank in RANKS if rank_access(seminar=seminar, rank=rank, rules=rules).visible]
+
+
+def seminar_list_for_rank(*, rank: str) -> list[tuple[Seminar, RankAccess]]:
+    seminars = Seminar.objects.filter(published=True).prefetch_related("rank_rules")
+    result = []
+    for seminar in seminars:
+        access = rank_access(seminar=seminar, rank=rank, rules=list(seminar.rank_rules.all()))
+        if access.visible:
+            result.append((seminar, access))
+    return result
+
+
+def seminar_get_for_rank(*, seminar_id: int, rank: str) -> tuple[Seminar, RankAccess] | None:
+    seminar = Seminar.objects.filter(pk=seminar_id).prefetch_related("rank_rules").first()
+    if seminar is None:
+        return None
+    access = rank_access(seminar=seminar, rank=rank, rules=list(seminar.rank_rules.all()))
+    return (seminar, access) if access.visible else None
+
+
+def remaining_for_rank(*, quotas: dict[str, int], rank: str) -> int:
+    """Seats a rank can still take: its own quota, then the shared pool."""
+    return max(quotas.get(rank, 0), 0) + max(quotas.get(POOL, 0), 0)
+
+
+def slot_quota_remaining(*, slot_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{slot_id: {rank or POOL: seats left}} in one query."""
+    result: dict[int, dict[str, int]] = defaultdict(dict)
+    for slot_id, rank, seats, taken in SlotQuota.objects.filter(slot_id__in=slot_ids).values_list(
+        "slot_id", "rank", "seats", "taken"
+    ):
+        result[slot_id][rank] = seats - taken
+    return dict(result)
+
+
+def seminar_remaining_for_rank(*, seminar_id: int, rank: str) -> dict[int, int]:
+    """{slot_id: seats left for this rank} for every slot of a seminar, in one query."""
+    quotas: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = SlotQuota.objects.filter(slot__seminar_id=seminar_id).values_list(
+        "slot_id", "rank", "seats", "taken"
+    )
+    for slot_id, quota_rank, seats, taken in rows:
+        quotas[slot_id][quota_rank] = seats - taken
+    slot_ids = Slot.objects.filter(seminar_id=seminar_id).values_list("id", flat=True)
+    return {slot_id: remaining_for_rank(quotas=quotas.get(slot_id, {}), rank=rank) for slot_id in slot_ids}
+
+
+def slot_list(*, seminar: Seminar) -> QuerySet[Slot]:
+    return seminar.slots.all().prefetch_related("quotas")
+
+
+def booking_list_for_candidate(*, candidate) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(candidate=candidate, status=BookingStatus.ACTIVE)
+        .select_related("slot", "seminar")
+        .order_by("slot__starts_at")
+    )
+
+
+def booking_get_for_candidate(*, candidate, booking_id: int) -> Booking | None:
+    return (
+        Booking.objects.filter(pk=booking_id, candidate=candidate, status=BookingStatus.ACTIVE)
+        .select_related("slot", "seminar")
+        .first()
+    )
+
+
+def active_booking_in_seminar(*, candidate, seminar_id: int) -> Booking | None:
+    return (
+        Booking.objects.filter(candidate=candidate, seminar_id=seminar_id, status=BookingStatus.ACTIVE)
+        .select_related("slot")
+        .first()
+    )
+
+
+def waitlist_open_for_candidate(*, candidate) -> QuerySet[WaitlistEntry]:
+    return (
+        WaitlistEntry.objects.filter(
+            candidate=candidate, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+        )
+        .select_related("slot", "slot__seminar")
+        .order_by("created_at")
+    )
+
+
+def waitlist_due_offers(*, now: datetime | None = None) -> QuerySet[WaitlistEntry]:
+    now = now or timezone.now()
+    return WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=now)
+
+
+def slot_bookings(*, slot: Slot) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(slot=slot, status=BookingStatus.ACTIVE)
+        .select_related("candidate", "quota")
+        .order_by("candidate__family_kana", "id")
+    )
+
+
+def seminar_list_all() -> QuerySet[Seminar]:
+    return Seminar.objects.all().prefetch_related("slots", "slots__quotas")
+
+
+def slot_booked_count(*, slot: Slot) -> int:
+    return sum(quota.taken for quota in slot.quotas.all())
+
+
+def booking_get_by_code(*, code: str) -> Booking | None:
+    return (
+        Booking.objects.filter(check_in_code=code.strip())
+        .select_related("candidate", "slot", "seminar")
+        .first()
+    )

@@ -1,0 +1,254 @@
+"""Interview writes: availability, booking a time (round-robin interviewer), reschedule, cancel, reminders.
+
+The interviewer's row is locked while their calendar is checked and a session is created, so two
+bookings can never give one interviewer overlapping sessions; group seats are taken with a
+conditional UPDATE (`taken < capacity`, backed by a CHECK constraint), and the partial unique index
+keeps one active booking per student and interview type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import User
+from booking import errors
+from booking.mail import booking_mail_send
+from booking.models import (
+    BookingStatus,
+    InterviewBooking,
+    InterviewerAvailability,
+    InterviewSession,
+    InterviewType,
+)
+from booking.selectors.interviews import (
+    interview_reminders_due,
+    interview_times,
+    interview_type_for_candidate,
+    interviewer_is_free,
+    interviewers_by_load,
+)
+
+
+def availability_add(*, interviewer: User, starts_at: datetime, ends_at: datetime) -> InterviewerAvailability:
+    if ends_at <= starts_at:
+        raise errors.BookingError("終了は開始より後にしてください。")
+    return InterviewerAvailability.objects.create(
+        interviewer=interviewer, starts_at=starts_at, ends_at=ends_at
+    )
+
+
+@transaction.atomic
+def interview_type_create(*, name: str, step: str, interviewers: list[User], **fields) -> InterviewType:
+    interview_type = InterviewType.objects.create(name=name, step=step, **fields)
+    interview_type.interviewers.set(interviewers)
+    return interview_type
+
+
+def _parse_start(value) -> datetime:
+    if isinstance(value, datetime):
+        start = value
+    else:
+        start = parse_datetime(str(value or ""))
+    if start is None:
+        raise errors.InterviewTimeTakenError("時間の指定が正しくありません。")
+    if timezone.is_naive(start):
+        start = timezone.make_aware(start)
+    return start
+
+
+def _session_take(*, interview_type: InterviewType, starts_at: datetime) -> InterviewSession:
+    """A seat at this time: in a group session with room, else a new session of the least-loaded free interviewer."""
+    ends_at = starts_at + timedelta(minutes=interview_type.duration_minutes)
+    # Fill a group session that is already running at this time before opening another one.
+    for session in InterviewSession.objects.filter(
+        interview_type=interview_type, starts_at=starts_at, taken__gt=0, taken__lt=F("capacity")
+    ).order_by("-taken", "id"):
+        if InterviewSession.objects.filter(pk=session.pk, taken__lt=F("capacity")).update(
+            taken=F("taken") + 1
+        ):
+            return session
+    # The interviewers' rows are the lock around their calendars: all of this type's, in id order, so two
+    # bookings never wait on each other crosswise (NO KEY UPDATE leaves foreign keys to them unblocked).
+    ids = list(interview_type.interviewers.values_list("id", flat=True))
+    list(User.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk"))
+    for interviewer_id in interviewers_by_load(interview_type=interview_type):
+        sessions = list(
+            InterviewSession.objects.filter(
+                interviewer_id=interviewer_id,
+                taken__gt=0,
+                starts_at__lt=ends_at + timedelta(hours=12),
+                ends_at__gt=starts_at - timedelta(hours=12),
+            )
+        )
+        same = [s for s in sessions if s.interview_type_id == interview_type.pk and s.starts_at == starts_at]
+        if same:
+            if InterviewSession.objects.filter(pk=same[0].pk, taken__lt=F("capacity")).update(
+                taken=F("taken") + 1
+            ):
+                return same[0]
+            continue
+        windows = list(
+            InterviewerAvailability.objects.filter(interviewer_id=interviewer_id, starts_at__lte=starts_at)
+        )
+        if not interviewer_is_free(
+            interview_type=interview_type,
+            interviewer_id=interviewer_id,
+            starts_at=starts_at,
+            sessions=sessions,
+            windows=windows,
+        ):
+            continue
+        # An emptied session of the same kind at this time comes back to life; otherwise a new one.
+        emptied = InterviewSession.objects.filter(
+            interview_type=interview_type, interviewer_id=interviewer_id, starts_at=starts_at, taken=0
+        ).first()
+        if emptied is not None:
+            InterviewSession.objects.filter(pk=emptied.pk, taken=0).update(
+                taken=1, capacity=interview_type.capacity
+            )
+            return emptied
+        return InterviewSession.objects.create(
+            interview_type=interview_type,
+            interviewer_id=interviewer_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=interview_type.capacity,
+            taken=1,
+        )
+    raise errors.InterviewTimeTakenError()
+
+
+def _session_release(*, session_id: int) -> None:
+    # An empty session (taken = 0) no longer blocks the interviewer's time; it stays for the history.
+    InterviewSession.objects.filter(pk=session_id).update(taken=F("taken") - 1)
+
+
+def _offered(*, interview_type: InterviewType, starts_at: datetime, now: datetime) -> None:
+    if starts_at not in {t.starts_at for t in interview_times(interview_type=interview_type, now=now)}:
+        raise errors.InterviewTimeTakenError()
+
+
+def interview_book(
+    *, candidate, interview_type_id, starts_at, now: datetime | None = None
+) -> InterviewBooking:
+    now = now or timezone.now()
+    interview_type = interview_type_for_candidate(candidate=candidate, interview_type_id=interview_type_id)
+    if interview_type is None:
+        raise errors.InterviewNotAllowedError()
+    start = _parse_start(starts_at)
+    _offered(interview_type=interview_type, starts_at=start, now=now)
+    try:
+        with transaction.atomic():
+            session = _session_take(interview_type=interview_type, starts_at=start)
+            booking = InterviewBooking.objects.create(
+                candidate=candidate, session=session, interview_type=interview_type
+            )
+    except IntegrityError as error:
+        if "interview_one_active_per_type" in str(error):
+            raise errors.AlreadyBookedError(
+                "この面接はすでに予約済みです。日時の変更は予約一覧からできます。"
+            ) from None
+        raise errors.InterviewTimeTakenError() from None
+    _confirmation_mail(booking=booking, verb="予約")
+    return booking
+
+
+def _own_booking_locked(*, candidate, booking_id) -> InterviewBooking:
+    try:
+        pk = int(booking_id)
+    except (TypeError, ValueError):
+        raise errors.NotBookedError() from None
+    booking = (
+        InterviewBooking.objects.select_for_update()
+        .filter(pk=pk, candidate=candidate, status=BookingStatus.ACTIVE)
+        .select_related("session", "interview_type")
+        .first()
+    )
+    if booking is None:
+        raise errors.NotBookedError()
+    return booking
+
+
+def _changeable(*, booking: InterviewBooking, now: datetime) -> None:
+    deadline = booking.session.starts_at - timedelta(hours=booking.interview_type.change_deadline_hours)
+    if now > deadline:
+        raise errors.CancelDeadlinePassedError(
+            f"変更・キャンセルの締切（{timezone.localtime(deadline):%-m月%-d日 %H:%M}）を過ぎています。"
+            "採用担当までご連絡ください。"
+        )
+
+
+def interview_reschedule(
+    *, candidate, booking_id, starts_at, now: datetime | None = None
+) -> InterviewBooking:
+    """Move to another time in one step: the new seat first, then the old one is released."""
+    now = now or timezone.now()
+    start = _parse_start(starts_at)
+    with transaction.atomic():
+        booking = _own_booking_locked(candidate=candidate, booking_id=booking_id)
+        _changeable(booking=booking, now=now)
+        if booking.session.starts_at == start:
+            raise errors.SameSlotError("すでにこの時間で予約しています。")
+        _offered(interview_type=booking.interview_type, starts_at=start, now=now)
+        old_session_id = booking.session_id
+        booking.session = _session_take(interview_type=booking.interview_type, starts_at=start)
+        booking.reminder_sent_at = None
+        booking.save(update_fields=["session", "reminder_sent_at"])
+        _session_release(session_id=old_session_id)
+    _confirmation_mail(booking=booking, verb="変更")
+    return booking
+
+
+def interview_cancel(*, candidate, booking_id, now: datetime | None = None) -> InterviewBooking:
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _own_booking_locked(candidate=candidate, booking_id=booking_id)
+        _changeable(booking=booking, now=now)
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = now
+        booking.save(update_fields=["status", "cancelled_at"])
+        _session_release(session_id=booking.session_id)
+    return booking
+
+
+def interview_reminders_send(*, now: datetime | None = None) -> int:
+    """Mail every student whose interview is tomorrow, once (the row is claimed before the mail goes)."""
+    now = now or timezone.now()
+    sent = 0
+    for booking in interview_reminders_due(now=now):
+        with transaction.atomic():
+            claimed = InterviewBooking.objects.filter(pk=booking.pk, reminder_sent_at__isnull=True).update(
+                reminder_sent_at=now
+            )
+            if claimed:
+                _confirmation_mail(booking=booking, verb="リマインド")
+                sent += 1
+    return sent
+
+
+def _confirmation_mail(*, booking: InterviewBooking, verb: str) -> None:
+    from booking.services.mypage import mypage_url
+
+    interview_type = booking.interview_type
+    start = timezone.localtime(booking.session.starts_at)
+    where = interview_type.place or interview_type.online_url
+    lead = "明日は面接の日です。" if verb == "リマインド" else f"面接の{verb}を承りました。"
+    body = (
+        f"{booking.candidate.full_name} 様\n\n{lead}\n"
+        f"{interview_type.name}: {start:%Y年%-m月%-d日 %H:%M}〜（{interview_type.duration_minutes}分）\n"
+        + (f"場所: {where}\n" if where else "")
+        + f"\n変更・キャンセルはマイページから（開始の {interview_type.change_deadline_hours} 時間前まで）: "
+        f"{mypage_url(path='/my/')}\n"
+    )
+    subject = f"【{'明日の面接' if verb == 'リマインド' else verb + '完了'}】{interview_type.name}"
+    booking_mail_send(
+        candidate=booking.candidate,
+        subject=subject,
+        body=body,
+        key=f"interview-{verb}:{booking.pk}:{booking.session_id}",
+    )

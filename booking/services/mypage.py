@@ -1,0 +1,137 @@
+"""My Page sign-in: personal links with an unguessable, expiring, revocable token (only its hash is kept)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from booking import errors
+from booking.mail import booking_mail_send
+from booking.models import MyPageToken
+
+TOKEN_DAYS = 14
+SESSION_KEY = "booking_mypage_token"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+_hosts: dict[str, str] = {}
+
+
+def mypage_url(*, path: str) -> str:
+    """Absolute URL on the current company's primary host."""
+    from accounts.services import site_url
+    from tenants.models import Tenant
+
+    schema_name = connection.schema_name
+    host = _hosts.get(schema_name)
+    if host is None:
+        with schema_context(get_public_schema_name()):
+            tenant = Tenant.objects.get(schema_name=schema_name)
+            host = tenant.get_primary_domain().domain
+        _hosts[schema_name] = host
+    return site_url(host=host, path=path)
+
+
+def mypage_token_create(*, candidate, now: datetime | None = None, days: int = TOKEN_DAYS) -> str:
+    """A fresh personal link token for this student (the raw token is returned once, never stored)."""
+    now = now or timezone.now()
+    token = secrets.token_urlsafe(32)
+    MyPageToken.objects.create(
+        candidate=candidate, token_hash=token_hash(token), expires_at=now + timedelta(days=days)
+    )
+    return token
+
+
+def mypage_link_create(*, candidate, now: datetime | None = None) -> str:
+    return mypage_url(path=f"/my/login/{mypage_token_create(candidate=candidate, now=now)}/")
+
+
+def mypage_token_check(*, token: str, now: datetime | None = None) -> MyPageToken:
+    """The live token row for a raw token from a link, or TokenInvalidError."""
+    now = now or timezone.now()
+    if not token or len(token) > 128:
+        raise errors.TokenInvalidError()
+    row = (
+        MyPageToken.objects.select_related("candidate")
+        .filter(token_hash=token_hash(token), revoked_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+    if row is None:
+        raise errors.TokenInvalidError()
+    MyPageToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row
+
+
+def mypage_session_candidate(*, token_id, now: datetime | None = None):
+    """The student a My Page session belongs to, while its link is neither revoked nor expired."""
+    now = now or timezone.now()
+    if not isinstance(token_id, int):
+        return None
+    row = (
+        MyPageToken.objects.select_related("candidate")
+        .filter(pk=token_id, revoked_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+    return row.candidate if row is not None else None
+
+
+def mypage_tokens_revoke(*, candidate, now: datetime | None = None) -> int:
+    """Revoke every link of a student; sessions opened with them end at their next request."""
+    now = now or timezone.now()
+    return MyPageToken.objects.filter(candidate=candidate, revoked_at__isnull=True).update(revoked_at=now)
+
+
+def mypage_link_send(*, candidate, now: datetime | None = None) -> str:
+    link = mypage_link_create(candidate=candidate, now=now)
+    body = (
+        f"{candidate.full_name} 様\n\n"
+        f"マイページへのリンクをお送りします（{TOKEN_DAYS} 日間有効）。\n{link}\n\n"
+        "このリンクはあなた専用です。他の人に転送しないでください。\n"
+    )
+    booking_mail_send(
+        candidate=candidate,
+        subject="マイページへのリンク",
+        body=body,
+        # One mail per link: a student who asks again gets the new link, not a deduplicated old one.
+        key=f"mypage-link:{candidate.pk}:{token_hash(link)[:24]}",
+    )
+    return link
+
+
+def mypage_link_request(*, email: str, now: datetime | None = None) -> None:
+    """Send a fresh link to every student with this address; says nothing about whether one exists."""
+    from candidates.models import Candidate
+
+    address = (email or "").strip()
+    if not address or "@" not in address or len(address) > 254:
+        return
+    if not _link_request_allowed(address=address):
+        return
+    with transaction.atomic():
+        for candidate in Candidate.objects.filter(email__iexact=address)[:5]:
+            mypage_link_send(candidate=candidate, now=now)
+
+
+LINK_REQUESTS_PER_HOUR = 3
+
+
+def _link_request_allowed(*, address: str) -> bool:
+    """At most a few fresh links per address and hour (the answer to the visitor stays the same)."""
+    from django.core.cache import cache
+
+    # The cache key function adds the tenant's schema; the address itself is never a key (hash only).
+    key = f"booking:link-request:{token_hash(address.lower())}"
+    try:
+        if cache.add(key, 1, timeout=3600):
+            return True
+        return cache.incr(key) <= LINK_REQUESTS_PER_HOUR
+    except Exception:
+        return True

@@ -1,0 +1,10 @@
+"""Documented extension points of booking (the main flow never depends on a receiver).
+
+`attendance_marked` is sent after the transaction that recorded a student's attendance commits, with
+`schema_name`, `booking_id`, `candidate_id`, `seminar_id` and `attendance` ("attended" / "no_show" /
+"unknown"). Candidates (selection status) and notifications (step mails) connect to it.
+"""
+
+from django.dispatch import Signal
+
+attendance_marked = Signal()

@@ -1,0 +1,1 @@
+"""Booking views: the student My Page and the recruiters' seminar pages."""

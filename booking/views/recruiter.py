@@ -1,0 +1,276 @@
+"""Recruiters' booking pages: seminars with slots, quotas and rank rules; bookings; attendance; check-in."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from booking import errors, selectors
+from booking.forms import QuotaForm, RulesForm, SeminarForm, SlotForm, quotas_format
+from booking.models import Attendance, Seminar, Slot
+from booking.services import booking_cancel, mypage_link_send, mypage_tokens_revoke
+from booking.services.seminars import (
+    SEMINAR_FIELDS,
+    attendance_mark,
+    rank_rules_set,
+    seminar_create,
+    seminar_update,
+    slot_create,
+    slot_quotas_set,
+)
+
+
+def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Writes need an admin or recruiter; viewers get a 403 with a clear message."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST" and not request.user.can_edit:
+            return render(
+                request,
+                "booking/recruiter/forbidden.html",
+                {"message": "閲覧のみの権限では変更できません。"},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+@login_required
+def seminar_list(request: HttpRequest) -> HttpResponse:
+    seminars = selectors.seminar_list_all()
+    return render(request, "booking/recruiter/seminar_list.html", {"seminars": seminars})
+
+
+@editor_required
+@require_http_methods(["GET", "POST"])
+def seminar_new(request: HttpRequest) -> HttpResponse:
+    form = SeminarForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in SEMINAR_FIELDS}
+        seminar = seminar_create(**data)
+        messages.success(request, "説明会を作成しました。日程を追加してください。")
+        return redirect("booking:seminar_detail", seminar_id=seminar.pk)
+    return render(
+        request, "booking/recruiter/seminar_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@editor_required
+@require_http_methods(["GET", "POST"])
+def seminar_detail(request: HttpRequest, seminar_id: int) -> HttpResponse:
+    seminar = get_object_or_404(Seminar, pk=seminar_id)
+    form = SeminarForm(request.POST or None, instance=seminar)
+    if request.method == "POST" and form.is_valid():
+        seminar_update(seminar=seminar, **{name: form.cleaned_data[name] for name in SEMINAR_FIELDS})
+        messages.success(request, "説明会を更新しました。")
+        return redirect("booking:seminar_detail", seminar_id=seminar.pk)
+    return _detail(request, seminar, form=form, status=400 if form.errors else 200)
+
+
+def _rules_text(rules) -> str:
+    """The rank rules as the recruiter types them: "A 2027-03-01 10:00", "D 非公開"."""
+    lines = []
+    for rule in rules:
+        if not rule.visible:
+            lines.append(f"{rule.rank} 非公開")
+        elif rule.opens_at:
+            lines.append(f"{rule.rank} {timezone.localtime(rule.opens_at):%Y-%m-%d %H:%M}")
+        else:
+            lines.append(rule.rank)
+    return "\n".join(lines)
+
+
+def _detail(request, seminar, *, form=None, slot_form=None, rules_form=None, status=200) -> HttpResponse:
+    rules_text = _rules_text(seminar.rank_rules.all())
+    slots = [
+        {
+            "slot": slot,
+            "booked": selectors.slot_booked_count(slot=slot),
+            "quotas": quotas_format(slot.quotas.all()),
+        }
+        for slot in selectors.slot_list(seminar=seminar)
+    ]
+    return render(
+        request,
+        "booking/recruiter/seminar_detail.html",
+        {
+            "seminar": seminar,
+            "form": form or SeminarForm(instance=seminar),
+            "slot_form": slot_form or SlotForm(),
+            "rules_form": rules_form or RulesForm(initial={"rules": rules_text}),
+            "slots": slots,
+        },
+        status=status,
+    )
+
+
+@editor_required
+@require_POST
+def slot_new(request: HttpRequest, seminar_id: int) -> HttpResponse:
+    seminar = get_object_or_404(Seminar, pk=seminar_id)
+    form = SlotForm(request.POST)
+    if form.is_valid():
+        try:
+            slot_create(seminar=seminar, **form.cleaned_data)
+        except errors.BookingError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "日程を追加しました。")
+            return redirect("booking:seminar_detail", seminar_id=seminar.pk)
+    return _detail(request, seminar, slot_form=form, status=400)
+
+
+@editor_required
+@require_POST
+def rules_edit(request: HttpRequest, seminar_id: int) -> HttpResponse:
+    seminar = get_object_or_404(Seminar, pk=seminar_id)
+    form = RulesForm(request.POST)
+    if form.is_valid():
+        rank_rules_set(seminar=seminar, rules=form.cleaned_data["rules"])
+        messages.success(request, "ランク別の公開設定を保存しました。")
+        return redirect("booking:seminar_detail", seminar_id=seminar.pk)
+    return _detail(request, seminar, rules_form=form, status=400)
+
+
+@editor_required
+@require_http_methods(["GET", "POST"])
+def quotas_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
+    slot = get_object_or_404(Slot.objects.select_related("seminar"), pk=slot_id)
+    form = QuotaForm(
+        request.POST or None, initial={"capacity": slot.capacity, "quotas": quotas_format(slot.quotas.all())}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            slot_quotas_set(
+                slot=slot, quotas=form.cleaned_data["quotas"], capacity=form.cleaned_data["capacity"]
+            )
+        except errors.BookingError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "席数を保存しました。")
+            return redirect("booking:slot_detail", slot_id=slot.pk)
+    return _slot(request, slot, form=form, status=400 if form.errors else 200)
+
+
+@login_required
+def slot_detail(request: HttpRequest, slot_id: int) -> HttpResponse:
+    slot = get_object_or_404(Slot.objects.select_related("seminar"), pk=slot_id)
+    return _slot(request, slot)
+
+
+def _slot(request, slot, *, form=None, status=200) -> HttpResponse:
+    return render(
+        request,
+        "booking/recruiter/slot_detail.html",
+        {
+            "slot": slot,
+            "quotas": slot.quotas.all(),
+            "bookings": selectors.slot_bookings(slot=slot),
+            "form": form
+            or QuotaForm(initial={"capacity": slot.capacity, "quotas": quotas_format(slot.quotas.all())}),
+            "attendance_choices": Attendance.choices,
+        },
+        status=status,
+    )
+
+
+@editor_required
+@require_POST
+def attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
+    try:
+        booking = attendance_mark(booking_id=booking_id, attendance=request.POST.get("attendance", ""))
+    except errors.BookingError as error:
+        return render(
+            request, "booking/recruiter/forbidden.html", {"message": error.message}, status=error.http_status
+        )
+    messages.success(request, f"{booking.candidate} さんを「{booking.get_attendance_display()}」にしました。")
+    next_url = request.POST.get("next")
+    if next_url:
+        return redirect(_safe_next(next_url))
+    return redirect("booking:slot_detail", slot_id=booking.slot_id)
+
+
+@editor_required
+@require_POST
+def booking_cancel_by_recruiter(request: HttpRequest, booking_id: int) -> HttpResponse:
+    """Cancel a student's booking (no deadline for recruiters); the seat goes to the waiting list."""
+    try:
+        booking = booking_cancel(candidate=None, booking_id=booking_id, by_recruiter=True)
+    except errors.BookingError as error:
+        return render(
+            request, "booking/recruiter/forbidden.html", {"message": error.message}, status=error.http_status
+        )
+    messages.success(request, "予約をキャンセルしました。")
+    return redirect("booking:slot_detail", slot_id=booking.slot_id)
+
+
+@editor_required
+@require_POST
+def student_mypage_link(request: HttpRequest, candidate_id: int, action: str) -> HttpResponse:
+    """Send a student a fresh My Page link, or revoke all their links (ends their sessions too)."""
+    from candidates.models import Candidate
+
+    if action not in ("send", "revoke"):
+        return render(
+            request, "booking/recruiter/forbidden.html", {"message": "操作が正しくありません。"}, status=404
+        )
+    candidate = get_object_or_404(Candidate, pk=candidate_id)
+    if action == "send":
+        if not candidate.email or candidate.email_undeliverable:
+            messages.error(request, "この学生には送信できるメールアドレスがありません。")
+        else:
+            mypage_link_send(candidate=candidate)
+            messages.success(request, f"{candidate} さんにマイページのリンクを送りました。")
+    else:
+        count = mypage_tokens_revoke(candidate=candidate)
+        messages.success(request, f"{candidate} さんのマイページのリンク {count} 件を無効にしました。")
+    return redirect(_safe_next(request.POST.get("next", "")))
+
+
+def _safe_next(value: str) -> str:
+    if value and url_has_allowed_host_and_scheme(value, allowed_hosts=None) and value.startswith("/"):
+        return value
+    return "/booking/seminars/"
+
+
+def code_from_scan(text: str) -> str:
+    """The check-in code from what was typed or scanned (the code itself or a URL carrying ?code=)."""
+    text = (text or "").strip()
+    if "://" in text or text.startswith("/"):
+        values = parse_qs(urlsplit(text).query).get("code", [])
+        return values[0].strip() if values else ""
+    return text
+
+
+@editor_required
+@require_http_methods(["GET", "POST"])
+def checkin(request: HttpRequest) -> HttpResponse:
+    code = code_from_scan(request.POST.get("code") or request.GET.get("code", ""))
+    booking = selectors.booking_get_by_code(code=code) if code else None
+    status = 200
+    error = ""
+    if code and booking is None:
+        error, status = "受付コードに該当する予約が見つかりません。", 404
+    elif booking is not None and booking.status != "active":
+        error, status, booking = "この予約はキャンセルされています。", 409, None
+    elif booking is not None and request.method == "POST" and request.POST.get("confirm") == "1":
+        booking = attendance_mark(booking_id=booking.pk, attendance=Attendance.ATTENDED)
+        booking = selectors.booking_get_by_code(code=code)
+        messages.success(request, f"{booking.candidate} さんの出席を記録しました。")
+    return render(
+        request,
+        "booking/recruiter/checkin.html",
+        {"booking": booking, "code": code, "error": error},
+        status=status,
+    )

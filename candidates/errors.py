@@ -1,0 +1,27 @@
+"""Errors of the candidates app; `message` is Japanese and shown to the recruiter."""
+
+from __future__ import annotations
+
+
+class CandidateError(Exception):
+    """A candidate operation that cannot be done as asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RankTableError(CandidateError):
+    """A rank table (form or CSV upload) that cannot be saved."""
+
+
+class MergeError(CandidateError):
+    """A merge or an undo that is not possible."""
+
+
+class ImportFileError(CandidateError):
+    """An uploaded file that cannot be imported (not a CSV, empty, too large, unknown board)."""
+
+    def __init__(self, message: str, *, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,53 @@
+"""Forms of the recruiters' workspace (validation only; writes go through services)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from candidates.selectors import SORTS, CandidateFilters
+
+RANK_CHOICES = [("", "すべて")] + [(chr(code), chr(code)) for code in range(ord("A"), ord("Z") + 1)]
+
+
+class CandidateFilterForm(forms.Form):
+    q = forms.CharField(label="検索", required=False, max_length=100)
+    rank = forms.ChoiceField(label="ランク", required=False, choices=RANK_CHOICES)
+    graduation_year = forms.IntegerField(label="卒業年", required=False, min_value=1900, max_value=2100)
+    board = forms.CharField(label="媒体", required=False, max_length=40)
+    status = forms.CharField(label="ステータス", required=False, max_length=40)
+    tag = forms.CharField(label="タグ", required=False, max_length=40)
+    sort = forms.ChoiceField(label="並び順", required=False, choices=[(key, key) for key in SORTS])
+
+    def filters(self) -> CandidateFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return CandidateFilters(
+            q=data.get("q") or "",
+            rank=data.get("rank") or "",
+            graduation_year=data.get("graduation_year"),
+            board=data.get("board") or "",
+            status=data.get("status") or "",
+            tag=data.get("tag") or "",
+            sort=data.get("sort") or "new",
+        )
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="CSVファイル", error_messages={"required": "ファイルを選んでください。"})
+    board = forms.CharField(label="求人媒体", required=False, max_length=40)
+
+
+class RankRuleForm(forms.Form):
+    university = forms.CharField(label="大学名", max_length=200)
+    rank = forms.CharField(label="ランク", max_length=2)
+
+
+class AliasForm(forms.Form):
+    alias = forms.CharField(label="別名", max_length=200)
+    target = forms.CharField(label="正式な大学名", max_length=200)
+
+
+class RankCSVForm(forms.Form):
+    file = forms.FileField(
+        label="ランク表CSV（大学名,ランク）", error_messages={"required": "ファイルを選んでください。"}
+    )
+    replace = forms.BooleanField(label="今のランク表を置き換える", required=False)

@@ -1,0 +1,1 @@
+"""Every write of the candidates app: import, ranks, merges, workspace edits, audit."""

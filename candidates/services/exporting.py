@@ -1,0 +1,67 @@
+"""CSV export of candidates (formulas neutralised), audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from candidates.textnorm import neutralise_formula
+
+CSV_COLUMNS = [
+    ("id", "ID"),
+    ("family_name", "姓"),
+    ("given_name", "名"),
+    ("family_kana", "セイ"),
+    ("given_kana", "メイ"),
+    ("email", "メールアドレス"),
+    ("phone", "電話番号"),
+    ("birth_date", "生年月日"),
+    ("university_raw", "大学名（入力どおり）"),
+    ("university", "大学名（照合後）"),
+    ("rank", "ランク"),
+    ("rank_is_manual", "ランク手動"),
+    ("graduation_year", "卒業年"),
+    ("status", "選考ステータス"),
+    ("entries", "媒体ID"),
+]
+
+
+def _cell(name: str, value: Any) -> str:
+    if name == "entries":
+        text = " ".join(f"{item['board']}:{item['board_member_id']}" for item in value)
+    elif name == "rank_is_manual":
+        text = "手動" if value else "自動"
+    else:
+        text = "" if value is None else str(value)
+    # Every cell, including names and IDs that came from a board: any could start a formula.
+    return neutralise_formula(text)
+
+
+def csv_lines(*, records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The header line, then one CRLF-terminated line per record."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def take(cells: list[str]) -> str:
+        writer.writerow(cells)
+        line = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return line
+
+    yield take([label for _, label in CSV_COLUMNS])
+    for record in records:
+        yield take([_cell(name, record[name]) for name, _ in CSV_COLUMNS])
+
+
+def csv_encoded(*, records: Iterable[dict[str, Any]], encoding: str) -> Iterator[bytes]:
+    """Bytes for Excel: 'cp932' (characters outside it become '?') or 'utf-8-sig' (with BOM)."""
+    if encoding == "cp932":
+        for line in csv_lines(records=records):
+            yield line.encode("cp932", errors="replace")
+        return
+    yield "\ufeff".encode()
+    for line in csv_lines(records=records):
+        yield line.encode("utf-8")

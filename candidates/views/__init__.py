@@ -1,0 +1,1 @@
+"""Views of the recruiters' workspace (thin: parse, call a service or selector, render)."""

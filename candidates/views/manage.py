@@ -1,0 +1,174 @@
+"""Possible duplicates (merge / dismiss / undo), the rank table and the audit log."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import ADMINS, EDITORS, EVERYONE, role_required
+from candidates.errors import CandidateError
+from candidates.forms import AliasForm, RankCSVForm, RankRuleForm
+from candidates.models import MergeRecord, RankRule, RankSettings, RerankRun, SelectionStep, UniversityAlias
+from candidates.selectors import audit_list, duplicate_list
+from candidates.services.audit import audit_request, client_ip
+from candidates.services.merging import duplicate_dismiss, duplicate_merge, merge_undo
+from candidates.services.ranks import (
+    rank_default_set,
+    rank_rule_delete,
+    rank_rule_save,
+    rank_table_import_csv,
+    university_alias_add,
+)
+from candidates.services.workspace import selection_step_add, selection_step_delete, selection_step_update
+
+
+@role_required(*EVERYONE)
+def duplicates_view(request: HttpRequest) -> HttpResponse:
+    duplicates = list(duplicate_list()[:100])
+    audit_request(request=request, action="list", student_count=len(duplicates) * 2, target="重複候補")
+    merges = MergeRecord.objects.filter(undone_at=None).select_related("kept", "merged")[:20]
+    return render(request, "candidates/duplicates.html", {"duplicates": duplicates, "merges": merges})
+
+
+@require_POST
+@role_required(*EDITORS)
+def duplicate_merge_view(request: HttpRequest, duplicate_id: int) -> HttpResponse:
+    try:
+        record = duplicate_merge(
+            duplicate_id=duplicate_id,
+            kept_id=int(request.POST.get("kept", "0") or 0),
+            user=request.user,
+            ip=client_ip(request=request),
+        )
+    except CandidateError as error:
+        messages.error(request, error.message)
+        return redirect("candidates:duplicates")
+    messages.success(request, f"候補者 #{record.merged_id} を #{record.kept_id} に統合しました。")
+    return redirect("candidates:duplicates")
+
+
+@require_POST
+@role_required(*EDITORS)
+def duplicate_dismiss_view(request: HttpRequest, duplicate_id: int) -> HttpResponse:
+    try:
+        duplicate_dismiss(duplicate_id=duplicate_id, user=request.user)
+    except CandidateError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "別人として記録しました。")
+    return redirect("candidates:duplicates")
+
+
+@require_POST
+@role_required(*EDITORS)
+def merge_undo_view(request: HttpRequest, record_id: int) -> HttpResponse:
+    get_object_or_404(MergeRecord, pk=record_id)
+    try:
+        merge_undo(record_id=record_id, user=request.user, ip=client_ip(request=request))
+    except CandidateError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "統合を取り消しました。")
+    return redirect("candidates:duplicates")
+
+
+@role_required(*ADMINS)
+def ranks_view(request: HttpRequest) -> HttpResponse:
+    rule_form, alias_form, csv_form = (
+        RankRuleForm(prefix="rule"),
+        AliasForm(prefix="alias"),
+        RankCSVForm(prefix="csv"),
+    )
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "rule":
+                rule_form = RankRuleForm(request.POST, prefix="rule")
+                if rule_form.is_valid():
+                    rank_rule_save(**rule_form.cleaned_data)
+                    messages.success(request, "ランク表を更新しました。全学生のランクを再計算しています。")
+                    return redirect("candidates:ranks")
+            elif action == "delete":
+                rank_rule_delete(rule_id=int(request.POST.get("rule", "0") or 0))
+                messages.success(request, "削除しました。全学生のランクを再計算しています。")
+                return redirect("candidates:ranks")
+            elif action == "default":
+                rank_default_set(rank=request.POST.get("default_rank", ""))
+                messages.success(request, "既定ランクを更新しました。全学生のランクを再計算しています。")
+                return redirect("candidates:ranks")
+            elif action == "alias":
+                alias_form = AliasForm(request.POST, prefix="alias")
+                if alias_form.is_valid():
+                    university_alias_add(**alias_form.cleaned_data)
+                    messages.success(request, "別名を追加しました。")
+                    return redirect("candidates:ranks")
+            elif action == "csv":
+                csv_form = RankCSVForm(request.POST, request.FILES, prefix="csv")
+                if csv_form.is_valid():
+                    count = rank_table_import_csv(
+                        fileobj=csv_form.cleaned_data["file"], replace=csv_form.cleaned_data["replace"]
+                    )
+                    messages.success(
+                        request, f"{count}件を読み込みました。全学生のランクを再計算しています。"
+                    )
+                    return redirect("candidates:ranks")
+        except (CandidateError, ValueError) as error:
+            messages.error(request, getattr(error, "message", "入力が正しくありません。"))
+        status = 400
+    return render(
+        request,
+        "candidates/ranks.html",
+        {
+            "rules": RankRule.objects.all(),
+            "aliases": UniversityAlias.objects.all(),
+            "default_rank": (RankSettings.objects.first() or RankSettings()).default_rank,
+            "reruns": RerankRun.objects.all()[:10],
+            "rule_form": rule_form,
+            "alias_form": alias_form,
+            "csv_form": csv_form,
+            "letters": [chr(code) for code in range(ord("A"), ord("Z") + 1)],
+        },
+        status=status,
+    )
+
+
+@role_required(*ADMINS)
+def audit_view(request: HttpRequest) -> HttpResponse:
+    page = Paginator(audit_list(), 100).get_page(request.GET.get("page"))
+    return render(request, "candidates/audit.html", {"page": page})
+
+
+@role_required(*EVERYONE)
+def rerun_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(RerankRun, pk=run_id)
+    return render(request, "candidates/rerun.html", {"run": run})
+
+
+@role_required(*ADMINS)
+def steps_view(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "add":
+                selection_step_add(
+                    key=request.POST.get("key", "").strip(), label=request.POST.get("label", "")
+                )
+            elif action == "delete":
+                selection_step_delete(step_id=int(request.POST.get("step", "0") or 0))
+            else:
+                selection_step_update(
+                    step_id=int(request.POST.get("step", "0") or 0),
+                    label=request.POST.get("label", ""),
+                    move=request.POST.get("move", ""),
+                )
+            messages.success(request, "選考ステップを更新しました。")
+            return redirect("candidates:steps")
+        except (CandidateError, ValueError) as error:
+            messages.error(request, getattr(error, "message", "入力が正しくありません。"))
+            status = 400
+    return render(request, "candidates/steps.html", {"steps": SelectionStep.objects.all()}, status=status)

@@ -1,0 +1,160 @@
+"""Candidate list, detail and the edits recruiters make on one student; CSV export."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import ADMINS, EDITORS, EVERYONE, role_required
+from candidates.errors import CandidateError, RankTableError
+from candidates.forms import RANK_CHOICES, CandidateFilterForm
+from candidates.models import Candidate, SelectionStep, Tag
+from candidates.selectors import (
+    candidate_detail_context,
+    candidate_export_records,
+    candidate_list,
+    graduation_years,
+)
+from candidates.services.audit import audit_request
+from candidates.services.exporting import csv_encoded
+from candidates.services.merging import candidate_delete
+from candidates.services.ranks import candidate_rank_override
+from candidates.services.workspace import (
+    candidate_status_set,
+    candidate_tag_add,
+    candidate_tag_remove,
+    note_add,
+)
+
+PAGE_SIZE = 50
+SORT_LABELS = {
+    "new": "新しい順",
+    "old": "古い順",
+    "kana": "カナ順",
+    "rank": "ランク順",
+    "year": "卒業年順",
+    "university": "大学名順",
+}
+
+
+@role_required(*EVERYONE)
+def candidate_list_view(request: HttpRequest) -> HttpResponse:
+    form = CandidateFilterForm(request.GET or None)
+    queryset = candidate_list(filters=form.filters()).prefetch_related("tags")
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_request(request=request, action="list", student_count=len(page.object_list), target="候補者一覧")
+    query = request.GET.copy()
+    query.pop("page", None)
+    steps = list(SelectionStep.objects.all())
+    return render(
+        request,
+        "candidates/list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "ranks": RANK_CHOICES[1:],
+            "years": graduation_years(),
+            "steps": steps,
+            "tags": list(Tag.objects.all()[:200]),
+            "sorts": SORT_LABELS,
+            "step_labels": {step.key: step.label for step in steps},
+        },
+    )
+
+
+@role_required(*EVERYONE)
+def candidate_detail_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = get_object_or_404(Candidate, pk=candidate_id)
+    if candidate.merged_into_id:
+        messages.info(request, f"候補者 #{candidate.pk} は #{candidate.merged_into_id} に統合されています。")
+        return redirect("candidates:detail", candidate_id=candidate.merged_into_id)
+    audit_request(request=request, action="detail", student_count=1, target=f"#{candidate.pk}")
+    context = candidate_detail_context(candidate=candidate)
+    return render(
+        request, "candidates/detail.html", {"candidate": candidate, **context, "ranks": RANK_CHOICES[1:]}
+    )
+
+
+def _editable(request: HttpRequest, candidate_id: int) -> Candidate:
+    return get_object_or_404(Candidate, pk=candidate_id, merged_into=None)
+
+
+@require_POST
+@role_required(*EDITORS)
+def candidate_rank_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = _editable(request, candidate_id)
+    try:
+        candidate_rank_override(candidate=candidate, rank=request.POST.get("rank") or None, user=request.user)
+    except RankTableError as error:
+        messages.error(request, error.message)
+        return redirect("candidates:detail", candidate_id=candidate.pk)
+    messages.success(request, "ランクを更新しました。")
+    return redirect("candidates:detail", candidate_id=candidate.pk)
+
+
+@require_POST
+@role_required(*EDITORS)
+def candidate_status_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = _editable(request, candidate_id)
+    try:
+        candidate_status_set(candidate=candidate, status=request.POST.get("status", ""), user=request.user)
+    except CandidateError as error:
+        messages.error(request, error.message)
+    return redirect("candidates:detail", candidate_id=candidate.pk)
+
+
+@require_POST
+@role_required(*EDITORS)
+def candidate_note_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = _editable(request, candidate_id)
+    try:
+        note_add(candidate=candidate, body=request.POST.get("body", ""), user=request.user)
+    except CandidateError as error:
+        messages.error(request, error.message)
+    return redirect("candidates:detail", candidate_id=candidate.pk)
+
+
+@require_POST
+@role_required(*EDITORS)
+def candidate_tag_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = _editable(request, candidate_id)
+    try:
+        if request.POST.get("remove"):
+            candidate_tag_remove(candidate=candidate, tag_id=int(request.POST["remove"]), user=request.user)
+        else:
+            candidate_tag_add(candidate=candidate, name=request.POST.get("name", ""), user=request.user)
+    except (CandidateError, ValueError) as error:
+        messages.error(request, getattr(error, "message", "タグを更新できませんでした。"))
+    return redirect("candidates:detail", candidate_id=candidate.pk)
+
+
+@require_POST
+@role_required(*ADMINS)
+def candidate_delete_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = get_object_or_404(Candidate, pk=candidate_id)
+    candidate_delete(candidate_id=candidate.pk, user=request.user, ip=request.META.get("REMOTE_ADDR"))
+    messages.success(request, f"候補者 #{candidate_id} を削除しました。")
+    return redirect("candidates:list")
+
+
+@role_required(*ADMINS)
+def candidate_export_view(request: HttpRequest) -> HttpResponse:
+    """The filtered list as CSV for Excel (CP932 or UTF-8 with BOM), formulas neutralised, audited."""
+    form = CandidateFilterForm(request.GET or None)
+    queryset = candidate_list(filters=form.filters())
+    encoding = "cp932" if request.GET.get("encoding", "cp932") == "cp932" else "utf-8-sig"
+    audit_request(
+        request=request, action="export", student_count=queryset.count(), target=f"CSV ({encoding})"
+    )
+    response = StreamingHttpResponse(
+        csv_encoded(records=candidate_export_records(queryset=queryset), encoding=encoding),
+        content_type=f"text/csv; charset={'shift_jis' if encoding == 'cp932' else 'utf-8'}",
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="candidates-{stamp}.csv"'
+    return response

@@ -1,0 +1,55 @@
+"""Per-tenant sending rate: a token bucket in Redis whose key carries the tenant's schema."""
+
+from __future__ import annotations
+
+import logging
+
+from django_redis import get_redis_connection
+
+logger = logging.getLogger(__name__)
+
+# Refill by elapsed time (Redis clock, shared by every worker), then grant up to `want` whole tokens.
+_TAKE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or t
+tokens = math.min(burst, tokens + math.max(0, t - ts) * rate)
+local got = math.min(want, math.floor(tokens))
+tokens = tokens - got
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(t))
+redis.call('EXPIRE', KEYS[1], 3600)
+return got
+"""
+
+
+def ratelimit_key(*, schema_name: str) -> str:
+    return f"notifications:rate:{schema_name}"
+
+
+def ratelimit_take(*, schema_name: str, rate_per_second: int, want: int) -> int:
+    """How many messages this tenant may send now (0..want)."""
+    try:
+        client = get_redis_connection("default")
+        burst = max(rate_per_second, 1)
+        return int(
+            client.eval(_TAKE, 1, ratelimit_key(schema_name=schema_name), rate_per_second, burst, want)
+        )
+    except Exception:
+        # Redis is down: the outbox (PostgreSQL) still orders the work; send slowly rather than not at all.
+        logger.warning("rate limiter unavailable; sending one message", extra={"tenant": schema_name})
+        return min(want, 1)
+
+
+def ratelimit_refund(*, schema_name: str, tokens: int) -> None:
+    """Give back tokens taken for rows that turned out not to be due (the next take caps at the burst)."""
+    if tokens <= 0:
+        return
+    try:
+        get_redis_connection("default").hincrbyfloat(ratelimit_key(schema_name=schema_name), "tokens", tokens)
+    except Exception:
+        logger.warning("rate limiter unavailable for a refund", extra={"tenant": schema_name})

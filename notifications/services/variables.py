@@ -1,0 +1,64 @@
+"""Values of the template variables for one student (the fixed set in templating.VARIABLES)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from accounts.services import site_url
+from tenants.models import Tenant
+
+# The booking app registers how a student's My Page link is made (see mypage_url_provider_set).
+_mypage_url_provider: Callable[..., str] | None = None
+
+
+def mypage_url_provider_set(provider: Callable[..., str] | None) -> None:
+    """Register `provider(*, host: str, candidate_id: int) -> str` building a student's My Page URL."""
+    global _mypage_url_provider
+    _mypage_url_provider = provider
+
+
+def candidate_mypage_url(*, host: str, candidate_id: int | None) -> str:
+    """A personal My Page sign-in link (a fresh token per mail, from the booking app), or the My Page root."""
+    if not candidate_id:
+        return site_url(host=host, path="/my/")
+    if _mypage_url_provider is not None:
+        return _mypage_url_provider(host=host, candidate_id=candidate_id)
+    try:
+        from booking.services.mypage import mypage_link_create
+    except ImportError:  # booking not installed: the generic page, where students ask for a link
+        return site_url(host=host, path="/my/")
+    from candidates.models import Candidate
+
+    candidate = Candidate.objects.filter(id=candidate_id).first()
+    return mypage_link_create(candidate=candidate) if candidate else site_url(host=host, path="/my/")
+
+
+def tenant_for_schema(*, schema_name: str) -> Tenant:
+    return Tenant.objects.get(schema_name=schema_name)
+
+
+def candidate_values(
+    *,
+    tenant: Tenant,
+    host: str,
+    candidate: dict[str, Any],
+    context: dict[str, Any],
+    unsubscribe_link: str,
+    mypage_url: str | None = None,
+) -> dict[str, str]:
+    """`mypage_url` given (previews) means no personal link is created."""
+    if mypage_url is None:
+        mypage_url = candidate_mypage_url(host=host, candidate_id=candidate.get("id"))
+    return {
+        "姓": candidate.get("family_name", ""),
+        "名": candidate.get("given_name", ""),
+        "セイ": candidate.get("family_kana", ""),
+        "メイ": candidate.get("given_kana", ""),
+        "大学名": candidate.get("university", ""),
+        "会社名": tenant.name,
+        "マイページURL": mypage_url,
+        "説明会名": str(context.get("seminar_name", "")),
+        "日時": str(context.get("slot_text", "")),
+        "配信停止URL": unsubscribe_link,
+    }

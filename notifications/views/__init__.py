@@ -1,0 +1,1 @@
+"""Views of the notifications app (thin: parse, call a service or selector, render)."""

@@ -1,0 +1,101 @@
+"""Booking fixtures: a seminar with per-rank quotas, students of several ranks, inside acme's schema."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+_counter = itertools.count(1)
+
+
+def candidate_make(*, rank: str = "A", email: str | None = None, **fields):
+    from candidates.models import Candidate
+
+    number = next(_counter)
+    values = {
+        "family_name": "山田",
+        "given_name": f"太郎{number}",
+        "family_kana": "ヤマダ",
+        "given_kana": "タロウ",
+        "email": email if email is not None else f"student{number}@example.jp",
+        "rank": rank,
+    }
+    return Candidate.objects.create(**{**values, **fields})
+
+
+def seminar_make(*, quotas: dict[str, int] | None = None, slots: int = 1, capacity: int = 10, **fields):
+    from booking.services.seminars import seminar_create, slot_create
+
+    seminar = seminar_create(title=fields.pop("title", "会社説明会"), place="東京本社", **fields)
+    start = (timezone.now() + timedelta(days=10)).replace(second=0, microsecond=0)
+    for index in range(slots):
+        slot_create(
+            seminar=seminar,
+            starts_at=start + timedelta(days=index),
+            ends_at=start + timedelta(days=index, hours=1),
+            capacity=capacity,
+            quotas=quotas,
+        )
+    return seminar
+
+
+@pytest.fixture
+def acme_schema(tenants, db):
+    with schema_context(tenants["acme"].schema):
+        yield tenants["acme"]
+
+
+class OutboxMails:
+    """Mails booking queued in the tenants' outboxes (the outbox is how the product sends), oldest first."""
+
+    def __init__(self, schemas: list[str]) -> None:
+        self.schemas = schemas
+        self.after: dict[str, int] = {}
+
+    def _rows(self):
+        from types import SimpleNamespace
+
+        from notifications.models import OutboxMessage
+
+        found = []
+        for schema in self.schemas:
+            with schema_context(schema):
+                for row in OutboxMessage.objects.filter(pk__gt=self.after.get(schema, 0)).order_by("pk"):
+                    found.append(
+                        (
+                            row.created_at,
+                            row.pk,
+                            schema,
+                            SimpleNamespace(subject=row.subject, to=[row.to_address], body=row.body),
+                        )
+                    )
+        return [mail for *_, mail in sorted(found, key=lambda item: (item[0], item[1]))]
+
+    def clear(self) -> None:
+        from notifications.models import OutboxMessage
+
+        for schema in self.schemas:
+            with schema_context(schema):
+                last = OutboxMessage.objects.order_by("-pk").values_list("pk", flat=True).first()
+                self.after[schema] = last or 0
+
+    def __iter__(self):
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
+    def __getitem__(self, index):
+        return self._rows()[index]
+
+
+@pytest.fixture
+def mailoutbox(tenants):
+    """Booking's mails, read from the outbox of each test company (not Django's locmem backend)."""
+    outbox = OutboxMails([tenants["acme"].schema, tenants["globex"].schema])
+    outbox.clear()
+    return outbox
