@@ -19,6 +19,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / ".data" / "test-logs"
+LOG_DIR.mkdir(parents=True, exist_ok=True)
 DEMO_PASSWORD = "test-password-123"
 
 
@@ -151,8 +153,9 @@ def start_daphne(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
         cwd=ROOT,
         env=env,
+        # A file, not a pipe: nobody reads a pipe during the session, and a full one would block the server.
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=open(LOG_DIR / f"daphne-{port}.log", "wb"),  # noqa: SIM115 - lives as long as the server
     )
     wait_for_port(port, process)
     return LiveServer(port=port, process=process)
