@@ -55,13 +55,33 @@ def _ensure_tenant(slug: str, name: str) -> TenantInfo:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_modify_db_settings
+):
+    """Always the test database, whichever tests were selected.
+
+    pytest-django creates it only when a selected test carries the django_db marker; a run of live-server
+    tests alone (which write committed rows) would otherwise write into the real database.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
     from tenants.services import public_tenant_ensure, template_schema_ensure
 
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            keepdb=django_db_keepdb,
+            aliases={"default"},
+        )
+        assert connection.settings_dict["NAME"].startswith("test_"), (
+            "tests must never run on the real database"
+        )
         public_tenant_ensure()
         template_schema_ensure()
     yield
+    with django_db_blocker.unblock():
+        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(scope="session")

@@ -66,9 +66,10 @@ class Command(BaseCommand):
                 tenant = tenant_create(name=name, slug=slug, admin_email=f"admin@{slug}.example.jp").tenant
             with schema_context(tenant.schema_name):
                 admin = User.objects.get(email=f"admin@{slug}.example.jp")
-                if not admin.has_usable_password():
-                    admin.set_password(DEMO_PASSWORD)
-                    admin.save(update_fields=["password"])
+                # The demo's printed login always works, even after someone changed the password.
+                admin.set_password(DEMO_PASSWORD)
+                admin.is_active = True
+                admin.save(update_fields=["password", "is_active"])
             host = tenant.get_primary_domain().domain
             lines.append(
                 f"  {name}: {site_url(host=host, path='/')}  login admin@{slug}.example.jp / {DEMO_PASSWORD}"
