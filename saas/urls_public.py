@@ -11,7 +11,11 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", tenant_views.public_home, name="public_home"),
     path("healthz", healthz, name="healthz"),
-    path("support/login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path(
+        "support/login/",
+        auth_views.LoginView.as_view(template_name="accounts/login.html", next_page="/support/incidents/"),
+        name="login",
+    ),
     path("support/logout/", auth_views.LogoutView.as_view(next_page="public_home"), name="logout"),
     path("support/tenants/", tenant_views.support_tenant_list, name="support_tenant_list"),
     path(

@@ -15,9 +15,9 @@ def unknown_host(request: HttpRequest) -> HttpResponse:
 
 
 from django.contrib import messages  # noqa: E402
-from django.contrib.admin.views.decorators import staff_member_required  # noqa: E402
 from django.shortcuts import redirect, render  # noqa: E402
 
+from incidents.views.otp import staff_otp_required  # noqa: E402
 from tenants import selectors, services  # noqa: E402
 from tenants.errors import TenantError  # noqa: E402
 from tenants.forms import TenantCreateForm, TenantDeleteForm  # noqa: E402
@@ -27,7 +27,7 @@ def public_home(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/public_home.html")
 
 
-@staff_member_required(login_url="login")
+@staff_otp_required
 def support_tenant_list(request: HttpRequest) -> HttpResponse:
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -47,7 +47,7 @@ def support_tenant_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required(login_url="login")
+@staff_otp_required
 def support_tenant_delete(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         tenant = selectors.tenant_get(slug=slug)

@@ -13,6 +13,19 @@
         var div = document.createElement("div");
         div.className = "banner";
         div.textContent = event.text;
+        // Incident banners link to the incident page (where a company admin acknowledges it);
+        // same-origin relative paths only.
+        if (typeof event.url === "string" && event.url.charAt(0) === "/" && event.url.charAt(1) !== "/") {
+          var link = document.createElement("a");
+          link.href = event.url;
+          link.textContent = " 詳細・受領確認";
+          div.appendChild(link);
+        }
+        if (event.incident_id) {
+          var old = box.querySelector('[data-incident="' + Number(event.incident_id) + '"]');
+          if (old) { box.removeChild(old); }
+          div.setAttribute("data-incident", String(Number(event.incident_id)));
+        }
         box.appendChild(div);
       }
     };

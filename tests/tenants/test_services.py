@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.db import connection
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Role, User
@@ -80,6 +81,10 @@ def test_support_page_creates_tenant(client, tenants):
     )
     # Rolled back with the test; support staff are deactivated, never deleted (tenant tables point at users).
     client.force_login(staff)
+    device = TOTPDevice.objects.create(user=staff, name="test", confirmed=True)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id  # second factor verified
+    session.save()
     response = client.post(
         "/support/tenants/",
         {"name": "ページ作成株式会社", "slug": "page-made", "admin_email": "hr@page.example.jp"},
@@ -101,6 +106,12 @@ def test_support_page_creates_tenant(client, tenants):
 
 
 @pytest.mark.django_db
-def test_support_pages_need_staff(client, tenants):
+def test_support_pages_need_staff_and_a_second_factor(client, tenants):
     response = client.get("/support/tenants/", HTTP_HOST="localhost")
     assert response.status_code == 302 and "/support/login/" in response["Location"]
+    staff = User.objects.create_user(
+        username="p@localhost", email="p@localhost", password="x" * 12, is_staff=True
+    )
+    client.force_login(staff)
+    response = client.get("/support/tenants/", HTTP_HOST="localhost")
+    assert response.status_code == 302 and "/support/otp/" in response["Location"]

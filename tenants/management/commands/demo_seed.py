@@ -57,8 +57,9 @@ class Command(BaseCommand):
             "",
             "Demo is ready.",
             f"  Public site:   {site_url(host=settings.BASE_DOMAIN, path='/')}",
-            f"  Support staff: {site_url(host=settings.BASE_DOMAIN, path='/support/tenants/')}"
-            f"  login {support_email} / {DEMO_PASSWORD}",
+            f"  Support staff: {site_url(host=settings.BASE_DOMAIN, path='/support/incidents/')}"
+            f"  login {support_email} / {DEMO_PASSWORD} (then set up the TOTP second factor it asks for)",
+            f"  Status page:   {site_url(host=settings.STATUS_DOMAIN, path='/')}",
         ]
         for slug, name in DEMO_COMPANIES:
             tenant = Tenant.objects.filter(slug=slug).first()

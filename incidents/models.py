@@ -1,1 +1,0 @@
-"""Incidents: components, incidents and status (public schema)."""

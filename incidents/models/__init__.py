@@ -1,0 +1,56 @@
+"""Incidents models (public schema), split by concern."""
+
+from incidents.models.delivery import DeliveryStatus, SentryAlert, WebhookDelivery, WebhookEndpoint
+from incidents.models.leak import (
+    AffectedStudent,
+    DataCategory,
+    DataIncident,
+    LeakPolicy,
+    LeakSignal,
+    SignalKind,
+)
+from incidents.models.status import (
+    Acknowledgement,
+    Component,
+    ComponentStatus,
+    ComponentSubscription,
+    Impact,
+    Incident,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceState,
+    MessageTemplate,
+    Scope,
+    Source,
+    StaffAuditEntry,
+    State,
+    Visibility,
+)
+
+__all__ = [
+    "Acknowledgement",
+    "AffectedStudent",
+    "Component",
+    "ComponentStatus",
+    "ComponentSubscription",
+    "DataCategory",
+    "DataIncident",
+    "DeliveryStatus",
+    "Impact",
+    "Incident",
+    "IncidentUpdate",
+    "LeakPolicy",
+    "LeakSignal",
+    "Maintenance",
+    "MaintenanceState",
+    "MessageTemplate",
+    "Scope",
+    "SentryAlert",
+    "SignalKind",
+    "Source",
+    "StaffAuditEntry",
+    "State",
+    "Visibility",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

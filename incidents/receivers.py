@@ -1,0 +1,22 @@
+"""Receivers for Django's documented signals (the only ones this app listens to)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django_tenants.utils import get_public_schema_name
+
+logger = logging.getLogger(__name__)
+
+
+def login_failed(sender: Any, credentials: dict, request: Any = None, **kwargs: Any) -> None:
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.schema_name == get_public_schema_name():
+        return
+    from incidents.services.leak import leak_check_failed_signin
+
+    try:
+        leak_check_failed_signin(tenant=tenant)
+    except Exception:  # the sign-in page must answer whatever happens here
+        logger.exception("failed sign-in signal not recorded")

@@ -1,0 +1,198 @@
+"""Reads: what each audience (public, one company, support) may see; status, history, notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
+
+from incidents.models import (
+    Acknowledgement,
+    Component,
+    ComponentStatus,
+    Impact,
+    Incident,
+    Maintenance,
+    MaintenanceState,
+    Scope,
+    State,
+    Visibility,
+)
+from tenants.models import Tenant
+
+STATUS_ORDER = [
+    ComponentStatus.OPERATIONAL,
+    ComponentStatus.MAINTENANCE,
+    ComponentStatus.DEGRADED,
+    ComponentStatus.PARTIAL,
+    ComponentStatus.MAJOR,
+]
+IMPACT_STATUS = {
+    Impact.NONE: ComponentStatus.OPERATIONAL,
+    Impact.MINOR: ComponentStatus.DEGRADED,
+    Impact.MAJOR: ComponentStatus.PARTIAL,
+    Impact.CRITICAL: ComponentStatus.MAJOR,
+}
+
+
+def _affects(model, tenant: Tenant) -> Q:
+    through = model.tenants.through
+    field = "incident_id" if model is Incident else "maintenance_id"
+    chosen = Exists(through.objects.filter(**{field: OuterRef("pk")}, tenant_id=tenant.pk))
+    return Q(scope=Scope.ALL) | chosen
+
+
+def incidents_visible(*, tenant: Tenant | None) -> QuerySet[Incident]:
+    """Public incidents, plus (for a company) those shared with the companies they affect when it is one."""
+    if tenant is None or tenant.schema_name == get_public_schema_name():
+        return Incident.objects.filter(visibility=Visibility.PUBLIC)
+    return Incident.objects.filter(
+        Q(visibility=Visibility.PUBLIC) | (Q(visibility=Visibility.TENANTS) & _affects(Incident, tenant))
+    )
+
+
+def maintenances_visible(*, tenant: Tenant | None) -> QuerySet[Maintenance]:
+    if tenant is None or tenant.schema_name == get_public_schema_name():
+        return Maintenance.objects.filter(visibility=Visibility.PUBLIC)
+    return Maintenance.objects.filter(
+        Q(visibility=Visibility.PUBLIC) | (Q(visibility=Visibility.TENANTS) & _affects(Maintenance, tenant))
+    )
+
+
+def incident_affects(*, incident: Incident, tenant: Tenant) -> bool:
+    return incident.scope == Scope.ALL or incident.tenants.filter(pk=tenant.pk).exists()
+
+
+def incident_affected_tenants(*, incident: Incident) -> QuerySet[Tenant]:
+    tenants = Tenant.objects.exclude(schema_name=get_public_schema_name())
+    if incident.scope == Scope.ALL:
+        return tenants
+    return tenants.filter(incidents=incident)
+
+
+def maintenance_affected_tenants(*, maintenance: Maintenance) -> QuerySet[Tenant]:
+    tenants = Tenant.objects.exclude(schema_name=get_public_schema_name())
+    if maintenance.scope == Scope.ALL:
+        return tenants
+    return tenants.filter(maintenances=maintenance)
+
+
+@dataclass(frozen=True)
+class ComponentView:
+    component: Component
+    status: str
+    status_label: str
+    history: list[tuple[date, str]]
+
+
+def _worse(a: str, b: str) -> str:
+    return a if STATUS_ORDER.index(a) >= STATUS_ORDER.index(b) else b
+
+
+def status_overview(*, tenant: Tenant | None, days: int = 90) -> list[ComponentView]:
+    """Each component's current status and a daily bar over `days`, from what this audience may see."""
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    incidents = list(
+        incidents_visible(tenant=tenant)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=since))
+        .exclude(impact=Impact.NONE)
+        .prefetch_related("components")
+    )
+    running = list(
+        maintenances_visible(tenant=tenant)
+        .filter(state=MaintenanceState.IN_PROGRESS)
+        .prefetch_related("components")
+    )
+    today = timezone.localdate(now)
+    first_day = today - timedelta(days=days - 1)
+    views = []
+    for component in Component.objects.all():
+        status = component.status
+        bars = {
+            first_day + timedelta(days=offset): ComponentStatus.OPERATIONAL.value for offset in range(days)
+        }
+        for incident in incidents:
+            if component not in incident.components.all():
+                continue
+            level = incident.component_status or IMPACT_STATUS[incident.impact]
+            if incident.state != State.RESOLVED:
+                status = _worse(status, level)
+            start = timezone.localdate(max(incident.created_at, since))
+            end = timezone.localdate(incident.resolved_at or now)
+            day = start
+            while day <= end:
+                if day in bars:
+                    bars[day] = _worse(bars[day], level)
+                day += timedelta(days=1)
+        for maintenance in running:
+            if component in maintenance.components.all():
+                status = _worse(status, ComponentStatus.MAINTENANCE)
+        views.append(
+            ComponentView(
+                component=component,
+                status=status,
+                status_label=ComponentStatus(status).label,
+                history=sorted(bars.items()),
+            )
+        )
+    return views
+
+
+def incidents_current(*, tenant: Tenant | None) -> QuerySet[Incident]:
+    return (
+        incidents_visible(tenant=tenant)
+        .exclude(state=State.RESOLVED)
+        .prefetch_related("updates", "components")
+    )
+
+
+def incidents_recent(*, tenant: Tenant | None, days: int = 90) -> QuerySet[Incident]:
+    since = timezone.now() - timedelta(days=days)
+    return (
+        incidents_visible(tenant=tenant)
+        .filter(state=State.RESOLVED, resolved_at__gte=since)
+        .prefetch_related("updates", "components")
+    )
+
+
+def maintenances_upcoming(*, tenant: Tenant | None) -> QuerySet[Maintenance]:
+    return maintenances_visible(tenant=tenant).exclude(state=MaintenanceState.COMPLETED)
+
+
+def booking_notice_for(*, tenant: Tenant) -> str | None:
+    """A plain notice for students on this company's My Page when booking is affected, else None."""
+    # Affecting this company, not merely visible to it: a public incident of another company stays quiet here.
+    incident_hit = (
+        Incident.objects.filter(_affects(Incident, tenant))
+        .exclude(visibility=Visibility.DRAFT)
+        .exclude(state=State.RESOLVED)
+        .exclude(impact=Impact.NONE)
+        .filter(components__affects_booking=True)
+        .exists()
+    )
+    if incident_hit:
+        return (
+            "現在、説明会の予約・マイページの一部機能がご利用しにくい状態になっています。"
+            "復旧まで今しばらくお待ちください。ご迷惑をおかけし申し訳ございません。"
+        )
+    maintenance_hit = (
+        Maintenance.objects.filter(_affects(Maintenance, tenant))
+        .exclude(visibility=Visibility.DRAFT)
+        .filter(state=MaintenanceState.IN_PROGRESS, components__affects_booking=True)
+        .exists()
+    )
+    if maintenance_hit:
+        return "現在、システムメンテナンスのため説明会の予約・マイページの一部機能がご利用いただけません。"
+    return None
+
+
+def acknowledgements_for(*, incident: Incident) -> QuerySet[Acknowledgement]:
+    return Acknowledgement.objects.filter(incident=incident).select_related("tenant")
+
+
+def incident_get_visible(*, tenant: Tenant | None, incident_id: int) -> Incident | None:
+    return incidents_visible(tenant=tenant).filter(pk=incident_id).first()

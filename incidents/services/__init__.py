@@ -1,0 +1,1 @@
+"""Writes of the incidents app, split by concern (lifecycle, notify, webhooks, maintenance, leak, appi, sentry)."""

@@ -1,0 +1,256 @@
+"""Telling every affected company at once: banners, e-mail, webhooks, acknowledgements and escalation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import Role, User
+from accounts.services import site_url
+from incidents.errors import IncidentError
+from incidents.mail import incident_mail_send
+from incidents.models import (
+    Acknowledgement,
+    ComponentSubscription,
+    Impact,
+    Incident,
+    IncidentUpdate,
+    State,
+    Visibility,
+)
+from incidents.selectors import incident_affected_tenants, incident_affects
+from incidents.services.webhooks import webhook_deliveries_create
+from notifications.services import RECRUITER_GROUP, recruiters_push
+from tenants.models import Tenant
+from tenants.services import tenant_domain
+from tenants.websocket import tenant_group
+
+logger = logging.getLogger(__name__)
+ACK_SALT = "incidents.ack"
+MAIL_CHUNK = 10
+
+
+def ack_escalate_minutes() -> int:
+    return int(getattr(settings, "INCIDENT_ACK_ESCALATE_MINUTES", 30))
+
+
+def ack_token(*, incident_id: int, tenant_id: int) -> str:
+    return signing.dumps({"i": incident_id, "t": tenant_id}, salt=ACK_SALT)
+
+
+def ack_token_read(*, token: str) -> tuple[int, int]:
+    try:
+        data = signing.loads(token, salt=ACK_SALT, max_age=60 * 60 * 24 * 30)
+        return int(data["i"]), int(data["t"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
+        raise IncidentError("確認用リンクが無効か、有効期限が切れています。") from error
+
+
+def banner_event(*, incident: Incident, update: IncidentUpdate | None) -> dict:
+    state_label = State(incident.state).label
+    kind = "メンテナンス" if incident.title.startswith("[メンテナンス]") else "障害"
+    text = f"【{kind}のお知らせ・{state_label}】{incident.title}"
+    if update is not None:
+        text += f" — {update.message_ja[:140]}"
+    return {
+        "type": "banner",
+        "text": text,
+        "incident_id": incident.pk,
+        "state": incident.state,
+        "impact": incident.impact,
+        "url": f"/status/incidents/{incident.pk}/",
+    }
+
+
+def _webhook_payload(*, incident: Incident, update: IncidentUpdate | None, tenant: Tenant) -> dict:
+    return {
+        "type": "incident.resolved" if incident.state == State.RESOLVED else "incident.updated",
+        "timestamp": timezone.now().isoformat(),
+        "data": {
+            "incident_id": incident.pk,
+            "title": incident.title,
+            "state": incident.state,
+            "impact": incident.impact,
+            "components": [component.slug for component in incident.components.all()],
+            "message_ja": update.message_ja if update else "",
+            "message_en": update.message_en if update else "",
+            "tenant": tenant.slug,
+            "status_url": site_url(
+                host=tenant_domain(slug=tenant.slug), path=f"/status/incidents/{incident.pk}/"
+            ),
+        },
+    }
+
+
+def banners_push(*, tenants: list[Tenant], event: dict) -> None:
+    """`recruiters_push` for many companies in one event loop: one PUBLISH each, sent concurrently.
+
+    Same group names and message as notifications.services.recruiters_push (one call per company
+    would open a loop and a Redis connection per company: seconds for a thousand companies).
+    """
+    if len(tenants) <= 1:
+        for tenant in tenants:
+            recruiters_push(tenant=tenant, event=event)
+        return
+    layer = get_channel_layer()
+    message = {"type": "event.push", "event": event}
+
+    async def send_all() -> None:
+        await asyncio.gather(
+            *(layer.group_send(tenant_group(tenant, RECRUITER_GROUP), message) for tenant in tenants)
+        )
+
+    async_to_sync(send_all)()
+
+
+@dataclass(frozen=True)
+class Fanout:
+    tenant_ids: list[int]
+    webhook_delivery_ids: list[int]
+    mail_chunks: list[list[int]]
+
+
+def incident_fanout(*, incident_id: int, update_id: int | None) -> Fanout:
+    """Push banners now; create acknowledgements and webhook deliveries; return the work to queue."""
+    incident = Incident.objects.prefetch_related("components").get(pk=incident_id)
+    if incident.visibility == Visibility.DRAFT:
+        return Fanout([], [], [])
+    update = IncidentUpdate.objects.filter(pk=update_id).first() if update_id else incident.updates.first()
+    tenants = list(incident_affected_tenants(incident=incident).only("pk", "slug", "name", "schema_name"))
+    banners_push(tenants=tenants, event=banner_event(incident=incident, update=update))
+    now = timezone.now()
+    with transaction.atomic():
+        if incident.state != State.RESOLVED:
+            Acknowledgement.objects.bulk_create(
+                [Acknowledgement(incident=incident, tenant=tenant, notified_at=now) for tenant in tenants],
+                ignore_conflicts=True,
+            )
+        payloads = {
+            tenant.pk: _webhook_payload(incident=incident, update=update, tenant=tenant) for tenant in tenants
+        }
+        delivery_ids = webhook_deliveries_create(
+            tenant_ids=list(payloads),
+            event_type=payloads and next(iter(payloads.values()))["type"] or "",
+            payloads=payloads,
+        )
+    ids = [tenant.pk for tenant in tenants]
+    return Fanout(ids, delivery_ids, [ids[i : i + MAIL_CHUNK] for i in range(0, len(ids), MAIL_CHUNK)])
+
+
+def _mail_text(
+    *, incident: Incident, update: IncidentUpdate | None, tenant: Tenant, ack_url: str | None
+) -> tuple[str, str]:
+    state_label = State(incident.state).label
+    subject = f"[{tenant.name}] 【障害のお知らせ・{state_label}】{incident.title}"
+    lines = [
+        f"{tenant.name} ご担当者様",
+        "",
+        "採用管理システムで次の事象が発生しています。",
+        f"件名: {incident.title}",
+        f"状態: {state_label}",
+        f"影響度: {Impact(incident.impact).label}",
+        f"影響する機能: {'、'.join(c.name for c in incident.components.all()) or '—'}",
+        "",
+        update.message_ja if update else "",
+        "",
+        f"最新の状況: {site_url(host=tenant_domain(slug=tenant.slug), path='/status/')}",
+    ]
+    if ack_url:
+        lines += ["", "お手数ですが、次のリンクから本件の受領をご確認ください:", ack_url]
+    if update is not None and update.message_en:
+        lines += ["", "---- English ----", update.message_en]
+    return subject, "\n".join(lines)
+
+
+def incident_mail_tenant(
+    *, incident_id: int, update_id: int | None, tenant_id: int, renotify: bool = False
+) -> int:
+    """E-mail one company's admins (with the acknowledgement link) and its subscribed recruiters."""
+    incident = Incident.objects.prefetch_related("components").get(pk=incident_id)
+    update = IncidentUpdate.objects.filter(pk=update_id).first() if update_id else incident.updates.first()
+    tenant = Tenant.objects.get(pk=tenant_id)
+    component_ids = [component.pk for component in incident.components.all()]
+    subscriber_ids = set(
+        ComponentSubscription.objects.filter(tenant=tenant, component_id__in=component_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    with schema_context(tenant.schema_name):
+        admins = list(User.objects.filter(role=Role.ADMIN, is_active=True).values_list("pk", "email"))
+        subscribers = list(
+            User.objects.filter(pk__in=subscriber_ids, is_active=True)
+            .exclude(role=Role.ADMIN)
+            .values_list("pk", "email")
+        )
+    ack_url = None
+    if incident.state != State.RESOLVED:
+        token = ack_token(incident_id=incident.pk, tenant_id=tenant.pk)
+        ack_url = site_url(host=tenant_domain(slug=tenant.slug), path=f"/status/ack/{token}/")
+    sent = 0
+    stamp = "renotify" if renotify else str(update.pk if update else 0)
+    for user_id, email in admins + subscribers:
+        subject, body = _mail_text(
+            incident=incident,
+            update=update,
+            tenant=tenant,
+            ack_url=ack_url if (user_id, email) in admins else None,
+        )
+        if renotify:
+            subject = "【再送・要確認】" + subject
+        incident_mail_send(
+            tenant=tenant,
+            to=email,
+            subject=subject,
+            body=body,
+            key=f"incident:{incident.pk}:{stamp}:{user_id}",
+        )
+        sent += 1
+    return sent
+
+
+@transaction.atomic
+def incident_acknowledge(*, incident: Incident, tenant: Tenant, by: str, via: str) -> Acknowledgement:
+    """Record that the company has received the notice (idempotent: the first acknowledgement stands)."""
+    if incident.visibility == Visibility.DRAFT or not incident_affects(incident=incident, tenant=tenant):
+        raise IncidentError("この障害はお客様の企業には通知されていません。")
+    ack, _ = Acknowledgement.objects.get_or_create(
+        incident=incident, tenant=tenant, defaults={"notified_at": timezone.now()}
+    )
+    Acknowledgement.objects.filter(pk=ack.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=by[:254], acknowledged_via=via
+    )
+    ack.refresh_from_db()
+    return ack
+
+
+def acknowledgements_escalate(*, now=None) -> list[tuple[int, int]]:
+    """Unacknowledged major incidents past the configured time: flag for a phone call, notify again."""
+    now = now or timezone.now()
+    due = Acknowledgement.objects.filter(
+        acknowledged_at__isnull=True,
+        renotified_at__isnull=True,
+        notified_at__lte=now - timedelta(minutes=ack_escalate_minutes()),
+        incident__impact__in=[Impact.MAJOR, Impact.CRITICAL],
+        incident__visibility__in=[Visibility.TENANTS, Visibility.PUBLIC],
+    ).exclude(incident__state=State.RESOLVED)
+    escalated = []
+    for ack in due.select_related("incident", "tenant"):
+        # Conditional: two beat runs never escalate the same row twice.
+        if Acknowledgement.objects.filter(pk=ack.pk, renotified_at__isnull=True).update(
+            renotified_at=now, phone_call_flagged_at=now
+        ):
+            event = banner_event(incident=ack.incident, update=None)
+            event["text"] = "【要確認】" + event["text"] + "（管理者の方は受領確認をお願いします）"
+            recruiters_push(tenant=ack.tenant, event=event)
+            escalated.append((ack.incident_id, ack.tenant_id))
+    return escalated

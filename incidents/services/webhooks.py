@@ -1,0 +1,145 @@
+"""Signed webhooks per company, in the style of the Standard Webhooks spec, with a delivery log."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from typing import Any
+
+import httpx
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from incidents.errors import IncidentError
+from incidents.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from tenants.models import Tenant
+
+MAX_ATTEMPTS = 6
+TIMEOUT_SECONDS = 5.0
+
+
+def webhook_secret_new() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def webhook_sign(*, secret: str, message_id: str, timestamp: int, body: str) -> str:
+    """`v1,<base64 HMAC-SHA256 over "id.timestamp.body">`, the key being the secret's base64 part."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.{body}".encode()
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def webhook_verify(*, secret: str, headers: dict[str, str], body: str, tolerance: int = 300) -> bool:
+    """What a receiver does: check the timestamp window and any of the listed v1 signatures."""
+    try:
+        timestamp = int(headers["webhook-timestamp"])
+        message_id = headers["webhook-id"]
+        signatures = headers["webhook-signature"].split()
+    except (KeyError, ValueError):
+        return False
+    if abs(time.time() - timestamp) > tolerance:
+        return False
+    expected = webhook_sign(secret=secret, message_id=message_id, timestamp=timestamp, body=body)
+    return any(hmac.compare_digest(expected, candidate) for candidate in signatures)
+
+
+@transaction.atomic
+def webhook_endpoint_create(*, tenant: Tenant, url: str) -> WebhookEndpoint:
+    url = url.strip()
+    if not url.startswith(("https://", "http://")):
+        raise IncidentError("送信先 URL は http:// または https:// で始めてください。")
+    if WebhookEndpoint.objects.filter(tenant=tenant, is_active=True).count() >= 5:
+        raise IncidentError("Webhook は 1 社あたり 5 件まで登録できます。")
+    return WebhookEndpoint.objects.create(tenant=tenant, url=url, secret=webhook_secret_new())
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, tenant: Tenant, endpoint_id: int) -> None:
+    WebhookEndpoint.objects.filter(tenant=tenant, pk=endpoint_id).update(is_active=False)
+
+
+def webhook_deliveries_create(
+    *, tenant_ids: list[int], event_type: str, payloads: dict[int, dict]
+) -> list[int]:
+    """One delivery row per active endpoint of these companies; returns their ids (to queue after commit)."""
+    rows = []
+    for endpoint in WebhookEndpoint.objects.filter(tenant_id__in=tenant_ids, is_active=True):
+        rows.append(
+            WebhookDelivery(
+                endpoint=endpoint,
+                message_id="msg_" + secrets.token_hex(12),
+                event_type=event_type,
+                payload=json.dumps(payloads[endpoint.tenant_id], ensure_ascii=False, separators=(",", ":")),
+            )
+        )
+    return [row.pk for row in WebhookDelivery.objects.bulk_create(rows)]
+
+
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def _shared_client() -> httpx.Client:
+    """One connection pool per worker process (thread-safe), not a new client and handshake per delivery."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            # Redirects are not followed: a receiver must answer at the URL its company registered.
+            _client = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        return _client
+
+
+def retry_delay_seconds(attempt: int) -> int:
+    """Back-off after the n-th failed attempt: 5 s, 30 s, 2 min, 10 min, 1 h."""
+    return [5, 30, 120, 600, 3600][min(attempt - 1, 4)]
+
+
+def webhook_attempt(*, delivery_id: int, client: httpx.Client | None = None) -> WebhookDelivery:
+    """Send one delivery once; records the outcome. Raises nothing: the task decides on retries."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if delivery.status == DeliveryStatus.SUCCEEDED or not delivery.endpoint.is_active:
+        return delivery
+    timestamp = int(time.time())
+    headers: dict[str, Any] = {
+        "content-type": "application/json",
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": webhook_sign(
+            secret=delivery.endpoint.secret,
+            message_id=delivery.message_id,
+            timestamp=timestamp,
+            body=delivery.payload,
+        ),
+        "user-agent": "saiyo-incidents/1",
+    }
+    status_code: int | None = None
+    error = ""
+    try:
+        response = (client or _shared_client()).post(
+            delivery.endpoint.url, content=delivery.payload.encode(), headers=headers
+        )
+        status_code = response.status_code
+    except httpx.HTTPError as exc:
+        error = type(exc).__name__
+    succeeded = status_code is not None and 200 <= status_code < 300
+    attempts = delivery.attempts + 1
+    status = (
+        DeliveryStatus.SUCCEEDED
+        if succeeded
+        else (DeliveryStatus.FAILED if attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING)
+    )
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=F("attempts") + 1,
+        status=status,
+        last_status_code=status_code,
+        last_error=error or ("" if succeeded else f"HTTP {status_code}"),
+        delivered_at=timezone.now() if succeeded else None,
+    )
+    delivery.refresh_from_db()
+    return delivery

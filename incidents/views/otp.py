@@ -1,0 +1,109 @@
+"""Support staff's second factor: TOTP set-up (QR code) and verification; the staff-only decorator."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import segno
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from incidents.forms import TokenForm
+from incidents.services.audit import staff_audit
+
+
+def staff_otp_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Support staff only, and only after the TOTP second factor of this session."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), "login")
+        if not user.is_staff:
+            return HttpResponseForbidden("サポート担当者のみが利用できます。")
+        if not user.is_verified():
+            target = (
+                "incidents_otp_verify"
+                if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+                else "incidents_otp_setup"
+            )
+            return redirect(f"{redirect(target).url}?next={request.get_full_path()}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/support/incidents/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return "/support/incidents/"
+    return target
+
+
+def _staff_or_login(request: HttpRequest) -> HttpResponse | None:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), "login")
+    if not request.user.is_staff:
+        return HttpResponseForbidden("サポート担当者のみが利用できます。")
+    return None
+
+
+def otp_setup(request: HttpRequest) -> HttpResponse:
+    refused = _staff_or_login(request)
+    if refused:
+        return refused
+    user = request.user
+    if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+        return redirect(f"/support/otp/verify/?next={_next(request)}")
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first() or TOTPDevice.objects.create(
+        user=user, name="認証アプリ", confirmed=False
+    )
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            staff_audit(actor=user, action="staff.otp_setup")
+            return redirect(_next(request))
+        form.add_error("token", "確認コードが正しくありません。認証アプリの時刻を確認してください。")
+    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
+    return render(
+        request,
+        "incidents/support/otp_setup.html",
+        {"form": form, "qr_svg": qr_svg, "next": _next(request), "secret": _base32(device.bin_key)},
+        status=400 if form.errors else 200,
+    )
+
+
+def _base32(key: bytes) -> str:
+    import base64
+
+    return base64.b32encode(key).decode().rstrip("=")
+
+
+def otp_verify(request: HttpRequest) -> HttpResponse:
+    refused = _staff_or_login(request)
+    if refused:
+        return refused
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(request.user, form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            staff_audit(actor=request.user, action="staff.otp_verify")
+            return redirect(_next(request))
+        form.add_error("token", "確認コードが正しくありません。")
+    return render(
+        request,
+        "incidents/support/otp_verify.html",
+        {"form": form, "next": _next(request)},
+        status=400 if form.errors else 200,
+    )

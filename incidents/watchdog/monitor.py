@@ -1,0 +1,247 @@
+"""The watchdog's state machine: open on sustained failure, monitor on recovery, resolve when stable."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import Error as DatabaseError
+from django.db import connections
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from incidents.mail import incident_mail_send_without_database
+from incidents.watchdog.probes import SPECS
+
+logger = logging.getLogger("incidents.watchdog")
+ACTOR = "watchdog"
+# Failures of these take the queue (Redis) or the database with them: notify straight from here.
+DIRECT = frozenset({"postgres", "redis"})
+
+
+@dataclass
+class Config:
+    interval: float = 5.0
+    fail_after: int = 3
+    recover_after: int = 3
+    stable_seconds: float = 120.0
+    directory_seconds: float = 300.0
+
+
+@dataclass
+class ProbeState:
+    phase: str = "ok"  # ok → open → monitoring → ok
+    failures: int = 0
+    successes: int = 0
+    monitoring_since: float = 0.0
+    last_error: str = ""
+
+
+@dataclass
+class Action:
+    probe: str
+    kind: str  # open | relapse | monitoring | resolved
+    at: datetime
+    notified_directly: bool = False
+
+
+@dataclass
+class Contact:
+    tenant_id: int
+    slug: str
+    name: str
+    admin_email: str
+
+
+@dataclass
+class Watchdog:
+    probes: list
+    config: Config = field(default_factory=Config)
+    clock: Callable[[], float] = time.monotonic
+    states: dict[str, ProbeState] = field(default_factory=dict)
+    pending: deque = field(default_factory=deque)
+    directory: list[Contact] = field(default_factory=list)
+    directory_at: float = -1e9
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for probe in self.probes:
+            self.states.setdefault(probe.name, ProbeState())
+
+    # ---- one round -------------------------------------------------------------------------
+    def tick(self) -> list[Action]:
+        results = {probe.name: _run(probe) for probe in self.probes}
+        database_up = results.get("postgres") is None
+        actions: list[Action] = []
+        for name, error in results.items():
+            action = self._advance(name, error)
+            if action is not None:
+                actions.append(action)
+        if database_up:
+            self._directory_refresh()
+        for action in actions:
+            logger.warning(
+                "watchdog %s %s (%s)", action.probe, action.kind, self.states[action.probe].last_error
+            )
+            if action.probe in DIRECT or not database_up:
+                self._notify_directly(action)
+        self.pending.extend(actions)
+        if database_up:
+            self.flush()
+        return actions
+
+    def run_forever(self) -> None:
+        while True:
+            started = self.clock()
+            try:
+                self.tick()
+            except Exception:  # the watchdog must outlive anything it watches
+                logger.exception("watchdog round failed")
+            time.sleep(max(0.0, self.config.interval - (self.clock() - started)))
+
+    # ---- state machine ---------------------------------------------------------------------
+    def _advance(self, name: str, error: str | None) -> Action | None:
+        state = self.states[name]
+        now = self.clock()
+        if error is not None:
+            state.failures += 1
+            state.successes = 0
+            state.last_error = error
+            if state.failures >= self.config.fail_after and state.phase in ("ok", "monitoring"):
+                kind = "open" if state.phase == "ok" else "relapse"
+                state.phase = "open"
+                return Action(name, kind, timezone.now())
+            return None
+        state.successes += 1
+        state.failures = 0
+        if state.phase == "open" and state.successes >= self.config.recover_after:
+            state.phase = "monitoring"
+            state.monitoring_since = now
+            return Action(name, "monitoring", timezone.now())
+        if state.phase == "monitoring" and now - state.monitoring_since >= self.config.stable_seconds:
+            state.phase = "ok"
+            return Action(name, "resolved", timezone.now())
+        return None
+
+    # ---- notifying without the database ----------------------------------------------------
+    def _directory_refresh(self) -> None:
+        if self.clock() - self.directory_at < self.config.directory_seconds:
+            return
+        from tenants.models import Tenant
+
+        try:
+            with schema_context(get_public_schema_name()):
+                rows = Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list(
+                    "pk", "slug", "name", "admin_email"
+                )
+                self.directory = [Contact(*row) for row in rows]
+            self.directory_at = self.clock()
+        except DatabaseError:
+            _database_reset()
+
+    def _notify_directly(self, action: Action) -> None:
+        """Banner (channel layer) and e-mail (SMTP): neither needs PostgreSQL."""
+        from incidents.services.notify import banners_push
+        from tenants.models import Tenant
+
+        spec = SPECS[action.probe]
+        text = _message(action, spec.title)
+        action.notified_directly = True
+        public = spec.impact in ("major", "critical")
+        admins = [contact.admin_email for contact in self.directory if contact.admin_email] if public else []
+        incident_mail_send_without_database(
+            to=[settings.SUPPORT_EMAIL], bcc=admins, subject=f"【障害のお知らせ】{spec.title}", body=text
+        )
+        self.sent.append((action.probe, action.kind))
+        if not public:
+            return
+        tenants = [
+            Tenant(pk=contact.tenant_id, slug=contact.slug, schema_name=f"t_{contact.slug}")
+            for contact in self.directory
+        ]
+        try:
+            banners_push(
+                tenants=tenants, event={"type": "banner", "text": text.splitlines()[0], "source": "watchdog"}
+            )
+        except Exception:  # Redis itself may be what is down
+            logger.warning("watchdog banner push failed")
+
+    # ---- recording when the database is there ----------------------------------------------
+    def flush(self) -> int:
+        done = 0
+        while self.pending:
+            action = self.pending[0]
+            try:
+                with schema_context(get_public_schema_name()):
+                    _record(action)
+            except DatabaseError:
+                _database_reset()
+                break
+            self.pending.popleft()
+            done += 1
+        return done
+
+
+def _run(probe) -> str | None:
+    try:
+        probe.check()
+    except Exception as error:
+        return type(error).__name__
+    return None
+
+
+def _database_reset() -> None:
+    for connection in connections.all():
+        try:
+            connection.close()
+        except Exception:
+            pass
+
+
+def _message(action: Action, title: str) -> str:
+    at = timezone.localtime(action.at).strftime("%Y-%m-%d %H:%M:%S")
+    return {
+        "open": f"{title}を検知しました（{at}）。現在、原因を調査しています。",
+        "relapse": f"{title}が再発しました（{at}）。引き続き調査しています。",
+        "monitoring": f"{title}は復旧しました（{at}）。経過を観察しています。",
+        "resolved": f"{title}は安定して復旧しました（{at}）。本件は解決しました。",
+    }[action.kind]
+
+
+def _record(action: Action) -> None:
+    from incidents.models import Component, Incident, Scope, Source, State, Visibility
+    from incidents.services.lifecycle import incident_create, incident_update_post
+
+    spec = SPECS[action.probe]
+    key = f"watchdog:{action.probe}"
+    text = _message(action, spec.title)
+    notify = not action.notified_directly
+    incident = Incident.objects.filter(detection_key=key).exclude(state=State.RESOLVED).first()
+    if action.kind == "open":
+        if incident is not None:
+            return
+        incident_create(
+            actor=ACTOR,
+            title=spec.title,
+            message_ja=text,
+            impact=spec.impact,
+            scope=Scope.ALL,
+            components=Component.objects.filter(slug__in=spec.components),
+            component_status=spec.component_status,
+            visibility=Visibility.PUBLIC if spec.impact in ("major", "critical") else Visibility.DRAFT,
+            source=Source.WATCHDOG,
+            detection_key=key,
+            notify=notify,
+        )
+        return
+    if incident is None:
+        return
+    state = {"relapse": State.INVESTIGATING, "monitoring": State.MONITORING, "resolved": State.RESOLVED}[
+        action.kind
+    ]
+    incident_update_post(actor=ACTOR, incident=incident, state=state, message_ja=text, notify=notify)

@@ -1,0 +1,172 @@
+"""Leak signals open one private data incident for the affected company only."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from incidents.models import Incident, LeakPolicy, LeakSignal, Scope, SignalKind, Visibility
+from incidents.selectors import incidents_visible
+from incidents.services.audit_feed import audit_feed_scan, cursor_key
+from incidents.services.leak import leak_check_export, leak_check_failed_signin, leak_check_reads, window_key
+from tests.incidents.helpers import tenant_client
+
+
+@pytest.fixture
+def acme(tenants):
+    tenant = tenants["acme"].tenant
+    LeakPolicy.objects.update_or_create(
+        tenant=tenant,
+        defaults={"export_rows": 100, "reads_per_window": 50, "window_minutes": 60, "failed_signins": 3},
+    )
+    # Counters live in Redis: start each test from zero.
+    with schema_context(tenant.schema_name):
+        for name, seconds in (("reads:7", 3600), ("failed-signins", 900), ("reads:None", 3600)):
+            cache.delete(window_key(tenant=tenant, name=name, seconds=seconds))
+    return tenant
+
+
+def _assert_private_to_acme(incident: Incident, tenants) -> None:
+    assert (
+        incident.is_data_incident
+        and incident.visibility == Visibility.TENANTS
+        and incident.scope == Scope.DETECTED
+    )
+    assert list(incident.tenants.all()) == [tenants["acme"].tenant]
+    assert incident in incidents_visible(tenant=tenants["acme"].tenant)
+    assert incident not in incidents_visible(tenant=tenants["globex"].tenant)
+    assert incident not in incidents_visible(tenant=None)
+
+
+@pytest.mark.django_db
+def test_export_beyond_threshold_opens_private_data_incident(tenants, acme, client):
+    assert leak_check_export(tenant=acme, actor_id=7, rows=100) is None
+    signal = leak_check_export(tenant=acme, actor_id=7, rows=150, candidate_ids=[1, 2, 3])
+    incident = signal.incident
+    _assert_private_to_acme(incident, tenants)
+    assert sorted(incident.data.students.values_list("candidate_id", flat=True)) == [1, 2, 3]
+    incident.data.refresh_from_db()
+    assert incident.data.people_estimate == 150
+    globex_page = tenant_client(tenants["globex"]).get("/status/").content.decode()
+    assert incident.title not in globex_page and "すべてのシステムは正常に稼働しています" in globex_page
+    assert incident.title not in client.get("/", HTTP_HOST="status.localhost").content.decode()
+    # A second signal joins the same incident.
+    again = leak_check_export(tenant=acme, actor_id=7, rows=500)
+    assert again.incident_id == incident.pk and Incident.objects.filter(is_data_incident=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_bulk_reads_fire_once_when_the_window_limit_is_crossed(tenants, acme):
+    assert leak_check_reads(tenant=acme, actor_id=7, rows=30) is None
+    signal = leak_check_reads(tenant=acme, actor_id=7, rows=30, candidate_ids=[11])
+    assert signal is not None and signal.kind == SignalKind.BULK_READ and signal.detail["rows"] == 60
+    assert leak_check_reads(tenant=acme, actor_id=7, rows=30) is None
+    _assert_private_to_acme(signal.incident, tenants)
+
+
+@pytest.mark.django_db
+def test_repeated_failed_sign_ins_are_a_signal(tenants, acme, client):
+    # Fresh addresses each run: the sign-in form's own throttle (Redis, 15 min) must not answer first.
+    run = uuid.uuid4().hex[:8]
+    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    for attempt in range(4):
+        response = client.post(
+            "/login/",
+            {"username": f"nobody-{run}-{attempt}@example.jp", "password": "wrong-password"},
+            HTTP_HOST=tenants["acme"].host,
+            REMOTE_ADDR=address,
+        )
+        assert response.status_code == 200
+    signal = LeakSignal.objects.get(kind=SignalKind.FAILED_SIGNINS)
+    assert signal.tenant == acme and signal.detail["count"] == 4
+    assert leak_check_failed_signin(tenant=acme) is None  # once per window
+
+
+@pytest.mark.django_db
+def test_acme_ack_link_presented_on_globex_is_a_signal_for_acme(tenants, acme, client):
+    from incidents.services.lifecycle import incident_create
+    from incidents.services.notify import ack_token
+
+    incident = incident_create(actor="ops", title="x", message_ja="x", visibility=Visibility.PUBLIC)
+    token = ack_token(incident_id=incident.pk, tenant_id=acme.pk)
+    assert client.get(f"/status/ack/{token}/", HTTP_HOST=tenants["globex"].host).status_code == 404
+    signal = LeakSignal.objects.get(kind=SignalKind.FOREIGN_TOKEN)
+    assert signal.tenant == acme and signal.detail["presented_on_tenant_id"] == tenants["globex"].tenant.pk
+    _assert_private_to_acme(signal.incident, tenants)
+
+
+@pytest.mark.django_db
+def test_report_buttons_for_company_users_and_support(tenants, acme, staff_client):
+    response = tenant_client(tenants["acme"]).post(
+        "/status/leak/report/", {"note": "USB メモリを紛失しました"}
+    )
+    assert response.status_code == 302
+    signal = LeakSignal.objects.get(kind=SignalKind.REPORTED)
+    _assert_private_to_acme(signal.incident, tenants)
+    assert tenant_client(tenants["acme"]).post("/status/leak/report/", {"note": ""}).status_code == 302
+    assert LeakSignal.objects.filter(kind=SignalKind.REPORTED).count() == 1
+    staff = staff_client.post(
+        "/support/leaks/report/", {"tenant": tenants["globex"].tenant.pk, "note": "誤送信"}
+    )
+    assert staff.status_code == 302
+    globex_incident = LeakSignal.objects.get(tenant=tenants["globex"].tenant).incident
+    assert globex_incident.pk != signal.incident_id and list(globex_incident.tenants.all()) == [
+        tenants["globex"].tenant
+    ]
+
+
+@pytest.mark.django_db
+def test_audit_log_entries_feed_the_checks(tenants, acme):
+    from candidates.services.audit import audit_record
+
+    with schema_context(acme.schema_name):
+        cache.delete(cursor_key())
+        audit_feed_scan(tenant=acme)  # skip whatever the schema already holds
+        audit_record(user=None, action="detail", student_count=1, target="#5")
+        audit_record(user=None, action="export", student_count=2000, target="CSV (cp932)")
+    assert audit_feed_scan(tenant=acme) == 2
+    incident = LeakSignal.objects.get(kind=SignalKind.BULK_EXPORT).incident
+    assert incident.data.people_estimate == 2000
+    from incidents.services.appi import report_triggers
+
+    assert "本人の数が1,000人を超える" in report_triggers(data=incident.data)
+    assert audit_feed_scan(tenant=acme) == 0
+
+
+def test_simultaneous_signals_open_a_single_incident(tenants, committed):
+    acme = tenants["acme"].tenant
+    barrier = threading.Barrier(4)
+    errors: list[Exception] = []
+
+    def signal() -> None:
+        try:
+            barrier.wait()
+            leak_check_export(tenant=acme, actor_id=1, rows=10_000)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=signal) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert Incident.objects.filter(detection_key=f"leak:{acme.pk}").count() == 1
+        assert LeakSignal.objects.filter(tenant=acme).count() == 4
+    finally:
+        from incidents.models import StaffAuditEntry
+
+        ids = list(Incident.objects.filter(detection_key=f"leak:{acme.pk}").values_list("pk", flat=True))
+        StaffAuditEntry.objects.filter(target__in=[f"Incident:{pk}" for pk in ids]).delete()
+        LeakSignal.objects.filter(tenant=acme).delete()
+        Incident.objects.filter(pk__in=ids).delete()
+        LeakPolicy.objects.filter(tenant=acme).delete()
