@@ -36,7 +36,11 @@ def test_booking_queues_its_confirmation_and_feeds_the_sequences(tenants, django
         with django_capture_on_commit_callbacks(execute=True):
             outcome = booking_create(candidate=student, slot_id=slot.pk)
         mail = OutboxMessage.objects.get(candidate_id=student.pk)
-        assert mail.kind == "transactional" and "予約完了" in mail.subject and mail.to_address == "wired@example.jp"
+        assert (
+            mail.kind == "transactional"
+            and "予約完了" in mail.subject
+            and mail.to_address == "wired@example.jp"
+        )
         assert Enrollment.objects.filter(sequence=sequence, candidate_id=student.pk).exists()
         with django_capture_on_commit_callbacks(execute=True):
             booking_cancel(candidate=student, booking_id=outcome.booking.pk)
