@@ -37,11 +37,19 @@ def seats_group(*, tenant, seminar_id: int, rank: str) -> str:
     return tenant_group(tenant, f"seats.{seminar_id}.{rank}")
 
 
-def seats_changed(*, slot_ids: list[int]) -> None:
-    """Queue a push of these slots' counts once the current transaction commits."""
+def seats_changed(*, slot_ids: list[int], counters_current: bool = False) -> None:
+    """Queue a push of these slots' counts once the current transaction commits.
+
+    Unless the change went through the Redis seat counters (`counters_current`), their copy of these
+    slots' seminars is dropped, so the next claim rebuilds it from PostgreSQL.
+    """
     schema_name = connection.schema_name
     ids = sorted(set(slot_ids))
     transaction.on_commit(lambda: seats_dirty(schema_name=schema_name, slot_ids=ids))
+    if not counters_current:
+        from booking.seatcounter import counters_drop_for_slots
+
+        transaction.on_commit(lambda: counters_drop_for_slots(schema_name=schema_name, slot_ids=ids))
 
 
 def seats_dirty(*, schema_name: str, slot_ids: list[int]) -> None:

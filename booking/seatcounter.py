@@ -8,11 +8,13 @@ Redis restart (or whenever `ready` is missing) the counters are rebuilt from Pos
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
 from django.db import connection
+from django_tenants.utils import schema_context
 
 from booking.models import Booking, BookingStatus, SlotQuota
 
@@ -45,6 +47,11 @@ return 0
 """
 
 CLAIMED, FULL, ALREADY, NOT_LOADED = 1, 0, -1, -2
+READY_SECONDS = 60
+# What a counter call may raise when Redis is away: the caller falls back to PostgreSQL alone.
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class SeatCounter:
         self.client = client or counter_client()
         self.schema = schema or connection.schema_name
         self.seminar_id = seminar_id
-        self.prefix = f"seats:{self.schema}:{seminar_id}"
+        self.prefix = f"{settings.RUSH_KEY_PREFIX}seats:{self.schema}:{seminar_id}"
         self._claim = self.client.register_script(_CLAIM)
         self._release = self.client.register_script(_RELEASE)
 
@@ -115,7 +122,9 @@ class SeatCounter:
             pipe.set(self.quota_key(quota_id), seats - taken)
         if holders:
             pipe.hset(self.holders_key, mapping={str(k): str(v) for k, v in holders.items()})
-        pipe.set(self.ready_key, "1")
+        # The copy is rebuilt at least every READY_SECONDS, so a drop lost while Redis was unreachable
+        # cannot leave it wrong for long.
+        pipe.set(self.ready_key, "1", ex=READY_SECONDS)
         pipe.execute()
 
     def drop(self) -> None:
@@ -148,3 +157,17 @@ class SeatCounter:
         if in_db != in_redis:
             problems.append(f"holders differ: {len(in_db)} in postgres, {len(in_redis)} in redis")
         return problems
+
+
+def counters_drop_for_slots(*, schema_name: str, slot_ids: list[int]) -> None:
+    """Seats changed outside the counters (cancel, change, waiting list, quota edit): rebuild on next claim."""
+    from booking.models import Slot
+
+    try:
+        with schema_context(schema_name):
+            seminar_ids = set(Slot.objects.filter(pk__in=slot_ids).values_list("seminar_id", flat=True))
+        for seminar_id in seminar_ids:
+            SeatCounter(seminar_id=seminar_id, schema=schema_name).drop()
+    except REDIS_ERRORS:
+        # Redis is away: its counters are stale anyway and are rebuilt when it is back (no `ready` key).
+        logger.warning("seat counters: redis unavailable while dropping")

@@ -159,6 +159,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Tokyo"
 
 # Sessions and CSRF cookies stay host-only: a company's cookie never travels to another subdomain.
+SESSION_ENGINE = "accounts.sessions"  # database sessions + foreign-session leak signal
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
@@ -225,6 +226,7 @@ if WHITENOISE_USE_FINDERS:
 
 # Seat counters of the booking rush (a Redis of their own may be named; defaults to the main one, db 4).
 RUSH_REDIS_URL = env("RUSH_REDIS_URL", default=redis_url(4))
+RUSH_KEY_PREFIX = ""
 
 if TESTING:
     # Test runs that share one Redis (several checkouts, parallel runs) must not see each other's cache
@@ -233,3 +235,4 @@ if TESTING:
     CACHES["default"]["KEY_PREFIX"] = TEST_RUN
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"saas-{TEST_RUN}"
     CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_RUN}"
+    RUSH_KEY_PREFIX = f"{TEST_RUN}:"

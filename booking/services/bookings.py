@@ -9,6 +9,7 @@ path later without changing what is decided here.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,10 @@ from booking import errors
 from booking.live import seats_changed
 from booking.mail import booking_event, booking_mail_send
 from booking.models import POOL, Booking, BookingStatus, Seminar, Slot, SlotQuota, WaitlistEntry
+from booking.seatcounter import ALREADY, CLAIMED, FULL, NOT_LOADED, REDIS_ERRORS, SeatCounter
 from booking.selectors import RankAccess, rank_access
+
+logger = logging.getLogger(__name__)
 
 _TAKE_AND_INSERT = """
 WITH seat AS (
@@ -124,6 +128,9 @@ def booking_create(
     now = now or timezone.now()
     slot, access = slot_for_candidate(candidate=candidate, slot_id=slot_id, now=now)
     _bookable(slot=slot, access=access, now=now)
+    counted = _booking_create_counted(candidate=candidate, slot=slot, now=now, waitlist=waitlist)
+    if counted is not None:
+        return counted
     params = {
         "slot": slot.pk,
         "seminar": slot.seminar_id,
@@ -173,8 +180,83 @@ def booking_create(
     return BookingOutcome(kind="booked", booking=booking)
 
 
+def _booking_create_counted(*, candidate, slot: Slot, now: datetime, waitlist: bool) -> BookingOutcome | None:
+    """The hot path: Redis decides (one Lua call), PostgreSQL persists the winners with the same conditional SQL.
+
+    Returns None when the PostgreSQL path must decide instead (Redis away, a full slot with a waiting list to
+    join, or inside a caller's transaction where a Redis claim could outlive a rollback).
+    """
+    if connection.in_atomic_block:
+        return None
+    quota_ids = dict(
+        SlotQuota.objects.filter(slot_id=slot.pk, rank__in=[candidate.rank, POOL]).values_list("rank", "id")
+    )
+    ordered = [quota_ids[r] for r in (candidate.rank, POOL) if r in quota_ids]
+    if not ordered:
+        raise errors.FullError()
+    try:
+        counter = SeatCounter(seminar_id=slot.seminar_id)
+        claim = counter.claim(candidate_id=candidate.pk, quota_ids=ordered)
+        if claim.result == NOT_LOADED:
+            counter.load()
+            claim = counter.claim(candidate_id=candidate.pk, quota_ids=ordered)
+    except REDIS_ERRORS:
+        logger.error("seat counters unavailable: booking falls back to PostgreSQL alone")
+        return None
+    if claim.result == ALREADY:
+        raise errors.AlreadyBookedError()
+    if claim.result != CLAIMED:
+        # Full for this rank as far as the counters know; PostgreSQL decides the waiting list (or says full).
+        if claim.result == FULL and not waitlist:
+            raise errors.FullError()
+        return None
+    try:
+        booking_id = booking_insert_on_quota(
+            candidate_id=candidate.pk,
+            slot_id=slot.pk,
+            seminar_id=slot.seminar_id,
+            quota_id=claim.quota_id,
+            now=now,
+            counters_current=True,
+        )
+    except Exception:
+        # AlreadyBookedError from PostgreSQL, or PostgreSQL away: the claimed seat goes back.
+        _release(counter, candidate_id=candidate.pk, quota_id=claim.quota_id)
+        raise
+    if booking_id is None:
+        # PostgreSQL, the source of truth, had no seat left on that row: the counters were behind.
+        _release(counter, candidate_id=candidate.pk, quota_id=claim.quota_id)
+        counter.drop()
+        raise errors.FullError()
+    booking = Booking(
+        pk=booking_id,
+        candidate=candidate,
+        slot=slot,
+        seminar=slot.seminar,
+        quota_id=claim.quota_id,
+        status=BookingStatus.ACTIVE,
+        created_at=now,
+    )
+    booking.check_in_code = Booking.objects.values_list("check_in_code", flat=True).get(pk=booking_id)
+    booking_confirmation_mail(booking=booking)
+    return BookingOutcome(kind="booked", booking=booking)
+
+
+def _release(counter: SeatCounter, *, candidate_id: int, quota_id: int) -> None:
+    try:
+        counter.release(candidate_id=candidate_id, quota_id=quota_id)
+    except REDIS_ERRORS:
+        logger.warning("seat counters unavailable: claim not released, rebuilt when Redis is back")
+
+
 def booking_insert_on_quota(
-    *, candidate_id: int, slot_id: int, seminar_id: int, quota_id: int, now: datetime | None = None
+    *,
+    candidate_id: int,
+    slot_id: int,
+    seminar_id: int,
+    quota_id: int,
+    now: datetime | None = None,
+    counters_current: bool = False,
 ) -> int | None:
     """Persist one seat on a given quota row with the conditional UPDATE + INSERT; the booking id or None.
 
@@ -194,7 +276,7 @@ def booking_insert_on_quota(
             cursor.execute(_TAKE_QUOTA_AND_INSERT, params)
             row = cursor.fetchone()
             if row is not None:
-                seats_changed(slot_ids=[slot_id])
+                seats_changed(slot_ids=[slot_id], counters_current=counters_current)
     except IntegrityError as error:
         if "booking_one_active_per_seminar" in str(error):
             raise errors.AlreadyBookedError() from None

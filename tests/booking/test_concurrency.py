@@ -11,6 +11,7 @@ from django.db.models import Count
 from django_tenants.utils import schema_context
 
 from booking.models import POOL, Booking, BookingStatus, Seminar, SlotQuota
+from booking.seatcounter import SeatCounter
 from booking.services.mypage import mypage_token_create
 from candidates.models import Candidate
 from tests.booking.conftest import candidate_make, seminar_make
@@ -105,5 +106,9 @@ def test_hundreds_of_concurrent_bookings_never_overbook(live_server_daphne, tena
             assert per_rank == {"A": 40, "B": 20, POOL: 20}
             # Only ranks A and B have their own rows; rank C got in through the shared pool only.
             assert not active.filter(candidate__rank="C").exclude(quota__rank=POOL).exists()
+            # The requests were decided by the Redis seat counters, and they agree with PostgreSQL.
+            counter = SeatCounter(seminar_id=seminar.pk, schema=acme.schema)
+            assert counter.client.exists(counter.ready_key)
+            assert counter.reconcile() == []
     finally:
         _cleanup(acme.schema, seminar.pk, [pk for pk, _ in students])

@@ -50,6 +50,8 @@ def test_simultaneous_interview_bookings(tenants, committed, capacity, interview
                     answers.append("booked")
                 except errors.BookingError as error:
                     answers.append(error.code)
+                except Exception as error:  # reported in the assertion below, never swallowed
+                    answers.append(f"error:{type(error).__name__}:{error}")
         finally:
             connection.close()
 

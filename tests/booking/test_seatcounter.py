@@ -72,3 +72,15 @@ def test_keys_carry_the_tenant(seminar, tenants):
     other = SeatCounter(seminar_id=seminar.pk, schema=tenants["globex"].schema)
     assert counter.ready_key != other.ready_key
     assert other.claim(candidate_id=1, quota_ids=_quota_ids(seminar, "A")).result == NOT_LOADED
+
+
+def test_reconcile_command_reports_and_rebuilds(seminar, tenants):
+    from django.core.management import CommandError, call_command
+
+    seminar, counter = seminar
+    quotas = _quota_ids(seminar, "A")
+    counter.claim(candidate_id=99, quota_ids=quotas)  # a claim PostgreSQL never saw
+    with pytest.raises(CommandError):
+        call_command("seats_reconcile", tenant="acme", seminar=seminar.pk)
+    call_command("seats_reconcile", tenant="acme", seminar=seminar.pk, rebuild=True)
+    assert counter.reconcile() == []
