@@ -1,6 +1,7 @@
 """Candidates: students (one per person), their job-board entries, university ranks (tenant schema)."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -322,6 +323,12 @@ class AuditEntry(models.Model):
     action = models.CharField(_("操作"), max_length=40, db_index=True)
     target = models.CharField(_("対象"), max_length=200, blank=True)
     student_count = models.PositiveIntegerField(_("学生数"), default=0)
+    # Whose records an export or bulk read touched (ids only): the affected students of a leak come from here.
+    candidate_ids = ArrayField(
+        models.BigIntegerField(), verbose_name=_("対象の学生ID"), default=list, blank=True
+    )
+    # The filter an export used (search words are never stored, only whether there were any).
+    filters = models.JSONField(_("絞り込み条件"), default=dict, blank=True)
     ip = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
     created_at = models.DateTimeField(_("日時"), auto_now_add=True, db_index=True)
 

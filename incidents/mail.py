@@ -1,4 +1,4 @@
-"""The one place incidents send e-mail from (switched to the notifications outbox in one place later)."""
+"""The one place incidents send e-mail from: companies' mail through their outbox, the watchdog's straight to SMTP."""
 
 from __future__ import annotations
 
@@ -6,15 +6,33 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMessage, send_mail
+from django_tenants.utils import schema_context
 
+from notifications.models import MailKind
+from notifications.services.outbox import outbox_enqueue
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 
-def incident_mail_send(*, tenant: Tenant, to: str, subject: str, body: str, key: str) -> None:
-    """Send one e-mail on behalf of a company; `key` is the idempotency key the outbox will de-duplicate on."""
-    send_mail(subject, body, None, [to], fail_silently=False)
+def incident_mail_send(
+    *, tenant: Tenant, to: str, subject: str, body: str, key: str, candidate_id: int | None = None
+) -> int:
+    """Queue one e-mail in the company's outbox (idempotent on `key`); returns the outbox row's id.
+
+    Transactional: incident and leak notices are not marketing and go even to those who unsubscribed.
+    The outbox wakes a worker when the surrounding transaction commits; the beat scan catches anything missed.
+    """
+    with schema_context(tenant.schema_name):
+        row = outbox_enqueue(
+            key=key,
+            to=to,
+            subject=subject,
+            body=body,
+            kind=MailKind.TRANSACTIONAL,
+            candidate_id=candidate_id,
+        )
+    return row.pk
 
 
 def incident_mail_send_without_database(
@@ -35,5 +53,5 @@ def incident_mail_send_without_database(
 
 
 def support_mail_send(*, subject: str, body: str) -> None:
-    """Internal reminders to the support team (no company, no personal data)."""
+    """Internal reminders to the support team (no company, no personal data; no tenant outbox to use)."""
     send_mail(subject, body, None, [settings.SUPPORT_EMAIL], fail_silently=False)

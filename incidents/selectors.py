@@ -196,3 +196,16 @@ def acknowledgements_for(*, incident: Incident) -> QuerySet[Acknowledgement]:
 
 def incident_get_visible(*, tenant: Tenant | None, incident_id: int) -> Incident | None:
     return incidents_visible(tenant=tenant).filter(pk=incident_id).first()
+
+
+def student_notice_statuses(*, tenant: Tenant, keys: list[str]) -> dict[str, str]:
+    """Outbox key → delivery status label (送信待ち, 送信済み, 失敗 …) of the student notices in the company's outbox."""
+    from django_tenants.utils import schema_context
+
+    from notifications.models import OutboxMessage, OutboxStatus
+
+    if not keys:
+        return {}
+    with schema_context(tenant.schema_name):
+        rows = OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "status")
+        return {key: str(OutboxStatus(status).label) for key, status in rows}

@@ -159,6 +159,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Tokyo"
 
 # Sessions and CSRF cookies stay host-only: a company's cookie never travels to another subdomain.
+SESSION_ENGINE = "accounts.sessions"  # database sessions + foreign-session leak signal
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True

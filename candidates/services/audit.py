@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest
@@ -15,9 +17,19 @@ def client_ip(*, request: HttpRequest) -> str | None:
 
 
 def audit_record(
-    *, user: Any | None, action: str, student_count: int, target: str = "", ip: str | None = None
+    *,
+    user: Any | None,
+    action: str,
+    student_count: int,
+    target: str = "",
+    ip: str | None = None,
+    candidate_ids: Iterable[int] = (),
+    filters: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Write one audit entry; `target` names what was touched (never personal data)."""
+    """Write one audit entry; `target` and `filters` name what was touched (never personal data).
+
+    `candidate_ids` lists whose records were exported or read, so a leak's affected students can be computed.
+    """
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     return AuditEntry.objects.create(
         user=user if authenticated else None,
@@ -25,15 +37,35 @@ def audit_record(
         action=action,
         target=target[:200],
         student_count=student_count,
+        candidate_ids=sorted({int(candidate_id) for candidate_id in candidate_ids}),
+        filters=filters or {},
         ip=ip,
     )
 
 
-def audit_request(*, request: HttpRequest, action: str, student_count: int, target: str = "") -> AuditEntry:
+def audit_request(
+    *,
+    request: HttpRequest,
+    action: str,
+    student_count: int,
+    target: str = "",
+    candidate_ids: Iterable[int] = (),
+    filters: dict[str, Any] | None = None,
+) -> AuditEntry:
     return audit_record(
         user=request.user,
         action=action,
         student_count=student_count,
         target=target,
         ip=client_ip(request=request),
+        candidate_ids=candidate_ids,
+        filters=filters,
     )
+
+
+def audit_filters(*, filters: Any) -> dict[str, Any]:
+    """The workspace filters as stored in an audit entry: search words become only 'there was a search'."""
+    values = {key: value for key, value in dataclasses.asdict(filters).items() if value not in ("", None)}
+    if values.pop("q", None):
+        values["search"] = True
+    return values

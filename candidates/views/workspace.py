@@ -19,7 +19,7 @@ from candidates.selectors import (
     candidate_list,
     graduation_years,
 )
-from candidates.services.audit import audit_request
+from candidates.services.audit import audit_filters, audit_request
 from candidates.services.exporting import csv_encoded
 from candidates.services.merging import candidate_delete
 from candidates.services.ranks import candidate_rank_override
@@ -46,7 +46,13 @@ def candidate_list_view(request: HttpRequest) -> HttpResponse:
     form = CandidateFilterForm(request.GET or None)
     queryset = candidate_list(filters=form.filters()).prefetch_related("tags")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    audit_request(request=request, action="list", student_count=len(page.object_list), target="候補者一覧")
+    audit_request(
+        request=request,
+        action="list",
+        student_count=len(page.object_list),
+        target="候補者一覧",
+        candidate_ids=[candidate.pk for candidate in page.object_list],
+    )
     query = request.GET.copy()
     query.pop("page", None)
     steps = list(SelectionStep.objects.all())
@@ -73,7 +79,13 @@ def candidate_detail_view(request: HttpRequest, candidate_id: int) -> HttpRespon
     if candidate.merged_into_id:
         messages.info(request, f"候補者 #{candidate.pk} は #{candidate.merged_into_id} に統合されています。")
         return redirect("candidates:detail", candidate_id=candidate.merged_into_id)
-    audit_request(request=request, action="detail", student_count=1, target=f"#{candidate.pk}")
+    audit_request(
+        request=request,
+        action="detail",
+        student_count=1,
+        target=f"#{candidate.pk}",
+        candidate_ids=[candidate.pk],
+    )
     context = candidate_detail_context(candidate=candidate)
     return render(
         request, "candidates/detail.html", {"candidate": candidate, **context, "ranks": RANK_CHOICES[1:]}
@@ -146,10 +158,18 @@ def candidate_delete_view(request: HttpRequest, candidate_id: int) -> HttpRespon
 def candidate_export_view(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV for Excel (CP932 or UTF-8 with BOM), formulas neutralised, audited."""
     form = CandidateFilterForm(request.GET or None)
-    queryset = candidate_list(filters=form.filters())
     encoding = "cp932" if request.GET.get("encoding", "cp932") == "cp932" else "utf-8-sig"
+    filters = form.filters()
+    queryset = candidate_list(filters=filters)
+    # The ids are recorded before streaming: a leak investigation needs exactly whose records left.
+    exported_ids = list(queryset.values_list("pk", flat=True))
     audit_request(
-        request=request, action="export", student_count=queryset.count(), target=f"CSV ({encoding})"
+        request=request,
+        action="export",
+        student_count=len(exported_ids),
+        target=f"CSV ({encoding})",
+        candidate_ids=exported_ids,
+        filters=audit_filters(filters=filters),
     )
     response = StreamingHttpResponse(
         csv_encoded(records=candidate_export_records(queryset=queryset), encoding=encoding),

@@ -239,13 +239,22 @@ def student_notices_send(*, data_incident_id: int, tenant_id: int, subject: str,
             continue
         key = f"leak-notice:{data_incident_id}:{row.candidate_id}"
         try:
-            incident_mail_send(tenant=tenant, to=email, subject=subject, body=body, key=key)
+            # The outbox row and "notice queued" commit together; delivery is tracked on the row (notice_key).
+            with transaction.atomic():
+                incident_mail_send(
+                    tenant=tenant,
+                    to=email,
+                    subject=subject,
+                    body=body,
+                    key=key,
+                    candidate_id=row.candidate_id,
+                )
+                AffectedStudent.objects.filter(pk=row.pk).update(
+                    notice_sent_at=timezone.now(), notice_key=key, notice_error=""
+                )
         except Exception as error:
             AffectedStudent.objects.filter(pk=row.pk).update(notice_error=type(error).__name__[:200])
             continue
-        AffectedStudent.objects.filter(pk=row.pk).update(
-            notice_sent_at=timezone.now(), notice_key=key, notice_error=""
-        )
         sent += 1
     return sent
 

@@ -42,12 +42,15 @@ def audit_feed_scan(*, tenant: Tenant) -> int:
         entries = list(
             model.objects.filter(pk__gt=last_id)
             .order_by("pk")
-            .values("pk", "user_id", "action", "target", "student_count")[:BATCH]
+            .values("pk", "user_id", "action", "target", "student_count", "candidate_ids")[:BATCH]
         )
         if entries:
             cache.set(cursor_key(), entries[-1]["pk"], None)
     for entry in entries:
-        ids = [int(value) for value in TARGET_ID.findall(entry["target"] or "")]
+        # The ids the entry recorded (exports, lists, details); older entries only name "#id" in the target.
+        ids = list(entry.get("candidate_ids") or []) or [
+            int(value) for value in TARGET_ID.findall(entry["target"] or "")
+        ]
         if entry["action"] == "export":
             leak_check_export(
                 tenant=tenant, actor_id=entry["user_id"], rows=entry["student_count"], candidate_ids=ids

@@ -133,13 +133,14 @@ def maintenance_notify(*, maintenance_id: int, phase: str) -> int:
             f"{tenant.name} ご担当者様\n\n{PHASE_TEXT[phase]}。\n\n件名: {maintenance.title}\n日時: {when}\n\n"
             f"{maintenance.message_ja}\n\n状況: {site_url(host=tenant_domain(slug=tenant.slug), path='/status/')}\n"
         )
-        for user_id, email in admins:
-            incident_mail_send(
-                tenant=tenant,
-                to=email,
-                subject=f"[{tenant.name}] 【メンテナンス】{PHASE_TEXT[phase]}: {maintenance.title}",
-                body=body,
-                key=f"maintenance:{maintenance.pk}:{phase}:{user_id}",
-            )
-            sent += 1
+        with schema_context(tenant.schema_name), transaction.atomic():  # one outbox wake-up per company
+            for user_id, email in admins:
+                incident_mail_send(
+                    tenant=tenant,
+                    to=email,
+                    subject=f"[{tenant.name}] 【メンテナンス】{PHASE_TEXT[phase]}: {maintenance.title}",
+                    body=body,
+                    key=f"maintenance:{maintenance.pk}:{phase}:{user_id}",
+                )
+                sent += 1
     return sent

@@ -175,7 +175,7 @@ def _mail_text(
 def incident_mail_tenant(
     *, incident_id: int, update_id: int | None, tenant_id: int, renotify: bool = False
 ) -> int:
-    """E-mail one company's admins (with the acknowledgement link) and its subscribed recruiters."""
+    """Queue e-mail to one company's admins (with the acknowledgement link) and its subscribed recruiters."""
     incident = Incident.objects.prefetch_related("components").get(pk=incident_id)
     update = IncidentUpdate.objects.filter(pk=update_id).first() if update_id else incident.updates.first()
     tenant = Tenant.objects.get(pk=tenant_id)
@@ -198,23 +198,25 @@ def incident_mail_tenant(
         ack_url = site_url(host=tenant_domain(slug=tenant.slug), path=f"/status/ack/{token}/")
     sent = 0
     stamp = "renotify" if renotify else str(update.pk if update else 0)
-    for user_id, email in admins + subscribers:
-        subject, body = _mail_text(
-            incident=incident,
-            update=update,
-            tenant=tenant,
-            ack_url=ack_url if (user_id, email) in admins else None,
-        )
-        if renotify:
-            subject = "【再送・要確認】" + subject
-        incident_mail_send(
-            tenant=tenant,
-            to=email,
-            subject=subject,
-            body=body,
-            key=f"incident:{incident.pk}:{stamp}:{user_id}",
-        )
-        sent += 1
+    # One transaction per company: its rows commit together, so one outbox wake-up finds them all.
+    with schema_context(tenant.schema_name), transaction.atomic():
+        for user_id, email in admins + subscribers:
+            subject, body = _mail_text(
+                incident=incident,
+                update=update,
+                tenant=tenant,
+                ack_url=ack_url if (user_id, email) in admins else None,
+            )
+            if renotify:
+                subject = "【再送・要確認】" + subject
+            incident_mail_send(
+                tenant=tenant,
+                to=email,
+                subject=subject,
+                body=body,
+                key=f"incident:{incident.pk}:{stamp}:{user_id}",
+            )
+            sent += 1
     return sent
 
 

@@ -137,11 +137,13 @@ def tenant_data_export(request: HttpRequest, pk: int) -> HttpResponse:
     rows = AffectedStudent.objects.filter(data_incident=data, tenant=request.tenant)
     ids = [row.candidate_id for row in rows]
     sent = {row.candidate_id: row.notice_sent_at for row in rows}
+    keys = {row.candidate_id: row.notice_key for row in rows if row.notice_key}
+    delivery = selectors.student_notice_statuses(tenant=request.tenant, keys=list(keys.values()))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="affected-students-{pk}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response)
-    writer.writerow(["学生ID", "氏名", "メールアドレス", "通知日時"])
+    writer.writerow(["学生ID", "氏名", "メールアドレス", "通知日時", "配信状況"])
     with schema_context(request.tenant.schema_name):
         for candidate in Candidate.objects.filter(pk__in=ids).order_by("pk"):
             notice = sent.get(candidate.pk)
@@ -151,6 +153,7 @@ def tenant_data_export(request: HttpRequest, pk: int) -> HttpResponse:
                     candidate.full_name,
                     candidate.email,
                     f"{timezone.localtime(notice):%Y-%m-%d %H:%M}" if notice else "",
+                    delivery.get(keys.get(candidate.pk, ""), ""),
                 ]
             )
     return response

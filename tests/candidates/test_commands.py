@@ -58,6 +58,11 @@ def test_import_entries_json_report_and_export(acme, sample_ranks, truth):
     assert record["university_raw"] == "東京大" and record["university"] == "東京大学"
     assert record["rank"] == "A" and record["rank_is_manual"] is False
     assert AuditEntry.objects.filter(action="export").count() == 2
+    exported = sorted(record["id"] for record in records)
+    assert [entry.candidate_ids for entry in AuditEntry.objects.filter(action="export")] == [
+        exported,
+        exported,
+    ]
 
 
 def test_import_entries_human_output_and_errors(acme, tmp_path):

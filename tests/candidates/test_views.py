@@ -133,6 +133,7 @@ def test_export_csv_neutralised_and_audited(imported, admin_client, encoding, co
     assert taro["姓"].startswith("'=")
     audit = AuditEntry.objects.get(action="export")
     assert audit.student_count == imported
+    assert audit.candidate_ids == sorted(int(row["ID"]) for row in rows)
 
 
 def test_duplicates_merge_dismiss_undo_through_pages(acme, make_user):

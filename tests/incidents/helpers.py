@@ -1,4 +1,4 @@
-"""Helpers shared by the incidents tests: signed-in clients per company, a channel-layer listener."""
+"""Helpers shared by the incidents tests: signed-in clients per company, a channel-layer listener, outbox rows."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from notifications.models import OutboxMessage
 from notifications.services import RECRUITER_GROUP
 from tenants.websocket import tenant_group
 
@@ -20,6 +21,16 @@ def tenant_client(info, *, email: str | None = None) -> Client:
     with schema_context(info.schema):
         client.force_login(User.objects.get(email=email or info.admin_email))
     return client
+
+
+def outbox_rows(info) -> list[dict]:
+    """The mails queued in one company's outbox, oldest first (what incidents hand to notifications)."""
+    with schema_context(info.schema):
+        return list(
+            OutboxMessage.objects.order_by("id").values(
+                "to_address", "subject", "body", "kind", "candidate_id", "status", "idempotency_key"
+            )
+        )
 
 
 @contextmanager

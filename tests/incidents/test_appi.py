@@ -25,7 +25,9 @@ from incidents.services.appi import (
     report_triggers,
 )
 from incidents.services.leak import leak_report
-from tests.incidents.helpers import tenant_client
+from notifications.models import Unsubscribe
+from notifications.services import outbox_deliver_due
+from tests.incidents.helpers import outbox_rows, tenant_client
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -154,6 +156,7 @@ def test_company_admin_exports_students_and_sends_the_notice(
         User.objects.create_user(
             username="r2@acme.example.jp", email="r2@acme.example.jp", role=Role.RECRUITER
         )
+        Unsubscribe.objects.create(candidate=students[0])
     affected_students_add(data_incident=data, tenant=acme.tenant, candidate_ids=[s.pk for s in students])
     admin = tenant_client(acme)
     exported = admin.get(f"/status/data/{data.incident_id}/export.csv")
@@ -172,7 +175,29 @@ def test_company_admin_exports_students_and_sends_the_notice(
             {"subject": "【アクメ商事】個人データの漏えい等に関するお知らせ", "body": "お詫びとお知らせ"},
         )
     assert response.status_code == 302
+    queued = outbox_rows(acme)
+    assert sorted((row["to_address"], row["candidate_id"]) for row in queued) == [
+        ("hanako@student.example.jp", students[1].pk),
+        ("taro@student.example.jp", students[0].pk),
+    ]
+    assert {(row["kind"], row["subject"], row["body"]) for row in queued} == {
+        ("transactional", "【アクメ商事】個人データの漏えい等に関するお知らせ", "お詫びとお知らせ")
+    }
+    # Delivered for real, even to a student who opted out of marketing mail (a legal notice is not marketing).
+    outbox_deliver_due(schema_name=acme.schema)
     assert sorted(m.to[0] for m in mailoutbox) == ["hanako@student.example.jp", "taro@student.example.jp"]
+    assert {row["status"] for row in outbox_rows(acme)} == {"sent"}
+    # The admin's export shows each student's delivery as the outbox records it.
+    exported = list(
+        csv.DictReader(
+            io.StringIO(admin.get(f"/status/data/{data.incident_id}/export.csv").content.decode("utf-8-sig"))
+        )
+    )
+    assert {row["氏名"]: row["配信状況"] for row in exported} == {
+        "山田 太郎": "送信済み",
+        "佐藤 花子": "送信済み",
+        "鈴木 一郎": "",
+    }
     rows = {row.candidate_id: row for row in AffectedStudent.objects.filter(data_incident=data)}
     assert rows[students[0].pk].notice_sent_at and rows[students[1].pk].notice_sent_at
     assert (
@@ -182,6 +207,8 @@ def test_company_admin_exports_students_and_sends_the_notice(
     with django_capture_on_commit_callbacks(execute=True):
         again = admin.post(f"/status/data/{data.incident_id}/", {"subject": "x", "body": "x"})
     assert again.status_code == 302  # one left without an address: queued again, nobody e-mailed twice
+    assert len(outbox_rows(acme)) == 2
+    outbox_deliver_due(schema_name=acme.schema)
     assert len(mailoutbox) == 2
 
 

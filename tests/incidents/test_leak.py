@@ -170,3 +170,80 @@ def test_simultaneous_signals_open_a_single_incident(tenants, committed):
         LeakSignal.objects.filter(tenant=acme).delete()
         Incident.objects.filter(pk__in=ids).delete()
         LeakPolicy.objects.filter(tenant=acme).delete()
+
+
+@pytest.mark.django_db
+def test_acme_session_cookie_presented_on_globex_is_a_signal_for_acme_only(tenants, acme):
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.sessions import SessionStore
+
+    globex = tenants["globex"]
+    signed_in = tenant_client(tenants["acme"])
+    acme_key = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    assert signed_in.get("/status/").status_code == 200  # the owner's own host: no signal
+    # A random unknown cookie and an expired own session on globex are not signals either.
+    thief = Client(HTTP_HOST=globex.host)
+    thief.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    assert thief.get("/status/").status_code == 302
+    with schema_context(globex.schema):
+        own = SessionStore()
+        own.create()
+    thief.cookies[settings.SESSION_COOKIE_NAME] = own.session_key
+    with schema_context(globex.schema):
+        own.delete()
+    assert thief.get("/status/").status_code == 302
+    assert not LeakSignal.objects.filter(kind=SignalKind.FOREIGN_TOKEN).exists()
+    # acme's live session cookie on globex: refused like any unknown session, and a signal for acme.
+    thief.cookies[settings.SESSION_COOKIE_NAME] = acme_key
+    response = thief.get("/status/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    signal = LeakSignal.objects.get(kind=SignalKind.FOREIGN_TOKEN)
+    assert signal.tenant == acme and signal.detail == {
+        "what": "session-cookie",
+        "presented_on_tenant_id": globex.tenant.pk,
+    }
+    _assert_private_to_acme(signal.incident, tenants)
+    assert not Incident.objects.filter(detection_key=f"leak:{globex.tenant.pk}").exists()
+    # Presented again: still one signal (once per key and day), and acme's own session keeps working.
+    thief.cookies[settings.SESSION_COOKIE_NAME] = acme_key
+    thief.get("/status/")
+    assert LeakSignal.objects.filter(kind=SignalKind.FOREIGN_TOKEN).count() == 1
+    assert signed_in.get("/status/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_export_through_the_workspace_records_whose_data_left_and_they_become_the_affected_students(
+    tenants, acme
+):
+    from candidates.models import AuditEntry, Candidate
+    from incidents.models import AffectedStudent
+
+    LeakPolicy.objects.filter(tenant=acme).update(export_rows=2)
+    with schema_context(acme.schema_name):
+        cache.delete(cursor_key())
+        audit_feed_scan(tenant=acme)  # skip whatever the schema already holds
+        exported = [
+            Candidate.objects.create(family_name="山田", given_name=name, rank="A", email=f"{i}@s.example.jp")
+            for i, name in enumerate(["一郎", "二郎", "三郎"])
+        ]
+        Candidate.objects.create(family_name="山田", given_name="四郎", rank="B", email="4@s.example.jp")
+        Candidate.objects.create(family_name="佐藤", given_name="花子", rank="A", email="5@s.example.jp")
+    response = tenant_client(tenants["acme"]).get(
+        "/candidates/export.csv", {"encoding": "utf8", "rank": "A", "q": "山田"}
+    )
+    assert response.status_code == 200 and len(b"".join(response.streaming_content).splitlines()) == 4
+    with schema_context(acme.schema_name):
+        entry = AuditEntry.objects.get(action="export")
+    expected = sorted(candidate.pk for candidate in exported)
+    assert entry.candidate_ids == expected and entry.student_count == 3
+    # The filter is kept, the search words (could be a student's name) are not.
+    assert entry.filters == {"rank": "A", "sort": "new", "search": True} and "山田" not in str(entry.filters)
+    assert audit_feed_scan(tenant=acme) == 1
+    signal = LeakSignal.objects.get(kind=SignalKind.BULK_EXPORT)
+    assert signal.candidate_ids == expected
+    affected = AffectedStudent.objects.filter(data_incident=signal.incident.data)
+    assert sorted(affected.values_list("candidate_id", flat=True)) == expected
+    assert set(affected.values_list("tenant_id", flat=True)) == {acme.pk}
+    _assert_private_to_acme(signal.incident, tenants)

@@ -11,11 +11,11 @@ from incidents.models import Component, ComponentStatus, MaintenanceState, Scope
 from incidents.selectors import booking_notice_for, status_overview
 from incidents.services.maintenance import maintenance_create, maintenance_tick
 from incidents.tasks import maintenance_tick_task
-from tests.incidents.helpers import group_listener
+from tests.incidents.helpers import group_listener, outbox_rows
 
 
 @pytest.mark.django_db
-def test_reminder_start_and_completion_happen_on_time(tenants, eager_celery, on_commit, mailoutbox):
+def test_reminder_start_and_completion_happen_on_time(tenants, eager_celery, on_commit):
     now = timezone.now()
     mypage = Component.objects.get(slug="mypage")
     maintenance = on_commit(
@@ -29,16 +29,19 @@ def test_reminder_start_and_completion_happen_on_time(tenants, eager_celery, on_
         scope=Scope.CHOSEN,
         tenants=[tenants["acme"].tenant],
     )
-    assert [m.to for m in mailoutbox] == [[tenants["acme"].admin_email]]
-    assert "予定" in mailoutbox[0].subject
-    mailoutbox.clear()
+    queued = outbox_rows(tenants["acme"])
+    assert [(row["to_address"], row["kind"]) for row in queued] == [
+        (tenants["acme"].admin_email, "transactional")
+    ]
+    assert "予定" in queued[0]["subject"] and outbox_rows(tenants["globex"]) == []
     assert on_commit(maintenance_tick, now=now) == {"reminded": 0, "started": 0, "completed": 0}
     assert on_commit(maintenance_tick, now=now + timedelta(hours=7)) == {
         "reminded": 1,
         "started": 0,
         "completed": 0,
     }
-    assert "まもなく" in mailoutbox[0].subject
+    queued = outbox_rows(tenants["acme"])
+    assert len(queued) == 2 and "まもなく" in queued[1]["subject"]
     assert on_commit(maintenance_tick, now=now + timedelta(hours=8))["reminded"] == 0
     with group_listener({"acme": tenants["acme"].tenant, "globex": tenants["globex"].tenant}) as received:
         assert on_commit(maintenance_tick, now=now + timedelta(hours=30, seconds=1))["started"] == 1

@@ -15,7 +15,8 @@ from incidents.models import Acknowledgement, Component, ComponentSubscription, 
 from incidents.services.lifecycle import incident_create, incident_publish
 from incidents.services.notify import acknowledgements_escalate
 from incidents.tasks import ack_escalation_task
-from tests.incidents.helpers import group_listener, tenant_client
+from notifications.services import outbox_deliver_due
+from tests.incidents.helpers import group_listener, outbox_rows, tenant_client
 
 
 def _publish_private(on_commit, tenants, **kwargs):
@@ -47,22 +48,30 @@ def test_publish_emails_admins_and_subscribers_of_affected_company_only(
         tenant=acme.tenant, user_id=recruiter.pk, component=Component.objects.get(slug="mypage")
     )
     incident = _publish_private(on_commit, tenants)
-    recipients = sorted(address for message in mailoutbox for address in message.to)
-    assert recipients == [acme.admin_email, "r@acme.example.jp"]
-    admin_mail = next(m for m in mailoutbox if m.to == [acme.admin_email])
-    assert "説明会予約の障害" in admin_mail.subject and "アクメ商事" in admin_mail.subject
-    assert "/status/ack/" in admin_mail.body
-    assert "/status/ack/" not in next(m for m in mailoutbox if m.to == ["r@acme.example.jp"]).body
+    # Queued in acme's own outbox, transactional (never held back by marketing opt-outs or quiet hours).
+    queued = {row["to_address"]: row for row in outbox_rows(acme)}
+    assert sorted(queued) == [acme.admin_email, "r@acme.example.jp"]
+    assert {row["kind"] for row in queued.values()} == {"transactional"}
+    admin_row = queued[acme.admin_email]
+    assert "説明会予約の障害" in admin_row["subject"] and "アクメ商事" in admin_row["subject"]
+    assert "/status/ack/" in admin_row["body"]
+    assert "/status/ack/" not in queued["r@acme.example.jp"]["body"]
+    assert outbox_rows(tenants["globex"]) == []
     assert Acknowledgement.objects.filter(incident=incident).count() == 1
+    # Real delivery by the outbox worker's service (rows a woken worker already sent stay sent).
+    outbox_deliver_due(schema_name=acme.schema)
+    delivered = {m.to[0]: m for m in mailoutbox}
+    assert sorted(delivered) == [acme.admin_email, "r@acme.example.jp"]
+    assert delivered[acme.admin_email].body == admin_row["body"]
+    assert delivered[acme.admin_email].subject == admin_row["subject"]
+    assert {row["status"] for row in outbox_rows(acme)} == {"sent"}
 
 
 @pytest.mark.django_db
-def test_ack_from_email_link_and_support_sees_it(
-    tenants, eager_celery, on_commit, mailoutbox, client, staff_client
-):
+def test_ack_from_email_link_and_support_sees_it(tenants, eager_celery, on_commit, client, staff_client):
     acme = tenants["acme"]
     incident = _publish_private(on_commit, tenants)
-    link = re.search(r"http://[^\s]+/status/ack/[^\s]+/", mailoutbox[0].body).group(0)
+    link = re.search(r"http://[^\s]+/status/ack/[^\s]+/", outbox_rows(acme)[0]["body"]).group(0)
     path = link.split(":8000", 1)[1] if ":8000" in link else "/" + link.split("/", 3)[3]
     support_page = staff_client.get(f"/support/incidents/{incident.pk}/").content.decode()
     assert "未確認" in support_page
@@ -98,11 +107,9 @@ def test_ack_from_banner_needs_the_company_admin(tenants, eager_celery, on_commi
 
 @pytest.mark.django_db
 @override_settings(INCIDENT_ACK_ESCALATE_MINUTES=15)
-def test_unacknowledged_major_incident_is_renotified_and_flagged(
-    tenants, eager_celery, on_commit, mailoutbox
-):
+def test_unacknowledged_major_incident_is_renotified_and_flagged(tenants, eager_celery, on_commit):
     incident = _publish_private(on_commit, tenants)
-    mailoutbox.clear()
+    assert len(outbox_rows(tenants["acme"])) == 1
     assert acknowledgements_escalate(now=timezone.now() + timedelta(minutes=14)) == []
     Acknowledgement.objects.filter(incident=incident).update(
         notified_at=timezone.now() - timedelta(minutes=16)
@@ -111,7 +118,9 @@ def test_unacknowledged_major_incident_is_renotified_and_flagged(
         ack_escalation_task()
     ack = Acknowledgement.objects.get(incident=incident)
     assert ack.phone_call_flagged_at is not None and ack.renotified_at is not None
-    assert [m.to for m in mailoutbox] == [[tenants["acme"].admin_email]] and "再送" in mailoutbox[0].subject
+    renotified = outbox_rows(tenants["acme"])[1:]
+    assert [row["to_address"] for row in renotified] == [tenants["acme"].admin_email]
+    assert "再送" in renotified[0]["subject"]
     assert "要確認" in received["acme"][0]["text"]
     # Only once.
     assert acknowledgements_escalate(now=timezone.now() + timedelta(hours=2)) == []

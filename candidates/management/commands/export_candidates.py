@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -26,7 +27,14 @@ class Command(BaseCommand):
         tenant = tenant_by_slug(options["tenant"])
         with schema_context(tenant.schema_name):
             queryset = Candidate.objects.filter(merged_into=None).order_by("id")
-            records = candidate_export_records(queryset=queryset)
+            exported_ids: list[int] = []
+
+            def recorded(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+                for row in rows:
+                    exported_ids.append(row["id"])
+                    yield row
+
+            records = recorded(candidate_export_records(queryset=queryset))
             count = 0
             if options["format"] == "json":
                 self.stdout.write("[", ending="")
@@ -42,5 +50,9 @@ class Command(BaseCommand):
                     count += 1
                 count = max(count - 1, 0)
             audit_record(
-                user=None, action="export", student_count=count, target=f"コマンド: {options['format']}"
+                user=None,
+                action="export",
+                student_count=count,
+                target=f"コマンド: {options['format']}",
+                candidate_ids=exported_ids,
             )
