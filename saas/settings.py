@@ -117,7 +117,7 @@ _database["ENGINE"] = "django_tenants.postgresql_backend"
 _database["CONN_MAX_AGE"] = 0
 _database.setdefault("OPTIONS", {})["pool"] = {
     "min_size": env.int("DB_POOL_MIN", default=1),
-    "max_size": env.int("DB_POOL_MAX", default=8),
+    "max_size": env.int("DB_POOL_MAX", default=20 if TESTING else 8),  # tests run many threads
     "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
 }
 _database["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=f"test_{_database['NAME']}")}
