@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.shortcuts import redirect, render
+
+from incidents.views.otp import staff_otp_required
+from tenants import selectors, services
+from tenants.errors import TenantError
+from tenants.forms import TenantCreateForm, TenantDeleteForm
 
 
 def unknown_host(request: HttpRequest) -> HttpResponse:
@@ -12,15 +19,6 @@ def unknown_host(request: HttpRequest) -> HttpResponse:
         "<p>ページが見つかりません (404 Not Found)</p></html>",
         content_type="text/html; charset=utf-8",
     )
-
-
-from django.contrib import messages  # noqa: E402
-from django.shortcuts import redirect, render  # noqa: E402
-
-from incidents.views.otp import staff_otp_required  # noqa: E402
-from tenants import selectors, services  # noqa: E402
-from tenants.errors import TenantError  # noqa: E402
-from tenants.forms import TenantCreateForm, TenantDeleteForm  # noqa: E402
 
 
 def public_home(request: HttpRequest) -> HttpResponse:

@@ -210,6 +210,7 @@ def _booking_create_counted(*, candidate, slot: Slot, now: datetime, waitlist: b
         if claim.result == FULL and not waitlist:
             raise errors.FullError()
         return None
+    code = check_in_code_new()
     try:
         booking_id = booking_insert_on_quota(
             candidate_id=candidate.pk,
@@ -218,6 +219,7 @@ def _booking_create_counted(*, candidate, slot: Slot, now: datetime, waitlist: b
             quota_id=claim.quota_id,
             now=now,
             counters_current=True,
+            code=code,
         )
     except Exception:
         # AlreadyBookedError from PostgreSQL, or PostgreSQL away: the claimed seat goes back.
@@ -235,9 +237,9 @@ def _booking_create_counted(*, candidate, slot: Slot, now: datetime, waitlist: b
         seminar=slot.seminar,
         quota_id=claim.quota_id,
         status=BookingStatus.ACTIVE,
+        check_in_code=code,
         created_at=now,
     )
-    booking.check_in_code = Booking.objects.values_list("check_in_code", flat=True).get(pk=booking_id)
     booking_confirmation_mail(booking=booking)
     return BookingOutcome(kind="booked", booking=booking)
 
@@ -257,6 +259,7 @@ def booking_insert_on_quota(
     quota_id: int,
     now: datetime | None = None,
     counters_current: bool = False,
+    code: str | None = None,
 ) -> int | None:
     """Persist one seat on a given quota row with the conditional UPDATE + INSERT; the booking id or None.
 
@@ -268,7 +271,7 @@ def booking_insert_on_quota(
         "slot": slot_id,
         "seminar": seminar_id,
         "candidate": candidate_id,
-        "code": check_in_code_new(),
+        "code": code or check_in_code_new(),
         "now": now or timezone.now(),
     }
     try:
