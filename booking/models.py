@@ -10,6 +10,12 @@ from django.utils.translation import gettext_lazy as _
 POOL = "*"
 
 
+class WaitingRoomMode(models.TextChoices):
+    OFF = "off", _("使わない")
+    ON = "on", _("常に使う")
+    AUTO = "auto", _("混雑時に自動")
+
+
 class Seminar(models.Model):
     title = models.CharField(_("タイトル"), max_length=200)
     description = models.TextField(_("説明"), blank=True)
@@ -22,6 +28,12 @@ class Seminar(models.Model):
     cancellation_deadline = models.DateTimeField(_("キャンセル締切"), null=True, blank=True)
     offer_minutes = models.PositiveIntegerField(_("キャンセル待ちの回答期限（分）"), default=60)
     published = models.BooleanField(_("公開"), default=True)
+    # The waiting room of the booking rush: off, always on, or on by itself when answers slow down.
+    waiting_room = models.CharField(
+        _("待合室"), max_length=8, choices=WaitingRoomMode.choices, default=WaitingRoomMode.AUTO
+    )
+    admission_per_second = models.PositiveIntegerField(_("入場レート（人/秒）"), default=300)
+    waiting_room_latency_ms = models.PositiveIntegerField(_("自動で待合室を開く応答時間（ミリ秒）"), default=500)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -168,8 +168,13 @@ print("enqueued")
 
 
 def test_redis_lost_messages_wait_in_the_outbox_and_go_later(tenants, committed, smtp_server):
+    from notifications.services import outbox_deliver_due
+
     schema = tenants["acme"].schema
     key = f"redis-lost-{uuid.uuid4().hex[:8]}"
+    # Whatever earlier tests left queued goes first, so the delivery below is this message's alone.
+    outbox_deliver_due(schema_name=schema)
+    already = len(smtp_server.recorder.message_ids())
     env = dict(os.environ)
     env.update(
         {
@@ -195,13 +200,13 @@ def test_redis_lost_messages_wait_in_the_outbox_and_go_later(tenants, committed,
             row = OutboxMessage.objects.get(idempotency_key=key)
             assert row.status == OutboxStatus.QUEUED
         # Workers are back (here: the delivery a woken worker runs): the row goes, once.
-        from notifications.services import outbox_deliver_due
-
         assert outbox_deliver_due(schema_name=schema).sent == 1
         with schema_context(schema):
             row.refresh_from_db()
             assert row.status == OutboxStatus.SENT
-        assert smtp_server.recorder.message_ids() == [f"<outbox-{schema}-{row.id}@{settings.BASE_DOMAIN}>"]
+        assert smtp_server.recorder.message_ids()[already:] == [
+            f"<outbox-{schema}-{row.id}@{settings.BASE_DOMAIN}>"
+        ]
     finally:
         with schema_context(schema):
             OutboxMessage.objects.filter(idempotency_key=key).delete()
