@@ -33,7 +33,9 @@ class Seminar(models.Model):
         _("待合室"), max_length=8, choices=WaitingRoomMode.choices, default=WaitingRoomMode.AUTO
     )
     admission_per_second = models.PositiveIntegerField(_("入場レート（人/秒）"), default=300)
-    waiting_room_latency_ms = models.PositiveIntegerField(_("自動で待合室を開く応答時間（ミリ秒）"), default=500)
+    waiting_room_latency_ms = models.PositiveIntegerField(
+        _("自動で待合室を開く応答時間（ミリ秒）"), default=500
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -57,3 +57,12 @@ app.conf.beat_schedule = {
     "booking-waitlist-offers-sweep": {"task": "booking.waitlist_offers_sweep", "schedule": 60.0},
     "booking-reminders": {"task": "booking.reminders", "schedule": 3600.0},
 }
+
+
+@app.task(name="booking.booking_confirm", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def booking_confirm_task(schema_name: str, booking_id: int) -> None:
+    """The confirmation mail and step-mail event of a seat booked on the rush path (idempotent)."""
+    from booking.services.bookings import booking_confirm_by_id
+
+    with schema_context(schema_name):
+        booking_confirm_by_id(booking_id=booking_id)

@@ -79,6 +79,7 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.unknown_host"
 
 MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",
+    "booking.rush.middleware.RushMiddleware",  # /my/rush/ answers here, ahead of sessions and CSRF
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -115,11 +116,20 @@ _database = env.db_url_config(DATABASE_URL)
 _database["ENGINE"] = "django_tenants.postgresql_backend"
 # Django's psycopg pool: the connection count stays bounded under ASGI's many threads.
 _database["CONN_MAX_AGE"] = 0
+# The pool checks each connection before handing it out (ConnectionPool.check_connection): connections
+# broken while PostgreSQL was away are discarded instead of failing the next requests.
+_database["CONN_HEALTH_CHECKS"] = True
 _database.setdefault("OPTIONS", {})["pool"] = {
     "min_size": env.int("DB_POOL_MIN", default=1),
     "max_size": env.int("DB_POOL_MAX", default=20 if TESTING else 8),  # tests run many threads
-    "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    # Seconds a request waits for a connection: with PostgreSQL away students get the 503 page fast.
+    "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
+    # A reconnection series gives up after this; the next request starts a new one at once, so the pool
+    # is back within seconds of PostgreSQL instead of sleeping through a backoff grown during the outage.
+    "reconnect_timeout": env.float("DB_POOL_RECONNECT_TIMEOUT", default=5.0),
 }
+# A server that does not answer at all (host down, packets dropped) fails a connect in seconds, not minutes.
+_database["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
 _database["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=f"test_{_database['NAME']}")}
 DATABASES = {"default": _database}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)

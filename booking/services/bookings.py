@@ -365,6 +365,17 @@ def seat_release(*, quota_id: int, now: datetime) -> WaitlistEntry | None:
     return entry
 
 
+def booking_confirm_by_id(*, booking_id: int) -> None:
+    """Confirmation of a booking persisted by the rush path (the outbox key makes a second call harmless)."""
+    booking = (
+        Booking.objects.select_related("candidate", "slot", "seminar")
+        .filter(pk=booking_id, status=BookingStatus.ACTIVE)
+        .first()
+    )
+    if booking is not None:
+        booking_confirmation_mail(booking=booking)
+
+
 def booking_confirmation_mail(*, booking: Booking, changed: bool = False) -> None:
     from booking.services.mypage import mypage_url
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -16,6 +17,8 @@ from booking.models import MyPageToken
 
 TOKEN_DAYS = 14
 SESSION_KEY = "booking_mypage_token"
+
+logger = logging.getLogger(__name__)
 
 
 def token_hash(token: str) -> str:
@@ -86,7 +89,22 @@ def mypage_session_candidate(*, token_id, now: datetime | None = None):
 def mypage_tokens_revoke(*, candidate, now: datetime | None = None) -> int:
     """Revoke every link of a student; sessions opened with them end at their next request."""
     now = now or timezone.now()
-    return MyPageToken.objects.filter(candidate=candidate, revoked_at__isnull=True).update(revoked_at=now)
+    count = MyPageToken.objects.filter(candidate=candidate, revoked_at__isnull=True).update(revoked_at=now)
+    schema_name = connection.schema_name
+    transaction.on_commit(lambda: _rush_passes_revoke(schema_name=schema_name, candidate_id=candidate.pk))
+    return count
+
+
+def _rush_passes_revoke(*, schema_name: str, candidate_id: int) -> None:
+    """The rush path's signed passes of this student stop working too."""
+    from booking.rush.gate import student_revoke_in_rush
+    from booking.seatcounter import REDIS_ERRORS
+
+    try:
+        student_revoke_in_rush(schema=schema_name, candidate_id=candidate_id)
+    except REDIS_ERRORS:
+        # Passes live 15 minutes; without Redis the rush path falls back to the session check anyway.
+        logger.warning("rush: could not record a revocation (redis unavailable)")
 
 
 def mypage_link_send(*, candidate, now: datetime | None = None) -> str:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from booking import errors, selectors
 from booking.calendar import booking_ics
+from booking.rush.views import rush_pass_attach
 from booking.services import (
     booking_cancel,
     booking_change,
@@ -58,7 +59,7 @@ def mypage_logout(request: HttpRequest) -> HttpResponse:
 @mypage_required
 def mypage_home(request: HttpRequest) -> HttpResponse:
     candidate = request.candidate
-    return render(
+    response = render(
         request,
         "booking/mypage/home.html",
         {
@@ -71,6 +72,7 @@ def mypage_home(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
         },
     )
+    return rush_pass_attach(response, candidate=candidate)
 
 
 @mypage_required
@@ -87,18 +89,25 @@ def mypage_seminar(request: HttpRequest, seminar_id: int) -> HttpResponse:
         {"slot": slot, "remaining": remaining.get(slot.pk, 0), "waiting": waiting.get(slot.pk)}
         for slot in seminar.slots.all()
     ]
-    return render(
+    now = timezone.now()
+    # Around the opening time (or while the waiting room is on) the rush page is the way in.
+    rush = seminar.waiting_room == "on" or (
+        access.opens_at is not None and abs((access.opens_at - now).total_seconds()) < 3600
+    )
+    response = render(
         request,
         "booking/mypage/seminar.html",
         {
             "seminar": seminar,
             "access": access,
-            "is_open": access.is_open(timezone.now()),
+            "is_open": access.is_open(now),
             "slots": slots,
             "booking": booking,
             "candidate": candidate,
+            "rush_url": f"/my/rush/{seminar.pk}/" if rush and booking is None else "",
         },
     )
+    return rush_pass_attach(response, candidate=candidate)
 
 
 @mypage_required

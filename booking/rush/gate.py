@@ -1,0 +1,200 @@
+"""The rush decision: waiting room and seat claim in ONE Redis call, then PostgreSQL persists the winners.
+
+One Lua script per request: is the student's sign-in revoked, is the waiting room on (and does the student
+hold a room pass), which ticket does the student hold and has the admission cursor reached it, and finally
+the seat claim of booking/seatcounter.py (dedupe per seminar, rank quota, shared pool). Counts per second
+for the recruiters' rush view are kept in the same call. Keys of one tenant's seminar only.
+
+The waiting room is a token bucket over a FIFO of tickets: the cursor advances `admission_per_second` per
+second (and may run one second ahead of the tail, so a quiet room lets arrivals straight in); a ticket at
+or below the cursor is admitted. The ticket of a student is kept, so reloading keeps the place.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from booking.seatcounter import SeatCounter
+
+# Results (first element of the reply).
+SIGNED_OUT, NOT_LOADED, ALREADY, FULL, CLAIMED, QUEUED, ADMITTED = -3, -2, -1, 0, 1, 2, 3
+
+ROOM_KEEP_SECONDS = 6 * 60 * 60
+AUTO_ON_SECONDS = 30
+
+# KEYS: 1 ready, 2 holders, 3 revoked, 4 room on, 5 room tail, 6 room cursor, 7 room last, 8 room tickets,
+#       9 room head, 10.. quota keys (own rank first, then the shared pool).
+# ARGV: 1 candidate, 2 pass issued at (s), 3 room mode, 4 has room pass, 5 admission/s, 6 now (ms),
+#       7 rate key prefix, 8 "claim" or "queue", 9.. quota ids matching the quota keys.
+_GATE = """
+local cand = ARGV[1]
+local revoked = redis.call('HGET', KEYS[3], cand)
+if revoked and tonumber(revoked) >= tonumber(ARGV[2]) then return {-3, 0, 0} end
+local now = tonumber(ARGV[6])
+local sec = math.floor(now / 1000)
+local function mark(kind)
+  local k = ARGV[7] .. kind .. ':' .. sec
+  redis.call('INCR', k)
+  redis.call('EXPIRE', k, 300)
+end
+local loaded = redis.call('EXISTS', KEYS[1]) == 1
+local function seats_left()
+  for i = 10, #KEYS do
+    if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then return true end
+  end
+  return false
+end
+local held = nil
+if loaded then held = redis.call('HGET', KEYS[2], cand) end
+local admitted = 0
+local mode = ARGV[3]
+local active = mode == 'on' or (mode == 'auto' and redis.call('EXISTS', KEYS[4]) == 1)
+if ARGV[8] == 'queue' and not active then
+  if held then return {-1, tonumber(held), 0} end
+  if loaded and not seats_left() then return {0, 0, 0} end
+  return {3, 0, 0}
+end
+if (active and ARGV[4] ~= '1') or ARGV[8] == 'queue' then
+  if held then mark('already') return {-1, tonumber(held), 0} end
+  if loaded and not seats_left() then mark('full') return {0, 0, 0} end
+  local ticket = redis.call('HGET', KEYS[8], cand)
+  local fresh = false
+  if ticket then ticket = tonumber(ticket) else
+    ticket = redis.call('INCR', KEYS[5])
+    redis.call('HSET', KEYS[8], cand, ticket)
+    fresh = true
+  end
+  local rate = tonumber(ARGV[5])
+  local tail = tonumber(redis.call('GET', KEYS[5]) or '0')
+  local cursor = tonumber(redis.call('GET', KEYS[6]) or '-1')
+  local last = tonumber(redis.call('GET', KEYS[7]) or '0')
+  if cursor < 0 then cursor = rate last = now end
+  cursor = math.min(cursor + math.max(now - last, 0) * rate / 1000, tail + rate)
+  local head = math.min(math.floor(cursor), tail)
+  redis.call('SET', KEYS[6], tostring(cursor), 'EX', 21600)
+  redis.call('SET', KEYS[7], tostring(now), 'EX', 21600)
+  redis.call('SET', KEYS[9], head, 'EX', 21600)
+  redis.call('EXPIRE', KEYS[5], 21600)
+  redis.call('EXPIRE', KEYS[8], 21600)
+  if ticket > head then
+    if fresh then mark('queued') end
+    return {2, ticket, ticket - head}
+  end
+  if fresh or ARGV[8] == 'queue' then mark('admitted') end
+  if ARGV[8] == 'queue' then return {3, ticket, 0} end
+  admitted = ticket
+end
+if not loaded then return {-2, 0, admitted} end
+if held then mark('already') return {-1, tonumber(held), admitted} end
+for i = 10, #KEYS do
+  local left = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if left > 0 then
+    redis.call('DECR', KEYS[i])
+    redis.call('HSET', KEYS[2], cand, ARGV[i - 1])
+    return {1, tonumber(ARGV[i - 1]), admitted}
+  end
+end
+mark('full')
+return {0, 0, admitted}
+"""
+
+
+@dataclass(frozen=True)
+class GateAnswer:
+    result: int
+    value: int  # quota id (claimed / already), ticket (queued / admitted)
+    extra: int  # position (queued) or the ticket admitted on this request (claim)
+
+
+def room_keys(*, schema: str, seminar_id: int) -> dict[str, str]:
+    base = f"{settings.RUSH_KEY_PREFIX}room:{schema}:{seminar_id}"
+    return {name: f"{base}:{name}" for name in ("on", "tail", "cursor", "last", "tickets", "head")}
+
+
+def rate_prefix(*, schema: str, seminar_id: int) -> str:
+    return f"{settings.RUSH_KEY_PREFIX}rate:{schema}:{seminar_id}:"
+
+
+def revoked_key(*, schema: str) -> str:
+    return f"{settings.RUSH_KEY_PREFIX}revoked:{schema}"
+
+
+class Gate:
+    """The rush gate of one tenant's seminar (shares keys with SeatCounter)."""
+
+    _scripts: dict[int, object] = {}
+
+    def __init__(self, *, schema: str, seminar_id: int) -> None:
+        self.counter = SeatCounter(seminar_id=seminar_id, schema=schema)
+        self.client = self.counter.client
+        self.schema = schema
+        self.seminar_id = seminar_id
+        self.room = room_keys(schema=schema, seminar_id=seminar_id)
+        script = Gate._scripts.get(id(self.client))
+        if script is None:
+            script = self.client.register_script(_GATE)
+            Gate._scripts[id(self.client)] = script
+        self._gate = script
+
+    def call(
+        self,
+        *,
+        candidate_id: int,
+        issued_at: int,
+        quota_ids: list[int],
+        mode: str,
+        has_room_pass: bool,
+        admission_per_second: int,
+        queue_only: bool = False,
+    ) -> GateAnswer:
+        room = self.room
+        keys = [
+            self.counter.ready_key,
+            self.counter.holders_key,
+            revoked_key(schema=self.schema),
+            room["on"],
+            room["tail"],
+            room["cursor"],
+            room["last"],
+            room["tickets"],
+            room["head"],
+            *(self.counter.quota_key(q) for q in quota_ids),
+        ]
+        args = [
+            candidate_id,
+            issued_at,
+            mode,
+            "1" if has_room_pass else "0",
+            admission_per_second,
+            int(time.time() * 1000),
+            rate_prefix(schema=self.schema, seminar_id=self.seminar_id),
+            "queue" if queue_only else "claim",
+            *quota_ids,
+        ]
+        result, value, extra = self._gate(keys=keys, args=args)
+        return GateAnswer(result=int(result), value=int(value), extra=int(extra))
+
+    def room_switch_on(self, *, reason: str = "auto", seconds: int = AUTO_ON_SECONDS) -> None:
+        self.client.set(self.room["on"], reason, ex=seconds)
+
+    def mark(self, kind: str) -> None:
+        key = f"{rate_prefix(schema=self.schema, seminar_id=self.seminar_id)}{kind}:{int(time.time())}"
+        pipe = self.client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 300)
+        pipe.execute()
+
+
+def student_revoke_in_rush(*, schema: str, candidate_id: int) -> None:
+    """Passes issued before now stop working on the rush path (called when a student's links are revoked)."""
+    from booking.rush.passes import STUDENT_SECONDS
+    from booking.seatcounter import counter_client
+
+    key = revoked_key(schema=schema)
+    pipe = counter_client().pipeline(transaction=False)
+    pipe.hset(key, str(candidate_id), int(time.time()))
+    pipe.expire(key, STUDENT_SECONDS + 60)
+    pipe.execute()

@@ -1,0 +1,117 @@
+"""What the rush path needs to know about a seminar, read from PostgreSQL at most every few seconds per process.
+
+Thousands of requests a second ask the same questions (which quota rows does this slot have for rank B, is
+booking open for rank B, is the waiting room on); the answers change only when a recruiter edits the
+seminar, so each process keeps them for STATE_SECONDS and the hot path runs no query at all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+
+from booking.models import POOL, Seminar, SlotQuota
+from booking.selectors import RankAccess, rank_access
+
+STATE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class SlotState:
+    slot_id: int
+    starts_at: datetime
+    ends_at: datetime
+    quotas: dict[str, int]  # rank (or POOL) -> quota row id
+
+    def quota_ids_for(self, rank: str) -> list[int]:
+        return [self.quotas[r] for r in (rank, POOL) if r in self.quotas]
+
+
+@dataclass(frozen=True)
+class SeminarState:
+    schema: str
+    seminar_id: int
+    title: str
+    place: str
+    online_url: str
+    booking_deadline: datetime | None
+    waiting_room: str
+    admission_per_second: int
+    latency_ms: int
+    slots: dict[int, SlotState]
+    access: dict[str, RankAccess] = field(default_factory=dict)
+    loaded_at: float = 0.0
+
+    def rank_access(self, rank: str) -> RankAccess:
+        found = self.access.get(rank)
+        return found if found is not None else RankAccess(visible=False, opens_at=None)
+
+    @property
+    def version(self) -> str:
+        return f"{self.loaded_at:.3f}"
+
+
+_cache: dict[tuple[str, int], tuple[float, SeminarState | None]] = {}
+_lock = threading.Lock()
+
+
+def seminar_state(*, seminar_id: int, now: float | None = None) -> SeminarState | None:
+    """The seminar of the current tenant as the rush path sees it (None if it does not exist)."""
+    schema = connection.schema_name
+    now = now if now is not None else time.monotonic()
+    key = (schema, seminar_id)
+    cached = _cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    state = _load(schema=schema, seminar_id=seminar_id)
+    with _lock:
+        if len(_cache) > 5_000:
+            _cache.clear()
+        _cache[key] = (now + STATE_SECONDS, state)
+    return state
+
+
+def seminar_state_forget() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def _load(*, schema: str, seminar_id: int) -> SeminarState | None:
+    from booking.selectors import RANKS
+
+    seminar = Seminar.objects.filter(pk=seminar_id).prefetch_related("rank_rules", "slots").first()
+    if seminar is None:
+        return None
+    rules = list(seminar.rank_rules.all())
+    quotas: dict[int, dict[str, int]] = {}
+    for quota_id, slot_id, rank in SlotQuota.objects.filter(slot__seminar_id=seminar_id).values_list(
+        "id", "slot_id", "rank"
+    ):
+        quotas.setdefault(slot_id, {})[rank] = quota_id
+    slots = {
+        slot.pk: SlotState(
+            slot_id=slot.pk,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            quotas=quotas.get(slot.pk, {}),
+        )
+        for slot in seminar.slots.all()
+    }
+    return SeminarState(
+        schema=schema,
+        seminar_id=seminar.pk,
+        title=seminar.title,
+        place=seminar.place,
+        online_url=seminar.online_url,
+        booking_deadline=seminar.booking_deadline,
+        waiting_room=seminar.waiting_room,
+        admission_per_second=max(int(seminar.admission_per_second), 1),
+        latency_ms=int(seminar.waiting_room_latency_ms),
+        slots=slots,
+        access={rank: rank_access(seminar=seminar, rank=rank, rules=rules) for rank in RANKS},
+        loaded_at=time.time(),
+    )

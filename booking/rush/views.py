@@ -1,0 +1,437 @@
+"""The students' rush endpoints: the cached seminar page, booking and the waiting-room position.
+
+Served by booking.rush.middleware straight after the tenant is resolved: no session read or write, no
+query on the way to a "full" or "queued" answer. The student is known from the signed pass, the seminar
+from the per-process state, the seat and the place in the queue from one Redis call. Winners are written
+to PostgreSQL before "booked" is answered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from booking import errors
+from booking.rush import passes
+from booking.rush.gate import ADMITTED, ALREADY, CLAIMED, NOT_LOADED, QUEUED, SIGNED_OUT, Gate, GateAnswer
+from booking.rush.state import SeminarState, seminar_state
+from booking.seatcounter import REDIS_ERRORS
+
+logger = logging.getLogger(__name__)
+
+ROOM_COOKIE = "rush_room"
+UNAVAILABLE = (
+    "ただいま一時的に予約を受け付けられません。数秒後にもう一度お試しください。"
+    "順番待ちの位置は保持されています。"
+)
+QUEUED_MESSAGE = "ただいま混み合っています。順番にご案内しますので、このままお待ちください。"
+SIGNED_OUT_MESSAGE = "マイページにログインしていないか、リンクの有効期限が切れています。"
+
+_pages: dict[tuple[str, int, str, str], bytes] = {}
+_auto_on_at: dict[tuple[str, int], float] = {}
+
+
+def _json(payload: dict[str, Any], *, status: int = 200) -> JsonResponse:
+    return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _refusal(error: errors.BookingError, **extra: Any) -> JsonResponse:
+    return _json(
+        {"ok": False, "code": error.code, "message": error.message, **extra}, status=error.http_status
+    )
+
+
+def _signed_out() -> JsonResponse:
+    return _json({"ok": False, "code": "signed_out", "message": SIGNED_OUT_MESSAGE}, status=403)
+
+
+def _unavailable() -> JsonResponse:
+    response = _json({"ok": False, "code": "unavailable", "message": UNAVAILABLE}, status=503)
+    response["Retry-After"] = "3"
+    return response
+
+
+def student_of(request: HttpRequest) -> passes.StudentPass | None:
+    return passes.student_pass_read(
+        schema=connection.schema_name, value=request.COOKIES.get(passes.STUDENT_COOKIE)
+    )
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    """The rush path's own health check: the same processes and set-up, no decision."""
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
+    """The page every student loads at the opening second: rendered once per tenant, rank and version."""
+    student = student_of(request)
+    if student is None:
+        # The regular seminar page signs the student in from the session and hands out the pass.
+        return HttpResponse(status=302, headers={"Location": f"/my/seminars/{seminar_id}/"})
+    state = seminar_state(seminar_id=seminar_id)
+    if state is None or not state.rank_access(student.rank).visible:
+        return _refusal(errors.NotVisibleError())
+    key = (state.schema, seminar_id, student.rank, state.version)
+    body = _pages.get(key)
+    if body is None:
+        body = _render_page(state=state, rank=student.rank).encode("utf-8")
+        if len(_pages) > 2_000:
+            _pages.clear()
+        _pages[key] = body
+    response = HttpResponse(body, content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=0"
+    # The security middleware does not run for this path: the same headers, set here.
+    response["X-Frame-Options"] = "DENY"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _render_page(*, state: SeminarState, rank: str) -> str:
+    access = state.rank_access(rank)
+    slots = [
+        {
+            "id": slot.slot_id,
+            "starts_at": timezone.localtime(slot.starts_at),
+            "ends_at": timezone.localtime(slot.ends_at),
+        }
+        for slot in sorted(state.slots.values(), key=lambda s: (s.starts_at, s.slot_id))
+    ]
+    return render_to_string(
+        "booking/mypage/rush.html",
+        {
+            "state": state,
+            "slots": slots,
+            "opens_at": timezone.localtime(access.opens_at) if access.opens_at else None,
+            "opens_at_ms": int(access.opens_at.timestamp() * 1000) if access.opens_at else 0,
+            "STATIC_URL": settings.STATIC_URL,
+        },
+    )
+
+
+def _same_origin(request: HttpRequest) -> bool:
+    """Cross-site forms cannot set a custom header; an Origin, when sent, must be this host."""
+    if request.headers.get("X-Requested-With") != "rush":
+        return False
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1] == request.get_host()
+
+
+def _slot_from(request: HttpRequest) -> str:
+    if request.content_type == "application/json":
+        try:
+            return str(json.loads(request.body or b"{}").get("slot", ""))
+        except (ValueError, AttributeError):
+            return ""
+    return request.POST.get("slot", "")
+
+
+def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpResponse:
+    if request.method != "POST":
+        return _json({"ok": False, "code": "method", "message": "POST でお送りください。"}, status=405)
+    if not _same_origin(request):
+        return _json({"ok": False, "code": "forbidden", "message": "不正なリクエストです。"}, status=403)
+    student = student_of(request)
+    if student is None:
+        return _signed_out()
+    state = seminar_state(seminar_id=seminar_id)
+    if state is None:
+        return _refusal(errors.SlotNotFoundError())
+    try:
+        slot = state.slots.get(int(_slot_from(request)))
+    except ValueError:
+        slot = None
+    if slot is None:
+        return _refusal(errors.SlotNotFoundError())
+    access = state.rank_access(student.rank)
+    if not access.visible:
+        return _refusal(errors.NotVisibleError())
+    gate = Gate(schema=state.schema, seminar_id=seminar_id)
+    now = timezone.now()
+    refusal = _closed(state=state, access=access, slot_starts_at=slot.starts_at, now=now)
+    if refusal is not None:
+        _mark(gate, "not_open" if isinstance(refusal, errors.NotOpenError) else "error")
+        return _refusal(refusal)
+    quota_ids = slot.quota_ids_for(student.rank)
+    if not quota_ids:
+        _mark(gate, "full")
+        return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/")
+    has_room_pass = passes.room_pass_valid(
+        schema=state.schema,
+        value=request.COOKIES.get(ROOM_COOKIE),
+        seminar_id=seminar_id,
+        candidate_id=student.candidate_id,
+    )
+    try:
+        answer = _gate_call(
+            gate, state=state, student=student, quota_ids=quota_ids, has_room_pass=has_room_pass
+        )
+    except REDIS_ERRORS:
+        logger.error("rush: redis unavailable, booking falls back to PostgreSQL alone")
+        return _book_without_redis(student=student, slot_id=slot.slot_id, seminar_id=seminar_id)
+    except DatabaseError:
+        return _unavailable()
+    response = _answer(gate, state=state, student=student, slot_id=slot.slot_id, answer=answer)
+    if answer.result != QUEUED and answer.extra and not has_room_pass:
+        # Let in from the queue on this very request: the pass covers a second try on another slot.
+        _room_cookie(response, state=state, student=student, ticket=answer.extra)
+    _watch_latency(request, gate=gate, state=state, started=started)
+    return response
+
+
+def _closed(*, state: SeminarState, access, slot_starts_at, now) -> errors.BookingError | None:
+    if not access.is_open(now):
+        opens = access.opens_at
+        when = f"（{timezone.localtime(opens):%-m月%-d日 %H:%M} から）" if opens else ""
+        return errors.NotOpenError(f"まだ予約受付が始まっていません{when}。")
+    if state.booking_deadline is not None and now > state.booking_deadline:
+        return errors.DeadlinePassedError()
+    if slot_starts_at <= now:
+        return errors.DeadlinePassedError("この日程はすでに始まっているため予約できません。")
+    return None
+
+
+def _gate_call(
+    gate: Gate, *, state: SeminarState, student, quota_ids: list[int], has_room_pass: bool, queue_only=False
+) -> GateAnswer:
+    def call() -> GateAnswer:
+        return gate.call(
+            candidate_id=student.candidate_id,
+            issued_at=student.issued_at,
+            quota_ids=quota_ids,
+            mode=state.waiting_room,
+            has_room_pass=has_room_pass,
+            admission_per_second=state.admission_per_second,
+            queue_only=queue_only,
+        )
+
+    answer = call()
+    if answer.result == NOT_LOADED:
+        gate.counter.load()
+        answer = call()
+    return answer
+
+
+def _answer(gate: Gate, *, state: SeminarState, student, slot_id: int, answer: GateAnswer) -> HttpResponse:
+    if answer.result == SIGNED_OUT:
+        return _signed_out()
+    if answer.result == QUEUED:
+        return _queued(state=state, ticket=answer.value, position=answer.extra)
+    if answer.result == ALREADY:
+        return _refusal(errors.AlreadyBookedError())
+    if answer.result != CLAIMED:
+        return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
+    return _persist(gate, state=state, student=student, slot_id=slot_id, quota_id=answer.value)
+
+
+def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id: int) -> HttpResponse:
+    """Redis gave this student a seat: PostgreSQL, the source of truth, must agree before "booked"."""
+    from booking.services.bookings import booking_insert_on_quota, check_in_code_new
+
+    try:
+        booking_id = booking_insert_on_quota(
+            candidate_id=student.candidate_id,
+            slot_id=slot_id,
+            seminar_id=state.seminar_id,
+            quota_id=quota_id,
+            counters_current=True,
+            code=check_in_code_new(),
+        )
+    except errors.AlreadyBookedError as error:
+        _release(gate, student=student, quota_id=quota_id)
+        return _refusal(error)
+    except DatabaseError:
+        # PostgreSQL is away: nothing was written, the seat goes back, the student keeps the place in line.
+        logger.error("rush: postgres unavailable while persisting a seat")
+        _release(gate, student=student, quota_id=quota_id)
+        _mark(gate, "unavailable")
+        return _unavailable()
+    if booking_id is None:
+        _release(gate, student=student, quota_id=quota_id)
+        gate.counter.drop()
+        _mark(gate, "full")
+        return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
+    committed_at = time.time()
+    _confirm_later(schema=state.schema, booking_id=booking_id)
+    _mark(gate, "booked")
+    return _json(
+        {
+            "ok": True,
+            "code": "booked",
+            "message": "予約が完了しました。確認メールをお送りします。",
+            "booking": booking_id,
+            "slot": slot_id,
+            "committed_at": committed_at,
+        }
+    )
+
+
+def _release(gate: Gate, *, student, quota_id: int) -> None:
+    try:
+        gate.counter.release(candidate_id=student.candidate_id, quota_id=quota_id)
+    except REDIS_ERRORS:
+        logger.warning("rush: claim not released (redis away); counters are rebuilt when it is back")
+
+
+def _confirm_later(*, schema: str, booking_id: int) -> None:
+    """The confirmation mail and step-mail event leave the hot path; inline if the queue is away."""
+    from booking.tasks import booking_confirm_task
+
+    try:
+        booking_confirm_task.delay(schema, booking_id)
+    except Exception:
+        logger.warning("rush: confirmation task not queued, sending inline")
+        from booking.services.bookings import booking_confirm_by_id
+
+        booking_confirm_by_id(booking_id=booking_id)
+
+
+def _book_without_redis(*, student, slot_id: int, seminar_id: int) -> HttpResponse:
+    """Redis is gone: the regular PostgreSQL path decides (slower, same guarantees)."""
+    from booking.services import booking_create
+    from candidates.models import Candidate
+
+    try:
+        candidate = Candidate.objects.filter(pk=student.candidate_id).first()
+        if candidate is None:
+            return _signed_out()
+        outcome = booking_create(candidate=candidate, slot_id=slot_id)
+    except errors.FullError as error:
+        return _refusal(error, waitlist_url=f"/my/seminars/{seminar_id}/")
+    except errors.BookingError as error:
+        return _refusal(error)
+    except DatabaseError:
+        return _unavailable()
+    return _json(
+        {
+            "ok": True,
+            "code": "booked",
+            "message": "予約が完了しました。確認メールをお送りします。",
+            "booking": outcome.booking.pk if outcome.booking else None,
+            "slot": slot_id,
+            "committed_at": time.time(),
+        }
+    )
+
+
+def _queued(*, state: SeminarState, ticket: int, position: int) -> JsonResponse:
+    wait = position / max(state.admission_per_second, 1)
+    return _json(
+        {
+            "ok": False,
+            "code": "queued",
+            "message": QUEUED_MESSAGE,
+            "ticket": ticket,
+            "position": position,
+            "eta_s": round(wait, 1),
+            # Ask again about when the turn comes, never more often than once a second.
+            "poll_after_s": round(min(max(wait * 0.8, 1.0), 10.0), 1),
+        },
+        status=202,
+    )
+
+
+def queue_status(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
+    """The waiting room's answer for one student: position and estimated wait, or admitted with a pass."""
+    student = student_of(request)
+    if student is None:
+        return _signed_out()
+    state = seminar_state(seminar_id=seminar_id)
+    if state is None or not state.rank_access(student.rank).visible:
+        return _refusal(errors.NotVisibleError())
+    quota_ids = [q for slot in state.slots.values() for q in slot.quota_ids_for(student.rank)]
+    gate = Gate(schema=state.schema, seminar_id=seminar_id)
+    try:
+        answer = _gate_call(
+            gate, state=state, student=student, quota_ids=quota_ids, has_room_pass=False, queue_only=True
+        )
+    except REDIS_ERRORS:
+        logger.error("rush: redis unavailable, the waiting room lets students through")
+        return _json({"ok": True, "code": "admitted", "message": "ご予約いただけます。"})
+    if answer.result == SIGNED_OUT:
+        return _signed_out()
+    if answer.result == QUEUED:
+        return _queued(state=state, ticket=answer.value, position=answer.extra)
+    if answer.result == ALREADY:
+        return _refusal(errors.AlreadyBookedError())
+    if answer.result == ADMITTED:
+        response = _json({"ok": True, "code": "admitted", "message": "順番が来ました。ご予約いただけます。"})
+        if answer.value:
+            _room_cookie(response, state=state, student=student, ticket=answer.value)
+        return response
+    return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/")
+
+
+def _room_cookie(response: HttpResponse, *, state: SeminarState, student, ticket: int) -> None:
+    response.set_cookie(
+        ROOM_COOKIE,
+        passes.room_pass_issue(
+            schema=state.schema, seminar_id=state.seminar_id, candidate_id=student.candidate_id, ticket=ticket
+        ),
+        max_age=passes.ROOM_SECONDS,
+        path="/my/rush/",
+        httponly=True,
+        samesite="Strict",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+
+
+def _mark(gate: Gate, kind: str) -> None:
+    try:
+        gate.mark(kind)
+    except REDIS_ERRORS:
+        pass
+
+
+def _watch_latency(request: HttpRequest, *, gate: Gate, state: SeminarState, started: float) -> None:
+    """In "auto" mode the room opens by itself while answers take longer than the seminar's threshold.
+
+    The time counts from when the proxy received the request (X-Request-Start, set by nginx), so time spent
+    waiting for a free worker counts too; without the header, from when this process started on it.
+    """
+    if state.waiting_room != "auto":
+        return
+    began = started
+    header = request.headers.get("X-Request-Start", "")
+    if header.startswith("t="):
+        try:
+            began = min(float(header[2:]), started)
+        except ValueError:
+            pass
+    if (time.time() - began) * 1000 < state.latency_ms:
+        return
+    key = (state.schema, state.seminar_id)
+    if _auto_on_at.get(key, 0) > time.monotonic():
+        return
+    _auto_on_at[key] = time.monotonic() + 1.0
+    try:
+        gate.room_switch_on()
+        logger.warning("rush: waiting room switched on by latency seminar=%s", state.seminar_id)
+    except REDIS_ERRORS:
+        pass
+
+
+def rush_pass_attach(response: HttpResponse, *, candidate) -> HttpResponse:
+    """Give a signed-in My Page student the pass the rush path recognises (called by My Page views)."""
+    response.set_cookie(
+        passes.STUDENT_COOKIE,
+        passes.student_pass_issue(
+            schema=connection.schema_name, candidate_id=candidate.pk, rank=candidate.rank or "Z"
+        ),
+        max_age=passes.STUDENT_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    return response

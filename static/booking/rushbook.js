@@ -1,0 +1,96 @@
+// Students' rush page: book with one tap, wait in line when the room is full, never lose the answer.
+(function () {
+  "use strict";
+  var root = document.getElementById("rush-book");
+  if (!root || !window.fetch) return;
+  var answer = document.getElementById("answer");
+  var queue = document.getElementById("queue");
+  var position = document.getElementById("queue-position");
+  var eta = document.getElementById("queue-eta");
+  var countdown = document.getElementById("countdown");
+  var opensAt = Number(root.dataset.opens) || 0;
+  var wanted = null;
+  var busy = false;
+
+  function buttons(disabled) {
+    root.querySelectorAll("button.book").forEach(function (b) { b.disabled = disabled; });
+  }
+
+  function show(text, ok) {
+    answer.hidden = false;
+    answer.textContent = text;
+    answer.style.borderColor = ok ? "#2f7d32" : "#b44d12";
+  }
+
+  function handle(status, data) {
+    if (!data) {
+      show("通信できませんでした。数秒後にもう一度お試しください。", false);
+      busy = false; buttons(false);
+      return;
+    }
+    if (data.code === "queued") {
+      queue.hidden = false;
+      position.textContent = String(data.position);
+      eta.textContent = String(Math.ceil(data.eta_s));
+      window.setTimeout(waitTurn, Math.max(1, data.poll_after_s) * 1000);
+      return;
+    }
+    queue.hidden = true;
+    if (data.code === "admitted") { send(); return; }
+    if (data.code === "unavailable") {
+      show(data.message, false);
+      window.setTimeout(function () { busy ? send() : null; }, 3000);
+      return;
+    }
+    busy = false;
+    show(data.message, data.ok);
+    if (data.ok) { buttons(true); } else { buttons(false); }
+    if (data.waitlist_url) {
+      var link = document.createElement("a");
+      link.href = data.waitlist_url;
+      link.textContent = " キャンセル待ちに登録する";
+      answer.appendChild(link);
+    }
+  }
+
+  function request(url, options) {
+    return fetch(url, options)
+      .then(function (response) {
+        return response.json().then(function (data) { return [response.status, data]; }, function () { return [response.status, null]; });
+      })
+      .then(function (pair) { handle(pair[0], pair[1]); })
+      .catch(function () { handle(0, null); });
+  }
+
+  function send() {
+    request(root.dataset.book, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-Requested-With": "rush", Accept: "application/json" },
+      body: JSON.stringify({ slot: wanted }),
+    });
+  }
+
+  function waitTurn() {
+    request(root.dataset.queue, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  }
+
+  root.querySelectorAll("button.book").forEach(function (button) {
+    button.addEventListener("click", function () {
+      if (busy) return;
+      busy = true; buttons(true);
+      wanted = button.dataset.slot;
+      answer.hidden = true;
+      send();
+    });
+  });
+
+  if (opensAt && countdown) {
+    var tick = function () {
+      var left = Math.ceil((opensAt - Date.now()) / 1000);
+      countdown.textContent = left > 0 ? "（あと " + left + " 秒）" : "（受付中）";
+      if (left > 0) window.setTimeout(tick, 500);
+    };
+    tick();
+  }
+})();
