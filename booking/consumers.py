@@ -9,6 +9,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from booking.fanout import fanout_join, fanout_leave
 from booking.live import seats_group
 from tenants.websocket import tenant_database_sync_to_async
 
@@ -19,6 +20,13 @@ def _session_token_id(scope: dict[str, Any]) -> int | None:
 
     from booking.services.mypage import SESSION_KEY
 
+    session_key = _cookie(scope, settings.SESSION_COOKIE_NAME)
+    if session_key is None:
+        return None
+    return SessionStore(session_key=session_key).get(SESSION_KEY)
+
+
+def _cookie(scope: dict[str, Any], name: str) -> str | None:
     raw = ""
     for key, value in scope.get("headers", []):
         if key == b"cookie":
@@ -28,29 +36,47 @@ def _session_token_id(scope: dict[str, Any]) -> int | None:
         cookie.load(raw)
     except Exception:
         return None
-    morsel = cookie.get(settings.SESSION_COOKIE_NAME)
-    if morsel is None:
+    morsel = cookie.get(name)
+    return morsel.value if morsel is not None else None
+
+
+def _watcher_rank(scope: dict[str, Any], seminar_id: int) -> str | None:
+    """The rank of the socket's student: from the signed rush pass (no query), else from the session."""
+    from django.db import connection
+
+    from booking.rush.passes import STUDENT_COOKIE, student_pass_read
+    from booking.rush.state import seminar_state
+    from booking.selectors import seminar_get_for_rank
+    from booking.services.mypage import mypage_session_candidate
+
+    student = student_pass_read(schema=connection.schema_name, value=_cookie(scope, STUDENT_COOKIE))
+    if student is not None:
+        state = seminar_state(seminar_id=seminar_id)
+        if state is None or not state.rank_access(student.rank).visible:
+            return None
+        return student.rank
+    candidate = mypage_session_candidate(token_id=_session_token_id(scope))
+    if candidate is None or seminar_get_for_rank(seminar_id=seminar_id, rank=candidate.rank) is None:
         return None
-    return SessionStore(session_key=morsel.value).get(SESSION_KEY)
+    return candidate.rank
 
 
 def seminar_watch(scope: dict[str, Any], seminar_id: int) -> tuple[str, str] | None:
     """(rank, first message) if the socket's student may see this seminar, else None."""
-    from booking.selectors import seminar_get_for_rank, seminar_remaining_for_rank
-    from booking.services.mypage import mypage_session_candidate
+    from booking.selectors import seminar_remaining_for_rank
 
-    candidate = mypage_session_candidate(token_id=_session_token_id(scope))
-    if candidate is None or seminar_get_for_rank(seminar_id=seminar_id, rank=candidate.rank) is None:
+    rank = _watcher_rank(scope, seminar_id)
+    if rank is None:
         return None
-    counts = seminar_remaining_for_rank(seminar_id=seminar_id, rank=candidate.rank)
+    counts = seminar_remaining_for_rank(seminar_id=seminar_id, rank=rank)
     text = json.dumps(
         {"type": "seats", "seminar": seminar_id, "slots": {str(k): v for k, v in counts.items()}}
     )
-    return candidate.rank, text
+    return rank, text
 
 
 class SeminarSeatsConsumer(AsyncWebsocketConsumer):
-    """Joins the group of (tenant, seminar, rank); every push is one pre-encoded frame."""
+    """Joins this process's local group of (tenant, seminar, rank); pushes arrive via booking/fanout.py."""
 
     group: str | None = None
 
@@ -63,17 +89,14 @@ class SeminarSeatsConsumer(AsyncWebsocketConsumer):
             return
         rank, first = watch
         self.group = seats_group(tenant=tenant, seminar_id=seminar_id, rank=rank)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send(text_data=first)
+        await fanout_join(self.group, self)
 
     async def disconnect(self, code: int) -> None:
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            fanout_leave(self.group, self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "ping":
             await self.send(text_data="pong")
-
-    async def seats_update(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=message["text"])

@@ -4,18 +4,17 @@ After a commit that changed seats, `seats_changed` marks the slot dirty. Across 
 `SET NX PX` lets one process own the next push of that slot; it pushes after the window, so every
 change committed inside the window is in that push (always the latest value), and a slot is pushed
 at most a few times per second however many bookings arrive. One computation per push, one
-pre-encoded message per rank group, whatever the number of watchers.
+pre-encoded frame per rank group, one Redis PUBLISH per seminar; each websocket process writes the
+frames to its own sockets (booking/fanout.py), whatever the number of watchers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
 import time
 
-from channels.layers import get_channel_layer
 from django.db import close_old_connections, connection, connections, transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -88,7 +87,6 @@ def _ensure_thread() -> None:
 
 
 def _run() -> None:
-    loop = asyncio.new_event_loop()
     while True:
         with _lock:
             now = time.monotonic()
@@ -98,7 +96,7 @@ def _run() -> None:
             next_at = min(_pending.values(), default=None)
         if due:
             try:
-                seats_push(due=due, loop=loop)
+                seats_push(due=due)
             except Exception:
                 logger.exception("seat push failed")
             finally:
@@ -109,37 +107,33 @@ def _run() -> None:
             _wake.clear()
 
 
-def seats_push(*, due: list[tuple[str, int]], loop: asyncio.AbstractEventLoop | None = None) -> int:
-    """Compute the counts of these slots once and publish them per seminar and rank; returns messages sent."""
+def seats_push(*, due: list[tuple[str, int]]) -> int:
+    """Compute the counts of these slots once and publish them per seminar (one message); returns frames."""
+    from booking.fanout import fanout_publish
+
     close_old_connections()
     by_schema: dict[str, list[int]] = {}
     for schema_name, slot_id in due:
         by_schema.setdefault(schema_name, []).append(slot_id)
-    messages: list[tuple[str, str]] = []
+    sent = 0
     for schema_name, slot_ids in by_schema.items():
-        messages.extend(_messages_for(schema_name=schema_name, slot_ids=slot_ids))
-    layer = get_channel_layer()
-
-    async def publish() -> None:
-        for group, text in messages:
-            await layer.group_send(group, {"type": "seats.update", "text": text})
-
-    if loop is None:
-        asyncio.run(publish())
-    else:
-        loop.run_until_complete(publish())
-    return len(messages)
+        for seminar_id, frames in _messages_for(schema_name=schema_name, slot_ids=slot_ids).items():
+            fanout_publish(schema=schema_name, seminar_id=seminar_id, frames=frames)
+            sent += len(frames)
+    return sent
 
 
-def _messages_for(*, schema_name: str, slot_ids: list[int]) -> list[tuple[str, str]]:
+def _messages_for(*, schema_name: str, slot_ids: list[int]) -> dict[int, dict[str, str]]:
     from booking.models import Slot
     from booking.selectors import remaining_for_rank, seminar_visible_ranks, slot_quota_remaining
     from tenants.models import Tenant
 
     with schema_context(get_public_schema_name()):
         tenant = Tenant.objects.get(schema_name=schema_name)
-    messages = []
+    messages: dict[int, dict[str, str]] = {}
     with schema_context(schema_name):
+        # Every commit before this instant is in the counts below (watchers measure their lag from it).
+        as_of = round(time.time(), 4)
         quotas = slot_quota_remaining(slot_ids=slot_ids)
         slots = (
             Slot.objects.filter(pk__in=slot_ids)
@@ -156,6 +150,7 @@ def _messages_for(*, schema_name: str, slot_ids: list[int]) -> list[tuple[str, s
                     str(slot.pk): remaining_for_rank(quotas=quotas.get(slot.pk, {}), rank=rank)
                     for slot in seminar_slots
                 }
-                text = json.dumps({"type": "seats", "seminar": seminar_id, "slots": counts})
-                messages.append((seats_group(tenant=tenant, seminar_id=seminar_id, rank=rank), text))
+                text = json.dumps({"type": "seats", "seminar": seminar_id, "slots": counts, "at": as_of})
+                group = seats_group(tenant=tenant, seminar_id=seminar_id, rank=rank)
+                messages.setdefault(seminar_id, {})[group] = text
     return messages

@@ -1,0 +1,115 @@
+"""Live seat counts to thousands of sockets: one Redis subscription per process, one frame per change.
+
+A change of seats is published ONCE per seminar (one Redis PUBLISH carrying the pre-encoded frame of each
+rank group). Every websocket process holds one pattern subscription and writes the frame straight to its
+own local sockets of that group, with no channel-layer message per socket. That is what lets one process
+update thousands of watchers in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Protocol
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class Watcher(Protocol):
+    async def base_send(self, message: dict[str, Any]) -> None: ...
+
+
+_groups: dict[str, set[Watcher]] = {}
+_listener: asyncio.Task | None = None
+
+
+def channel_pattern() -> str:
+    return f"{settings.RUSH_KEY_PREFIX}live:*"
+
+
+def channel_for(*, schema: str, seminar_id: int) -> str:
+    return f"{settings.RUSH_KEY_PREFIX}live:{schema}:{seminar_id}"
+
+
+async def fanout_join(group: str, watcher: Watcher) -> None:
+    _groups.setdefault(group, set()).add(watcher)
+    _listener_ensure()
+
+
+def fanout_leave(group: str, watcher: Watcher) -> None:
+    members = _groups.get(group)
+    if members is not None:
+        members.discard(watcher)
+        if not members:
+            _groups.pop(group, None)
+
+
+def local_count() -> int:
+    return sum(len(members) for members in _groups.values())
+
+
+def _listener_ensure() -> None:
+    global _listener
+    if _listener is None or _listener.done():
+        _listener = asyncio.get_running_loop().create_task(_listen(), name="seats-fanout")
+
+
+async def deliver(frames: dict[str, str]) -> int:
+    """Write each group's frame to this process's sockets of that group; returns sockets written."""
+    written = 0
+    for group, text in frames.items():
+        members = _groups.get(group)
+        if not members:
+            continue
+        message = {"type": "websocket.send", "text": text}
+        for watcher in list(members):
+            try:
+                await watcher.base_send(message)
+                written += 1
+            except Exception:
+                # A socket closing under us: its disconnect removes it.
+                fanout_leave(group, watcher)
+    return written
+
+
+async def _listen() -> None:
+    import redis.asyncio as aioredis
+
+    delay = 0.2
+    while True:
+        client = aioredis.Redis.from_url(settings.RUSH_REDIS_URL, health_check_interval=15)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.psubscribe(channel_pattern())
+            delay = 0.2
+            while True:
+                message = await pubsub.get_message(timeout=30)
+                if message is None or message.get("type") != "pmessage":
+                    continue
+                try:
+                    frames = json.loads(message["data"])
+                except ValueError:
+                    continue
+                await deliver(frames)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("seats fan-out: redis subscription lost, resubscribing")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        finally:
+            try:
+                await pubsub.aclose()
+                await client.aclose()
+            except Exception:
+                pass
+
+
+def fanout_publish(*, schema: str, seminar_id: int, frames: dict[str, str]) -> None:
+    """Publish one change of one seminar: {group name: pre-encoded frame} (called from sync code)."""
+    from booking.seatcounter import counter_client
+
+    counter_client().publish(channel_for(schema=schema, seminar_id=seminar_id), json.dumps(frames))
