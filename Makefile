@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents
+.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-rush nginx
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -59,3 +59,13 @@ bench-mail: services
 
 bench-incidents: services
 	SAAS_TESTING=1 $(BIN)/python bench/incidents_bench.py
+
+nginx:
+	@# The rush benchmark serves through nginx as production does; installed from Debian when missing.
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1 || \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else echo "nginx is needed: sudo apt-get install nginx" >&2; exit 1; fi; }
+
+bench-rush: services nginx
+	SAAS_TESTING=1 $(BIN)/python bench/rush.py

@@ -55,6 +55,7 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Request-Start "t=${{msec}}";
         }}
     }}
 }}

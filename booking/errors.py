@@ -110,3 +110,9 @@ class InterviewTimeTakenError(BookingError):
     code = "time_taken"
     message = "この時間は埋まりました。別の時間を選んでください。"
     http_status = 409
+
+
+class WaitingRoomSettingsError(BookingError):
+    code = "waiting_room_invalid"
+    message = "待合室の設定が正しくありません。"
+    http_status = 400

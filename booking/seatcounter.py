@@ -46,6 +46,20 @@ end
 return 0
 """
 
+# KEYS: ready, holders, quota keys. ARGV: ready seconds, number of quotas, the quotas' seats left, then
+# holder pairs (candidate, quota). Writes only while `ready` is absent: when several processes find the
+# counters missing at once, the first copy wins and claims made on it are never overwritten by a later,
+# older snapshot.
+_LOAD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+local n = tonumber(ARGV[2])
+for i = 1, n do redis.call('SET', KEYS[2 + i], ARGV[2 + i]) end
+for i = 3 + n, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[1]))
+return 1
+"""
+
 CLAIMED, FULL, ALREADY, NOT_LOADED = 1, 0, -1, -2
 READY_SECONDS = 60
 # What a counter call may raise when Redis is away: the caller falls back to PostgreSQL alone.
@@ -61,6 +75,7 @@ class Claim:
 
 
 _client: redis.Redis | None = None
+_scripts: dict[int, tuple] = {}
 
 
 def counter_client() -> redis.Redis:
@@ -82,8 +97,11 @@ class SeatCounter:
         self.schema = schema or connection.schema_name
         self.seminar_id = seminar_id
         self.prefix = f"{settings.RUSH_KEY_PREFIX}seats:{self.schema}:{seminar_id}"
-        self._claim = self.client.register_script(_CLAIM)
-        self._release = self.client.register_script(_RELEASE)
+        scripts = _scripts.get(id(self.client))
+        if scripts is None:
+            scripts = tuple(self.client.register_script(text) for text in (_CLAIM, _RELEASE, _LOAD))
+            _scripts[id(self.client)] = scripts
+        self._claim, self._release, self._load = scripts
 
     def quota_key(self, quota_id: int) -> str:
         return f"{self.prefix}:q:{quota_id}"
@@ -105,8 +123,25 @@ class SeatCounter:
         keys = [self.ready_key, self.holders_key, self.quota_key(quota_id)]
         return bool(self._release(keys=keys, args=[candidate_id, quota_id]))
 
-    def load(self) -> None:
-        """Rebuild the counters from PostgreSQL (call inside the tenant's schema)."""
+    def load(self) -> bool:
+        """Build the counters from PostgreSQL unless another process just did (call inside the tenant's schema)."""
+        with schema_context(self.schema):
+            quotas = list(
+                SlotQuota.objects.filter(slot__seminar_id=self.seminar_id).values_list("id", "seats", "taken")
+            )
+            holders = list(
+                Booking.objects.filter(seminar_id=self.seminar_id, status=BookingStatus.ACTIVE).values_list(
+                    "candidate_id", "quota_id"
+                )
+            )
+        keys = [self.ready_key, self.holders_key, *(self.quota_key(q) for q, _, _ in quotas)]
+        args: list = [READY_SECONDS, len(quotas), *(seats - taken for _, seats, taken in quotas)]
+        for candidate_id, quota_id in holders:
+            args.extend((candidate_id, quota_id))
+        return bool(self._load(keys=keys, args=args))
+
+    def rebuild(self) -> None:
+        """Rebuild the counters from PostgreSQL unconditionally (reconciliation; call inside the schema)."""
         quotas = list(
             SlotQuota.objects.filter(slot__seminar_id=self.seminar_id).values_list("id", "seats", "taken")
         )

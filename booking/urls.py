@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from booking.views import interviews, mypage, recruiter
+from booking.views import interviews, mypage, recruiter, rush
 
 app_name = "booking"
 
@@ -38,6 +38,8 @@ urlpatterns = [
     path("booking/seminars/<int:seminar_id>/", recruiter.seminar_detail, name="seminar_detail"),
     path("booking/seminars/<int:seminar_id>/slots/", recruiter.slot_new, name="slot_new"),
     path("booking/seminars/<int:seminar_id>/rules/", recruiter.rules_edit, name="rules_edit"),
+    path("booking/seminars/<int:seminar_id>/rush/", rush.seminar_rush, name="seminar_rush"),
+    path("booking/seminars/<int:seminar_id>/rush.json", rush.seminar_rush_json, name="seminar_rush_json"),
     path("booking/slots/<int:slot_id>/", recruiter.slot_detail, name="slot_detail"),
     path("booking/slots/<int:slot_id>/quotas/", recruiter.quotas_edit, name="quotas_edit"),
     path("booking/bookings/<int:booking_id>/attendance/", recruiter.attendance, name="attendance"),

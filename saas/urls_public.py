@@ -26,3 +26,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("notifications.urls_public")),
 ]
+
+# The database away answers 503 "try again in a few seconds"; any other uncaught error the plain 500 page.
+handler500 = "saas.unavailable.server_error"

@@ -26,3 +26,6 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("incidents.urls_tenant")),
 ]
+
+# The database away answers 503 "try again in a few seconds"; any other uncaught error the plain 500 page.
+handler500 = "saas.unavailable.server_error"

@@ -40,7 +40,11 @@ _auto_on_at: dict[tuple[str, int], float] = {}
 
 
 def _json(payload: dict[str, Any], *, status: int = 200) -> JsonResponse:
-    return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
+    # "Full" and "not open yet" are the expected answers of a rush, not warnings: thousands a second
+    # would otherwise each write a log line (django.request logs every 4xx).
+    response._has_been_logged = True
+    return response
 
 
 def _refusal(error: errors.BookingError, **extra: Any) -> JsonResponse:
@@ -248,12 +252,16 @@ def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id
             code=check_in_code_new(),
         )
     except errors.AlreadyBookedError as error:
+        # PostgreSQL holds a seat Redis did not know of: the copy is behind, rebuild it.
         _release(gate, student=student, quota_id=quota_id)
+        _drop(gate)
         return _refusal(error)
     except DatabaseError:
         # PostgreSQL is away: nothing was written, the seat goes back, the student keeps the place in line.
         logger.error("rush: postgres unavailable while persisting a seat")
         _release(gate, student=student, quota_id=quota_id)
+        # The commit may have happened with its reply lost: rebuild from PostgreSQL on the next claim.
+        _drop(gate)
         _mark(gate, "unavailable")
         return _unavailable()
     if booking_id is None:
@@ -281,6 +289,13 @@ def _release(gate: Gate, *, student, quota_id: int) -> None:
         gate.counter.release(candidate_id=student.candidate_id, quota_id=quota_id)
     except REDIS_ERRORS:
         logger.warning("rush: claim not released (redis away); counters are rebuilt when it is back")
+
+
+def _drop(gate: Gate) -> None:
+    try:
+        gate.counter.drop()
+    except REDIS_ERRORS:
+        pass
 
 
 def _confirm_later(*, schema: str, booking_id: int) -> None:

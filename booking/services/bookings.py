@@ -222,8 +222,13 @@ def _booking_create_counted(*, candidate, slot: Slot, now: datetime, waitlist: b
             code=code,
         )
     except Exception:
-        # AlreadyBookedError from PostgreSQL, or PostgreSQL away: the claimed seat goes back.
+        # AlreadyBookedError from PostgreSQL, or PostgreSQL away: the claimed seat goes back, and since
+        # the commit may have happened with its reply lost, the copy is rebuilt from PostgreSQL next time.
         _release(counter, candidate_id=candidate.pk, quota_id=claim.quota_id)
+        try:
+            counter.drop()
+        except REDIS_ERRORS:
+            pass
         raise
     if booking_id is None:
         # PostgreSQL, the source of truth, had no seat left on that row: the counters were behind.

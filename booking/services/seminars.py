@@ -9,7 +9,17 @@ from django.db import connection, transaction
 
 from booking import errors
 from booking.live import seats_changed
-from booking.models import POOL, Attendance, Booking, BookingStatus, Seminar, SeminarRankRule, Slot, SlotQuota
+from booking.models import (
+    POOL,
+    Attendance,
+    Booking,
+    BookingStatus,
+    Seminar,
+    SeminarRankRule,
+    Slot,
+    SlotQuota,
+    WaitingRoomMode,
+)
 from booking.signals import attendance_marked
 
 _RANK = re.compile(r"^([A-Z]|\*)$")
@@ -149,3 +159,43 @@ def attendance_mark(*, booking_id: int | str, attendance: str) -> Booking:
         }
         transaction.on_commit(lambda: attendance_marked.send(sender=Booking, **details))
     return booking
+
+
+ADMISSION_PER_SECOND_RANGE = (1, 100_000)
+WAITING_ROOM_LATENCY_MS_RANGE = (50, 10_000)
+
+
+def _int_in_range(value: object, *, bounds: tuple[int, int], what: str, unit: str) -> int:
+    low, high = bounds
+    try:
+        if isinstance(value, bool | float):
+            raise ValueError(value)
+        number = int(str(value).strip())
+    except ValueError:
+        raise errors.WaitingRoomSettingsError(f"{what}は整数で入力してください。") from None
+    if not low <= number <= high:
+        raise errors.WaitingRoomSettingsError(f"{what}は {low:,}〜{high:,} {unit}の範囲で入力してください。")
+    return number
+
+
+@transaction.atomic
+def seminar_waiting_room_set(
+    *, seminar: Seminar, mode: str, admission_per_second: int, latency_ms: int
+) -> Seminar:
+    """The waiting room of a seminar's booking rush: off / always on / on by itself when answers slow down."""
+    if mode not in WaitingRoomMode.values:
+        raise errors.WaitingRoomSettingsError(
+            "待合室の使い方は「使わない」「常に使う」「混雑時に自動」から選んでください。"
+        )
+    rate = _int_in_range(
+        admission_per_second, bounds=ADMISSION_PER_SECOND_RANGE, what="入場レート", unit="人/秒"
+    )
+    latency = _int_in_range(
+        latency_ms, bounds=WAITING_ROOM_LATENCY_MS_RANGE, what="自動で開く応答時間", unit="ミリ秒"
+    )
+    seminar = Seminar.objects.select_for_update().get(pk=seminar.pk)
+    seminar.waiting_room = mode
+    seminar.admission_per_second = rate
+    seminar.waiting_room_latency_ms = latency
+    seminar.save(update_fields=["waiting_room", "admission_per_second", "waiting_room_latency_ms"])
+    return seminar

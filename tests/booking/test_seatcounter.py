@@ -84,3 +84,16 @@ def test_reconcile_command_reports_and_rebuilds(seminar, tenants):
         call_command("seats_reconcile", tenant="acme", seminar=seminar.pk)
     call_command("seats_reconcile", tenant="acme", seminar=seminar.pk, rebuild=True)
     assert counter.reconcile() == []
+
+
+def test_a_second_load_never_overwrites_claims_made_on_the_first(seminar):
+    seminar, counter = seminar
+    quotas = _quota_ids(seminar, "A")
+    assert counter.claim(candidate_id=9, quota_ids=quotas).result == CLAIMED
+    # Another process found the counters missing a moment ago and read PostgreSQL before this claim:
+    # its copy must not replace the live one.
+    assert counter.load() is False
+    assert counter.remaining(quota_ids=quotas)[quotas[0]] == 39
+    assert counter.claim(candidate_id=9, quota_ids=quotas).result == ALREADY
+    counter.rebuild()  # the explicit rebuild of reconciliation does replace it
+    assert counter.remaining(quota_ids=quotas)[quotas[0]] == 40

@@ -28,7 +28,7 @@ class Command(BaseCommand):
             for seminar_id in seminars.values_list("pk", flat=True):
                 counter = SeatCounter(seminar_id=seminar_id, schema=tenant.schema_name)
                 if options["rebuild"]:
-                    counter.load()
+                    counter.rebuild()
                 if not counter.client.exists(counter.ready_key):
                     self.stdout.write(f"seminar {seminar_id}: not loaded (rebuilt on the next booking)")
                     continue

@@ -1,0 +1,534 @@
+"""Benchmark: the booking rush, end to end on this machine, with the baseline and the ceiling in the same run.
+
+Default scenario: 20,000 students arrive over 10 s (each loads the rush page and books), one seminar of 3
+slots x 300 seats split by rank (A 40 %, B 40 %, C 20 %; rank D not yet open), while 10,000 websockets watch
+the counts. Then the "big release": 10 slots x 1,000 seats, 20,000 students. Served as in production
+(bench/stack.py: nginx, gunicorn for HTTP, daphne for websockets). The baseline is bench/baseline/ under one
+daphne with default settings; the ceiling is /my/rush/health on the same stack as the booking path.
+Writes bench/results/rush-latest.json and a dated copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
+os.environ.setdefault("EMAIL_URL", "dummymail://")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psutil  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
+
+from bench.rush_load import lag_of  # noqa: E402
+from bench.stack import free_port, stack_start, wait_port  # noqa: E402
+from booking.models import Booking, BookingStatus, MyPageToken, Seminar, SeminarRankRule, SlotQuota  # noqa: E402
+from booking.rush.passes import student_pass_issue  # noqa: E402
+from booking.services.seminars import seminar_create, slot_create  # noqa: E402
+from candidates.models import Candidate  # noqa: E402
+from tenants.models import Tenant  # noqa: E402
+from tenants.services import tenant_create  # noqa: E402
+
+STUDENTS = int(os.environ.get("BENCH_STUDENTS", "20000"))
+ARRIVAL_S = float(os.environ.get("BENCH_ARRIVAL_S", "10"))
+WATCHERS = int(os.environ.get("BENCH_WATCHERS", "10000"))
+HTTP_WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "4"))
+WS_PROCESSES = int(os.environ.get("BENCH_WS_PROCESSES", "2"))
+LOAD_PROCESSES = int(os.environ.get("BENCH_LOAD_PROCESSES", "2"))
+CLOSED_SECONDS = float(os.environ.get("BENCH_CLOSED_SECONDS", "8"))
+SLUG = "rushbench"
+RANK_SHARE = [("A", 0.3), ("B", 0.3), ("C", 0.2), ("D", 0.2)]
+SPLIT = {"A": 0.4, "B": 0.4, "C": 0.2}
+LOAD = str(ROOT / "bench" / "rush_load.py")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def tenant_ensure() -> Tenant:
+    tenant = Tenant.objects.filter(slug=SLUG).first()
+    if tenant is None:
+        tenant = tenant_create(
+            name="ベンチ 予約ラッシュ", slug=SLUG, admin_email=f"admin@{SLUG}.example.jp"
+        ).tenant
+    return tenant
+
+
+def students_ensure(count: int) -> list[tuple[int, str]]:
+    """(id, rank) of `count` students of ranks A-D, created once and reused by later runs."""
+    existing = list(
+        Candidate.objects.filter(email__startswith="rush-").order_by("pk").values_list("pk", "rank")
+    )
+    if len(existing) < count:
+        ranks = [rank for rank, share in RANK_SHARE for _ in range(int(share * 100))]
+        Candidate.objects.bulk_create(
+            (
+                Candidate(
+                    family_name="負荷",
+                    given_name=f"学生{number}",
+                    family_kana="フカ",
+                    given_kana="ガクセイ",
+                    email=f"rush-{number}@example.invalid",
+                    rank=ranks[number % len(ranks)],
+                )
+                for number in range(len(existing), count)
+            ),
+            batch_size=2000,
+        )
+        existing = list(
+            Candidate.objects.filter(email__startswith="rush-").order_by("pk").values_list("pk", "rank")
+        )
+    return existing[:count]
+
+
+def seminar_new(*, title: str, slots: int, seats: int, opens_at) -> tuple[Seminar, list[int]]:
+    seminar = seminar_create(title=title, place="東京本社", opens_at=opens_at)
+    Seminar.objects.filter(pk=seminar.pk).update(waiting_room="auto", admission_per_second=400)
+    # Rank D may see the seminar but opens a day later: its students get "not open yet".
+    SeminarRankRule.objects.create(
+        seminar=seminar, rank="D", visible=True, opens_at=opens_at + timedelta(days=1)
+    )
+    start = (timezone.now() + timedelta(days=30)).replace(second=0, microsecond=0)
+    quotas = {rank: int(seats * share) for rank, share in SPLIT.items()}
+    ids = []
+    for index in range(slots):
+        slot = slot_create(
+            seminar=seminar,
+            starts_at=start + timedelta(days=index),
+            ends_at=start + timedelta(days=index, hours=1),
+            capacity=seats,
+            quotas=quotas,
+        )
+        ids.append(slot.pk)
+    return seminar, ids
+
+
+def run_load(specs: list[dict]) -> list[dict]:
+    tmp = Path(tempfile.mkdtemp(prefix="rush-load-"))
+    processes = []
+    for index, spec in enumerate(specs):
+        spec = dict(spec, out=str(tmp / f"out-{index}.json"))
+        path = tmp / f"spec-{index}.json"
+        path.write_text(json.dumps(spec))
+        processes.append((subprocess.Popen([sys.executable, LOAD, str(path)], cwd=ROOT), spec["out"]))
+    results = []
+    for process, out in processes:
+        process.wait()
+        results.append(json.loads(Path(out).read_text()))
+    return results
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class RssSampler:
+    """Peak of the summed RSS of every server process (parents and their children)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.peak = 0.0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            total = 0
+            for pid in self.pids:
+                try:
+                    parent = psutil.Process(pid)
+                    for process in [parent, *parent.children(recursive=True)]:
+                        total += process.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total / 2**20)
+            time.sleep(0.5)
+
+    def __enter__(self) -> RssSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def closed_loop(*, base: str, requests: list[dict], concurrency: int, processes: int) -> dict:
+    start = time.time() + 2
+    share = max(concurrency // processes, 1)
+    specs = [
+        {
+            "role": "closed",
+            "base": base,
+            "requests": requests[index::processes] or requests,
+            "concurrency": share,
+            "seconds": CLOSED_SECONDS,
+            "start": start,
+        }
+        for index in range(processes)
+    ]
+    results = run_load(specs)
+    responses = [r for result in results for r in result["responses"]]
+    return {"responses": responses, "seconds": CLOSED_SECONDS}
+
+
+def ceiling(*, stack, host: str) -> float:
+    result = closed_loop(
+        base=f"http://127.0.0.1:{stack.port}",
+        requests=[{"method": "GET", "path": "/my/rush/health", "headers": {"Host": host}}],
+        concurrency=256,
+        processes=LOAD_PROCESSES,
+    )
+    ok = sum(1 for r in result["responses"] if r[2] == 200)
+    return ok / result["seconds"]
+
+
+def baseline(*, tenant: Tenant, host: str, students: list[tuple[int, str]]) -> dict:
+    """The plain view under one daphne with default settings, closed loop, same seminar layout."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from booking.services.mypage import SESSION_KEY
+
+    with schema_context(tenant.schema_name):
+        seminar, slots = seminar_new(title="ベースライン", slots=3, seats=300, opens_at=timezone.now())
+        sample = [s for s in students if s[1] != "D"][:3000]
+        tokens = MyPageToken.objects.bulk_create(
+            MyPageToken(
+                candidate_id=pk,
+                token_hash=os.urandom(32).hex(),
+                expires_at=timezone.now() + timedelta(days=1),
+            )
+            for pk, _ in sample
+        )
+        cookies = []
+        for token in tokens:
+            store = SessionStore()
+            store[SESSION_KEY] = token.pk
+            store.create()
+            cookies.append(f"{settings.SESSION_COOKIE_NAME}={store.session_key}")
+    port = free_port()
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="bench.baseline.settings",
+        PYTHONPATH=str(ROOT),
+        DATABASE_URL=settings.DATABASE_URL,
+        REDIS_URL=settings.REDIS_URL,
+    )
+    daphne = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "saas.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        requests = [
+            {
+                "method": "POST",
+                "path": "/baseline/book/",
+                "headers": {
+                    "Host": host,
+                    "Cookie": cookie,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                "body": f"slot={random.choice(slots)}",
+            }
+            for cookie in cookies
+        ]
+        result = closed_loop(base=f"http://127.0.0.1:{port}", requests=requests, concurrency=64, processes=1)
+    finally:
+        daphne.terminate()
+        daphne.wait(10)
+    codes = Counter(r[3] for r in result["responses"])
+    decisions = codes["booked"] + codes["full"] + codes["already_booked"]
+    with schema_context(tenant.schema_name):
+        overbooked = sum(max(0, q.taken - q.seats) for q in SlotQuota.objects.filter(slot__seminar=seminar))
+    return {
+        "decisions_per_s": decisions / result["seconds"],
+        "codes": dict(codes),
+        "p99_s": percentile([r[1] for r in result["responses"]], 0.99),
+        "overbooked": overbooked,
+    }
+
+
+def scenario(
+    *,
+    name: str,
+    tenant: Tenant,
+    stack,
+    host: str,
+    students: list[tuple[int, str]],
+    slots: int,
+    seats: int,
+    watchers: int,
+) -> dict:
+    schema = tenant.schema_name
+    with schema_context(schema):
+        seminar, slot_ids = seminar_new(
+            title=f"説明会 {name}", slots=slots, seats=seats, opens_at=timezone.now() + timedelta(days=7)
+        )
+        passes = {pk: student_pass_issue(schema=schema, candidate_id=pk, rank=rank) for pk, rank in students}
+    pids = stack.pids()
+    tmp = Path(tempfile.mkdtemp(prefix="rush-watch-"))
+    watch_process = None
+    watch_out = tmp / "watchers.json"
+    horizon = ARRIVAL_S + 45
+    if watchers:
+        ready_file = tmp / "ready"
+        spec = {
+            "role": "watchers",
+            "host": host,
+            "port": stack.port,
+            "path": f"/ws/seminars/{seminar.pk}/",
+            "watchers": [{"pass": passes[pk]} for pk, _ in students[:watchers]],
+            "connect_rate": 700,
+            "until": time.time() + 10_000,  # replaced below once T0 is known
+            "ready_file": str(ready_file),
+            "out": str(watch_out),
+        }
+        # The watchers stay until the students are done; T0 is set once they are connected.
+        spec["until"] = time.time() + watchers / 700 + 30 + horizon
+        (tmp / "watch.json").write_text(json.dumps(spec))
+        watch_process = subprocess.Popen([sys.executable, LOAD, str(tmp / "watch.json")], cwd=ROOT)
+        deadline = time.time() + watchers / 700 + 30
+        connected = 0
+        while time.time() < deadline:
+            time.sleep(1)
+            connected = int(ready_file.read_text() or 0) if ready_file.exists() else 0
+            if connected >= watchers * 0.999:
+                break
+        log(f"{name}: {connected} websockets open")
+    t0 = time.time() + 4
+    with schema_context(schema):
+        Seminar.objects.filter(pk=seminar.pk).update(opens_at=datetime.fromtimestamp(t0, tz=UTC))
+    order = list(students)
+    random.shuffle(order)
+    specs = []
+    for index in range(LOAD_PROCESSES):
+        mine = order[index::LOAD_PROCESSES]
+        specs.append(
+            {
+                "role": "students",
+                "base": f"http://127.0.0.1:{stack.port}",
+                "host": host,
+                "seminar": seminar.pk,
+                "slots": slot_ids,
+                "t0": t0,
+                "connections": 500,
+                "students": [{"pass": passes[pk], "offset": random.uniform(0, ARRIVAL_S)} for pk, _ in mine],
+            }
+        )
+    log(f"{name}: {len(students)} students arrive over {ARRIVAL_S:.0f} s from T0")
+    with RssSampler(pids) as rss:
+        results = run_load(specs)
+        if watch_process is not None:
+            watch_process.wait()
+    responses = [r for result in results for r in result["responses"]]
+    finals = [s for result in results for s in result["students"]]
+    codes = Counter(r[3] for r in responses)
+    statuses = Counter(r[2] for r in responses)
+    decided = [r for r in responses if r[3] in ("booked", "full", "not_open", "already_booked")]
+    last_decision = max((r[0] + r[1] for r in decided), default=t0)
+    booked = [s["booked"] for s in finals if s["final"] == "booked"]
+    booked_times = sorted(r[0] + r[1] for r in responses if r[3] == "booked")
+    with schema_context(schema):
+        quotas = list(
+            SlotQuota.objects.filter(slot__seminar=seminar).values("slot_id", "rank", "seats", "taken")
+        )
+        in_db = Booking.objects.filter(seminar=seminar, status=BookingStatus.ACTIVE).count()
+        per_slot_rank: dict[str, int] = {}
+        for row in Booking.objects.filter(seminar=seminar, status=BookingStatus.ACTIVE).values(
+            "slot_id", "quota__rank"
+        ):
+            key = f"{row['slot_id']}:{row['quota__rank']}"
+            per_slot_rank[key] = per_slot_rank.get(key, 0) + 1
+        from booking.seatcounter import SeatCounter
+
+        reconcile = SeatCounter(seminar_id=seminar.pk, schema=schema).reconcile()
+    overbooked = sum(max(0, q["taken"] - q["seats"]) for q in quotas) + sum(
+        max(0, per_slot_rank.get(f"{q['slot_id']}:{q['rank']}", 0) - q["seats"]) for q in quotas
+    )
+    lag = {}
+    if watchers and watch_out.exists():
+        frames = json.loads(watch_out.read_text())["frames"]
+        commits = sorted(b[0] for b in booked if b and b[0])
+        sample = commits if len(commits) <= 150 else [commits[i * len(commits) // 150] for i in range(150)]
+        lags = lag_of(frames, sample)
+        finite = [x for x in lags if x != float("inf")]
+        lag = {
+            "ws_lag_p99_s": round(percentile(lags, 0.99), 3) if lags else None,
+            "ws_within_1s": round(sum(1 for x in finite if x <= 1.0) / max(len(lags), 1), 4),
+            "ws_missed": len(lags) - len(finite),
+            "websockets": sum(1 for f in frames if f is not None),
+        }
+    latencies = [r[1] for r in responses]
+    return {
+        "students": len(students),
+        "answers": dict(codes),
+        "finals": dict(Counter(s["final"] for s in finals)),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "decisions": len(decided),
+        "decisions_per_s": round(len(decided) / max(last_decision - t0, 1e-6), 1),
+        "p50_s": round(percentile(latencies, 0.5), 4),
+        "p95_s": round(percentile(latencies, 0.95), 4),
+        "p99_s": round(percentile(latencies, 0.99), 4),
+        "final_answer_p99_s": round(percentile([s["answered"] - s["arrived"] for s in finals], 0.99), 3),
+        "errors_5xx": sum(v for k, v in statuses.items() if k >= 500),
+        "timeouts": codes.get("timeout", 0),
+        "unanswered": sum(1 for s in finals if s["final"] in ("unanswered", "timeout", "client_error")),
+        "booked_answers": len(booked),
+        "booked_in_db": in_db,
+        "overbooked": overbooked,
+        "seats": sum(q["seats"] for q in quotas),
+        "per_slot_rank": per_slot_rank,
+        "reconcile": reconcile,
+        "confirmed_per_s": round(len(booked_times) / max(booked_times[-1] - t0, 1e-6), 1)
+        if booked_times
+        else 0,
+        "peak_rss_mb": round(rss.peak, 1),
+        **lag,
+    }
+
+
+def main() -> None:
+    tenant = tenant_ensure()
+    host = tenant.domains.filter(is_primary=True).first().domain
+    with schema_context(tenant.schema_name):
+        students = students_ensure(STUDENTS)
+    log(f"tenant {host}, {len(students)} students")
+    base = baseline(tenant=tenant, host=host, students=students)
+    log(f"baseline: {base['decisions_per_s']:.0f} decisions/s {base['codes']}")
+    env = dict(
+        os.environ,
+        DATABASE_URL=settings.DATABASE_URL,
+        REDIS_URL=settings.REDIS_URL,
+        DB_POOL_MAX="4",
+    )
+    stack = stack_start(env=env, http_workers=HTTP_WORKERS, ws_processes=WS_PROCESSES, nginx_workers=2)
+    try:
+        ceiling_per_s = ceiling(stack=stack, host=host)
+        log(f"ceiling: {ceiling_per_s:.0f} answers/s")
+        default = scenario(
+            name="default",
+            tenant=tenant,
+            stack=stack,
+            host=host,
+            students=students,
+            slots=3,
+            seats=300,
+            watchers=WATCHERS,
+        )
+        log(
+            f"default: {json.dumps({k: v for k, v in default.items() if k != 'per_slot_rank'}, ensure_ascii=False)}"
+        )
+        big = scenario(
+            name="big",
+            tenant=tenant,
+            stack=stack,
+            host=host,
+            students=students,
+            slots=10,
+            seats=1000,
+            watchers=0,
+        )
+        log(f"big: {json.dumps({k: v for k, v in big.items() if k != 'per_slot_rank'}, ensure_ascii=False)}")
+    finally:
+        stack.stop()
+    result = {
+        "students": default["students"],
+        "decisions_per_s": default["decisions_per_s"],
+        "baseline_decisions_per_s": round(base["decisions_per_s"], 1),
+        "ratio": round(default["decisions_per_s"] / max(base["decisions_per_s"], 1e-6), 1),
+        "ceiling_per_s": round(ceiling_per_s, 1),
+        "ceiling_fraction": round(default["decisions_per_s"] / max(ceiling_per_s, 1e-6), 2),
+        "p50_s": default["p50_s"],
+        "p95_s": default["p95_s"],
+        "p99_s": default["p99_s"],
+        "final_answer_p99_s": default["final_answer_p99_s"],
+        "errors_5xx": default["errors_5xx"] + big["errors_5xx"],
+        "timeouts": default["timeouts"] + big["timeouts"],
+        "unanswered": default["unanswered"] + big["unanswered"],
+        "overbooked": default["overbooked"] + big["overbooked"] + base["overbooked"],
+        "booked_answers": default["booked_answers"],
+        "booked_in_db": default["booked_in_db"],
+        "big_confirmed_per_s": big["confirmed_per_s"],
+        "big_booked_answers": big["booked_answers"],
+        "big_booked_in_db": big["booked_in_db"],
+        "websockets": default.get("websockets", 0),
+        "ws_lag_p99_s": default.get("ws_lag_p99_s"),
+        "ws_within_1s": default.get("ws_within_1s"),
+        "peak_rss_mb": max(default["peak_rss_mb"], big["peak_rss_mb"]),
+        "default": default,
+        "big": big,
+        "baseline": base,
+        "machine": f"{os.cpu_count()} vCPU, {round(psutil.virtual_memory().total / 2**30)} GiB, {platform.platform()}",
+        "set_up": f"nginx + gunicorn {HTTP_WORKERS} sync workers + {WS_PROCESSES} daphne; "
+        f"{LOAD_PROCESSES} load processes on the same cores",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    print_table(result)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    (out / "rush-latest.json").write_text(text)
+    (out / f"rush-{datetime.now(UTC):%Y%m%d-%H%M%S}.json").write_text(text)
+
+
+def print_table(r: dict) -> None:
+    rows = [
+        ("students", r["students"], ""),
+        ("decisions/s (ours)", r["decisions_per_s"], ""),
+        ("decisions/s (baseline)", r["baseline_decisions_per_s"], ""),
+        ("ratio to baseline", r["ratio"], ">= 10"),
+        ("ceiling answers/s", r["ceiling_per_s"], ""),
+        ("fraction of ceiling", r["ceiling_fraction"], ">= 0.5"),
+        ("HTTP p50 / p95 / p99 s", f"{r['p50_s']} / {r['p95_s']} / {r['p99_s']}", "p99 <= 1"),
+        ("final answer p99 s", r["final_answer_p99_s"], "<= 30"),
+        (
+            "5xx / timeouts / unanswered",
+            f"{r['errors_5xx']} / {r['timeouts']} / {r['unanswered']}",
+            "0 / 0 / 0",
+        ),
+        ("overbooked", r["overbooked"], "0"),
+        ("booked answers / in PostgreSQL", f"{r['booked_answers']} / {r['booked_in_db']}", "equal"),
+        ("big release confirmed/s", r["big_confirmed_per_s"], ">= 500"),
+        ("websockets / lag p99 s", f"{r['websockets']} / {r['ws_lag_p99_s']}", "10000 / <= 1"),
+        ("peak RSS MB (all servers)", r["peak_rss_mb"], "< 3072"),
+    ]
+    print()
+    print(f"{'measure':34} {'value':>24}  target")
+    for name, value, target in rows:
+        print(f"{name:34} {value!s:>24}  {target}")
+
+
+if __name__ == "__main__":
+    main()

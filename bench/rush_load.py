@@ -1,0 +1,247 @@
+"""Load generator of the rush benchmark (no Django): students, watchers and closed-loop clients.
+
+Run by bench/rush.py as separate processes: `python bench/rush_load.py SPEC.json`; the spec names the role
+and the output file. Times are wall-clock (time.time()) so they compare with the server's timestamps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+import random
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+import websockets
+
+REQUEST_TIMEOUT = 10.0
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.responses: list[tuple[float, float, int, str]] = []  # sent at, latency, status, code
+        self.timeouts = 0
+
+    async def call(self, session, method, url, *, headers, body=None):
+        sent = time.time()
+        try:
+            async with session.request(method, url, headers=headers, data=body) as response:
+                raw = await response.read()
+                latency = time.time() - sent
+                try:
+                    data = json.loads(raw) if raw[:1] == b"{" else {}
+                except ValueError:
+                    data = {}
+                code = data.get("code", "page" if response.status < 400 else f"http{response.status}")
+                self.responses.append((sent, latency, response.status, code))
+                room = response.cookies.get("rush_room")
+                return response.status, data, (room.value if room is not None else None)
+        except TimeoutError:
+            self.timeouts += 1
+            self.responses.append((sent, time.time() - sent, 0, "timeout"))
+            return 0, {"code": "timeout"}, None
+        except aiohttp.ClientError as error:
+            self.responses.append((sent, time.time() - sent, 0, f"client:{type(error).__name__}"))
+            return 0, {"code": "client_error"}, None
+
+
+async def student(session, rec: Recorder, spec: dict, one: dict, t0: float, results: list) -> None:
+    base, seminar = spec["base"], spec["seminar"]
+    arrive = t0 + one["offset"]
+    await asyncio.sleep(max(arrive - time.time(), 0))
+    arrived = time.time()
+    cookie = f"rush_pass={one['pass']}"
+    headers = {"Host": spec["host"], "Cookie": cookie, "Accept": "text/html"}
+    await rec.call(session, "GET", f"{base}/my/rush/{seminar}/", headers=headers)
+    slots = list(spec["slots"])
+    random.shuffle(slots)
+    tried = 0
+    room = None
+    final, booked = None, None
+    deadline = arrived + spec.get("give_up_s", 120)
+    while final is None and time.time() < deadline:
+        post_headers = {
+            "Host": spec["host"],
+            "Cookie": cookie + (f"; rush_room={room}" if room else ""),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Requested-With": "rush",
+            "Origin": f"http://{spec['host']}",
+        }
+        status, data, got_room = await rec.call(
+            session,
+            "POST",
+            f"{base}/my/rush/{seminar}/book",
+            headers=post_headers,
+            body=json.dumps({"slot": slots[tried % len(slots)]}),
+        )
+        room = got_room or room
+        code = data.get("code")
+        if code == "booked":
+            final, booked = "booked", (data.get("committed_at"), data.get("slot"))
+        elif code == "queued":
+            while True:
+                await asyncio.sleep(float(data.get("poll_after_s", 1.0)))
+                status, data, got_room = await rec.call(
+                    session,
+                    "GET",
+                    f"{base}/my/rush/{seminar}/queue",
+                    headers={"Host": spec["host"], "Cookie": cookie, "Accept": "application/json"},
+                )
+                room = got_room or room
+                if data.get("code") != "queued" or time.time() > deadline:
+                    break
+            if data.get("code") == "full":
+                final = "full"
+            elif data.get("code") not in ("admitted", "queued"):
+                if data.get("code") in ("unavailable", "timeout", "client_error"):
+                    await asyncio.sleep(1.0)
+                else:
+                    final = data.get("code") or f"http{status}"
+        elif code == "full":
+            tried += 1
+            if tried >= len(slots):
+                final = "full"
+        elif code == "not_open":
+            final = "not_open"
+        elif code in ("unavailable", "timeout", "client_error"):
+            await asyncio.sleep(1.0)
+        else:
+            final = code or f"http{status}"
+    results.append(
+        {"arrived": arrived, "answered": time.time(), "final": final or "unanswered", "booked": booked}
+    )
+
+
+async def run_students(spec: dict) -> dict:
+    rec = Recorder()
+    results: list[dict] = []
+    connector = aiohttp.TCPConnector(limit=spec.get("connections", 400), ttl_dns_cache=None)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        await asyncio.gather(
+            *(student(session, rec, spec, one, spec["t0"], results) for one in spec["students"])
+        )
+    return {"responses": rec.responses, "timeouts": rec.timeouts, "students": results}
+
+
+async def run_closed(spec: dict) -> dict:
+    """Closed loop: `concurrency` clients send back to back for `seconds`; counts answers by code."""
+    rec = Recorder()
+    stop_at = spec["start"] + spec["seconds"]
+    items = spec["requests"]
+    counter = iter(range(10**9))
+    connector = aiohttp.TCPConnector(limit=spec["concurrency"], ttl_dns_cache=None)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        await asyncio.sleep(max(spec["start"] - time.time(), 0))
+
+        async def client() -> None:
+            while time.time() < stop_at:
+                item = items[next(counter) % len(items)]
+                await rec.call(
+                    session,
+                    item["method"],
+                    spec["base"] + item["path"],
+                    headers=item["headers"],
+                    body=item.get("body"),
+                )
+
+        await asyncio.gather(*(client() for _ in range(spec["concurrency"])))
+    return {"responses": rec.responses, "timeouts": rec.timeouts}
+
+
+async def run_watchers(spec: dict) -> dict:
+    """Hold websockets until `until`; record (as-of, received) of every seats frame per socket."""
+    seen: list[list[tuple[float, float]]] = []
+    failed = Counter()
+    connected = 0
+    ready_file = Path(spec["ready_file"])
+
+    async def watch(one: dict, index: int) -> None:
+        nonlocal connected
+        frames: list[tuple[float, float]] = []
+        seen.append(frames)
+        for attempt in range(5):
+            try:
+                async with websockets.connect(
+                    f"ws://{spec['host']}{spec['path']}",
+                    host="127.0.0.1",
+                    port=spec["port"],
+                    origin=f"http://{spec['host']}",
+                    additional_headers={"Cookie": f"rush_pass={one['pass']}"},
+                    open_timeout=30,
+                    ping_interval=None,
+                    max_queue=None,
+                ) as socket:
+                    connected += 1
+                    try:
+                        async for text in socket:
+                            now = time.time()
+                            at = text.rfind('"at": ')
+                            if at >= 0:
+                                frames.append((float(text[at + 6 : text.rindex("}")]), now))
+                            if now > spec["until"]:
+                                break
+                    finally:
+                        connected -= 1
+                    return
+            except (OSError, websockets.WebSocketException, TimeoutError) as error:
+                failed[type(error).__name__] += 1
+                await asyncio.sleep(0.5 + attempt)
+
+    async def report_ready() -> None:
+        while time.time() < spec["until"]:
+            ready_file.write_text(str(connected))
+            await asyncio.sleep(0.5)
+
+    tasks = []
+    gap = 1.0 / spec.get("connect_rate", 800)
+    reporter = asyncio.create_task(report_ready())
+    for index, one in enumerate(spec["watchers"]):
+        tasks.append(asyncio.create_task(watch(one, index)))
+        await asyncio.sleep(gap)
+    await asyncio.sleep(max(spec["until"] - time.time(), 0))
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    reporter.cancel()
+    return {"frames": seen, "failed": dict(failed)}
+
+
+def lag_of(frames_per_watcher: list[list[tuple[float, float]]], commits: list[float]) -> list[float]:
+    """For each commit and watcher: received time of the first frame computed after it, minus the commit."""
+    lags = []
+    for frames in frames_per_watcher:
+        ats = [at for at, _ in frames]
+        for commit in commits:
+            index = bisect.bisect_left(ats, commit)
+            lags.append(frames[index][1] - commit if index < len(frames) else float("inf"))
+    return lags
+
+
+def main() -> None:
+    _raise_fd_limit()
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    role = spec["role"]
+    runner = {"students": run_students, "closed": run_closed, "watchers": run_watchers}[role]
+    result = asyncio.run(runner(spec))
+    Path(spec["out"]).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
