@@ -40,7 +40,7 @@ from django_tenants.utils import schema_context  # noqa: E402
 from bench.rush_load import lag_of  # noqa: E402
 from bench.stack import free_port, stack_start, wait_port  # noqa: E402
 from booking.models import Booking, BookingStatus, MyPageToken, Seminar, SeminarRankRule, SlotQuota  # noqa: E402
-from booking.rush.passes import student_pass_issue  # noqa: E402
+from booking.rush.passes import page_path, student_pass_issue  # noqa: E402
 from booking.services.seminars import seminar_create, slot_create  # noqa: E402
 from candidates.models import Candidate  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
@@ -297,6 +297,8 @@ def scenario(
             title=f"説明会 {name}", slots=slots, seats=seats, opens_at=timezone.now() + timedelta(days=7)
         )
         passes = {pk: student_pass_issue(schema=schema, candidate_id=pk, rank=rank) for pk, rank in students}
+        pages = {rank: page_path(schema=schema, seminar_id=seminar.pk, rank=rank) for rank, _ in RANK_SHARE}
+        ranks = dict(students)
     pids = stack.pids()
     tmp = Path(tempfile.mkdtemp(prefix="rush-watch-"))
     watch_process = None
@@ -313,6 +315,7 @@ def scenario(
             "connect_rate": 700,
             "until": time.time() + 10_000,  # replaced below once T0 is known
             "ready_file": str(ready_file),
+            "stop_file": str(tmp / "stop"),
             "out": str(watch_out),
         }
         # The watchers stay until the students are done; T0 is set once they are connected.
@@ -344,13 +347,18 @@ def scenario(
                 "slots": slot_ids,
                 "t0": t0,
                 "connections": 500,
-                "students": [{"pass": passes[pk], "offset": random.uniform(0, ARRIVAL_S)} for pk, _ in mine],
+                "students": [
+                    {"pass": passes[pk], "page": pages[ranks[pk]], "offset": random.uniform(0, ARRIVAL_S)}
+                    for pk, _ in mine
+                ],
             }
         )
     log(f"{name}: {len(students)} students arrive over {ARRIVAL_S:.0f} s from T0")
     with RssSampler(pids) as rss:
         results = run_load(specs)
         if watch_process is not None:
+            time.sleep(3)  # the last pushes of the last changes
+            (tmp / "stop").write_text("1")
             watch_process.wait()
     responses = [r for result in results for r in result["responses"]]
     finals = [s for result in results for s in result["students"]]

@@ -62,7 +62,8 @@ async def student(session, rec: Recorder, spec: dict, one: dict, t0: float, resu
     arrived = time.time()
     cookie = f"rush_pass={one['pass']}"
     headers = {"Host": spec["host"], "Cookie": cookie, "Accept": "text/html"}
-    await rec.call(session, "GET", f"{base}/my/rush/{seminar}/", headers=headers)
+    # The link on the student's My Page leads to the page of their rank (cached by the proxy).
+    await rec.call(session, "GET", f"{base}{one['page']}", headers=headers)
     slots = list(spec["slots"])
     random.shuffle(slots)
     tried = 0
@@ -109,8 +110,9 @@ async def student(session, rec: Recorder, spec: dict, one: dict, t0: float, resu
                 else:
                     final = data.get("code") or f"http{status}"
         elif code == "full":
+            # Another slot is worth a try only while the answer says one still has a seat for this rank.
             tried += 1
-            if tried >= len(slots):
+            if not data.get("others") or tried >= len(slots):
                 final = "full"
         elif code == "not_open":
             final = "not_open"
@@ -215,7 +217,9 @@ async def run_watchers(spec: dict) -> dict:
     for index, one in enumerate(spec["watchers"]):
         tasks.append(asyncio.create_task(watch(one, index)))
         await asyncio.sleep(gap)
-    await asyncio.sleep(max(spec["until"] - time.time(), 0))
+    stop_file = Path(spec["stop_file"])
+    while time.time() < spec["until"] and not stop_file.exists():
+        await asyncio.sleep(0.5)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -24,9 +24,9 @@ VENV_BIN = Path(sys.executable).parent
 NGINX_CONF = """
 worker_processes {nginx_workers};
 pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
+error_log {logs}/nginx-error.log warn;
 events {{ worker_connections 30000; multi_accept on; }}
-worker_rlimit_nofile 65000;
+worker_rlimit_nofile 19000;
 http {{
     access_log off;
     client_body_temp_path {tmp}/body;
@@ -36,6 +36,7 @@ http {{
     scgi_temp_path {tmp}/scgi;
     keepalive_timeout 65;
     keepalive_requests 100000;
+    proxy_cache_path {tmp}/cache levels=1:2 keys_zone=rush_pages:10m max_size=64m inactive=5m;
     upstream http_app {{ {http_servers} keepalive 64; }}
     upstream ws_app {{ {ws_servers} }}
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
@@ -48,6 +49,20 @@ http {{
             proxy_set_header Connection $connection_upgrade;
             proxy_set_header Host $http_host;
             proxy_read_timeout 3600s;
+        }}
+        # The rush page of a rank: public content at an unguessable address, cached for the seconds the
+        # application allows (Cache-Control: public, max-age=10); one request per expiry reaches Django.
+        location ~ ^/my/rush/[0-9]+/p/ {{
+            proxy_pass http://http_app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_cache rush_pages;
+            proxy_cache_key $http_host$request_uri;
+            proxy_cache_lock on;
+            proxy_cache_lock_timeout 15s;
+            proxy_cache_use_stale updating error timeout;
+            proxy_ignore_headers Set-Cookie;
         }}
         location / {{
             proxy_pass http://http_app;
@@ -121,6 +136,13 @@ def stack_start(
     """Start nginx + HTTP workers + daphne processes; returns when everything listens."""
     port = port or free_port()
     tmp = Path(tempfile.mkdtemp(prefix="saas-stack-"))
+    # nginx started as root serves from unprivileged workers: they must reach the cache and temp folders.
+    tmp.chmod(0o755)
+    for name in ("cache", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / name).mkdir(mode=0o777)
+        (tmp / name).chmod(0o777)
+    logs = ROOT / ".data" / "bench-logs"
+    logs.mkdir(parents=True, exist_ok=True)
     stack = Stack(port=port, tmp=tmp)
     env = dict(env, PUBLIC_PORT=str(port), PYTHONPATH=str(ROOT))
     http_ports, ws_ports = [], []
@@ -145,6 +167,8 @@ def stack_start(
                 ],
                 cwd=ROOT,
                 env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=(logs / "gunicorn.log").open("ab"),
             )
         )
     for _ in range(ws_processes):
@@ -156,7 +180,7 @@ def stack_start(
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=(logs / f"daphne-{ws_port}.log").open("ab"),
             )
         )
     if http_server == "daphne":
@@ -164,6 +188,7 @@ def stack_start(
     conf = NGINX_CONF.format(
         nginx_workers=nginx_workers,
         tmp=tmp,
+        logs=logs,
         port=port,
         http_servers=" ".join(f"server 127.0.0.1:{p};" for p in http_ports),
         ws_servers=" ".join(f"server 127.0.0.1:{p};" for p in ws_ports),

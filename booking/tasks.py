@@ -56,13 +56,22 @@ app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
     "booking-waitlist-offers-sweep": {"task": "booking.waitlist_offers_sweep", "schedule": 60.0},
     "booking-reminders": {"task": "booking.reminders", "schedule": 3600.0},
+    "booking-rush-confirmations": {"task": "booking.rush_confirmations", "schedule": 1.0},
+    "booking-rush-confirmations-sweep": {"task": "booking.rush_confirmations_sweep", "schedule": 60.0},
 }
 
 
-@app.task(name="booking.booking_confirm", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def booking_confirm_task(schema_name: str, booking_id: int) -> None:
-    """The confirmation mail and step-mail event of a seat booked on the rush path (idempotent)."""
-    from booking.services.bookings import booking_confirm_by_id
+@app.task(name="booking.rush_confirmations")
+def rush_confirmations_task() -> int:
+    """Queue the confirmation mails of seats booked on the rush path (beat, every second)."""
+    from booking.rush.confirm import confirmations_drain
 
-    with schema_context(schema_name):
-        booking_confirm_by_id(booking_id=booking_id)
+    return confirmations_drain()
+
+
+@app.task(name="booking.rush_confirmations_sweep")
+def rush_confirmations_sweep_task() -> int:
+    """Safety net: recent bookings without a confirmation get one (beat, every minute)."""
+    from booking.rush.confirm import confirmations_sweep
+
+    return confirmations_sweep()

@@ -81,7 +81,32 @@ def django_db_setup(
         template_schema_ensure()
     yield
     with django_db_blocker.unblock():
+        _other_sessions_end(connection.settings_dict["NAME"])
         teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+
+
+def _other_sessions_end(name: str) -> None:
+    """Sessions still open on the test database (a push thread's pooled connection, a server that has not
+    exited yet) would make DROP DATABASE fail: end them first."""
+    import psycopg
+
+    settings_dict = connection.settings_dict
+    try:
+        with psycopg.connect(
+            dbname="postgres",
+            user=settings_dict["USER"] or "postgres",
+            host=settings_dict["HOST"] or "127.0.0.1",
+            port=settings_dict["PORT"] or 5432,
+            password=settings_dict.get("PASSWORD") or None,
+            autocommit=True,
+        ) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+    except psycopg.Error:
+        pass
+    connection.close()
 
 
 @pytest.fixture(scope="session")

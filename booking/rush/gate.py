@@ -26,40 +26,52 @@ ROOM_KEEP_SECONDS = 6 * 60 * 60
 AUTO_ON_SECONDS = 30
 
 # KEYS: 1 ready, 2 holders, 3 revoked, 4 room on, 5 room tail, 6 room cursor, 7 room last, 8 room tickets,
-#       9 room head, 10.. quota keys (own rank first, then the shared pool).
+#       9 room head, then n claim keys (the slot's quota rows: own rank first, then the shared pool), then the
+#       quota keys of the rank on the seminar's other slots (only read, to say whether trying another helps).
 # ARGV: 1 candidate, 2 pass issued at (s), 3 room mode, 4 has room pass, 5 admission/s, 6 now (ms),
-#       7 rate key prefix, 8 "claim" or "queue", 9.. quota ids matching the quota keys.
+#       7 rate key prefix, 8 "claim" or "queue", 9 n, 10.. quota ids matching the n claim keys.
+# Reply: {result, value, extra, others}: others = 1 when another slot still has a seat for this rank.
 _GATE = """
 local cand = ARGV[1]
 local revoked = redis.call('HGET', KEYS[3], cand)
-if revoked and tonumber(revoked) >= tonumber(ARGV[2]) then return {-3, 0, 0} end
+if revoked and tonumber(revoked) >= tonumber(ARGV[2]) then return {-3, 0, 0, 0} end
 local now = tonumber(ARGV[6])
 local sec = math.floor(now / 1000)
+local n = tonumber(ARGV[9])
 local function mark(kind)
   local k = ARGV[7] .. kind .. ':' .. sec
   redis.call('INCR', k)
   redis.call('EXPIRE', k, 300)
 end
 local loaded = redis.call('EXISTS', KEYS[1]) == 1
-local function seats_left()
-  for i = 10, #KEYS do
+local function any_left(first, last)
+  for i = first, last do
     if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then return true end
   end
   return false
+end
+local function others()
+  if any_left(10 + n, #KEYS) then return 1 end
+  return 0
 end
 local held = nil
 if loaded then held = redis.call('HGET', KEYS[2], cand) end
 local admitted = 0
 local mode = ARGV[3]
+local queue_only = ARGV[8] == 'queue'
 local active = mode == 'on' or (mode == 'auto' and redis.call('EXISTS', KEYS[4]) == 1)
-if ARGV[8] == 'queue' and not active then
-  if held then return {-1, tonumber(held), 0} end
-  if loaded and not seats_left() then return {0, 0, 0} end
-  return {3, 0, 0}
+if queue_only and not active then
+  if held then return {-1, tonumber(held), 0, 0} end
+  if loaded and not any_left(10, #KEYS) then return {0, 0, 0, 0} end
+  return {3, 0, 0, 0}
 end
-if (active and ARGV[4] ~= '1') or ARGV[8] == 'queue' then
-  if held then mark('already') return {-1, tonumber(held), 0} end
-  if loaded and not seats_left() then mark('full') return {0, 0, 0} end
+if (active and ARGV[4] ~= '1') or queue_only then
+  if held then mark('already') return {-1, tonumber(held), 0, 0} end
+  -- Sold out for this student: a definite answer at once, no place in line needed.
+  if loaded and not any_left(10, queue_only and #KEYS or 9 + n) then
+    mark('full')
+    return {0, 0, 0, queue_only and 0 or others()}
+  end
   local ticket = redis.call('HGET', KEYS[8], cand)
   local fresh = false
   if ticket then ticket = tonumber(ticket) else
@@ -81,24 +93,24 @@ if (active and ARGV[4] ~= '1') or ARGV[8] == 'queue' then
   redis.call('EXPIRE', KEYS[8], 21600)
   if ticket > head then
     if fresh then mark('queued') end
-    return {2, ticket, ticket - head}
+    return {2, ticket, ticket - head, 0}
   end
-  if fresh or ARGV[8] == 'queue' then mark('admitted') end
-  if ARGV[8] == 'queue' then return {3, ticket, 0} end
+  if fresh or queue_only then mark('admitted') end
+  if queue_only then return {3, ticket, 0, 0} end
   admitted = ticket
 end
-if not loaded then return {-2, 0, admitted} end
-if held then mark('already') return {-1, tonumber(held), admitted} end
-for i = 10, #KEYS do
+if not loaded then return {-2, 0, admitted, 0} end
+if held then mark('already') return {-1, tonumber(held), admitted, 0} end
+for i = 10, 9 + n do
   local left = tonumber(redis.call('GET', KEYS[i]) or '0')
   if left > 0 then
     redis.call('DECR', KEYS[i])
-    redis.call('HSET', KEYS[2], cand, ARGV[i - 1])
-    return {1, tonumber(ARGV[i - 1]), admitted}
+    redis.call('HSET', KEYS[2], cand, ARGV[i])
+    return {1, tonumber(ARGV[i]), admitted, 0}
   end
 end
 mark('full')
-return {0, 0, admitted}
+return {0, 0, admitted, others()}
 """
 
 
@@ -107,6 +119,7 @@ class GateAnswer:
     result: int
     value: int  # quota id (claimed / already), ticket (queued / admitted)
     extra: int  # position (queued) or the ticket admitted on this request (claim)
+    others: bool = False  # full here, but another slot of the seminar still has a seat for this rank
 
 
 def room_keys(*, schema: str, seminar_id: int) -> dict[str, str]:
@@ -149,6 +162,7 @@ class Gate:
         has_room_pass: bool,
         admission_per_second: int,
         queue_only: bool = False,
+        other_quota_ids: list[int] | None = None,
     ) -> GateAnswer:
         room = self.room
         keys = [
@@ -162,6 +176,7 @@ class Gate:
             room["tickets"],
             room["head"],
             *(self.counter.quota_key(q) for q in quota_ids),
+            *(self.counter.quota_key(q) for q in other_quota_ids or ()),
         ]
         args = [
             candidate_id,
@@ -172,10 +187,11 @@ class Gate:
             int(time.time() * 1000),
             rate_prefix(schema=self.schema, seminar_id=self.seminar_id),
             "queue" if queue_only else "claim",
+            len(quota_ids),
             *quota_ids,
         ]
-        result, value, extra = self._gate(keys=keys, args=args)
-        return GateAnswer(result=int(result), value=int(value), extra=int(extra))
+        result, value, extra, others = self._gate(keys=keys, args=args)
+        return GateAnswer(result=int(result), value=int(value), extra=int(extra), others=bool(others))
 
     def room_switch_on(self, *, reason: str = "auto", seconds: int = AUTO_ON_SECONDS) -> None:
         self.client.set(self.room["on"], reason, ex=seconds)

@@ -17,7 +17,10 @@ from django_tenants.utils import get_public_schema_name
 
 from booking.rush import views
 
-_ROUTE = re.compile(r"^/my/rush/(?:(?P<health>health)|(?P<seminar>\d{1,12})/(?P<action>book|queue)?)$")
+_ROUTE = re.compile(
+    r"^/my/rush/(?:(?P<health>health)|(?P<seminar>\d{1,12})/"
+    r"(?:(?P<action>book|queue)|p/(?P<rank>[A-Z])-(?P<signature>[0-9a-f]{20})/)?)$"
+)
 
 
 class RushMiddleware:
@@ -39,4 +42,8 @@ class RushMiddleware:
             return views.book(request, seminar_id=seminar_id, started=started)
         if action == "queue":
             return views.queue_status(request, seminar_id=seminar_id)
+        if match["rank"]:
+            return views.rank_page(
+                request, seminar_id=seminar_id, rank=match["rank"], signature=match["signature"]
+            )
         return views.seminar_page(request, seminar_id=seminar_id)

@@ -2,7 +2,8 @@
 
 The rush path answers without a session read: the student pass (a cookie set on the My Page) carries the
 student's id, rank and sign-in time, signed with HMAC-SHA256 under a salt that names the tenant's schema,
-so a pass from one company is worthless on another. The room pass says "admitted from the queue", bound to
+so a pass from one company is worthless on another. The page of a rank is public content behind an
+unguessable address (an HMAC of tenant, seminar and rank), so a proxy can cache it. The room pass says "admitted from the queue", bound to
 the tenant, seminar and student, and lives two minutes. Neither can be forged without SECRET_KEY.
 """
 
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 STUDENT_COOKIE = "rush_pass"
 STUDENT_SECONDS = 15 * 60
@@ -63,3 +65,20 @@ def room_pass_valid(*, schema: str, value: str | None, seminar_id: int, candidat
         return int(seminar) == seminar_id and int(candidate) == candidate_id
     except (signing.BadSignature, ValueError):
         return False
+
+
+def page_signature(*, schema: str, seminar_id: int, rank: str) -> str:
+    """The unguessable part of a rank's rush page address (the page itself holds nothing personal)."""
+    return salted_hmac("booking.rush.page", f"{schema}:{seminar_id}:{rank}", algorithm="sha256").hexdigest()[
+        :20
+    ]
+
+
+def page_signature_valid(*, schema: str, seminar_id: int, rank: str, signature: str) -> bool:
+    return constant_time_compare(page_signature(schema=schema, seminar_id=seminar_id, rank=rank), signature)
+
+
+def page_path(*, schema: str, seminar_id: int, rank: str) -> str:
+    return (
+        f"/my/rush/{seminar_id}/p/{rank}-{page_signature(schema=schema, seminar_id=seminar_id, rank=rank)}/"
+    )

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from booking import errors
 from booking.rush import passes
+from booking.rush.confirm import confirm_later
 from booking.rush.gate import ADMITTED, ALREADY, CLAIMED, NOT_LOADED, QUEUED, SIGNED_OUT, Gate, GateAnswer
 from booking.rush.state import SeminarState, seminar_state
 from booking.seatcounter import REDIS_ERRORS
@@ -75,23 +76,35 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
-    """The page every student loads at the opening second: rendered once per tenant, rank and version."""
+    """The student's way in: to the page of their rank (the regular page hands out the pass first)."""
     student = student_of(request)
     if student is None:
-        # The regular seminar page signs the student in from the session and hands out the pass.
         return HttpResponse(status=302, headers={"Location": f"/my/seminars/{seminar_id}/"})
-    state = seminar_state(seminar_id=seminar_id)
-    if state is None or not state.rank_access(student.rank).visible:
+    location = passes.page_path(schema=connection.schema_name, seminar_id=seminar_id, rank=student.rank)
+    return HttpResponse(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def rank_page(request: HttpRequest, *, seminar_id: int, rank: str, signature: str) -> HttpResponse:
+    """The page every student loads at the opening second: one per tenant, seminar and rank.
+
+    Nothing personal is on it (the answers come from the booking calls; counts come over the websocket), so
+    it is rendered once per version in each process and may be cached by the proxy for a few seconds.
+    """
+    schema = connection.schema_name
+    if not passes.page_signature_valid(schema=schema, seminar_id=seminar_id, rank=rank, signature=signature):
         return _refusal(errors.NotVisibleError())
-    key = (state.schema, seminar_id, student.rank, state.version)
+    state = seminar_state(seminar_id=seminar_id)
+    if state is None or not state.rank_access(rank).visible:
+        return _refusal(errors.NotVisibleError())
+    key = (state.schema, seminar_id, rank, state.version)
     body = _pages.get(key)
     if body is None:
-        body = _render_page(state=state, rank=student.rank).encode("utf-8")
+        body = _render_page(state=state, rank=rank).encode("utf-8")
         if len(_pages) > 2_000:
             _pages.clear()
         _pages[key] = body
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "private, max-age=0"
+    response["Cache-Control"] = "public, max-age=10"
     # The security middleware does not run for this path: the same headers, set here.
     response["X-Frame-Options"] = "DENY"
     response["X-Content-Type-Options"] = "nosniff"
@@ -176,9 +189,20 @@ def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpRespon
         seminar_id=seminar_id,
         candidate_id=student.candidate_id,
     )
+    others = [
+        quota
+        for other in state.slots.values()
+        if other.slot_id != slot.slot_id
+        for quota in other.quota_ids_for(student.rank)
+    ]
     try:
         answer = _gate_call(
-            gate, state=state, student=student, quota_ids=quota_ids, has_room_pass=has_room_pass
+            gate,
+            state=state,
+            student=student,
+            quota_ids=quota_ids,
+            has_room_pass=has_room_pass,
+            other_quota_ids=others,
         )
     except REDIS_ERRORS:
         logger.error("rush: redis unavailable, booking falls back to PostgreSQL alone")
@@ -206,7 +230,14 @@ def _closed(*, state: SeminarState, access, slot_starts_at, now) -> errors.Booki
 
 
 def _gate_call(
-    gate: Gate, *, state: SeminarState, student, quota_ids: list[int], has_room_pass: bool, queue_only=False
+    gate: Gate,
+    *,
+    state: SeminarState,
+    student,
+    quota_ids: list[int],
+    has_room_pass: bool,
+    queue_only: bool = False,
+    other_quota_ids: list[int] | None = None,
 ) -> GateAnswer:
     def call() -> GateAnswer:
         return gate.call(
@@ -217,6 +248,7 @@ def _gate_call(
             has_room_pass=has_room_pass,
             admission_per_second=state.admission_per_second,
             queue_only=queue_only,
+            other_quota_ids=other_quota_ids,
         )
 
     answer = call()
@@ -234,7 +266,13 @@ def _answer(gate: Gate, *, state: SeminarState, student, slot_id: int, answer: G
     if answer.result == ALREADY:
         return _refusal(errors.AlreadyBookedError())
     if answer.result != CLAIMED:
-        return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
+        if answer.others:
+            return _refusal(
+                errors.FullError("この日程は満席です。他の日程にはまだ空きがあります。"),
+                others=True,
+                waitlist_url=f"/my/seminars/{state.seminar_id}/",
+            )
+        return _refusal(errors.FullError(), others=False, waitlist_url=f"/my/seminars/{state.seminar_id}/")
     return _persist(gate, state=state, student=student, slot_id=slot_id, quota_id=answer.value)
 
 
@@ -270,7 +308,7 @@ def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id
         _mark(gate, "full")
         return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
     committed_at = time.time()
-    _confirm_later(schema=state.schema, booking_id=booking_id)
+    confirm_later(schema=state.schema, booking_id=booking_id)
     _mark(gate, "booked")
     return _json(
         {
@@ -296,19 +334,6 @@ def _drop(gate: Gate) -> None:
         gate.counter.drop()
     except REDIS_ERRORS:
         pass
-
-
-def _confirm_later(*, schema: str, booking_id: int) -> None:
-    """The confirmation mail and step-mail event leave the hot path; inline if the queue is away."""
-    from booking.tasks import booking_confirm_task
-
-    try:
-        booking_confirm_task.delay(schema, booking_id)
-    except Exception:
-        logger.warning("rush: confirmation task not queued, sending inline")
-        from booking.services.bookings import booking_confirm_by_id
-
-        booking_confirm_by_id(booking_id=booking_id)
 
 
 def _book_without_redis(*, student, slot_id: int, seminar_id: int) -> HttpResponse:

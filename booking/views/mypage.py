@@ -6,6 +6,7 @@ import io
 
 import segno
 from django.contrib import messages
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from booking import errors, selectors
 from booking.calendar import booking_ics
+from booking.rush.passes import page_path
 from booking.rush.views import rush_pass_attach
 from booking.services import (
     booking_cancel,
@@ -104,7 +106,9 @@ def mypage_seminar(request: HttpRequest, seminar_id: int) -> HttpResponse:
             "slots": slots,
             "booking": booking,
             "candidate": candidate,
-            "rush_url": f"/my/rush/{seminar.pk}/" if rush and booking is None else "",
+            "rush_url": page_path(schema=connection.schema_name, seminar_id=seminar.pk, rank=candidate.rank)
+            if rush and booking is None
+            else "",
         },
     )
     return rush_pass_attach(response, candidate=candidate)

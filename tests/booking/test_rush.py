@@ -62,10 +62,16 @@ def test_books_until_the_rank_quota_is_gone_then_answers_full(rush, acme_schema)
     assert [a.json()["code"] for a in answers] == ["booked", "booked", "full"]
     assert answers[0].json()["committed_at"] <= time.time()
     assert "満席" in answers[2].json()["message"]
+    # The other slot still has rank A seats: the answer says so, and that slot books.
+    assert answers[2].json()["others"] is True
+    other = rush.slots.exclude(pk=slot.pk).first()
+    assert book(student_client(acme_schema, students[2]), rush, other).json()["code"] == "booked"
     booked = Booking.objects.filter(seminar=rush, status=BookingStatus.ACTIVE)
-    assert sorted(booked.values_list("candidate_id", flat=True)) == sorted(s.pk for s in students[:2])
+    assert sorted(booked.values_list("candidate_id", flat=True)) == sorted(s.pk for s in students)
     assert SlotQuota.objects.get(slot=slot, rank="A").taken == 2
     assert SeatCounter(seminar_id=rush.pk).reconcile() == []
+    fourth = book(student_client(acme_schema, candidate_make(rank="A")), rush, slot).json()
+    assert fourth["code"] == "full" and fourth["others"] is True  # one A seat left on the other slot
     # Rank B keeps its own seat.
     assert book(student_client(acme_schema, candidate_make(rank="B")), rush, slot).json()["code"] == "booked"
 
@@ -187,8 +193,13 @@ def test_page_is_served_from_the_pass_and_my_page_hands_it_out(rush, acme_schema
     from booking.services.mypage import mypage_token_create
 
     student = candidate_make(rank="A")
-    page = student_client(acme_schema, student).get(f"/my/rush/{rush.pk}/")
-    assert page.status_code == 200
+    way_in = student_client(acme_schema, student).get(f"/my/rush/{rush.pk}/")
+    assert way_in.status_code == 302 and f"/my/rush/{rush.pk}/p/A-" in way_in["Location"]
+    page = Client(HTTP_HOST=acme_schema.host).get(way_in["Location"])
+    assert page.status_code == 200 and "public" in page["Cache-Control"]
+    # Another rank's address cannot be made up from this one.
+    forged = way_in["Location"].replace("/p/A-", "/p/D-")
+    assert Client(HTTP_HOST=acme_schema.host).get(forged).status_code == 404
     html = page.content.decode()
     assert all(f'data-slot="{slot.pk}"' in html for slot in rush.slots.all())
     assert page["X-Frame-Options"] == "DENY"
@@ -245,3 +256,24 @@ def test_pool_seats_go_to_any_rank_after_its_own(acme_schema):
         keys = client.keys(f"*seats:{acme_schema.schema}:{seminar.pk}:*")
         if keys:
             client.delete(*keys)
+
+
+def test_confirmations_leave_the_hot_path_and_a_lost_list_is_swept_up(rush, acme_schema):
+    from booking.rush.confirm import _list_key, confirmations_drain, confirmations_sweep
+    from notifications.models import OutboxMessage
+
+    slot = rush.slots.first()
+    first, second = candidate_make(rank="A"), candidate_make(rank="A")
+    one = book(student_client(acme_schema, first), rush, slot).json()["booking"]
+    # Nothing is in the outbox yet: the request only queued the booking id.
+    assert not OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{one}:{slot.pk}").exists()
+    assert confirmations_drain() >= 1
+    mail = OutboxMessage.objects.get(idempotency_key=f"booking-confirm:{one}:{slot.pk}")
+    assert mail.to_address == first.email and "予約完了" in mail.subject
+    # The list is lost (Redis restarted before a worker drained it): the sweep finds the booking anyway.
+    two = book(student_client(acme_schema, second), rush, slot).json()["booking"]
+    SeatCounter(seminar_id=rush.pk).client.delete(_list_key(acme_schema.schema))
+    assert confirmations_sweep() >= 1
+    assert OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{two}:{slot.pk}").count() == 1
+    confirmations_sweep()
+    assert OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{two}:{slot.pk}").count() == 1
