@@ -49,7 +49,8 @@ from tenants.services import tenant_create  # noqa: E402
 STUDENTS = int(os.environ.get("BENCH_STUDENTS", "20000"))
 ARRIVAL_S = float(os.environ.get("BENCH_ARRIVAL_S", "10"))
 WATCHERS = int(os.environ.get("BENCH_WATCHERS", "10000"))
-HTTP_WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "4"))
+HTTP_WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "2"))
+RUSH_WORKERS = int(os.environ.get("BENCH_RUSH_WORKERS", "2"))
 WS_PROCESSES = int(os.environ.get("BENCH_WS_PROCESSES", "2"))
 LOAD_PROCESSES = int(os.environ.get("BENCH_LOAD_PROCESSES", "2"))
 CLOSED_SECONDS = float(os.environ.get("BENCH_CLOSED_SECONDS", "8"))
@@ -346,7 +347,7 @@ def scenario(
                 "seminar": seminar.pk,
                 "slots": slot_ids,
                 "t0": t0,
-                "connections": 500,
+                "connections": 2500,
                 "students": [
                     {"pass": passes[pk], "page": pages[ranks[pk]], "offset": random.uniform(0, ARRIVAL_S)}
                     for pk, _ in mine
@@ -441,7 +442,13 @@ def main() -> None:
         REDIS_URL=settings.REDIS_URL,
         DB_POOL_MAX="4",
     )
-    stack = stack_start(env=env, http_workers=HTTP_WORKERS, ws_processes=WS_PROCESSES, nginx_workers=2)
+    stack = stack_start(
+        env=env,
+        http_workers=HTTP_WORKERS,
+        ws_processes=WS_PROCESSES,
+        nginx_workers=2,
+        rush_workers=RUSH_WORKERS,
+    )
     try:
         ceiling_per_s = ceiling(stack=stack, host=host)
         log(f"ceiling: {ceiling_per_s:.0f} answers/s")
@@ -499,7 +506,8 @@ def main() -> None:
         "big": big,
         "baseline": base,
         "machine": f"{os.cpu_count()} vCPU, {round(psutil.virtual_memory().total / 2**30)} GiB, {platform.platform()}",
-        "set_up": f"nginx + gunicorn {HTTP_WORKERS} sync workers + {WS_PROCESSES} daphne; "
+        "set_up": f"nginx + uvicorn {RUSH_WORKERS} workers (/my/rush/) + gunicorn {HTTP_WORKERS} sync workers "
+        f"+ {WS_PROCESSES} daphne; "
         f"{LOAD_PROCESSES} load processes on the same cores",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

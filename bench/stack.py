@@ -38,6 +38,7 @@ http {{
     keepalive_requests 100000;
     proxy_cache_path {tmp}/cache levels=1:2 keys_zone=rush_pages:10m max_size=64m inactive=5m;
     upstream http_app {{ {http_servers} keepalive 64; }}
+    upstream rush_app {{ {rush_servers} keepalive 256; }}
     upstream ws_app {{ {ws_servers} }}
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     server {{
@@ -53,7 +54,7 @@ http {{
         # The rush page of a rank: public content at an unguessable address, cached for the seconds the
         # application allows (Cache-Control: public, max-age=10); one request per expiry reaches Django.
         location ~ ^/my/rush/[0-9]+/p/ {{
-            proxy_pass http://http_app;
+            proxy_pass http://rush_app;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
@@ -63,6 +64,14 @@ http {{
             proxy_cache_lock_timeout 15s;
             proxy_cache_use_stale updating error timeout;
             proxy_ignore_headers Set-Cookie;
+        }}
+        # The students' rush path: its own lean processes (booking/rush/asgi.py), the same decisions.
+        location /my/rush/ {{
+            proxy_pass http://rush_app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Request-Start "t=${{msec}}";
         }}
         location / {{
             proxy_pass http://http_app;
@@ -132,6 +141,7 @@ def stack_start(
     http_server: str = "gunicorn",
     nginx_workers: int = 1,
     port: int | None = None,
+    rush_workers: int = 0,
 ) -> Stack:
     """Start nginx + HTTP workers + daphne processes; returns when everything listens."""
     port = port or free_port()
@@ -185,6 +195,37 @@ def stack_start(
         )
     if http_server == "daphne":
         http_ports = list(ws_ports)
+    rush_ports = list(http_ports)
+    if rush_workers:
+        rush_port = free_port()
+        rush_ports = [rush_port]
+        stack.processes.append(
+            subprocess.Popen(
+                [
+                    str(VENV_BIN / "uvicorn"),
+                    "booking.rush.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(rush_port),
+                    "--workers",
+                    str(rush_workers),
+                    "--loop",
+                    "uvloop",
+                    "--http",
+                    "httptools",
+                    "--no-access-log",
+                    "--backlog",
+                    "8192",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=(logs / "uvicorn.log").open("ab"),
+            )
+        )
     conf = NGINX_CONF.format(
         nginx_workers=nginx_workers,
         tmp=tmp,
@@ -192,13 +233,14 @@ def stack_start(
         port=port,
         http_servers=" ".join(f"server 127.0.0.1:{p};" for p in http_ports),
         ws_servers=" ".join(f"server 127.0.0.1:{p};" for p in ws_ports),
+        rush_servers=" ".join(f"server 127.0.0.1:{p};" for p in rush_ports),
     )
     (tmp / "nginx.conf").write_text(conf)
     stack.processes.append(
         subprocess.Popen([nginx_binary(), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"], cwd=tmp)
     )
     try:
-        for p in [*http_ports, *ws_ports, port]:
+        for p in [*http_ports, *ws_ports, *rush_ports, port]:
             wait_port(p)
     except RuntimeError:
         stack.stop()

@@ -1,0 +1,114 @@
+"""The rush path served by its own uvicorn processes (booking/rush/asgi.py): the same answers as under Django."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from django.conf import settings
+from django_tenants.utils import schema_context
+
+from booking.models import Booking, BookingStatus, Seminar
+from booking.rush import passes
+from booking.seatcounter import SeatCounter
+from tests.booking.conftest import candidate_make, seminar_make
+from tests.conftest import ROOT, database_url_for_tests, free_port, stop_process, wait_for_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rush_server(tenants):
+    port = free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url_for_tests(),
+        REDIS_URL=settings.REDIS_URL,
+        SAAS_TESTING="1",
+        PYTHONPATH=str(ROOT),
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "booking.rush.asgi:application",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process)
+    yield f"http://127.0.0.1:{port}"
+    stop_process(process)
+
+
+def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants, committed):
+    acme = tenants["acme"]
+    with schema_context(acme.schema):
+        seminar = seminar_make(quotas={"A": 1}, capacity=1)
+        Seminar.objects.filter(pk=seminar.pk).update(waiting_room="off")
+        slot = seminar.slots.first()
+        first, second = candidate_make(rank="A"), candidate_make(rank="A")
+    try:
+
+        def post(candidate, *, schema: str = acme.schema, host: str = acme.host):
+            cookie = passes.student_pass_issue(schema=schema, candidate_id=candidate.pk, rank="A")
+            return httpx.post(
+                f"{rush_server}/my/rush/{seminar.pk}/book",
+                json={"slot": slot.pk},
+                headers={
+                    "Host": host,
+                    "X-Requested-With": "rush",
+                    "Cookie": f"{passes.STUDENT_COOKIE}={cookie}",
+                },
+                timeout=10,
+            )
+
+        booked = post(first)
+        assert booked.status_code == 200 and booked.json()["code"] == "booked"
+        full = post(second)
+        assert full.status_code == 409 and full.json() == {
+            "ok": False,
+            "code": "full",
+            "message": full.json()["message"],
+            "others": False,
+            "waitlist_url": f"/my/seminars/{seminar.pk}/",
+        }
+        assert "満席" in full.json()["message"]
+        # A pass of another company, and an unknown host, get nothing.
+        assert post(second, schema=tenants["globex"].schema).status_code == 403
+        assert post(second, host="nobody.localhost").status_code == 404
+        health = httpx.get(f"{rush_server}/my/rush/health", headers={"Host": acme.host})
+        assert health.text == "ok"
+        with schema_context(acme.schema):
+            page = httpx.get(
+                f"{rush_server}{passes.page_path(schema=acme.schema, seminar_id=seminar.pk, rank='A')}",
+                headers={"Host": acme.host},
+            )
+            assert page.status_code == 200 and f'data-slot="{slot.pk}"' in page.text
+            assert page.headers["cache-control"] == "public, max-age=10"
+            rows = list(Booking.objects.filter(seminar=seminar, status=BookingStatus.ACTIVE))
+            assert [row.candidate_id for row in rows] == [first.pk]
+            assert SeatCounter(seminar_id=seminar.pk).reconcile() == []
+    finally:
+        with schema_context(acme.schema):
+            Booking.objects.filter(seminar=seminar).delete()
+            counter = SeatCounter(seminar_id=seminar.pk)
+            keys = counter.client.keys(f"{counter.prefix}:*")
+            if keys:
+                counter.client.delete(*keys)
+            seminar.delete()
