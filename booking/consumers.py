@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -61,18 +62,58 @@ def _watcher_rank(scope: dict[str, Any], seminar_id: int) -> str | None:
     return candidate.rank
 
 
+# The first message of a new socket: the counts of its seminar and rank, computed at most once a second per
+# process, so thousands of students opening the page in the same second cost one query, not thousands.
+FIRST_SECONDS = 1.0
+_first: dict[tuple[str, int, str], tuple[float, str]] = {}
+
+
+def _first_cached(schema: str, seminar_id: int, rank: str) -> str | None:
+    found = _first.get((schema, seminar_id, rank))
+    return found[1] if found is not None and found[0] > time.monotonic() else None
+
+
 def seminar_watch(scope: dict[str, Any], seminar_id: int) -> tuple[str, str] | None:
     """(rank, first message) if the socket's student may see this seminar, else None."""
+    from django.db import connection
+
     from booking.selectors import seminar_remaining_for_rank
 
     rank = _watcher_rank(scope, seminar_id)
     if rank is None:
         return None
-    counts = seminar_remaining_for_rank(seminar_id=seminar_id, rank=rank)
-    text = json.dumps(
-        {"type": "seats", "seminar": seminar_id, "slots": {str(k): v for k, v in counts.items()}}
-    )
+    key = (connection.schema_name, seminar_id, rank)
+    text = _first_cached(*key)
+    if text is None:
+        as_of = round(time.time(), 4)
+        counts = seminar_remaining_for_rank(seminar_id=seminar_id, rank=rank)
+        text = json.dumps(
+            {
+                "type": "seats",
+                "seminar": seminar_id,
+                "slots": {str(k): v for k, v in counts.items()},
+                "at": as_of,
+            }
+        )
+        if len(_first) > 10_000:
+            _first.clear()
+        _first[key] = (time.monotonic() + FIRST_SECONDS, text)
     return rank, text
+
+
+def seminar_watch_fast(scope: dict[str, Any], schema: str, seminar_id: int) -> tuple[str, str] | None:
+    """The same answer without a thread or a query, when the rush pass and this process's caches suffice."""
+    from booking.rush.passes import STUDENT_COOKIE, student_pass_read
+    from booking.rush.state import seminar_state_cached
+
+    student = student_pass_read(schema=schema, value=_cookie(scope, STUDENT_COOKIE))
+    if student is None:
+        return None
+    state = seminar_state_cached(schema=schema, seminar_id=seminar_id)
+    if state is None or not state.rank_access(student.rank).visible:
+        return None
+    text = _first_cached(schema, seminar_id, student.rank)
+    return (student.rank, text) if text is not None else None
 
 
 class SeminarSeatsConsumer(AsyncWebsocketConsumer):
@@ -83,7 +124,9 @@ class SeminarSeatsConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         tenant = self.scope["tenant"]
         seminar_id = int(self.scope["url_route"]["kwargs"]["seminar_id"])
-        watch = await tenant_database_sync_to_async(tenant, seminar_watch)(self.scope, seminar_id)
+        watch = seminar_watch_fast(self.scope, tenant.schema_name, seminar_id)
+        if watch is None:
+            watch = await tenant_database_sync_to_async(tenant, seminar_watch)(self.scope, seminar_id)
         if watch is None:
             await self.close(code=4403)
             return

@@ -53,6 +53,8 @@ def seats_changed(*, slot_ids: list[int], counters_current: bool = False) -> Non
 
 def seats_dirty(*, schema_name: str, slot_ids: list[int]) -> None:
     for slot_id in slot_ids:
+        if (schema_name, slot_id) in _pending:
+            continue  # this process pushes that slot soon anyway: no Redis round trip during a rush
         if not _window_claim(schema_name=schema_name, slot_id=slot_id):
             continue
         with _lock:

@@ -35,6 +35,8 @@ THREADS = int(os.environ.get("RUSH_THREADS", "8"))
 MAX_BODY = 16 * 1024
 
 _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="rush")
+# Pages, places in line and health checks never wait behind bookings that are writing to PostgreSQL.
+_light = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rush-light")
 _rush = RushMiddleware(lambda request: HttpResponse("Not Found", status=404))
 
 
@@ -88,6 +90,7 @@ async def application(scope, receive, send) -> None:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 _pool.shutdown(wait=False)
+                _light.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] != "http":
@@ -97,7 +100,8 @@ async def application(scope, receive, send) -> None:
         return
     request = ASGIRequest(scope, io.BytesIO(body))
     loop = asyncio.get_running_loop()
-    response = await loop.run_in_executor(_pool, handle, request)
+    executor = _pool if scope["path"].endswith("/book") else _light
+    response = await loop.run_in_executor(executor, handle, request)
     headers = [(b"content-type", response["Content-Type"].encode("latin-1"))]
     for name, value in response.items():
         if name.lower() not in ("content-type", "content-length"):

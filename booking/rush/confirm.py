@@ -32,12 +32,18 @@ def _schemas_key() -> str:
     return f"{settings.RUSH_KEY_PREFIX}confirm:schemas"
 
 
-def confirm_later(*, schema: str, booking_id: int) -> None:
-    """Queue the confirmation of a booking just persisted (inline if Redis is away)."""
+def confirm_later(*, schema: str, booking_id: int, count_key: str | None = None) -> None:
+    """Queue the confirmation of a booking just persisted (inline if Redis is away).
+
+    `count_key`, when given, is the per-second "booked" counter of the rush view, bumped in the same trip.
+    """
     try:
         pipe = counter_client().pipeline(transaction=False)
         pipe.rpush(_list_key(schema), booking_id)
         pipe.sadd(_schemas_key(), schema)
+        if count_key:
+            pipe.incr(count_key)
+            pipe.expire(count_key, 300)
         pipe.execute()
     except REDIS_ERRORS:
         from booking.services.bookings import booking_confirm_by_id

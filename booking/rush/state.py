@@ -52,7 +52,15 @@ class SeminarState:
 
     @property
     def version(self) -> str:
-        return f"{self.loaded_at:.3f}"
+        """Changes when anything the rush page shows changes (not on every reload)."""
+        shown = (
+            self.title,
+            self.place,
+            self.online_url,
+            tuple((s.slot_id, s.starts_at, s.ends_at) for s in self.slots.values()),
+            tuple((rank, a.visible, a.opens_at) for rank, a in sorted(self.access.items())),
+        )
+        return str(hash(shown))
 
 
 _cache: dict[tuple[str, int], tuple[float, SeminarState | None]] = {}
@@ -73,6 +81,12 @@ def seminar_state(*, seminar_id: int, now: float | None = None) -> SeminarState 
             _cache.clear()
         _cache[key] = (now + STATE_SECONDS, state)
     return state
+
+
+def seminar_state_cached(*, schema: str, seminar_id: int) -> SeminarState | None:
+    """The cached state if it is fresh, without touching the database (None otherwise)."""
+    cached = _cache.get((schema, seminar_id))
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
 
 
 def seminar_state_forget() -> None:

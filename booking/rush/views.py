@@ -22,7 +22,17 @@ from django.utils import timezone
 from booking import errors
 from booking.rush import passes
 from booking.rush.confirm import confirm_later
-from booking.rush.gate import ADMITTED, ALREADY, CLAIMED, NOT_LOADED, QUEUED, SIGNED_OUT, Gate, GateAnswer
+from booking.rush.gate import (
+    ADMITTED,
+    ALREADY,
+    CLAIMED,
+    NOT_LOADED,
+    QUEUED,
+    SIGNED_OUT,
+    Gate,
+    GateAnswer,
+    rate_prefix,
+)
 from booking.rush.state import SeminarState, seminar_state
 from booking.seatcounter import REDIS_ERRORS
 
@@ -308,8 +318,11 @@ def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id
         _mark(gate, "full")
         return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
     committed_at = time.time()
-    confirm_later(schema=state.schema, booking_id=booking_id)
-    _mark(gate, "booked")
+    confirm_later(
+        schema=state.schema,
+        booking_id=booking_id,
+        count_key=f"{rate_prefix(schema=state.schema, seminar_id=state.seminar_id)}booked:{int(time.time())}",
+    )
     return _json(
         {
             "ok": True,
