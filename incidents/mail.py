@@ -9,7 +9,7 @@ from django.core.mail import EmailMessage, send_mail
 from django_tenants.utils import schema_context
 
 from notifications.models import MailKind
-from notifications.services.outbox import outbox_enqueue
+from notifications.services.outbox import outbox_enqueue, outbox_enqueue_many
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,19 @@ def incident_mail_send(
             candidate_id=candidate_id,
         )
     return row.pk
+
+
+def incident_mails_send(*, tenant: Tenant, mails: list[tuple[str, str, str, str]]) -> int:
+    """Queue several e-mails (to, subject, body, key) in one company's outbox at once; idempotent on the keys.
+
+    Transactional like `incident_mail_send`; one INSERT and one outbox wake-up for the company.
+    """
+    messages = [
+        {"key": key, "to": to, "subject": subject, "body": body, "kind": MailKind.TRANSACTIONAL}
+        for to, subject, body, key in mails
+    ]
+    with schema_context(tenant.schema_name):
+        return outbox_enqueue_many(messages=messages)
 
 
 def incident_mail_send_without_database(

@@ -24,24 +24,36 @@ def incident_notify_task(*, incident_id: int, update_id: int | None) -> None:
 
     with schema_context(get_public_schema_name()):
         fanout = incident_fanout(incident_id=incident_id, update_id=update_id)
-    # Mail first: a few chunk tasks, then the many webhook tasks behind them.
+    # Mail first (the outbox has 5 s, the webhooks 10 s), then the webhooks in a few batches behind it.
     for chunk in fanout.mail_chunks:
         incident_mail_chunk_task.delay(incident_id=incident_id, update_id=update_id, tenant_ids=chunk)
-    for delivery_id in fanout.webhook_delivery_ids:
-        webhook_deliver_task.delay(delivery_id=delivery_id)
+    for batch in fanout.webhook_batches:
+        webhook_deliver_batch_task.delay(delivery_ids=batch)
 
 
 @app.task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=5)
 def incident_mail_chunk_task(
     *, incident_id: int, update_id: int | None, tenant_ids: list[int], renotify: bool = False
 ) -> None:
-    from incidents.services.notify import incident_mail_tenant
+    from incidents.services.notify import incident_mail_tenants
 
     with schema_context(get_public_schema_name()):
-        for tenant_id in tenant_ids:
-            incident_mail_tenant(
-                incident_id=incident_id, update_id=update_id, tenant_id=tenant_id, renotify=renotify
-            )
+        incident_mail_tenants(
+            incident_id=incident_id, update_id=update_id, tenant_ids=tenant_ids, renotify=renotify
+        )
+
+
+@app.task(ignore_result=True)
+def webhook_deliver_batch_task(*, delivery_ids: list[int]) -> None:
+    """First attempt of many deliveries at once; a failed one is retried alone by webhook_deliver_task."""
+    from incidents.services.webhooks import retry_delay_seconds, webhook_attempt_many
+
+    with schema_context(get_public_schema_name()):
+        pending = webhook_attempt_many(delivery_ids=delivery_ids)
+    for delivery_id, attempts in pending:
+        webhook_deliver_task.apply_async(
+            kwargs={"delivery_id": delivery_id}, countdown=retry_delay_seconds(attempts)
+        )
 
 
 @app.task(bind=True, ignore_result=True, max_retries=6)

@@ -9,6 +9,8 @@ import json
 import secrets
 import threading
 import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -91,7 +93,12 @@ def _shared_client() -> httpx.Client:
     with _client_lock:
         if _client is None:
             # Redirects are not followed: a receiver must answer at the URL its company registered.
-            _client = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+            # Keep-alive for as many connections as the batch tasks open at once (8 tasks × 8 sends each).
+            _client = httpx.Client(
+                timeout=TIMEOUT_SECONDS,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            )
         return _client
 
 
@@ -100,11 +107,8 @@ def retry_delay_seconds(attempt: int) -> int:
     return [5, 30, 120, 600, 3600][min(attempt - 1, 4)]
 
 
-def webhook_attempt(*, delivery_id: int, client: httpx.Client | None = None) -> WebhookDelivery:
-    """Send one delivery once; records the outcome. Raises nothing: the task decides on retries."""
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    if delivery.status == DeliveryStatus.SUCCEEDED or not delivery.endpoint.is_active:
-        return delivery
+def _post(*, delivery: WebhookDelivery, client: httpx.Client) -> tuple[int | None, str]:
+    """POST one signed delivery; (HTTP status or None, error name)."""
     timestamp = int(time.time())
     headers: dict[str, Any] = {
         "content-type": "application/json",
@@ -118,28 +122,71 @@ def webhook_attempt(*, delivery_id: int, client: httpx.Client | None = None) -> 
         ),
         "user-agent": "saiyo-incidents/1",
     }
-    status_code: int | None = None
-    error = ""
     try:
-        response = (client or _shared_client()).post(
-            delivery.endpoint.url, content=delivery.payload.encode(), headers=headers
-        )
-        status_code = response.status_code
+        response = client.post(delivery.endpoint.url, content=delivery.payload.encode(), headers=headers)
+        return response.status_code, ""
     except httpx.HTTPError as exc:
-        error = type(exc).__name__
+        return None, type(exc).__name__
+
+
+def _outcome(*, attempts: int, status_code: int | None, error: str) -> dict[str, Any]:
+    """The fields an attempt writes (attempts counted in SQL)."""
     succeeded = status_code is not None and 200 <= status_code < 300
-    attempts = delivery.attempts + 1
     status = (
         DeliveryStatus.SUCCEEDED
         if succeeded
         else (DeliveryStatus.FAILED if attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING)
     )
+    return {
+        "status": status,
+        "last_status_code": status_code,
+        "last_error": error or ("" if succeeded else f"HTTP {status_code}"),
+        "succeeded": succeeded,
+    }
+
+
+def webhook_attempt(*, delivery_id: int, client: httpx.Client | None = None) -> WebhookDelivery:
+    """Send one delivery once; records the outcome. Raises nothing: the task decides on retries."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if delivery.status == DeliveryStatus.SUCCEEDED or not delivery.endpoint.is_active:
+        return delivery
+    status_code, error = _post(delivery=delivery, client=client or _shared_client())
+    fields = _outcome(attempts=delivery.attempts + 1, status_code=status_code, error=error)
+    succeeded = fields.pop("succeeded")
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        attempts=F("attempts") + 1,
-        status=status,
-        last_status_code=status_code,
-        last_error=error or ("" if succeeded else f"HTTP {status_code}"),
-        delivered_at=timezone.now() if succeeded else None,
+        attempts=F("attempts") + 1, delivered_at=timezone.now() if succeeded else None, **fields
     )
     delivery.refresh_from_db()
     return delivery
+
+
+def webhook_attempt_many(*, delivery_ids: list[int], concurrency: int = 8) -> list[tuple[int, int]]:
+    """Send these deliveries once each, concurrently; record the outcomes with one UPDATE per outcome.
+
+    Returns (id, attempts) of those still pending, for the caller to retry one by one.
+    """
+    deliveries = [
+        delivery
+        for delivery in WebhookDelivery.objects.select_related("endpoint").filter(pk__in=delivery_ids)
+        if delivery.status != DeliveryStatus.SUCCEEDED and delivery.endpoint.is_active
+    ]
+    if not deliveries:
+        return []
+    client = _shared_client()
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(deliveries))) as pool:
+        results = list(pool.map(lambda delivery: _post(delivery=delivery, client=client), deliveries))
+    now = timezone.now()
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    pending = []
+    for delivery, (status_code, error) in zip(deliveries, results, strict=True):
+        fields = _outcome(attempts=delivery.attempts + 1, status_code=status_code, error=error)
+        groups[tuple(sorted(fields.items()))].append(delivery.pk)
+        if fields["status"] == DeliveryStatus.PENDING:
+            pending.append((delivery.pk, delivery.attempts + 1))
+    for key, ids in groups.items():
+        fields = dict(key)
+        succeeded = fields.pop("succeeded")
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            attempts=F("attempts") + 1, delivered_at=now if succeeded else None, **fields
+        )
+    return pending

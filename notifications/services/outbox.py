@@ -32,6 +32,58 @@ def outbox_enqueue(
     segment_id: int | None = None,
 ) -> OutboxMessage:
     """Queue one mail in the current tenant's outbox; the same key twice yields the first row."""
+    row = _outbox_row(
+        key=key,
+        to=to,
+        subject=subject,
+        body=body,
+        kind=kind,
+        candidate_id=candidate_id,
+        html_body=html_body,
+        headers=headers,
+        send_at=send_at,
+        render_context=render_context,
+        needs_render=needs_render,
+        sequence_step_id=sequence_step_id,
+        segment_id=segment_id,
+    )
+    # ON CONFLICT DO NOTHING never raises, so no savepoint is needed around it.
+    OutboxMessage.objects.bulk_create([row], ignore_conflicts=True)
+    existing = OutboxMessage.objects.get(idempotency_key=key)
+    outbox_kick_on_commit(schema_name=connection.schema_name)
+    return existing
+
+
+def outbox_enqueue_many(*, messages: list[dict[str, Any]]) -> int:
+    """`outbox_enqueue` for several mails of the current tenant (each dict holds its keyword arguments):
+    one INSERT and one wake-up, and no read-back of the rows; returns how many were given.
+
+    For senders that queue many companies' mail in a row (an incident to 1,000 companies), where the
+    read-back and the per-row wake-up were a third of the time.
+    """
+    rows = [_outbox_row(**message) for message in messages]
+    if rows:
+        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        outbox_kick_on_commit(schema_name=connection.schema_name)
+    return len(rows)
+
+
+def _outbox_row(
+    *,
+    key: str,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str,
+    candidate_id: int | None = None,
+    html_body: str = "",
+    headers: dict[str, str] | None = None,
+    send_at: dt.datetime | None = None,
+    render_context: dict[str, Any] | None = None,
+    needs_render: bool = False,
+    sequence_step_id: int | None = None,
+    segment_id: int | None = None,
+) -> OutboxMessage:
     if kind not in MailKind.values:
         raise ValueError(f"unknown mail kind {kind!r}")
     due = send_at or timezone.now()
@@ -56,11 +108,7 @@ def outbox_enqueue(
     if not row.to_address:
         row.status = OutboxStatus.UNDELIVERABLE
         row.error = "宛先メールアドレスがありません"
-    # ON CONFLICT DO NOTHING never raises, so no savepoint is needed around it.
-    OutboxMessage.objects.bulk_create([row], ignore_conflicts=True)
-    existing = OutboxMessage.objects.get(idempotency_key=key)
-    outbox_kick_on_commit(schema_name=connection.schema_name)
-    return existing
+    return row
 
 
 def outbox_kick_on_commit(*, schema_name: str) -> None:
