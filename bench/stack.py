@@ -42,7 +42,7 @@ http {{
     upstream ws_app {{ {ws_servers} }}
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     server {{
-        listen 127.0.0.1:{port} backlog=16384;
+        listen 127.0.0.1:{port} backlog=16384 reuseport;
         location /ws/ {{
             proxy_pass http://ws_app;
             proxy_http_version 1.1;
@@ -215,6 +215,9 @@ def stack_start(
                     "--http",
                     "httptools",
                     "--no-access-log",
+                    # Longer than nginx keeps idle upstream connections, so nginx never reuses one just closed.
+                    "--timeout-keep-alive",
+                    "75",
                     "--backlog",
                     "8192",
                     "--log-level",

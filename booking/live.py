@@ -1,9 +1,9 @@
-"""Live seat counts: changes are coalesced per slot and pushed once per seminar and rank.
+"""Live seat counts: changes are coalesced per seminar and pushed once per seminar and rank.
 
-After a commit that changed seats, `seats_changed` marks the slot dirty. Across processes a Redis
-`SET NX PX` lets one process own the next push of that slot; it pushes after the window, so every
-change committed inside the window is in that push (always the latest value), and a slot is pushed
-at most a few times per second however many bookings arrive. One computation per push, one
+After a commit that changed seats, `seats_changed` marks the slot's seminar dirty. Across processes a
+Redis `SET NX PX` lets one process own the next push of that seminar; it pushes every slot after the
+window, so every change committed inside the window is in that push (always the latest value), and a
+seminar is pushed at most a few times per second however many bookings arrive. One computation per push, one
 pre-encoded frame per rank group, one Redis PUBLISH per seminar; each websocket process writes the
 frames to its own sockets (booking/fanout.py), whatever the number of watchers.
 """
@@ -51,26 +51,47 @@ def seats_changed(*, slot_ids: list[int], counters_current: bool = False) -> Non
         transaction.on_commit(lambda: counters_drop_for_slots(schema_name=schema_name, slot_ids=ids))
 
 
+_seminar_of: dict[tuple[str, int], int] = {}
+
+
+def _seminars_of(*, schema_name: str, slot_ids: list[int]) -> set[int]:
+    """The seminars of these slots (a slot never changes seminar, so this is remembered)."""
+    from booking.models import Slot
+
+    missing = [slot_id for slot_id in slot_ids if (schema_name, slot_id) not in _seminar_of]
+    if missing:
+        with schema_context(schema_name):
+            for slot_id, seminar_id in Slot.objects.filter(pk__in=missing).values_list("pk", "seminar_id"):
+                _seminar_of[(schema_name, slot_id)] = seminar_id
+        if len(_seminar_of) > 100_000:
+            _seminar_of.clear()
+    return {_seminar_of[(schema_name, s)] for s in slot_ids if (schema_name, s) in _seminar_of}
+
+
 def seats_dirty(*, schema_name: str, slot_ids: list[int]) -> None:
-    for slot_id in slot_ids:
-        if (schema_name, slot_id) in _pending:
-            continue  # this process pushes that slot soon anyway: no Redis round trip during a rush
-        if not _window_claim(schema_name=schema_name, slot_id=slot_id):
+    """Coalesce per seminar: one push per window carries every slot of the seminar."""
+    for seminar_id in _seminars_of(schema_name=schema_name, slot_ids=slot_ids):
+        if (schema_name, seminar_id) in _pending:
+            continue  # this process pushes that seminar soon anyway: no Redis round trip during a rush
+        if not _window_claim(schema_name=schema_name, seminar_id=seminar_id):
             continue
         with _lock:
-            _pending.setdefault((schema_name, slot_id), time.monotonic() + PUSH_DELAY_SECONDS)
+            _pending.setdefault((schema_name, seminar_id), time.monotonic() + PUSH_DELAY_SECONDS)
     _ensure_thread()
     _wake.set()
 
 
-def _window_claim(*, schema_name: str, slot_id: int) -> bool:
+def _window_claim(*, schema_name: str, seminar_id: int) -> bool:
     try:
         from django_redis import get_redis_connection
 
         redis = get_redis_connection("default")
         return bool(
             redis.set(
-                f"booking:seats-window:{schema_name}:{slot_id}", b"1", nx=True, px=int(WINDOW_SECONDS * 1000)
+                f"booking:seats-window:{schema_name}:{seminar_id}",
+                b"1",
+                nx=True,
+                px=int(WINDOW_SECONDS * 1000),
             )
         )
     except Exception:
@@ -110,22 +131,22 @@ def _run() -> None:
 
 
 def seats_push(*, due: list[tuple[str, int]]) -> int:
-    """Compute the counts of these slots once and publish them per seminar (one message); returns frames."""
+    """Compute the counts of these seminars once and publish each (one message); returns frames."""
     from booking.fanout import fanout_publish
 
     close_old_connections()
     by_schema: dict[str, list[int]] = {}
-    for schema_name, slot_id in due:
-        by_schema.setdefault(schema_name, []).append(slot_id)
+    for schema_name, seminar_id in due:
+        by_schema.setdefault(schema_name, []).append(seminar_id)
     sent = 0
-    for schema_name, slot_ids in by_schema.items():
-        for seminar_id, frames in _messages_for(schema_name=schema_name, slot_ids=slot_ids).items():
+    for schema_name, seminar_ids in by_schema.items():
+        for seminar_id, frames in _messages_for(schema_name=schema_name, seminar_ids=seminar_ids).items():
             fanout_publish(schema=schema_name, seminar_id=seminar_id, frames=frames)
             sent += len(frames)
     return sent
 
 
-def _messages_for(*, schema_name: str, slot_ids: list[int]) -> dict[int, dict[str, str]]:
+def _messages_for(*, schema_name: str, seminar_ids: list[int]) -> dict[int, dict[str, str]]:
     from booking.models import Slot
     from booking.selectors import remaining_for_rank, seminar_visible_ranks, slot_quota_remaining
     from tenants.models import Tenant
@@ -136,6 +157,7 @@ def _messages_for(*, schema_name: str, slot_ids: list[int]) -> dict[int, dict[st
     with schema_context(schema_name):
         # Every commit before this instant is in the counts below (watchers measure their lag from it).
         as_of = round(time.time(), 4)
+        slot_ids = list(Slot.objects.filter(seminar_id__in=seminar_ids).values_list("pk", flat=True))
         quotas = slot_quota_remaining(slot_ids=slot_ids)
         slots = (
             Slot.objects.filter(pk__in=slot_ids)
