@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import websockets
 
 REQUEST_TIMEOUT = 10.0
 
@@ -173,40 +174,35 @@ async def run_watchers(spec: dict) -> dict:
     connected = 0
     ready_file = Path(spec["ready_file"])
 
-    # aiohttp's websocket reader is written in C: the watchers cost the shared cores as little as possible.
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None), cookie_jar=aiohttp.DummyCookieJar()
-    )
-    url = f"http://127.0.0.1:{spec['port']}{spec['path']}"
-
     async def watch(one: dict, index: int) -> None:
         nonlocal connected
         frames: list[tuple[float, float]] = []
         seen.append(frames)
         for attempt in range(5):
             try:
-                async with session.ws_connect(
-                    url,
-                    headers={"Host": spec["host"], "Cookie": f"rush_pass={one['pass']}"},
+                async with websockets.connect(
+                    f"ws://{spec['host']}{spec['path']}",
+                    host="127.0.0.1",
+                    port=spec["port"],
                     origin=f"http://{spec['host']}",
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5),
-                    autoping=False,
-                    max_msg_size=0,
+                    additional_headers={"Cookie": f"rush_pass={one['pass']}"},
+                    open_timeout=30,
+                    ping_interval=None,
+                    max_queue=None,
                 ) as socket:
                     connected += 1
                     try:
-                        async for message in socket:
-                            if message.type != aiohttp.WSMsgType.TEXT:
-                                break
+                        async for text in socket:
                             now = time.time()
-                            text = message.data
                             at = text.rfind('"at": ')
                             if at >= 0:
                                 frames.append((float(text[at + 6 : text.rindex("}")]), now))
+                            if now > spec["until"]:
+                                break
                     finally:
                         connected -= 1
                     return
-            except (OSError, aiohttp.ClientError, TimeoutError) as error:
+            except (OSError, websockets.WebSocketException, TimeoutError) as error:
                 failed[type(error).__name__] += 1
                 await asyncio.sleep(0.5 + attempt)
 
@@ -228,7 +224,6 @@ async def run_watchers(spec: dict) -> dict:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     reporter.cancel()
-    await session.close()
     return {"frames": seen, "failed": dict(failed)}
 
 

@@ -2,9 +2,11 @@
 
 Django's full request cycle (the WSGI worker's pure-Python HTTP parsing, the handler, the middleware chain)
 costs more than deciding a seat does. This application parses HTTP in C (uvicorn with httptools and uvloop),
-builds the same Django request object, resolves the company from the host exactly as the tenant middleware
-does, and calls the same rush views (booking/rush/views.py) on a small thread pool, where the Redis call and,
-for winners, the PostgreSQL write block without holding up the event loop. Deployments without the split
+builds the same Django request object and resolves the company from the host exactly as the tenant middleware
+does. A booking whose company and seminar this process has cached is decided on the event loop (the same
+checks as booking/rush/views.py, then the same Lua call through redis.asyncio); only a winner's PostgreSQL
+write goes to a small thread pool. Everything else — pages, places in line, first requests before the caches
+are warm, Redis trouble — runs the same rush views on the thread pool. Deployments without the split
 keep answering /my/rush/ through Django (booking.rush.middleware), with the same code deciding.
 
 Run: `uvicorn booking.rush.asgi:application --workers 2 --loop uvloop --http httptools --no-access-log`.
@@ -15,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
@@ -38,6 +42,7 @@ _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="rush")
 # Pages, places in line and health checks never wait behind bookings that are writing to PostgreSQL.
 _light = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rush-light")
 _rush = RushMiddleware(lambda request: HttpResponse("Not Found", status=404))
+_BOOK = re.compile(r"^/my/rush/(\d{1,12})/book$")
 
 
 def _not_found() -> HttpResponse:
@@ -64,6 +69,106 @@ def handle(request: ASGIRequest) -> HttpResponse:
     finally:
         if connection.connection is not None:
             # Back to the pool: this thread may not touch the database again for a while.
+            connection.close()
+
+
+_redis: dict[int, tuple] = {}
+
+
+def _async_gate():
+    """This event loop's Redis client and gate script (redis.asyncio; created on first use)."""
+    import redis.asyncio as aioredis
+    from django.conf import settings
+
+    from booking.rush.gate import GATE_SCRIPT
+
+    loop_id = id(asyncio.get_running_loop())
+    found = _redis.get(loop_id)
+    if found is None:
+        client = aioredis.Redis.from_url(
+            settings.RUSH_REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0
+        )
+        found = (client, client.register_script(GATE_SCRIPT))
+        _redis[loop_id] = found
+    return found
+
+
+def _cached_tenant(hostname: str):
+    from tenants.selectors import _host_cache
+
+    cached = _host_cache.get(hostname.lower().rstrip("."))
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
+async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> HttpResponse | None:
+    """A booking decided on the event loop: checks, then one Redis call; only winners use a thread.
+
+    None means "take the regular way" (something this process has not cached yet, or Redis trouble):
+    the thread path then does exactly the same with the database at hand.
+    """
+    from booking.rush import views
+    from booking.rush.gate import CLAIMED, NOT_LOADED, Gate, gate_answer, rate_prefix
+    from booking.rush.state import seminar_state_cached
+    from booking.seatcounter import REDIS_ERRORS
+
+    try:
+        hostname = request.get_host().split(":")[0]
+    except DisallowedHost:
+        return None
+    tenant = _cached_tenant(hostname)
+    if tenant is None:
+        return None
+    schema = tenant.schema_name
+    state = seminar_state_cached(schema=schema, seminar_id=seminar_id)
+    if state is None:
+        return None
+    plan = views.book_plan(request, schema=schema, seminar_id=seminar_id, state_of=lambda _: state)
+    client, script = _async_gate()
+    if isinstance(plan, tuple):
+        response, kind = plan
+        if kind:
+            key = f"{rate_prefix(schema=schema, seminar_id=seminar_id)}{kind}:{int(time.time())}"
+            try:
+                await client.pipeline(transaction=False).incr(key).expire(key, 300).execute()
+            except REDIS_ERRORS:
+                pass
+        return response
+    gate = Gate(schema=schema, seminar_id=seminar_id)
+    keys, args = gate.keys_args(
+        candidate_id=plan.student.candidate_id,
+        issued_at=plan.student.issued_at,
+        quota_ids=plan.quota_ids,
+        mode=state.waiting_room,
+        has_room_pass=plan.has_room_pass,
+        admission_per_second=state.admission_per_second,
+        other_quota_ids=plan.others,
+    )
+    try:
+        answer = gate_answer(await script(keys=keys, args=args))
+    except REDIS_ERRORS:
+        return None
+    if answer.result == NOT_LOADED:
+        return None
+    response = views.answer_decided(plan, answer)
+    if response is None and answer.result == CLAIMED:
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(_pool, _persist_in, tenant, gate, plan, answer.value)
+    if response is None:
+        return None
+    views.book_finish(request, plan=plan, answer=answer, response=response, gate=gate, started=started)
+    return response
+
+
+def _persist_in(tenant, gate, plan, quota_id: int) -> HttpResponse:
+    from booking.rush import views
+
+    try:
+        connection.set_tenant(tenant)
+        return views._persist(
+            gate, state=plan.state, student=plan.student, slot_id=plan.slot_id, quota_id=quota_id
+        )
+    finally:
+        if connection.connection is not None:
             connection.close()
 
 
@@ -98,10 +203,16 @@ async def application(scope, receive, send) -> None:
     body = await _read_body(receive)
     if body is None:
         return
+    started = time.time()
     request = ASGIRequest(scope, io.BytesIO(body))
     loop = asyncio.get_running_loop()
-    executor = _pool if scope["path"].endswith("/book") else _light
-    response = await loop.run_in_executor(executor, handle, request)
+    response = None
+    booking = _BOOK.match(scope["path"])
+    if booking is not None:
+        response = await book_fast(request, int(booking[1]), started)
+    if response is None:
+        executor = _pool if booking is not None else _light
+        response = await loop.run_in_executor(executor, handle, request)
     headers = [(b"content-type", response["Content-Type"].encode("latin-1"))]
     for name, value in response.items():
         if name.lower() not in ("content-type", "content-length"):

@@ -114,12 +114,20 @@ return {0, 0, admitted, others()}
 """
 
 
+GATE_SCRIPT = _GATE
+
+
 @dataclass(frozen=True)
 class GateAnswer:
     result: int
     value: int  # quota id (claimed / already), ticket (queued / admitted)
     extra: int  # position (queued) or the ticket admitted on this request (claim)
     others: bool = False  # full here, but another slot of the seminar still has a seat for this rank
+
+
+def gate_answer(reply) -> GateAnswer:
+    result, value, extra, others = reply
+    return GateAnswer(result=int(result), value=int(value), extra=int(extra), others=bool(others))
 
 
 def room_keys(*, schema: str, seminar_id: int) -> dict[str, str]:
@@ -152,7 +160,7 @@ class Gate:
             Gate._scripts[id(self.client)] = script
         self._gate = script
 
-    def call(
+    def keys_args(
         self,
         *,
         candidate_id: int,
@@ -163,7 +171,7 @@ class Gate:
         admission_per_second: int,
         queue_only: bool = False,
         other_quota_ids: list[int] | None = None,
-    ) -> GateAnswer:
+    ) -> tuple[list[str], list]:
         room = self.room
         keys = [
             self.counter.ready_key,
@@ -190,8 +198,11 @@ class Gate:
             len(quota_ids),
             *quota_ids,
         ]
-        result, value, extra, others = self._gate(keys=keys, args=args)
-        return GateAnswer(result=int(result), value=int(value), extra=int(extra), others=bool(others))
+        return keys, args
+
+    def call(self, **options) -> GateAnswer:
+        keys, args = self.keys_args(**options)
+        return gate_answer(self._gate(keys=keys, args=args))
 
     def room_switch_on(self, *, reason: str = "auto", seconds: int = AUTO_ON_SECONDS) -> None:
         self.client.set(self.room["on"], reason, ex=seconds)

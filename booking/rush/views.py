@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -163,68 +165,118 @@ def _slot_from(request: HttpRequest) -> str:
     return request.POST.get("slot", "")
 
 
-def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpResponse:
+@dataclass(frozen=True)
+class BookPlan:
+    """What is known about a booking request before Redis is asked."""
+
+    state: SeminarState
+    student: passes.StudentPass
+    slot_id: int
+    quota_ids: list[int]
+    others: list[int]
+    has_room_pass: bool
+
+
+def book_plan(
+    request: HttpRequest, *, schema: str, seminar_id: int, state_of: Callable[[int], SeminarState | None]
+) -> BookPlan | tuple[HttpResponse, str | None]:
+    """Every check that needs no I/O: a plan for the Redis call, or the answer and the figure to count."""
     if request.method != "POST":
-        return _json({"ok": False, "code": "method", "message": "POST でお送りください。"}, status=405)
+        return _json({"ok": False, "code": "method", "message": "POST でお送りください。"}, status=405), None
     if not _same_origin(request):
-        return _json({"ok": False, "code": "forbidden", "message": "不正なリクエストです。"}, status=403)
-    student = student_of(request)
+        return _json(
+            {"ok": False, "code": "forbidden", "message": "不正なリクエストです。"}, status=403
+        ), None
+    student = passes.student_pass_read(schema=schema, value=request.COOKIES.get(passes.STUDENT_COOKIE))
     if student is None:
-        return _signed_out()
-    state = seminar_state(seminar_id=seminar_id)
+        return _signed_out(), None
+    state = state_of(seminar_id)
     if state is None:
-        return _refusal(errors.SlotNotFoundError())
+        return _refusal(errors.SlotNotFoundError()), None
     try:
         slot = state.slots.get(int(_slot_from(request)))
     except ValueError:
         slot = None
     if slot is None:
-        return _refusal(errors.SlotNotFoundError())
+        return _refusal(errors.SlotNotFoundError()), None
     access = state.rank_access(student.rank)
     if not access.visible:
-        return _refusal(errors.NotVisibleError())
-    gate = Gate(schema=state.schema, seminar_id=seminar_id)
-    now = timezone.now()
-    refusal = _closed(state=state, access=access, slot_starts_at=slot.starts_at, now=now)
+        return _refusal(errors.NotVisibleError()), None
+    refusal = _closed(state=state, access=access, slot_starts_at=slot.starts_at, now=timezone.now())
     if refusal is not None:
-        _mark(gate, "not_open" if isinstance(refusal, errors.NotOpenError) else "error")
-        return _refusal(refusal)
+        return _refusal(refusal), "not_open" if isinstance(refusal, errors.NotOpenError) else "error"
     quota_ids = slot.quota_ids_for(student.rank)
     if not quota_ids:
-        _mark(gate, "full")
-        return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/")
-    has_room_pass = passes.room_pass_valid(
-        schema=state.schema,
-        value=request.COOKIES.get(ROOM_COOKIE),
-        seminar_id=seminar_id,
-        candidate_id=student.candidate_id,
+        return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/"), "full"
+    return BookPlan(
+        state=state,
+        student=student,
+        slot_id=slot.slot_id,
+        quota_ids=quota_ids,
+        others=[
+            quota
+            for other in state.slots.values()
+            if other.slot_id != slot.slot_id
+            for quota in other.quota_ids_for(student.rank)
+        ],
+        has_room_pass=passes.room_pass_valid(
+            schema=state.schema,
+            value=request.COOKIES.get(ROOM_COOKIE),
+            seminar_id=seminar_id,
+            candidate_id=student.candidate_id,
+        ),
     )
-    others = [
-        quota
-        for other in state.slots.values()
-        if other.slot_id != slot.slot_id
-        for quota in other.quota_ids_for(student.rank)
-    ]
+
+
+def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpResponse:
+    plan = book_plan(
+        request,
+        schema=connection.schema_name,
+        seminar_id=seminar_id,
+        state_of=lambda found: seminar_state(seminar_id=found),
+    )
+    if isinstance(plan, tuple):
+        response, kind = plan
+        if kind:
+            _mark(Gate(schema=connection.schema_name, seminar_id=seminar_id), kind)
+        return response
+    gate = Gate(schema=plan.state.schema, seminar_id=seminar_id)
     try:
         answer = _gate_call(
             gate,
-            state=state,
-            student=student,
-            quota_ids=quota_ids,
-            has_room_pass=has_room_pass,
-            other_quota_ids=others,
+            state=plan.state,
+            student=plan.student,
+            quota_ids=plan.quota_ids,
+            has_room_pass=plan.has_room_pass,
+            other_quota_ids=plan.others,
         )
     except REDIS_ERRORS:
         logger.error("rush: redis unavailable, booking falls back to PostgreSQL alone")
-        return _book_without_redis(student=student, slot_id=slot.slot_id, seminar_id=seminar_id)
+        return _book_without_redis(student=plan.student, slot_id=plan.slot_id, seminar_id=seminar_id)
     except DatabaseError:
         return _unavailable()
-    response = _answer(gate, state=state, student=student, slot_id=slot.slot_id, answer=answer)
-    if answer.result != QUEUED and answer.extra and not has_room_pass:
-        # Let in from the queue on this very request: the pass covers a second try on another slot.
-        _room_cookie(response, state=state, student=student, ticket=answer.extra)
-    _watch_latency(request, gate=gate, state=state, started=started)
+    response = answer_decided(plan, answer)
+    if response is None:
+        response = _persist(
+            gate, state=plan.state, student=plan.student, slot_id=plan.slot_id, quota_id=answer.value
+        )
+    book_finish(request, plan=plan, answer=answer, response=response, gate=gate, started=started)
     return response
+
+
+def book_finish(
+    request: HttpRequest,
+    *,
+    plan: BookPlan,
+    answer: GateAnswer,
+    response: HttpResponse,
+    gate: Gate,
+    started: float,
+) -> None:
+    if answer.result != QUEUED and answer.extra and not plan.has_room_pass:
+        # Let in from the queue on this very request: the pass covers a second try on another slot.
+        _room_cookie(response, state=plan.state, student=plan.student, ticket=answer.extra)
+    _watch_latency(request, gate=gate, state=plan.state, started=started)
 
 
 def _closed(*, state: SeminarState, access, slot_starts_at, now) -> errors.BookingError | None:
@@ -268,7 +320,9 @@ def _gate_call(
     return answer
 
 
-def _answer(gate: Gate, *, state: SeminarState, student, slot_id: int, answer: GateAnswer) -> HttpResponse:
+def answer_decided(plan: BookPlan, answer: GateAnswer) -> HttpResponse | None:
+    """The answer Redis alone decided, or None when the student won a seat and PostgreSQL must persist it."""
+    state = plan.state
     if answer.result == SIGNED_OUT:
         return _signed_out()
     if answer.result == QUEUED:
@@ -283,7 +337,7 @@ def _answer(gate: Gate, *, state: SeminarState, student, slot_id: int, answer: G
                 waitlist_url=f"/my/seminars/{state.seminar_id}/",
             )
         return _refusal(errors.FullError(), others=False, waitlist_url=f"/my/seminars/{state.seminar_id}/")
-    return _persist(gate, state=state, student=student, slot_id=slot_id, quota_id=answer.value)
+    return None
 
 
 def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id: int) -> HttpResponse:

@@ -59,10 +59,10 @@ def rush_server(tenants):
 def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants, committed):
     acme = tenants["acme"]
     with schema_context(acme.schema):
-        seminar = seminar_make(quotas={"A": 1}, capacity=1)
+        seminar = seminar_make(quotas={"A": 2}, capacity=2)
         Seminar.objects.filter(pk=seminar.pk).update(waiting_room="off")
         slot = seminar.slots.first()
-        first, second = candidate_make(rank="A"), candidate_make(rank="A")
+        first, second, third = (candidate_make(rank="A") for _ in range(3))
     try:
 
         def post(candidate, *, schema: str = acme.schema, host: str = acme.host):
@@ -78,9 +78,14 @@ def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants
                 timeout=10,
             )
 
+        # The first request warms this process's caches (thread path); the next ones are decided on the
+        # event loop, the winner's write on a thread.
         booked = post(first)
         assert booked.status_code == 200 and booked.json()["code"] == "booked"
-        full = post(second)
+        again = post(second)
+        assert again.status_code == 200 and again.json()["code"] == "booked"
+        assert post(second).json()["code"] == "already_booked"
+        full = post(third)
         assert full.status_code == 409 and full.json() == {
             "ok": False,
             "code": "full",
@@ -90,8 +95,8 @@ def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants
         }
         assert "満席" in full.json()["message"]
         # A pass of another company, and an unknown host, get nothing.
-        assert post(second, schema=tenants["globex"].schema).status_code == 403
-        assert post(second, host="nobody.localhost").status_code == 404
+        assert post(third, schema=tenants["globex"].schema).status_code == 403
+        assert post(third, host="nobody.localhost").status_code == 404
         health = httpx.get(f"{rush_server}/my/rush/health", headers={"Host": acme.host})
         assert health.text == "ok"
         with schema_context(acme.schema):
@@ -102,7 +107,7 @@ def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants
             assert page.status_code == 200 and f'data-slot="{slot.pk}"' in page.text
             assert page.headers["cache-control"] == "public, max-age=10"
             rows = list(Booking.objects.filter(seminar=seminar, status=BookingStatus.ACTIVE))
-            assert [row.candidate_id for row in rows] == [first.pk]
+            assert sorted(row.candidate_id for row in rows) == sorted([first.pk, second.pk])
             assert SeatCounter(seminar_id=seminar.pk).reconcile() == []
     finally:
         with schema_context(acme.schema):
