@@ -144,6 +144,34 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def cpu_by_role() -> dict[str, float]:
+    """CPU seconds used so far by every process on the machine, grouped by what it is."""
+    groups: dict[str, float] = {}
+    for process in psutil.process_iter(["cmdline", "name", "cpu_times"]):
+        try:
+            cmd = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
+            times = process.info["cpu_times"]
+        except psutil.Error:
+            continue
+        if times is None:
+            continue
+        role = "other"
+        for needle, name in (
+            ("rush_load.py", "load generator"),
+            ("uvicorn", "uvicorn (rush path)"),
+            ("gunicorn", "gunicorn"),
+            ("daphne", "daphne (websockets)"),
+            ("nginx", "nginx"),
+            ("postgres", "postgresql"),
+            ("redis", "redis"),
+        ):
+            if needle in cmd:
+                role = name
+                break
+        groups[role] = groups.get(role, 0.0) + times.user + times.system
+    return groups
+
+
 class RssSampler:
     """Peak of the summed RSS of every server process (parents and their children)."""
 
@@ -391,7 +419,7 @@ def scenario(
                 "seminar": seminar.pk,
                 "slots": slot_ids,
                 "t0": t0,
-                "connections": len(mine),  # a student is a browser: a connection of its own
+                "connections": 1500,
                 "students": [
                     {"pass": passes[pk], "page": pages[ranks[pk]], "offset": random.uniform(0, ARRIVAL_S)}
                     for pk, _ in mine
@@ -399,12 +427,15 @@ def scenario(
             }
         )
     log(f"{name}: {len(students)} students arrive over {ARRIVAL_S:.0f} s from T0")
+    cpu_before = cpu_by_role()
     with RssSampler(pids) as rss:
         results = run_load(specs)
         if watch_process is not None:
             time.sleep(3)  # the last pushes of the last changes
             (tmp / "stop").write_text("1")
             watch_process.wait()
+    cpu_after = cpu_by_role()
+    cpu = {role: round(cpu_after.get(role, 0) - cpu_before.get(role, 0), 1) for role in cpu_after}
     responses = [r for result in results for r in result["responses"]]
     finals = [s for result in results for s in result["students"]]
     codes = Counter(r[3] for r in responses)
@@ -472,6 +503,8 @@ def scenario(
         if booked_times
         else 0,
         "peak_rss_mb": round(rss.peak, 1),
+        "cpu_seconds": dict(sorted(cpu.items(), key=lambda item: -item[1])),
+        "wall_seconds": round(time.time() - t0, 1),
         **lag,
     }
 

@@ -22,7 +22,7 @@ from tenants.websocket import tenant_group
 
 logger = logging.getLogger(__name__)
 
-WINDOW_SECONDS = 0.25
+WINDOW_SECONDS = 0.5
 # The push runs a little after the window closes, so a change committed inside it is always seen.
 PUSH_DELAY_SECONDS = WINDOW_SECONDS + 0.05
 
