@@ -81,6 +81,33 @@ def _daphne_protocol(watcher: Watcher):
     return None
 
 
+def _write(transport, frame: bytes) -> None:
+    """Send now when nothing is queued on the socket; queue the rest on the transport.
+
+    Twisted's `write` always buffers and re-registers the socket with the event loop, which costs more than
+    the send itself when thousands of sockets get the same small frame. When the transport holds no
+    pending bytes (so order is kept) and is plain TCP, one non-blocking send usually takes the whole frame.
+    """
+    sock = getattr(transport, "socket", None)
+    if (
+        sock is not None
+        and not getattr(transport, "TLS", False)
+        and not getattr(transport, "dataBuffer", b"x")
+        and not getattr(transport, "_tempDataBuffer", [b"x"])
+        and not getattr(transport, "disconnecting", True)
+    ):
+        try:
+            sent = sock.send(frame)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # closed under us: its disconnect removes the watcher
+        if sent == len(frame):
+            return
+        frame = frame[sent:]
+    transport.write(frame)
+
+
 def _note_direct() -> None:
     global _direct_noted
     if not _direct_noted:
@@ -108,7 +135,7 @@ async def deliver(frames: dict[str, str]) -> int:
                 if protocol is not None:
                     _note_direct()
                     if protocol.state == protocol.STATE_OPEN:
-                        protocol.transport.write(frame)
+                        _write(protocol.transport, frame)
                         written += 1
                     continue
                 await watcher.base_send(message)
