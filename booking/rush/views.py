@@ -280,15 +280,11 @@ def book_finish(
 
 
 def _closed(*, state: SeminarState, access, slot_starts_at, now) -> errors.BookingError | None:
-    if not access.is_open(now):
-        opens = access.opens_at
-        when = f"（{timezone.localtime(opens):%-m月%-d日 %H:%M} から）" if opens else ""
-        return errors.NotOpenError(f"まだ予約受付が始まっていません{when}。")
-    if state.booking_deadline is not None and now > state.booking_deadline:
-        return errors.DeadlinePassedError()
-    if slot_starts_at <= now:
-        return errors.DeadlinePassedError("この日程はすでに始まっているため予約できません。")
-    return None
+    from booking.services.bookings import booking_refusal
+
+    return booking_refusal(
+        access=access, booking_deadline=state.booking_deadline, starts_at=slot_starts_at, now=now
+    )
 
 
 def _gate_call(

@@ -93,16 +93,27 @@ def slot_for_candidate(*, candidate, slot_id: int | str, now: datetime) -> tuple
     return slot, access
 
 
-def _bookable(*, slot: Slot, access: RankAccess, now: datetime) -> None:
-    seminar = slot.seminar
+def booking_refusal(
+    *, access: RankAccess, booking_deadline: datetime | None, starts_at: datetime, now: datetime
+) -> errors.BookingError | None:
+    """Why a slot cannot be booked right now (not open for the rank, past the deadline, started), or None."""
     if not access.is_open(now):
         opens = access.opens_at
         when = f"（{timezone.localtime(opens):%-m月%-d日 %H:%M} から）" if opens else ""
-        raise errors.NotOpenError(f"まだ予約受付が始まっていません{when}。")
-    if seminar.booking_deadline is not None and now > seminar.booking_deadline:
-        raise errors.DeadlinePassedError()
-    if slot.starts_at <= now:
-        raise errors.DeadlinePassedError("この日程はすでに始まっているため予約できません。")
+        return errors.NotOpenError(f"まだ予約受付が始まっていません{when}。")
+    if booking_deadline is not None and now > booking_deadline:
+        return errors.DeadlinePassedError()
+    if starts_at <= now:
+        return errors.DeadlinePassedError("この日程はすでに始まっているため予約できません。")
+    return None
+
+
+def _bookable(*, slot: Slot, access: RankAccess, now: datetime) -> None:
+    refusal = booking_refusal(
+        access=access, booking_deadline=slot.seminar.booking_deadline, starts_at=slot.starts_at, now=now
+    )
+    if refusal is not None:
+        raise refusal
 
 
 def _changeable(*, seminar: Seminar, now: datetime) -> None:
