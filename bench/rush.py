@@ -421,7 +421,12 @@ def scenario(
                 "t0": t0,
                 "connections": 1500,
                 "students": [
-                    {"pass": passes[pk], "page": pages[ranks[pk]], "offset": random.uniform(0, ARRIVAL_S)}
+                    {
+                        "pass": passes[pk],
+                        "page": pages[ranks[pk]],
+                        "rank": ranks[pk],
+                        "offset": random.uniform(0, ARRIVAL_S),
+                    }
                     for pk, _ in mine
                 ],
             }
@@ -467,9 +472,24 @@ def scenario(
     lag = {}
     if watchers and watch_out.exists():
         frames = json.loads(watch_out.read_text())["frames"]
-        commits = sorted(b[0] for b in booked if b and b[0])
-        sample = commits if len(commits) <= 150 else [commits[i * len(commits) // 150] for i in range(150)]
-        lags = lag_of(frames, sample)
+        # A booking changes what the watchers of the booking student's rank see (the default layout has no
+        # shared pool); the lag is measured over those watchers, for a sample of the bookings.
+        lags = []
+        for rank, _ in RANK_SHARE:
+            commits = sorted(
+                s["booked"][0]
+                for s in finals
+                if s["final"] == "booked" and s["rank"] == rank and s["booked"][0]
+            )
+            if not commits:
+                continue
+            sample = commits if len(commits) <= 60 else [commits[i * len(commits) // 60] for i in range(60)]
+            watching = [
+                f
+                for f, (_, watcher_rank) in zip(frames, students[:watchers], strict=False)
+                if watcher_rank == rank
+            ]
+            lags.extend(lag_of(watching, sample))
         finite = [x for x in lags if x != float("inf")]
         lag = {
             "ws_lag_p99_s": round(percentile(lags, 0.99), 3) if lags else None,

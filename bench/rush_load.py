@@ -121,7 +121,13 @@ async def student(session, rec: Recorder, spec: dict, one: dict, t0: float, resu
         else:
             final = code or f"http{status}"
     results.append(
-        {"arrived": arrived, "answered": time.time(), "final": final or "unanswered", "booked": booked}
+        {
+            "arrived": arrived,
+            "answered": time.time(),
+            "final": final or "unanswered",
+            "booked": booked,
+            "rank": one.get("rank"),
+        }
     )
 
 

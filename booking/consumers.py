@@ -10,7 +10,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from booking.fanout import fanout_join, fanout_leave
+from booking.fanout import fanout_join, fanout_leave, newest
 from booking.live import seats_group
 from tenants.websocket import tenant_database_sync_to_async
 
@@ -133,8 +133,9 @@ class SeminarSeatsConsumer(AsyncWebsocketConsumer):
         rank, first = watch
         self.group = seats_group(tenant=tenant, seminar_id=seminar_id, rank=rank)
         await self.accept()
-        await self.send(text_data=first)
+        # Joined first, then the newest counts known here: no push can fall between the two.
         await fanout_join(self.group, self)
+        await self.send(text_data=newest(self.group, first))
 
     async def disconnect(self, code: int) -> None:
         if self.group:

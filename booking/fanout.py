@@ -25,6 +25,8 @@ class Watcher(Protocol):
 
 _groups: dict[str, set[Watcher]] = {}
 _direct_noted = False
+_last: dict[str, str] = {}  # the counts last written to each local group (without their as-of time)
+_latest: dict[str, str] = {}  # the newest frame this process received for each of its groups
 _listener: asyncio.Task | None = None
 
 
@@ -47,6 +49,22 @@ def fanout_leave(group: str, watcher: Watcher) -> None:
         members.discard(watcher)
         if not members:
             _groups.pop(group, None)
+            _last.pop(group, None)
+            _latest.pop(group, None)
+
+
+def frame_at(text: str) -> float:
+    at = text.rfind('"at": ')
+    try:
+        return float(text[at + 6 : text.rindex("}")]) if at >= 0 else 0.0
+    except ValueError:
+        return 0.0
+
+
+def newest(group: str, text: str) -> str:
+    """Of a freshly computed first message and the last push this process saw for the group, the newer."""
+    pushed = _latest.get(group)
+    return pushed if pushed is not None and frame_at(pushed) > frame_at(text) else text
 
 
 def local_count() -> int:
@@ -127,6 +145,12 @@ async def deliver(frames: dict[str, str]) -> int:
         members = _groups.get(group)
         if not members:
             continue
+        _latest[group] = text
+        # A seminar's push carries every rank group; a group whose counts did not change gets nothing.
+        counts = text[: text.rfind(', "at"')]
+        if _last.get(group) == counts:
+            continue
+        _last[group] = counts
         message = {"type": "websocket.send", "text": text}
         frame = ws_frame(text)
         for watcher in list(members):

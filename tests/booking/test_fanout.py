@@ -69,9 +69,14 @@ def test_deliver_writes_once_per_open_socket_of_the_group_and_skips_others():
             fanout._groups.setdefault(group, set()).add(watcher)
         try:
             written = await fanout.deliver({"g1": '{"type": "seats", "at": 1.0}'})
+            # The same counts again (a later as-of time) are not written a second time.
+            assert await fanout.deliver({"g1": '{"type": "seats", "at": 2.0}'}) == 0
+            assert fanout.newest("g1", '{"type": "seats", "at": 1.5}').endswith("2.0}")
         finally:
-            fanout._groups.pop("g1", None)
-            fanout._groups.pop("g2", None)
+            for group in ("g1", "g2"):
+                fanout._groups.pop(group, None)
+                fanout._last.pop(group, None)
+                fanout._latest.pop(group, None)
         assert written == 2
         assert open_socket.transport.written == [fanout.ws_frame('{"type": "seats", "at": 1.0}')]
         assert closing_socket.transport.written == []
