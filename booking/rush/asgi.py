@@ -63,9 +63,9 @@ def handle(request: ASGIRequest) -> HttpResponse:
         try:
             return _rush(request)
         except DatabaseError:
-            from booking.rush.views import _unavailable
+            from booking.rush.answers import answer_unavailable
 
-            return _unavailable()
+            return answer_unavailable()
     finally:
         if connection.connection is not None:
             # Back to the pool: this thread may not touch the database again for a while.

@@ -15,7 +15,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
-from booking.rush import views
+from booking.rush import pages, views
 
 _ROUTE = re.compile(
     r"^/my/rush/(?:(?P<health>health)|(?P<seminar>\d{1,12})/"
@@ -35,7 +35,7 @@ class RushMiddleware:
         if match is None or connection.schema_name == get_public_schema_name():
             return HttpResponse("Not Found", status=404, content_type="text/plain; charset=utf-8")
         if match["health"]:
-            return views.health(request)
+            return pages.health(request)
         seminar_id = int(match["seminar"])
         action = match["action"]
         if action == "book":
@@ -43,7 +43,7 @@ class RushMiddleware:
         if action == "queue":
             return views.queue_status(request, seminar_id=seminar_id)
         if match["rank"]:
-            return views.rank_page(
+            return pages.rank_page(
                 request, seminar_id=seminar_id, rank=match["rank"], signature=match["signature"]
             )
-        return views.seminar_page(request, seminar_id=seminar_id)
+        return pages.seminar_page(request, seminar_id=seminar_id)

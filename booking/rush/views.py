@@ -1,4 +1,4 @@
-"""The students' rush endpoints: the cached seminar page, booking and the waiting-room position.
+"""The students' rush endpoints: booking and the waiting-room position (pages: booking/rush/pages.py).
 
 Served by booking.rush.middleware straight after the tenant is resolved: no session read or write, no
 query on the way to a "full" or "queued" answer. The student is known from the signed pass, the seminar
@@ -13,16 +13,22 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from booking import errors
 from booking.rush import passes
+from booking.rush.answers import (
+    QUEUED_MESSAGE,
+    ROOM_COOKIE,
+    answer_json,
+    answer_refusal,
+    answer_signed_out,
+    answer_unavailable,
+)
 from booking.rush.confirm import confirm_later
 from booking.rush.gate import (
     ADMITTED,
@@ -40,109 +46,12 @@ from booking.seatcounter import REDIS_ERRORS
 
 logger = logging.getLogger(__name__)
 
-ROOM_COOKIE = "rush_room"
-UNAVAILABLE = (
-    "ただいま一時的に予約を受け付けられません。数秒後にもう一度お試しください。"
-    "順番待ちの位置は保持されています。"
-)
-QUEUED_MESSAGE = "ただいま混み合っています。順番にご案内しますので、このままお待ちください。"
-SIGNED_OUT_MESSAGE = "マイページにログインしていないか、リンクの有効期限が切れています。"
-
-_pages: dict[tuple[str, int, str, str], bytes] = {}
 _auto_on_at: dict[tuple[str, int], float] = {}
-
-
-def _json(payload: dict[str, Any], *, status: int = 200) -> JsonResponse:
-    response = JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
-    # "Full" and "not open yet" are the expected answers of a rush, not warnings: thousands a second
-    # would otherwise each write a log line (django.request logs every 4xx).
-    response._has_been_logged = True
-    return response
-
-
-def _refusal(error: errors.BookingError, **extra: Any) -> JsonResponse:
-    return _json(
-        {"ok": False, "code": error.code, "message": error.message, **extra}, status=error.http_status
-    )
-
-
-def _signed_out() -> JsonResponse:
-    return _json({"ok": False, "code": "signed_out", "message": SIGNED_OUT_MESSAGE}, status=403)
-
-
-def _unavailable() -> JsonResponse:
-    response = _json({"ok": False, "code": "unavailable", "message": UNAVAILABLE}, status=503)
-    response["Retry-After"] = "3"
-    return response
 
 
 def student_of(request: HttpRequest) -> passes.StudentPass | None:
     return passes.student_pass_read(
         schema=connection.schema_name, value=request.COOKIES.get(passes.STUDENT_COOKIE)
-    )
-
-
-def health(request: HttpRequest) -> HttpResponse:
-    """The rush path's own health check: the same processes and set-up, no decision."""
-    return HttpResponse(b"ok", content_type="text/plain")
-
-
-def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
-    """The student's way in: to the page of their rank (the regular page hands out the pass first)."""
-    student = student_of(request)
-    if student is None:
-        return HttpResponse(status=302, headers={"Location": f"/my/seminars/{seminar_id}/"})
-    location = passes.page_path(schema=connection.schema_name, seminar_id=seminar_id, rank=student.rank)
-    return HttpResponse(status=302, headers={"Location": location, "Cache-Control": "no-store"})
-
-
-def rank_page(request: HttpRequest, *, seminar_id: int, rank: str, signature: str) -> HttpResponse:
-    """The page every student loads at the opening second: one per tenant, seminar and rank.
-
-    Nothing personal is on it (the answers come from the booking calls; counts come over the websocket), so
-    it is rendered once per version in each process and may be cached by the proxy for a few seconds.
-    """
-    schema = connection.schema_name
-    if not passes.page_signature_valid(schema=schema, seminar_id=seminar_id, rank=rank, signature=signature):
-        return _refusal(errors.NotVisibleError())
-    state = seminar_state(seminar_id=seminar_id)
-    if state is None or not state.rank_access(rank).visible:
-        return _refusal(errors.NotVisibleError())
-    key = (state.schema, seminar_id, rank, state.version)
-    body = _pages.get(key)
-    if body is None:
-        body = _render_page(state=state, rank=rank).encode("utf-8")
-        if len(_pages) > 2_000:
-            _pages.clear()
-        _pages[key] = body
-    response = HttpResponse(body, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "public, max-age=10"
-    # The security middleware does not run for this path: the same headers, set here.
-    response["X-Frame-Options"] = "DENY"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Referrer-Policy"] = "same-origin"
-    return response
-
-
-def _render_page(*, state: SeminarState, rank: str) -> str:
-    access = state.rank_access(rank)
-    slots = [
-        {
-            "id": slot.slot_id,
-            "starts_at": timezone.localtime(slot.starts_at),
-            "ends_at": timezone.localtime(slot.ends_at),
-        }
-        for slot in sorted(state.slots.values(), key=lambda s: (s.starts_at, s.slot_id))
-    ]
-    return render_to_string(
-        "booking/mypage/rush.html",
-        {
-            "state": state,
-            "slots": slots,
-            "opens_at": timezone.localtime(access.opens_at) if access.opens_at else None,
-            "opens_at_ms": int(access.opens_at.timestamp() * 1000) if access.opens_at else 0,
-            "STATIC_URL": settings.STATIC_URL,
-        },
     )
 
 
@@ -182,32 +91,34 @@ def book_plan(
 ) -> BookPlan | tuple[HttpResponse, str | None]:
     """Every check that needs no I/O: a plan for the Redis call, or the answer and the figure to count."""
     if request.method != "POST":
-        return _json({"ok": False, "code": "method", "message": "POST でお送りください。"}, status=405), None
+        return answer_json(
+            {"ok": False, "code": "method", "message": "POST でお送りください。"}, status=405
+        ), None
     if not _same_origin(request):
-        return _json(
+        return answer_json(
             {"ok": False, "code": "forbidden", "message": "不正なリクエストです。"}, status=403
         ), None
     student = passes.student_pass_read(schema=schema, value=request.COOKIES.get(passes.STUDENT_COOKIE))
     if student is None:
-        return _signed_out(), None
+        return answer_signed_out(), None
     state = state_of(seminar_id)
     if state is None:
-        return _refusal(errors.SlotNotFoundError()), None
+        return answer_refusal(errors.SlotNotFoundError()), None
     try:
         slot = state.slots.get(int(_slot_from(request)))
     except ValueError:
         slot = None
     if slot is None:
-        return _refusal(errors.SlotNotFoundError()), None
+        return answer_refusal(errors.SlotNotFoundError()), None
     access = state.rank_access(student.rank)
     if not access.visible:
-        return _refusal(errors.NotVisibleError()), None
+        return answer_refusal(errors.NotVisibleError()), None
     refusal = _closed(state=state, access=access, slot_starts_at=slot.starts_at, now=timezone.now())
     if refusal is not None:
-        return _refusal(refusal), "not_open" if isinstance(refusal, errors.NotOpenError) else "error"
+        return answer_refusal(refusal), "not_open" if isinstance(refusal, errors.NotOpenError) else "error"
     quota_ids = slot.quota_ids_for(student.rank)
     if not quota_ids:
-        return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/"), "full"
+        return answer_refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/"), "full"
     return BookPlan(
         state=state,
         student=student,
@@ -254,7 +165,7 @@ def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpRespon
         logger.error("rush: redis unavailable, booking falls back to PostgreSQL alone")
         return _book_without_redis(student=plan.student, slot_id=plan.slot_id, seminar_id=seminar_id)
     except DatabaseError:
-        return _unavailable()
+        return answer_unavailable()
     response = answer_decided(plan, answer)
     if response is None:
         response = _persist(
@@ -320,19 +231,21 @@ def answer_decided(plan: BookPlan, answer: GateAnswer) -> HttpResponse | None:
     """The answer Redis alone decided, or None when the student won a seat and PostgreSQL must persist it."""
     state = plan.state
     if answer.result == SIGNED_OUT:
-        return _signed_out()
+        return answer_signed_out()
     if answer.result == QUEUED:
         return _queued(state=state, ticket=answer.value, position=answer.extra)
     if answer.result == ALREADY:
-        return _refusal(errors.AlreadyBookedError())
+        return answer_refusal(errors.AlreadyBookedError())
     if answer.result != CLAIMED:
         if answer.others:
-            return _refusal(
+            return answer_refusal(
                 errors.FullError("この日程は満席です。他の日程にはまだ空きがあります。"),
                 others=True,
                 waitlist_url=f"/my/seminars/{state.seminar_id}/",
             )
-        return _refusal(errors.FullError(), others=False, waitlist_url=f"/my/seminars/{state.seminar_id}/")
+        return answer_refusal(
+            errors.FullError(), others=False, waitlist_url=f"/my/seminars/{state.seminar_id}/"
+        )
     return None
 
 
@@ -353,7 +266,7 @@ def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id
         # PostgreSQL holds a seat Redis did not know of: the copy is behind, rebuild it.
         _release(gate, student=student, quota_id=quota_id)
         _drop(gate)
-        return _refusal(error)
+        return answer_refusal(error)
     except DatabaseError:
         # PostgreSQL is away: nothing was written, the seat goes back, the student keeps the place in line.
         logger.error("rush: postgres unavailable while persisting a seat")
@@ -361,19 +274,19 @@ def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id
         # The commit may have happened with its reply lost: rebuild from PostgreSQL on the next claim.
         _drop(gate)
         _mark(gate, "unavailable")
-        return _unavailable()
+        return answer_unavailable()
     if booking_id is None:
         _release(gate, student=student, quota_id=quota_id)
         gate.counter.drop()
         _mark(gate, "full")
-        return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
+        return answer_refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
     committed_at = time.time()
     confirm_later(
         schema=state.schema,
         booking_id=booking_id,
         count_key=f"{rate_prefix(schema=state.schema, seminar_id=state.seminar_id)}booked:{int(time.time())}",
     )
-    return _json(
+    return answer_json(
         {
             "ok": True,
             "code": "booked",
@@ -407,15 +320,15 @@ def _book_without_redis(*, student, slot_id: int, seminar_id: int) -> HttpRespon
     try:
         candidate = Candidate.objects.filter(pk=student.candidate_id).first()
         if candidate is None:
-            return _signed_out()
+            return answer_signed_out()
         outcome = booking_create(candidate=candidate, slot_id=slot_id)
     except errors.FullError as error:
-        return _refusal(error, waitlist_url=f"/my/seminars/{seminar_id}/")
+        return answer_refusal(error, waitlist_url=f"/my/seminars/{seminar_id}/")
     except errors.BookingError as error:
-        return _refusal(error)
+        return answer_refusal(error)
     except DatabaseError:
-        return _unavailable()
-    return _json(
+        return answer_unavailable()
+    return answer_json(
         {
             "ok": True,
             "code": "booked",
@@ -429,7 +342,7 @@ def _book_without_redis(*, student, slot_id: int, seminar_id: int) -> HttpRespon
 
 def _queued(*, state: SeminarState, ticket: int, position: int) -> JsonResponse:
     wait = position / max(state.admission_per_second, 1)
-    return _json(
+    return answer_json(
         {
             "ok": False,
             "code": "queued",
@@ -448,10 +361,10 @@ def queue_status(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
     """The waiting room's answer for one student: position and estimated wait, or admitted with a pass."""
     student = student_of(request)
     if student is None:
-        return _signed_out()
+        return answer_signed_out()
     state = seminar_state(seminar_id=seminar_id)
     if state is None or not state.rank_access(student.rank).visible:
-        return _refusal(errors.NotVisibleError())
+        return answer_refusal(errors.NotVisibleError())
     quota_ids = [q for slot in state.slots.values() for q in slot.quota_ids_for(student.rank)]
     gate = Gate(schema=state.schema, seminar_id=seminar_id)
     try:
@@ -460,19 +373,21 @@ def queue_status(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
         )
     except REDIS_ERRORS:
         logger.error("rush: redis unavailable, the waiting room lets students through")
-        return _json({"ok": True, "code": "admitted", "message": "ご予約いただけます。"})
+        return answer_json({"ok": True, "code": "admitted", "message": "ご予約いただけます。"})
     if answer.result == SIGNED_OUT:
-        return _signed_out()
+        return answer_signed_out()
     if answer.result == QUEUED:
         return _queued(state=state, ticket=answer.value, position=answer.extra)
     if answer.result == ALREADY:
-        return _refusal(errors.AlreadyBookedError())
+        return answer_refusal(errors.AlreadyBookedError())
     if answer.result == ADMITTED:
-        response = _json({"ok": True, "code": "admitted", "message": "順番が来ました。ご予約いただけます。"})
+        response = answer_json(
+            {"ok": True, "code": "admitted", "message": "順番が来ました。ご予約いただけます。"}
+        )
         if answer.value:
             _room_cookie(response, state=state, student=student, ticket=answer.value)
         return response
-    return _refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/")
+    return answer_refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/")
 
 
 def _room_cookie(response: HttpResponse, *, state: SeminarState, student, ticket: int) -> None:
@@ -522,19 +437,3 @@ def _watch_latency(request: HttpRequest, *, gate: Gate, state: SeminarState, sta
         logger.warning("rush: waiting room switched on by latency seminar=%s", state.seminar_id)
     except REDIS_ERRORS:
         pass
-
-
-def rush_pass_attach(response: HttpResponse, *, candidate) -> HttpResponse:
-    """Give a signed-in My Page student the pass the rush path recognises (called by My Page views)."""
-    response.set_cookie(
-        passes.STUDENT_COOKIE,
-        passes.student_pass_issue(
-            schema=connection.schema_name, candidate_id=candidate.pk, rank=candidate.rank or "Z"
-        ),
-        max_age=passes.STUDENT_SECONDS,
-        path="/",
-        httponly=True,
-        samesite="Strict",
-        secure=settings.SESSION_COOKIE_SECURE,
-    )
-    return response

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from booking import errors, selectors
 from booking.calendar import booking_ics
+from booking.rush.pages import rush_pass_attach
 from booking.rush.passes import page_path
-from booking.rush.views import rush_pass_attach
 from booking.services import (
     booking_cancel,
     booking_change,
