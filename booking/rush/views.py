@@ -14,24 +14,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from booking import errors
 from booking.rush import passes
 from booking.rush.answers import (
-    QUEUED_MESSAGE,
     ROOM_COOKIE,
     answer_json,
+    answer_queued,
     answer_refusal,
     answer_signed_out,
     answer_unavailable,
+    room_cookie_set,
 )
 from booking.rush.confirm import confirm_later
 from booking.rush.gate import (
-    ADMITTED,
     ALREADY,
     CLAIMED,
     NOT_LOADED,
@@ -153,7 +152,7 @@ def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpRespon
         return response
     gate = Gate(schema=plan.state.schema, seminar_id=seminar_id)
     try:
-        answer = _gate_call(
+        answer = gate_call(
             gate,
             state=plan.state,
             student=plan.student,
@@ -186,7 +185,7 @@ def book_finish(
 ) -> None:
     if answer.result != QUEUED and answer.extra and not plan.has_room_pass:
         # Let in from the queue on this very request: the pass covers a second try on another slot.
-        _room_cookie(response, state=plan.state, student=plan.student, ticket=answer.extra)
+        room_cookie_set(response, state=plan.state, student=plan.student, ticket=answer.extra)
     _watch_latency(request, gate=gate, state=plan.state, started=started)
 
 
@@ -198,7 +197,7 @@ def _closed(*, state: SeminarState, access, slot_starts_at, now) -> errors.Booki
     )
 
 
-def _gate_call(
+def gate_call(
     gate: Gate,
     *,
     state: SeminarState,
@@ -233,7 +232,7 @@ def answer_decided(plan: BookPlan, answer: GateAnswer) -> HttpResponse | None:
     if answer.result == SIGNED_OUT:
         return answer_signed_out()
     if answer.result == QUEUED:
-        return _queued(state=state, ticket=answer.value, position=answer.extra)
+        return answer_queued(state=state, ticket=answer.value, position=answer.extra)
     if answer.result == ALREADY:
         return answer_refusal(errors.AlreadyBookedError())
     if answer.result != CLAIMED:
@@ -337,70 +336,6 @@ def _book_without_redis(*, student, slot_id: int, seminar_id: int) -> HttpRespon
             "slot": slot_id,
             "committed_at": time.time(),
         }
-    )
-
-
-def _queued(*, state: SeminarState, ticket: int, position: int) -> JsonResponse:
-    wait = position / max(state.admission_per_second, 1)
-    return answer_json(
-        {
-            "ok": False,
-            "code": "queued",
-            "message": QUEUED_MESSAGE,
-            "ticket": ticket,
-            "position": position,
-            "eta_s": round(wait, 1),
-            # Ask again about when the turn comes, never more often than once a second.
-            "poll_after_s": round(min(max(wait * 0.8, 1.0), 10.0), 1),
-        },
-        status=202,
-    )
-
-
-def queue_status(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
-    """The waiting room's answer for one student: position and estimated wait, or admitted with a pass."""
-    student = student_of(request)
-    if student is None:
-        return answer_signed_out()
-    state = seminar_state(seminar_id=seminar_id)
-    if state is None or not state.rank_access(student.rank).visible:
-        return answer_refusal(errors.NotVisibleError())
-    quota_ids = [q for slot in state.slots.values() for q in slot.quota_ids_for(student.rank)]
-    gate = Gate(schema=state.schema, seminar_id=seminar_id)
-    try:
-        answer = _gate_call(
-            gate, state=state, student=student, quota_ids=quota_ids, has_room_pass=False, queue_only=True
-        )
-    except REDIS_ERRORS:
-        logger.error("rush: redis unavailable, the waiting room lets students through")
-        return answer_json({"ok": True, "code": "admitted", "message": "ご予約いただけます。"})
-    if answer.result == SIGNED_OUT:
-        return answer_signed_out()
-    if answer.result == QUEUED:
-        return _queued(state=state, ticket=answer.value, position=answer.extra)
-    if answer.result == ALREADY:
-        return answer_refusal(errors.AlreadyBookedError())
-    if answer.result == ADMITTED:
-        response = answer_json(
-            {"ok": True, "code": "admitted", "message": "順番が来ました。ご予約いただけます。"}
-        )
-        if answer.value:
-            _room_cookie(response, state=state, student=student, ticket=answer.value)
-        return response
-    return answer_refusal(errors.FullError(), waitlist_url=f"/my/seminars/{seminar_id}/")
-
-
-def _room_cookie(response: HttpResponse, *, state: SeminarState, student, ticket: int) -> None:
-    response.set_cookie(
-        ROOM_COOKIE,
-        passes.room_pass_issue(
-            schema=state.schema, seminar_id=state.seminar_id, candidate_id=student.candidate_id, ticket=ticket
-        ),
-        max_age=passes.ROOM_SECONDS,
-        path="/my/rush/",
-        httponly=True,
-        samesite="Strict",
-        secure=settings.SESSION_COOKIE_SECURE,
     )
 
 
