@@ -4,8 +4,8 @@ Django's full request cycle (the WSGI worker's pure-Python HTTP parsing, the han
 costs more than deciding a seat does. This application parses HTTP in C (uvicorn with httptools and uvloop),
 builds the same Django request object and resolves the company from the host exactly as the tenant middleware
 does. A booking whose company and seminar this process has cached is decided on the event loop (the same
-checks as booking/rush/views.py, then the same Lua call through redis.asyncio); only a winner's PostgreSQL
-write goes to a small thread pool. Everything else — pages, places in line, first requests before the caches
+checks as booking/rush/views.py, then the same Lua call through redis.asyncio); only winners' PostgreSQL
+writes go to a small thread pool, those of the same moment in one transaction (booking/rush/persist.py). Everything else — pages, places in line, first requests before the caches
 are warm, Redis trouble — runs the same rush views on the thread pool. Deployments without the split
 keep answering /my/rush/ through Django (booking.rush.middleware), with the same code deciding.
 
@@ -33,6 +33,7 @@ from django.db import DatabaseError, connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 
 from booking.rush.middleware import RushMiddleware  # noqa: E402
+from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
 from tenants.selectors import tenant_for_host  # noqa: E402
 
 THREADS = int(os.environ.get("RUSH_THREADS", "8"))
@@ -73,6 +74,7 @@ def handle(request: ASGIRequest) -> HttpResponse:
 
 
 _redis: dict[int, tuple] = {}
+_batchers: dict[int, WinnerBatcher] = {}
 
 
 def _async_gate():
@@ -151,25 +153,20 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
         return None
     response = views.answer_decided(plan, answer)
     if response is None and answer.result == CLAIMED:
-        loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(_pool, _persist_in, tenant, gate, plan, answer.value)
+        # Winners of the same moment share one transaction (booking/rush/persist.py).
+        response = await _batcher().persist(tenant, Winner(gate=gate, plan=plan, quota_id=answer.value))
     if response is None:
         return None
     views.book_finish(request, plan=plan, answer=answer, response=response, gate=gate, started=started)
     return response
 
 
-def _persist_in(tenant, gate, plan, quota_id: int) -> HttpResponse:
-    from booking.rush import views
-
-    try:
-        connection.set_tenant(tenant)
-        return views._persist(
-            gate, state=plan.state, student=plan.student, slot_id=plan.slot_id, quota_id=quota_id
-        )
-    finally:
-        if connection.connection is not None:
-            connection.close()
+def _batcher() -> WinnerBatcher:
+    loop_id = id(asyncio.get_running_loop())
+    found = _batchers.get(loop_id)
+    if found is None:
+        found = _batchers[loop_id] = WinnerBatcher(_pool)
+    return found
 
 
 async def _read_body(receive) -> bytes | None:

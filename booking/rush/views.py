@@ -279,11 +279,16 @@ def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id
         gate.counter.drop()
         _mark(gate, "full")
         return answer_refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
+    return booked_answer(state=state, booking_id=booking_id, slot_id=slot_id)
+
+
+def booked_answer(*, state: SeminarState, booking_id: int, slot_id: int) -> HttpResponse:
+    """The seat is durable in PostgreSQL: queue the confirmation, count it, say so."""
     committed_at = time.time()
     confirm_later(
         schema=state.schema,
         booking_id=booking_id,
-        count_key=f"{rate_prefix(schema=state.schema, seminar_id=state.seminar_id)}booked:{int(time.time())}",
+        count_key=f"{rate_prefix(schema=state.schema, seminar_id=state.seminar_id)}booked:{int(committed_at)}",
     )
     return answer_json(
         {
