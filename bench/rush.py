@@ -552,7 +552,7 @@ def main() -> None:
         os.environ,
         DATABASE_URL=settings.DATABASE_URL,
         REDIS_URL=settings.REDIS_URL,
-        DB_POOL_MAX="4",
+        DB_POOL_MAX="12",  # at least the rush threads (8 + 2) of a uvicorn worker
     )
     stack = stack_start(
         env=env,

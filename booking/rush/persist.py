@@ -80,6 +80,11 @@ def persist_batch(tenant, winners: list[Winner]) -> list[HttpResponse]:
             params.append(timezone.now())
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
+                    # Every writer takes the quota rows in id order, so concurrent batches never deadlock.
+                    cursor.execute(
+                        "SELECT id FROM booking_slotquota WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                        [sorted({w.quota_id for w in winners})],
+                    )
                     cursor.execute(_batch_sql(len(winners)), params)
                     written = dict((candidate, booking) for booking, candidate in cursor.fetchall())
                     if len(written) != len(winners):
@@ -87,9 +92,13 @@ def persist_batch(tenant, winners: list[Winner]) -> list[HttpResponse]:
                     seats_changed(slot_ids=[w.plan.slot_id for w in winners], counters_current=True)
             except (_Short, IntegrityError):
                 written = None
-            except DatabaseError:
+            except DatabaseError as error:
                 written = None
-                logger.warning("rush: a batch of %s winners failed, writing them one by one", len(winners))
+                logger.warning(
+                    "rush: a batch of %s winners failed (%s), writing them one by one",
+                    len(winners),
+                    type(error).__name__,
+                )
             if written is not None:
                 return [
                     views.booked_answer(

@@ -127,3 +127,55 @@ def test_winners_of_the_same_moment_share_a_batch(rush_seminar):
     assert calls == [3]
     assert _rows(acme, seminar) == (3, 3)
     connection.set_schema_to_public()
+
+
+def test_concurrent_batches_over_the_same_rows_all_go_through_whole(tenants, committed, caplog):
+    """Batches touching several quota rows, from several threads at once: every winner is booked."""
+    acme = tenants["acme"]
+    with schema_context(acme.schema):
+        seminar = seminar_make(quotas={"A": 40}, capacity=40, slots=3)
+    seminar_state_forget()
+    try:
+        with schema_context(acme.schema):
+            state = seminar_state(seminar_id=seminar.pk)
+            slots = list(state.slots.values())
+            batches = []
+            for index in range(8):
+                batch = []
+                # Each batch names the slots in another order.
+                for slot in slots[index % 3 :] + slots[: index % 3]:
+                    for _ in range(4):
+                        student = candidate_make(rank="A")
+                        plan = BookPlan(
+                            state=state,
+                            student=StudentPass(candidate_id=student.pk, rank="A", issued_at=0),
+                            slot_id=slot.slot_id,
+                            quota_ids=[slot.quotas["A"]],
+                            others=[],
+                            has_room_pass=False,
+                        )
+                        batch.append(
+                            Winner(
+                                gate=Gate(schema=acme.schema, seminar_id=seminar.pk),
+                                plan=plan,
+                                quota_id=slot.quotas["A"],
+                            )
+                        )
+                batches.append(batch)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = [
+                a for result in pool.map(lambda b: persist_batch(acme.tenant, b), batches) for a in result
+            ]
+        assert _codes(answers) == ["booked"] * 96
+        # Every batch went through whole: none was refused (a deadlock) and redone one by one.
+        assert not [r for r in caplog.records if "batch of" in r.getMessage()]
+        with schema_context(acme.schema):
+            assert sorted(
+                SlotQuota.objects.filter(slot__seminar=seminar).values_list("taken", flat=True)
+            ) == [32, 32, 32]
+    finally:
+        with schema_context(acme.schema):
+            Booking.objects.filter(seminar=seminar).delete()
+            seminar.delete()
+        seminar_state_forget()
+        connection.set_schema_to_public()
