@@ -33,6 +33,12 @@ def tenant_for_host(*, hostname: str) -> Tenant | None:
     return tenant
 
 
+def tenant_for_host_cached(*, hostname: str) -> Tenant | None:
+    """The tenant if this process resolved the host recently, without touching the database (else None)."""
+    cached = _host_cache.get(hostname.lower().rstrip("."))
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
 def host_cache_clear() -> None:
     with _host_cache_lock:
         _host_cache.clear()

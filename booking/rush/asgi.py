@@ -34,7 +34,7 @@ from django.http import HttpResponse  # noqa: E402
 
 from booking.rush.middleware import RushMiddleware  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
-from tenants.selectors import tenant_for_host  # noqa: E402
+from tenants.selectors import tenant_for_host, tenant_for_host_cached  # noqa: E402
 
 THREADS = int(os.environ.get("RUSH_THREADS", "8"))
 MAX_BODY = 16 * 1024
@@ -95,13 +95,6 @@ def _async_gate():
     return found
 
 
-def _cached_tenant(hostname: str):
-    from tenants.selectors import _host_cache
-
-    cached = _host_cache.get(hostname.lower().rstrip("."))
-    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
-
-
 async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> HttpResponse | None:
     """A booking decided on the event loop: checks, then one Redis call; only winners use a thread.
 
@@ -109,7 +102,8 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
     the thread path then does exactly the same with the database at hand.
     """
     from booking.rush import views
-    from booking.rush.gate import CLAIMED, NOT_LOADED, Gate, gate_answer, rate_prefix
+    from booking.rush.gate import CLAIMED, NOT_LOADED, Gate, gate_answer
+    from booking.rush.metrics import rate_key
     from booking.rush.state import seminar_state_cached
     from booking.seatcounter import REDIS_ERRORS
 
@@ -117,7 +111,7 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
         hostname = request.get_host().split(":")[0]
     except DisallowedHost:
         return None
-    tenant = _cached_tenant(hostname)
+    tenant = tenant_for_host_cached(hostname=hostname)
     if tenant is None:
         return None
     schema = tenant.schema_name
@@ -129,7 +123,7 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
     if isinstance(plan, tuple):
         response, kind = plan
         if kind:
-            key = f"{rate_prefix(schema=schema, seminar_id=seminar_id)}{kind}:{int(time.time())}"
+            key = rate_key(schema=schema, seminar_id=seminar_id, kind=kind, second=int(time.time()))
             try:
                 await client.pipeline(transaction=False).incr(key).expire(key, 300).execute()
             except REDIS_ERRORS:

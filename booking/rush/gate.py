@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from booking.rush.metrics import rate_key, room_key
 from booking.seatcounter import SeatCounter
 
 # Results (first element of the reply).
@@ -131,12 +132,15 @@ def gate_answer(reply) -> GateAnswer:
 
 
 def room_keys(*, schema: str, seminar_id: int) -> dict[str, str]:
-    base = f"{settings.RUSH_KEY_PREFIX}room:{schema}:{seminar_id}"
-    return {name: f"{base}:{name}" for name in ("on", "tail", "cursor", "last", "tickets", "head")}
+    return {
+        name: room_key(schema=schema, seminar_id=seminar_id, name=name)
+        for name in ("on", "tail", "cursor", "last", "tickets", "head")
+    }
 
 
 def rate_prefix(*, schema: str, seminar_id: int) -> str:
-    return f"{settings.RUSH_KEY_PREFIX}rate:{schema}:{seminar_id}:"
+    """The per-second counters' key without kind and second (the Lua script appends them, as rate_key does)."""
+    return rate_key(schema=schema, seminar_id=seminar_id, kind="", second=0)[: -len(":0")]
 
 
 def revoked_key(*, schema: str) -> str:
@@ -206,13 +210,6 @@ class Gate:
 
     def room_switch_on(self, *, reason: str = "auto", seconds: int = AUTO_ON_SECONDS) -> None:
         self.client.set(self.room["on"], reason, ex=seconds)
-
-    def mark(self, kind: str) -> None:
-        key = f"{rate_prefix(schema=self.schema, seminar_id=self.seminar_id)}{kind}:{int(time.time())}"
-        pipe = self.client.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, 300)
-        pipe.execute()
 
 
 def student_revoke_in_rush(*, schema: str, candidate_id: int) -> None:

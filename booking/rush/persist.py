@@ -109,7 +109,7 @@ def persist_batch(tenant, winners: list[Winner]) -> list[HttpResponse]:
                     for w in winners
                 ]
         return [
-            views._persist(
+            views.persist_one(
                 w.gate,
                 state=w.plan.state,
                 student=w.plan.student,

@@ -38,8 +38,8 @@ from booking.rush.gate import (
     SIGNED_OUT,
     Gate,
     GateAnswer,
-    rate_prefix,
 )
+from booking.rush.metrics import rate_key, rush_mark
 from booking.rush.state import SeminarState, seminar_state
 from booking.seatcounter import REDIS_ERRORS
 
@@ -148,7 +148,7 @@ def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpRespon
     if isinstance(plan, tuple):
         response, kind = plan
         if kind:
-            _mark(Gate(schema=connection.schema_name, seminar_id=seminar_id), kind)
+            rush_mark(schema=connection.schema_name, seminar_id=seminar_id, kind=kind)
         return response
     gate = Gate(schema=plan.state.schema, seminar_id=seminar_id)
     try:
@@ -167,7 +167,7 @@ def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpRespon
         return answer_unavailable()
     response = answer_decided(plan, answer)
     if response is None:
-        response = _persist(
+        response = persist_one(
             gate, state=plan.state, student=plan.student, slot_id=plan.slot_id, quota_id=answer.value
         )
     book_finish(request, plan=plan, answer=answer, response=response, gate=gate, started=started)
@@ -248,7 +248,7 @@ def answer_decided(plan: BookPlan, answer: GateAnswer) -> HttpResponse | None:
     return None
 
 
-def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id: int) -> HttpResponse:
+def persist_one(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id: int) -> HttpResponse:
     """Redis gave this student a seat: PostgreSQL, the source of truth, must agree before "booked"."""
     from booking.services.bookings import booking_insert_on_quota, check_in_code_new
 
@@ -272,12 +272,12 @@ def _persist(gate: Gate, *, state: SeminarState, student, slot_id: int, quota_id
         _release(gate, student=student, quota_id=quota_id)
         # The commit may have happened with its reply lost: rebuild from PostgreSQL on the next claim.
         _drop(gate)
-        _mark(gate, "unavailable")
+        rush_mark(schema=state.schema, seminar_id=state.seminar_id, kind="unavailable")
         return answer_unavailable()
     if booking_id is None:
         _release(gate, student=student, quota_id=quota_id)
         gate.counter.drop()
-        _mark(gate, "full")
+        rush_mark(schema=state.schema, seminar_id=state.seminar_id, kind="full")
         return answer_refusal(errors.FullError(), waitlist_url=f"/my/seminars/{state.seminar_id}/")
     return booked_answer(state=state, booking_id=booking_id, slot_id=slot_id)
 
@@ -288,7 +288,9 @@ def booked_answer(*, state: SeminarState, booking_id: int, slot_id: int) -> Http
     confirm_later(
         schema=state.schema,
         booking_id=booking_id,
-        count_key=f"{rate_prefix(schema=state.schema, seminar_id=state.seminar_id)}booked:{int(committed_at)}",
+        count_key=rate_key(
+            schema=state.schema, seminar_id=state.seminar_id, kind="booked", second=int(committed_at)
+        ),
     )
     return answer_json(
         {
@@ -342,13 +344,6 @@ def _book_without_redis(*, student, slot_id: int, seminar_id: int) -> HttpRespon
             "committed_at": time.time(),
         }
     )
-
-
-def _mark(gate: Gate, kind: str) -> None:
-    try:
-        gate.mark(kind)
-    except REDIS_ERRORS:
-        pass
 
 
 def _watch_latency(request: HttpRequest, *, gate: Gate, state: SeminarState, started: float) -> None:
