@@ -56,11 +56,19 @@ def confirm_later(*, schema: str, booking_id: int, count_key: str | None = None)
 def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
     """Queue the mails of every booking waiting in the lists; returns how many were handled."""
     from booking.services.bookings import booking_confirm_by_id
+    from tenants.models import Tenant
 
     client = counter_client()
     done = 0
+    with schema_context(get_public_schema_name()):
+        existing = set(Tenant.objects.values_list("schema_name", flat=True))
     for raw in client.smembers(_schemas_key()):
         schema = raw.decode()
+        if schema not in existing:
+            # The company was deleted (its bookings with it): nothing left to confirm there.
+            client.delete(_list_key(schema))
+            client.srem(_schemas_key(), schema)
+            continue
         while True:
             ids = client.lpop(_list_key(schema), batch) or []
             if not ids:

@@ -277,3 +277,18 @@ def test_confirmations_leave_the_hot_path_and_a_lost_list_is_swept_up(rush, acme
     assert OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{two}:{slot.pk}").count() == 1
     confirmations_sweep()
     assert OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{two}:{slot.pk}").count() == 1
+
+
+def test_drain_skips_the_list_of_a_company_that_no_longer_exists(rush, acme_schema):
+    from booking.rush.confirm import _list_key, _schemas_key, confirm_later, confirmations_drain
+
+    client = SeatCounter(seminar_id=rush.pk).client
+    confirm_later(schema="t_gone_company", booking_id=1)
+    slot = rush.slots.first()
+    booked = book(student_client(acme_schema, candidate_make(rank="A")), rush, slot).json()["booking"]
+    assert confirmations_drain() >= 1  # the live company's booking is confirmed despite the gone one
+    from notifications.models import OutboxMessage
+
+    assert OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{booked}:{slot.pk}").exists()
+    assert not client.exists(_list_key("t_gone_company"))
+    assert not client.sismember(_schemas_key(), "t_gone_company")
