@@ -17,7 +17,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
 from bench.rush_load import lag_of  # noqa: E402
+from bench.rush_measure import RssSampler, cpu_by_role, percentile, print_table  # noqa: E402
 from bench.stack import free_port, stack_start, wait_port  # noqa: E402
 from booking.models import Booking, BookingStatus, MyPageToken, Seminar, SeminarRankRule, SlotQuota  # noqa: E402
 from booking.rush.passes import page_path, student_pass_issue  # noqa: E402
@@ -146,72 +146,6 @@ def run_load(specs: list[dict]) -> list[dict]:
         process.wait()
         results.append(json.loads(Path(out).read_text()))
     return results
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def cpu_by_role() -> dict[str, float]:
-    """CPU seconds used so far by every process on the machine, grouped by what it is."""
-    groups: dict[str, float] = {}
-    for process in psutil.process_iter(["cmdline", "name", "cpu_times"]):
-        try:
-            cmd = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
-            times = process.info["cpu_times"]
-        except psutil.Error:
-            continue
-        if times is None:
-            continue
-        role = "other"
-        for needle, name in (
-            ("rush_load.py", "load generator"),
-            ("uvicorn", "uvicorn (rush path)"),
-            ("gunicorn", "gunicorn"),
-            ("daphne", "daphne (websockets)"),
-            ("nginx", "nginx"),
-            ("postgres", "postgresql"),
-            ("redis", "redis"),
-        ):
-            if needle in cmd:
-                role = name
-                break
-        groups[role] = groups.get(role, 0.0) + times.user + times.system
-    return groups
-
-
-class RssSampler:
-    """Peak of the summed RSS of every server process (parents and their children)."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.peak = 0.0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            total = 0
-            for pid in self.pids:
-                try:
-                    parent = psutil.Process(pid)
-                    for process in [parent, *parent.children(recursive=True)]:
-                        total += process.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total / 2**20)
-            time.sleep(0.5)
-
-    def __enter__(self) -> RssSampler:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join()
 
 
 def closed_loop(*, base: str, requests: list[dict], concurrency: int, processes: int) -> dict:
@@ -633,34 +567,6 @@ def main() -> None:
     text = json.dumps(result, indent=2, ensure_ascii=False)
     (out / "rush-latest.json").write_text(text)
     (out / f"rush-{datetime.now(UTC):%Y%m%d-%H%M%S}.json").write_text(text)
-
-
-def print_table(r: dict) -> None:
-    rows = [
-        ("students", r["students"], ""),
-        ("decisions/s (ours, closed loop)", r["decisions_per_s"], ""),
-        ("decisions/s (baseline)", r["baseline_decisions_per_s"], ""),
-        ("ratio to baseline", r["ratio"], ">= 10"),
-        ("ceiling answers/s", r["ceiling_per_s"], ""),
-        ("decisions/s in the scenario", r["scenario_decisions_per_s"], "(open loop: arrivals bound it)"),
-        ("fraction of ceiling", r["ceiling_fraction"], ">= 0.5"),
-        ("HTTP p50 / p95 / p99 s", f"{r['p50_s']} / {r['p95_s']} / {r['p99_s']}", "p99 <= 1"),
-        ("final answer p99 s", r["final_answer_p99_s"], "<= 30"),
-        (
-            "5xx / timeouts / unanswered",
-            f"{r['errors_5xx']} / {r['timeouts']} / {r['unanswered']}",
-            "0 / 0 / 0",
-        ),
-        ("overbooked", r["overbooked"], "0"),
-        ("booked answers / in PostgreSQL", f"{r['booked_answers']} / {r['booked_in_db']}", "equal"),
-        ("big release confirmed/s", r["big_confirmed_per_s"], ">= 500"),
-        ("websockets / lag p99 s", f"{r['websockets']} / {r['ws_lag_p99_s']}", "10000 / <= 1"),
-        ("peak RSS MB (all servers)", r["peak_rss_mb"], "< 3072"),
-    ]
-    print()
-    print(f"{'measure':34} {'value':>24}  target")
-    for name, value, target in rows:
-        print(f"{name:34} {value!s:>24}  {target}")
 
 
 if __name__ == "__main__":
