@@ -126,6 +126,26 @@ def _public_schema_after_test():
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _sign_in_failures_forgotten():
+    """Failed sign-ins counted by one test (per IP and company) must not throttle a later one."""
+    yield
+    from django.core.cache import cache
+    from django_tenants.utils import schema_context
+
+    from accounts.forms import _failure_keys
+
+    keys = []
+    for schema in ("public", "t_acme", "t_globex"):
+        with schema_context(schema):
+            for email in ("admin@acme.example.jp", "admin@globex.example.jp"):
+                keys += _failure_keys(email=email, ip="127.0.0.1")
+    try:
+        cache.delete_many(keys)
+    except Exception:  # noqa: BLE001 - a test that stopped Redis on purpose leaves nothing to forget
+        pass
+
+
 @pytest.fixture
 def committed(django_db_blocker):
     """Let a test write committed rows (for live servers in other processes); it cleans up itself."""
