@@ -34,10 +34,12 @@ from django.http import HttpResponse  # noqa: E402
 
 from booking.rush.middleware import RushMiddleware  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
+from booking.rush.redis_batch import RedisBatcher  # noqa: E402
 from tenants.selectors import tenant_for_host, tenant_for_host_cached  # noqa: E402
 
 THREADS = int(os.environ.get("RUSH_THREADS", "8"))
 MAX_BODY = 16 * 1024
+REDIS_CONNECTIONS = int(os.environ.get("RUSH_REDIS_CONNECTIONS", "16"))
 
 _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="rush")
 # Pages, places in line and health checks never wait behind bookings that are writing to PostgreSQL.
@@ -73,12 +75,26 @@ def handle(request: ASGIRequest) -> HttpResponse:
             connection.close()
 
 
-_redis: dict[int, tuple] = {}
+def _state_refresh(tenant, seminar_id: int) -> None:
+    """Reload a seminar's state on a thread while the event loop keeps answering from the one it has."""
+    from booking.rush.state import seminar_state
+
+    try:
+        connection.set_tenant(tenant)
+        seminar_state(seminar_id=seminar_id, fresh=True)
+    except DatabaseError:
+        pass  # PostgreSQL away: the next request past the expiry asks again
+    finally:
+        if connection.connection is not None:
+            connection.close()
+
+
+_redis: dict[int, RedisBatcher] = {}
 _batchers: dict[int, WinnerBatcher] = {}
 
 
-def _async_gate():
-    """This event loop's Redis client and gate script (redis.asyncio; created on first use)."""
+def _async_gate() -> RedisBatcher:
+    """This event loop's batcher of gate calls (redis.asyncio; created on first use)."""
     import redis.asyncio as aioredis
     from django.conf import settings
 
@@ -87,11 +103,16 @@ def _async_gate():
     loop_id = id(asyncio.get_running_loop())
     found = _redis.get(loop_id)
     if found is None:
-        client = aioredis.Redis.from_url(
-            settings.RUSH_REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0
+        # A blocking pool: at the peak a batch waits a moment for a connection instead of failing over to
+        # the slow way when every connection is busy.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.RUSH_REDIS_URL,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=1.0,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
         )
-        found = (client, client.register_script(GATE_SCRIPT))
-        _redis[loop_id] = found
+        found = _redis[loop_id] = RedisBatcher(aioredis.Redis(connection_pool=pool), script_text=GATE_SCRIPT)
     return found
 
 
@@ -104,7 +125,7 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
     from booking.rush import views
     from booking.rush.gate import CLAIMED, NOT_LOADED, Gate, gate_answer
     from booking.rush.metrics import rate_key
-    from booking.rush.state import seminar_state_cached
+    from booking.rush.state import seminar_state_or_stale
     from booking.seatcounter import REDIS_ERRORS
 
     try:
@@ -115,19 +136,17 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
     if tenant is None:
         return None
     schema = tenant.schema_name
-    state = seminar_state_cached(schema=schema, seminar_id=seminar_id)
+    state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
     if state is None:
         return None
+    if refresh:
+        asyncio.get_running_loop().run_in_executor(_light, _state_refresh, tenant, seminar_id)
     plan = views.book_plan(request, schema=schema, seminar_id=seminar_id, state_of=lambda _: state)
-    client, script = _async_gate()
+    batcher = _async_gate()
     if isinstance(plan, tuple):
         response, kind = plan
         if kind:
-            key = rate_key(schema=schema, seminar_id=seminar_id, kind=kind, second=int(time.time()))
-            try:
-                await client.pipeline(transaction=False).incr(key).expire(key, 300).execute()
-            except REDIS_ERRORS:
-                pass
+            batcher.count(rate_key(schema=schema, seminar_id=seminar_id, kind=kind, second=int(time.time())))
         return response
     gate = Gate(schema=schema, seminar_id=seminar_id)
     keys, args = gate.keys_args(
@@ -140,7 +159,7 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
         other_quota_ids=plan.others,
     )
     try:
-        answer = gate_answer(await script(keys=keys, args=args))
+        answer = gate_answer(await batcher.gate(keys, args))
     except REDIS_ERRORS:
         return None
     if answer.result == NOT_LOADED:
