@@ -18,6 +18,9 @@ from booking.models import POOL, Seminar, SlotQuota
 from booking.selectors import RankAccess, rank_access
 
 STATE_SECONDS = 2.0
+# After STATE_SECONDS an event-loop caller keeps answering from the state it has for up to this long while
+# one refresh runs on a thread (never every request of that moment falling back to the slow way at once).
+STALE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,16 @@ _cache: dict[tuple[str, int], tuple[float, SeminarState | None]] = {}
 _lock = threading.Lock()
 
 
-def seminar_state(*, seminar_id: int, now: float | None = None) -> SeminarState | None:
-    """The seminar of the current tenant as the rush path sees it (None if it does not exist)."""
+def seminar_state(*, seminar_id: int, now: float | None = None, fresh: bool = False) -> SeminarState | None:
+    """The seminar of the current tenant as the rush path sees it (None if it does not exist).
+
+    `fresh` reads PostgreSQL even when the cached state is still current.
+    """
     schema = connection.schema_name
     now = now if now is not None else time.monotonic()
     key = (schema, seminar_id)
     cached = _cache.get(key)
-    if cached is not None and cached[0] > now:
+    if cached is not None and cached[0] > now and not fresh:
         return cached[1]
     state = _load(schema=schema, seminar_id=seminar_id)
     with _lock:
@@ -87,6 +93,28 @@ def seminar_state_cached(*, schema: str, seminar_id: int) -> SeminarState | None
     """The cached state if it is fresh, without touching the database (None otherwise)."""
     cached = _cache.get((schema, seminar_id))
     return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
+def seminar_state_or_stale(*, schema: str, seminar_id: int) -> tuple[SeminarState | None, bool]:
+    """The cached state, even a little past its time, and whether it should be refreshed now.
+
+    (None, True) when nothing usable is cached. A refresh is asked for once per expiry: the caller that
+    gets True starts it (seminar_state() on a thread), the others keep using what is there meanwhile.
+    """
+    key = (schema, seminar_id)
+    cached = _cache.get(key)
+    now = time.monotonic()
+    if cached is None or cached[0] + STALE_SECONDS <= now:
+        return None, True
+    if cached[0] > now:
+        return cached[1], False
+    with _lock:
+        # Claim the refresh: push the expiry a little so the next callers do not ask for it again.
+        current = _cache.get(key)
+        if current is not cached:
+            return (current[1], False) if current is not None else (None, True)
+        _cache[key] = (now + STATE_SECONDS / 2, cached[1])
+    return cached[1], True
 
 
 def seminar_state_forget() -> None:
