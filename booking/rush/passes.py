@@ -9,9 +9,11 @@ the tenant, seminar and student, and lives two minutes. Neither can be forged wi
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -27,12 +29,20 @@ class StudentPass:
     issued_at: int
 
 
+@functools.lru_cache(maxsize=4096)
+def _signer(salt: str, key: str, fallbacks: tuple[str, ...]) -> signing.TimestampSigner:
+    return signing.TimestampSigner(key=key, fallback_keys=list(fallbacks), salt=salt)
+
+
 def _student_signer(schema: str) -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=f"booking.rush.student:{schema}")
+    # One signer per company and keys (the keys are part of the cache key, so a rotation takes effect).
+    return _signer(
+        f"booking.rush.student:{schema}", settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS)
+    )
 
 
 def _room_signer(schema: str) -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=f"booking.rush.room:{schema}")
+    return _signer(f"booking.rush.room:{schema}", settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
 
 
 def student_pass_issue(*, schema: str, candidate_id: int, rank: str) -> str:
