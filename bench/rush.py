@@ -386,6 +386,10 @@ def scenario(
             watch_process.wait()
     cpu_after = cpu_by_role()
     cpu = {role: round(cpu_after.get(role, 0) - cpu_before.get(role, 0), 1) for role in cpu_after}
+    load_cpu = sum(result.get("cpu_s", 0) for result in results)
+    if watchers and watch_out.exists():
+        load_cpu += json.loads(watch_out.read_text()).get("cpu_s", 0)
+    cpu["load generator"] = round(load_cpu, 1)
     responses = [r for result in results for r in result["responses"]]
     finals = [s for result in results for s in result["students"]]
     codes = Counter(r[3] for r in responses)
@@ -416,7 +420,8 @@ def scenario(
     )
     lag = {}
     if watchers and watch_out.exists():
-        frames = json.loads(watch_out.read_text())["frames"]
+        watched = json.loads(watch_out.read_text())
+        frames = watched["frames"]
         # A booking changes what the watchers of the booking student's rank see (the default layout has no
         # shared pool); the lag is measured over those watchers, for a sample of the bookings.
         lags = []
@@ -440,7 +445,8 @@ def scenario(
             "ws_lag_p99_s": round(percentile(lags, 0.99), 3) if lags else None,
             "ws_within_1s": round(sum(1 for x in finite if x <= 1.0) / max(len(lags), 1), 4),
             "ws_missed": len(lags) - len(finite),
-            "websockets": sum(1 for f in frames if f is not None),
+            # Open from before T0 until after the last push.
+            "websockets": watched["held"],
         }
     latencies = [r[1] for r in responses]
     return {

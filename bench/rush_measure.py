@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -16,17 +17,24 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def cpu_by_role() -> dict[str, float]:
-    """CPU seconds used so far by every process on the machine, grouped by what it is."""
+    """CPU seconds used so far by every process on the machine, grouped by what it is.
+
+    Processes that ended in between are missing: the load processes report their own CPU time.
+    """
     groups: dict[str, float] = {}
-    for process in psutil.process_iter(["cmdline", "name", "cpu_times"]):
+    me = os.getpid()
+    for process in psutil.process_iter(["cmdline", "name", "cpu_times", "ppid"]):
         try:
             cmd = " ".join(process.info["cmdline"] or [process.info["name"] or ""])
             times = process.info["cpu_times"]
+            if "multiprocessing" in cmd:
+                # A worker uvicorn spawned: its command line names multiprocessing, its parent uvicorn.
+                cmd += " " + " ".join(psutil.Process(process.info["ppid"]).cmdline())
         except psutil.Error:
             continue
         if times is None:
             continue
-        role = "other"
+        role = "bench driver" if process.pid == me else "other"
         for needle, name in (
             ("rush_load.py", "load generator"),
             ("uvicorn", "uvicorn (rush path)"),
