@@ -32,17 +32,26 @@ def _schemas_key() -> str:
     return f"{settings.RUSH_KEY_PREFIX}confirm:schemas"
 
 
-def confirm_later(*, schema: str, booking_id: int, count_key: str | None = None) -> None:
-    """Queue the confirmation of a booking just persisted (inline if Redis is away).
+def confirm_later(
+    *,
+    schema: str,
+    booking_id: int | None = None,
+    booking_ids: list[int] | None = None,
+    count_key: str | None = None,
+) -> None:
+    """Queue the confirmation of bookings just persisted (inline if Redis is away), in one round trip.
 
     `count_key`, when given, is the per-second "booked" counter of the rush view, bumped in the same trip.
     """
+    ids = [*(booking_ids or ()), *(() if booking_id is None else (booking_id,))]
+    if not ids:
+        return
     try:
         pipe = counter_client().pipeline(transaction=False)
-        pipe.rpush(_list_key(schema), booking_id)
+        pipe.rpush(_list_key(schema), *ids)
         pipe.sadd(_schemas_key(), schema)
         if count_key:
-            pipe.incr(count_key)
+            pipe.incrby(count_key, len(ids))
             pipe.expire(count_key, 300)
         pipe.execute()
     except REDIS_ERRORS:
@@ -50,7 +59,8 @@ def confirm_later(*, schema: str, booking_id: int, count_key: str | None = None)
 
         logger.warning("rush: confirmation list unavailable, confirming inline")
         with schema_context(schema):
-            booking_confirm_by_id(booking_id=booking_id)
+            for one in ids:
+                booking_confirm_by_id(booking_id=one)
 
 
 def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:

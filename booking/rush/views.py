@@ -283,16 +283,20 @@ def persist_one(gate: Gate, *, state: SeminarState, student, slot_id: int, quota
     return booked_answer(state=state, booking_id=booking_id, slot_id=slot_id)
 
 
-def booked_answer(*, state: SeminarState, booking_id: int, slot_id: int) -> HttpResponse:
-    """The seat is durable in PostgreSQL: queue the confirmation, count it, say so."""
+def booked_answer(
+    *, state: SeminarState, booking_id: int, slot_id: int, confirm: bool = True
+) -> HttpResponse:
+    """The seat is durable in PostgreSQL: queue the confirmation (unless the caller does, for a batch), count
+    it, say so."""
     committed_at = time.time()
-    confirm_later(
-        schema=state.schema,
-        booking_id=booking_id,
-        count_key=rate_key(
-            schema=state.schema, seminar_id=state.seminar_id, kind="booked", second=int(committed_at)
-        ),
-    )
+    if confirm:
+        confirm_later(
+            schema=state.schema,
+            booking_id=booking_id,
+            count_key=rate_key(
+                schema=state.schema, seminar_id=state.seminar_id, kind="booked", second=int(committed_at)
+            ),
+        )
     return answer_json(
         {
             "ok": True,

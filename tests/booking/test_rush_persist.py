@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -125,6 +126,42 @@ def test_winners_of_the_same_moment_share_a_batch(rush_seminar):
     answers = asyncio.run(run())
     assert _codes(answers) == ["booked", "booked", "booked"]
     assert calls == [3]
+    assert _rows(acme, seminar) == (3, 3)
+    connection.set_schema_to_public()
+
+
+def test_winners_arriving_while_a_batch_is_written_wait_for_the_next_one(rush_seminar):
+    acme, seminar = rush_seminar
+    winners = _winners(acme, seminar, 3)
+    calls = []
+    release = threading.Event()
+
+    def slow(tenant, batch):
+        calls.append(len(batch))
+        if len(calls) == 1:
+            release.wait(10)
+        return persist_batch(tenant, batch)
+
+    async def run():
+        import booking.rush.persist as module
+
+        original = module.persist_batch
+        module.persist_batch = slow
+        try:
+            batcher = WinnerBatcher(ThreadPoolExecutor(max_workers=4), wait=0.01, in_flight=1)
+            first = asyncio.ensure_future(batcher.persist(acme.tenant, winners[0]))
+            await asyncio.sleep(0.1)  # the first batch is being written (and held)
+            rest = [asyncio.ensure_future(batcher.persist(acme.tenant, w)) for w in winners[1:]]
+            await asyncio.sleep(0.1)
+            assert calls == [1]  # the others wait although threads are free
+            release.set()
+            return await asyncio.gather(first, *rest)
+        finally:
+            module.persist_batch = original
+
+    answers = asyncio.run(run())
+    assert _codes(answers) == ["booked"] * 3
+    assert calls == [1, 2]
     assert _rows(acme, seminar) == (3, 3)
     connection.set_schema_to_public()
 
