@@ -30,8 +30,15 @@ django.setup()
 from django.core.exceptions import DisallowedHost  # noqa: E402
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
-from django.http import HttpResponse  # noqa: E402
+from django.http import HttpResponse, QueryDict  # noqa: E402
+from django.http.cookie import parse_cookie  # noqa: E402
+from django.http.request import split_domain_port, validate_host  # noqa: E402
 
+# Everything a booking touches, imported now rather than by the first request of the rush on the event loop.
+import booking.live  # noqa: E402, F401
+import booking.rush.confirm  # noqa: E402, F401
+import booking.rush.views  # noqa: E402, F401
+import booking.services.bookings  # noqa: E402, F401
 from booking.rush.middleware import RushMiddleware  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
@@ -75,6 +82,42 @@ def handle(request: ASGIRequest) -> HttpResponse:
             connection.close()
 
 
+_loading: dict[tuple, asyncio.Future] = {}
+
+
+async def _once(key: tuple, function, *args, **kwargs):
+    """Run `function` on a thread once for everyone asking with the same key meanwhile; its result, or None
+    when it failed (the caller then takes the regular way, which reports the failure)."""
+    future = _loading.get(key)
+    if future is None:
+        future = asyncio.get_running_loop().run_in_executor(_light, lambda: function(*args, **kwargs))
+        _loading[key] = future
+        future.add_done_callback(lambda _: _loading.pop(key, None))
+    try:
+        return await asyncio.shield(future)
+    except Exception:  # noqa: BLE001 - the regular way answers (and logs) the same trouble
+        return None
+
+
+def _host_lookup(hostname: str):
+    try:
+        return tenant_for_host(hostname=hostname)
+    finally:
+        if connection.connection is not None:
+            connection.close()
+
+
+def _counters_load(tenant, seminar_id: int) -> None:
+    from booking.seatcounter import SeatCounter
+
+    try:
+        connection.set_tenant(tenant)
+        SeatCounter(seminar_id=seminar_id, schema=tenant.schema_name).load()
+    finally:
+        if connection.connection is not None:
+            connection.close()
+
+
 def _state_refresh(tenant, seminar_id: int) -> None:
     """Reload a seminar's state on a thread while the event loop keeps answering from the one it has."""
     from booking.rush.state import seminar_state
@@ -91,6 +134,7 @@ def _state_refresh(tenant, seminar_id: int) -> None:
 
 _redis: dict[int, RedisBatcher] = {}
 _batchers: dict[int, WinnerBatcher] = {}
+_gates: dict[tuple[str, int], object] = {}  # Gate objects (their keys built once), per company and seminar
 
 
 def _async_gate() -> RedisBatcher:
@@ -116,7 +160,62 @@ def _async_gate() -> RedisBatcher:
     return found
 
 
-async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> HttpResponse | None:
+_META_NAMES = {
+    b"host": "HTTP_HOST",
+    b"cookie": "HTTP_COOKIE",
+    b"origin": "HTTP_ORIGIN",
+    b"x-requested-with": "HTTP_X_REQUESTED_WITH",
+    b"x-request-start": "HTTP_X_REQUEST_START",
+    b"content-type": "CONTENT_TYPE",
+}
+_hosts_valid: dict[str, bool] = {}
+
+
+class RushRequest:
+    """What the rush views read from a booking request, taken straight from the ASGI scope.
+
+    Building Django's full request (every header into META, the stream, the lazy attributes) cost more than
+    deciding the seat; this carries the six headers the decision reads. The host is checked against
+    ALLOWED_HOSTS exactly as HttpRequest.get_host() does. The threaded way builds the full request.
+    """
+
+    __slots__ = ("method", "META", "COOKIES", "body", "content_type")
+
+    def __init__(self, scope: dict, body: bytes) -> None:
+        meta = {}
+        for name, value in scope["headers"]:
+            key = _META_NAMES.get(name)
+            if key is not None:
+                meta[key] = value.decode("latin-1")
+        self.META = meta
+        self.method = scope["method"]
+        self.body = body
+        self.content_type = meta.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        self.COOKIES = parse_cookie(meta.get("HTTP_COOKIE", ""))
+
+    def get_host(self) -> str:
+        host = self.META.get("HTTP_HOST", "")
+        valid = _hosts_valid.get(host)
+        if valid is None:
+            from django.conf import settings
+
+            domain, _port = split_domain_port(host)
+            valid = bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+            if len(_hosts_valid) > 10_000:
+                _hosts_valid.clear()
+            _hosts_valid[host] = valid
+        if not valid:
+            raise DisallowedHost(host)
+        return host
+
+    @property
+    def POST(self) -> QueryDict:
+        if self.content_type == "application/x-www-form-urlencoded":
+            return QueryDict(self.body, encoding="utf-8")
+        return QueryDict()
+
+
+async def book_fast(request: RushRequest, seminar_id: int, started: float) -> HttpResponse | None:
     """A booking decided on the event loop: checks, then one Redis call; only winners use a thread.
 
     None means "take the regular way" (something this process has not cached yet, or Redis trouble):
@@ -134,11 +233,17 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
         return None
     tenant = tenant_for_host_cached(hostname=hostname)
     if tenant is None:
-        return None
+        # First contact (or the entry expired): one lookup on a thread, every request of the moment waits for it.
+        tenant = await _once(("host", hostname), _host_lookup, hostname)
+        if tenant is None:
+            return None
     schema = tenant.schema_name
     state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
     if state is None:
-        return None
+        await _once(("state", schema, seminar_id), _state_refresh, tenant, seminar_id)
+        state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
+        if state is None:
+            return None
     if refresh:
         asyncio.get_running_loop().run_in_executor(_light, _state_refresh, tenant, seminar_id)
     plan = views.book_plan(request, schema=schema, seminar_id=seminar_id, state_of=lambda _: state)
@@ -148,18 +253,28 @@ async def book_fast(request: ASGIRequest, seminar_id: int, started: float) -> Ht
         if kind:
             batcher.count(rate_key(schema=schema, seminar_id=seminar_id, kind=kind, second=int(time.time())))
         return response
-    gate = Gate(schema=schema, seminar_id=seminar_id)
-    keys, args = gate.keys_args(
-        candidate_id=plan.student.candidate_id,
-        issued_at=plan.student.issued_at,
-        quota_ids=plan.quota_ids,
-        mode=state.waiting_room,
-        has_room_pass=plan.has_room_pass,
-        admission_per_second=state.admission_per_second,
-        other_quota_ids=plan.others,
-    )
+    gate = _gates.get((schema, seminar_id))
+    if gate is None:
+        if len(_gates) > 5_000:
+            _gates.clear()
+        gate = _gates[(schema, seminar_id)] = Gate(schema=schema, seminar_id=seminar_id)
+    options = {
+        "candidate_id": plan.student.candidate_id,
+        "issued_at": plan.student.issued_at,
+        "quota_ids": plan.quota_ids,
+        "mode": state.waiting_room,
+        "has_room_pass": plan.has_room_pass,
+        "admission_per_second": state.admission_per_second,
+        "other_quota_ids": plan.others,
+    }
+    keys, args = gate.keys_args(**options)
     try:
         answer = gate_answer(await batcher.gate(keys, args))
+        if answer.result == NOT_LOADED:
+            # The counters are built once from PostgreSQL (one thread; the others wait), then asked again,
+            # as the threaded way does.
+            await _once(("counters", schema, seminar_id), _counters_load, tenant, seminar_id)
+            answer = gate_answer(await batcher.gate(*gate.keys_args(**options)))
     except REDIS_ERRORS:
         return None
     if answer.result == NOT_LOADED:
@@ -214,15 +329,14 @@ async def application(scope, receive, send) -> None:
     if body is None:
         return
     started = time.time()
-    request = ASGIRequest(scope, io.BytesIO(body))
     loop = asyncio.get_running_loop()
     response = None
     booking = _BOOK.match(scope["path"])
     if booking is not None:
-        response = await book_fast(request, int(booking[1]), started)
+        response = await book_fast(RushRequest(scope, body), int(booking[1]), started)
     if response is None:
         executor = _pool if booking is not None else _light
-        response = await loop.run_in_executor(executor, handle, request)
+        response = await loop.run_in_executor(executor, handle, ASGIRequest(scope, io.BytesIO(body)))
     headers = [(b"content-type", response["Content-Type"].encode("latin-1"))]
     for name, value in response.items():
         if name.lower() not in ("content-type", "content-length"):

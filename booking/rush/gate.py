@@ -163,6 +163,14 @@ class Gate:
             script = self.client.register_script(_GATE)
             Gate._scripts[id(self.client)] = script
         self._gate = script
+        # The keys that do not depend on the request, built once.
+        self._keys = [
+            self.counter.ready_key,
+            self.counter.holders_key,
+            revoked_key(schema=schema),
+            *(self.room[name] for name in ("on", "tail", "cursor", "last", "tickets", "head")),
+        ]
+        self._rate_prefix = rate_prefix(schema=schema, seminar_id=seminar_id)
 
     def keys_args(
         self,
@@ -176,17 +184,8 @@ class Gate:
         queue_only: bool = False,
         other_quota_ids: list[int] | None = None,
     ) -> tuple[list[str], list]:
-        room = self.room
         keys = [
-            self.counter.ready_key,
-            self.counter.holders_key,
-            revoked_key(schema=self.schema),
-            room["on"],
-            room["tail"],
-            room["cursor"],
-            room["last"],
-            room["tickets"],
-            room["head"],
+            *self._keys,
             *(self.counter.quota_key(q) for q in quota_ids),
             *(self.counter.quota_key(q) for q in other_quota_ids or ()),
         ]
@@ -197,7 +196,7 @@ class Gate:
             "1" if has_room_pass else "0",
             admission_per_second,
             int(time.time() * 1000),
-            rate_prefix(schema=self.schema, seminar_id=self.seminar_id),
+            self._rate_prefix,
             "queue" if queue_only else "claim",
             len(quota_ids),
             *quota_ids,
