@@ -16,9 +16,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import aiohttp
 import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.rush_client import ClientError, ClientTimeout, HttpPool, WatchProtocol  # noqa: E402
 
 REQUEST_TIMEOUT = 10.0
 
@@ -33,38 +36,44 @@ class Recorder:
         self.responses: list[tuple[float, float, int, str]] = []  # sent at, latency, status, code
         self.timeouts = 0
 
-    async def call(self, session, method, url, *, headers, body=None):
+    async def call(self, pool: HttpPool, method, path, *, headers, body=None):
+        """Latency counts from when the student wants to send, waiting for a connection included."""
         sent = time.time()
         try:
-            async with session.request(method, url, headers=headers, data=body) as response:
-                raw = await response.read()
-                latency = time.time() - sent
-                try:
-                    data = json.loads(raw) if raw[:1] == b"{" else {}
-                except ValueError:
-                    data = {}
-                code = data.get("code", "page" if response.status < 400 else f"http{response.status}")
-                self.responses.append((sent, latency, response.status, code))
-                room = response.cookies.get("rush_room")
-                return response.status, data, (room.value if room is not None else None)
-        except TimeoutError:
+            status, raw, cookies = await pool.request(
+                method, path, headers=headers, body=body.encode() if body else None, timeout=REQUEST_TIMEOUT
+            )
+        except ClientTimeout:
             self.timeouts += 1
             self.responses.append((sent, time.time() - sent, 0, "timeout"))
             return 0, {"code": "timeout"}, None
-        except aiohttp.ClientError as error:
+        except (ClientError, OSError) as error:
             self.responses.append((sent, time.time() - sent, 0, f"client:{type(error).__name__}"))
             return 0, {"code": "client_error"}, None
+        latency = time.time() - sent
+        try:
+            data = json.loads(raw) if raw[:1] == b"{" else {}
+        except ValueError:
+            data = {}
+        code = data.get("code", "page" if status < 400 else f"http{status}")
+        self.responses.append((sent, latency, status, code))
+        return status, data, cookies.get("rush_room")
 
 
-async def student(session, rec: Recorder, spec: dict, one: dict, t0: float, results: list) -> None:
-    base, seminar = spec["base"], spec["seminar"]
+def pool_for(base: str, limit: int) -> HttpPool:
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    return HttpPool(host=host, port=port, limit=limit)
+
+
+async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: float, results: list) -> None:
+    seminar = spec["seminar"]
     arrive = t0 + one["offset"]
     await asyncio.sleep(max(arrive - time.time(), 0))
     arrived = time.time()
     cookie = f"rush_pass={one['pass']}"
     headers = {"Host": spec["host"], "Cookie": cookie, "Accept": "text/html"}
     # The link on the student's My Page leads to the page of their rank (cached by the proxy).
-    await rec.call(session, "GET", f"{base}{one['page']}", headers=headers)
+    await rec.call(session, "GET", one["page"], headers=headers)
     slots = list(spec["slots"])
     random.shuffle(slots)
     tried = 0
@@ -83,7 +92,7 @@ async def student(session, rec: Recorder, spec: dict, one: dict, t0: float, resu
         status, data, got_room = await rec.call(
             session,
             "POST",
-            f"{base}/my/rush/{seminar}/book",
+            f"/my/rush/{seminar}/book",
             headers=post_headers,
             body=json.dumps({"slot": slots[tried % len(slots)]}),
         )
@@ -97,7 +106,7 @@ async def student(session, rec: Recorder, spec: dict, one: dict, t0: float, resu
                 status, data, got_room = await rec.call(
                     session,
                     "GET",
-                    f"{base}/my/rush/{seminar}/queue",
+                    f"/my/rush/{seminar}/queue",
                     headers={"Host": spec["host"], "Cookie": cookie, "Accept": "application/json"},
                 )
                 room = got_room or room
@@ -135,14 +144,8 @@ async def student(session, rec: Recorder, spec: dict, one: dict, t0: float, resu
 async def run_students(spec: dict) -> dict:
     rec = Recorder()
     results: list[dict] = []
-    connector = aiohttp.TCPConnector(limit=spec.get("connections", 400), ttl_dns_cache=None)
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
-    ) as session:
-        await asyncio.gather(
-            *(student(session, rec, spec, one, spec["t0"], results) for one in spec["students"])
-        )
+    session = pool_for(spec["base"], spec.get("connections", 400))
+    await asyncio.gather(*(student(session, rec, spec, one, spec["t0"], results) for one in spec["students"]))
     return {"responses": rec.responses, "timeouts": rec.timeouts, "students": results}
 
 
@@ -152,103 +155,18 @@ async def run_closed(spec: dict) -> dict:
     stop_at = spec["start"] + spec["seconds"]
     items = spec["requests"]
     counter = iter(range(10**9))
-    connector = aiohttp.TCPConnector(limit=spec["concurrency"], ttl_dns_cache=None)
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
-    ) as session:
-        await asyncio.sleep(max(spec["start"] - time.time(), 0))
+    session = pool_for(spec["base"], spec["concurrency"])
+    await asyncio.sleep(max(spec["start"] - time.time(), 0))
 
-        async def client() -> None:
-            while time.time() < stop_at:
-                item = items[next(counter) % len(items)]
-                await rec.call(
-                    session,
-                    item["method"],
-                    spec["base"] + item["path"],
-                    headers=item["headers"],
-                    body=item.get("body"),
-                )
+    async def client() -> None:
+        while time.time() < stop_at:
+            item = items[next(counter) % len(items)]
+            await rec.call(
+                session, item["method"], item["path"], headers=item["headers"], body=item.get("body")
+            )
 
-        await asyncio.gather(*(client() for _ in range(spec["concurrency"])))
+    await asyncio.gather(*(client() for _ in range(spec["concurrency"])))
     return {"responses": rec.responses, "timeouts": rec.timeouts}
-
-
-class WatchProtocol(asyncio.Protocol):
-    """One watcher's websocket, read with as little work as a browser tab would do per frame.
-
-    The `websockets` client costs tens of microseconds per frame; with 10,000 sockets on the cores the
-    servers run on, the watchers themselves became the slowest part of the measurement. This speaks just
-    enough RFC 6455 for the job: the upgrade, unmasked server frames, masked pongs to pings, close.
-    """
-
-    def __init__(self, frames: list[tuple[float, float]], request: bytes, done: asyncio.Future) -> None:
-        self.frames = frames
-        self.request = request
-        self.done = done
-        self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.buffer = b""
-        self.upgraded = False
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(self.request)
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if not self.upgraded:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
-            if not head.startswith(b"HTTP/1.1 101"):
-                self._finish(ConnectionError(head.split(b"\r\n", 1)[0].decode(errors="replace")))
-                return
-            self.upgraded = True
-            if not self.opened.done():
-                self.opened.set_result(True)
-        buffer = self.buffer
-        while len(buffer) >= 2:
-            opcode, length, offset = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
-            if length == 126:
-                if len(buffer) < 4:
-                    break
-                length, offset = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(buffer) < 10:
-                    break
-                length, offset = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < offset + length:
-                break
-            payload, buffer = buffer[offset : offset + length], buffer[offset + length :]
-            if opcode == 1:
-                at = payload.rfind(b'"at": ')
-                if at >= 0:
-                    self.frames.append((float(payload[at + 6 : payload.rindex(b"}")]), time.time()))
-            elif opcode == 9:
-                self._send(0xA, payload)
-            elif opcode == 8:
-                self._send(0x8, payload[:2])
-                self._finish(None)
-                return
-        self.buffer = buffer
-
-    def _send(self, opcode: int, payload: bytes) -> None:
-        mask = random.randbytes(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
-
-    def connection_lost(self, exc) -> None:
-        self._finish(exc)
-
-    def _finish(self, error) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(error or ConnectionError("closed before the upgrade"))
-        if not self.done.done():
-            self.done.set_result(error)
-        if self.transport is not None:
-            self.transport.close()
 
 
 async def run_watchers(spec: dict) -> dict:

@@ -38,7 +38,11 @@ http {{
     keepalive_requests 100000;
     proxy_cache_path {tmp}/cache levels=1:2 keys_zone=rush_pages:10m max_size=64m inactive=5m;
     upstream http_app {{ {http_servers} keepalive 64; }}
-    upstream rush_app {{ {rush_servers} keepalive 256; }}
+    # Enough idle connections kept that a burst reuses them instead of opening new ones to the workers
+    # (each new one waits in the workers' accept queue while their event loops are busy).
+    upstream rush_app {{
+        least_conn; {rush_servers} keepalive 2048; keepalive_requests 1000000; keepalive_timeout 70s;
+    }}
     upstream ws_app {{ {ws_servers} }}
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     server {{
@@ -197,46 +201,52 @@ def stack_start(
         http_ports = list(ws_ports)
     rush_ports = list(http_ports)
     if rush_workers:
-        rush_port = free_port()
-        rush_ports = [rush_port]
-        stack.processes.append(
-            subprocess.Popen(
-                [
-                    str(VENV_BIN / "uvicorn"),
-                    "booking.rush.asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(rush_port),
-                    "--workers",
-                    str(rush_workers),
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--no-access-log",
-                    # Longer than nginx keeps idle upstream connections, so nginx never reuses one just closed.
-                    "--timeout-keep-alive",
-                    "75",
-                    "--backlog",
-                    "8192",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=(logs / "uvicorn.log").open("ab"),
+        # One uvicorn process per port (not `--workers`, whose processes share one accept queue): nginx
+        # spreads the connections, and a busy process never holds back another's new connections.
+        rush_ports = []
+        for _ in range(rush_workers):
+            rush_port = free_port()
+            rush_ports.append(rush_port)
+            stack.processes.append(
+                subprocess.Popen(
+                    [
+                        str(VENV_BIN / "uvicorn"),
+                        "booking.rush.asgi:application",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(rush_port),
+                        # asyncio's own loop: uvloop's accepted new connections so slowly while busy that at
+                        # the opening second they waited seconds in the accept queue (measured: 500-1,500
+                        # queued, 2-5 s); asyncio accepts a whole backlog per wake-up.
+                        "--loop",
+                        os.environ.get("RUSH_LOOP", "asyncio"),
+                        "--http",
+                        "httptools",
+                        "--no-access-log",
+                        # Longer than nginx keeps idle upstream connections, so nginx never reuses one just closed.
+                        "--timeout-keep-alive",
+                        "75",
+                        "--backlog",
+                        "8192",
+                        "--log-level",
+                        "warning",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=(logs / "uvicorn.log").open("ab"),
+                )
             )
-        )
     conf = NGINX_CONF.format(
         nginx_workers=nginx_workers,
         tmp=tmp,
         logs=logs,
         port=port,
         http_servers=" ".join(f"server 127.0.0.1:{p};" for p in http_ports),
-        ws_servers=" ".join(f"server 127.0.0.1:{p};" for p in ws_ports),
-        rush_servers=" ".join(f"server 127.0.0.1:{p};" for p in rush_ports),
+        # One failed handshake must not take a websocket process out of rotation for ten seconds.
+        ws_servers=" ".join(f"server 127.0.0.1:{p} max_fails=0;" for p in ws_ports),
+        rush_servers=" ".join(f"server 127.0.0.1:{p} max_fails=0;" for p in rush_ports),
     )
     (tmp / "nginx.conf").write_text(conf)
     stack.processes.append(
