@@ -224,6 +224,9 @@ def stack_start(
                         "--http",
                         "httptools",
                         "--no-access-log",
+                        # The rush path reads no client address and sends no Server header.
+                        "--no-proxy-headers",
+                        "--no-server-header",
                         # Longer than nginx keeps idle upstream connections, so nginx never reuses one just closed.
                         "--timeout-keep-alive",
                         "75",

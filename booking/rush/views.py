@@ -13,10 +13,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
 from booking import errors
 from booking.rush import passes
@@ -113,7 +113,8 @@ def book_plan(
     access = state.rank_access(student.rank)
     if not access.visible:
         return answer_refusal(errors.NotVisibleError()), None
-    refusal = _closed(state=state, access=access, slot_starts_at=slot.starts_at, now=timezone.now())
+    # datetime.now(UTC) is timezone.now() under USE_TZ (always on here), without the settings lookup.
+    refusal = _closed(state=state, access=access, slot_starts_at=slot.starts_at, now=datetime.now(UTC))
     if refusal is not None:
         return answer_refusal(refusal), "not_open" if isinstance(refusal, errors.NotOpenError) else "error"
     quota_ids = slot.quota_ids_for(student.rank)

@@ -292,3 +292,24 @@ def test_drain_skips_the_list_of_a_company_that_no_longer_exists(rush, acme_sche
     assert OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{booked}:{slot.pk}").exists()
     assert not client.exists(_list_key("t_gone_company"))
     assert not client.sismember(_schemas_key(), "t_gone_company")
+
+
+def test_pass_signatures_are_djangos_own_both_ways(settings):
+    """The signer that derives its HMAC key once signs exactly as django.core.signing does."""
+    from django.core import signing
+
+    settings.SECRET_KEY_FALLBACKS = ["an-older-key-" + "x" * 40]
+    salt = "booking.rush.student:t_acme"
+    ours = passes._signer(salt, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+    django_signer = signing.TimestampSigner(salt=salt)
+    value = ours.sign("42.A.1700000000")
+    assert django_signer.unsign(value) == "42.A.1700000000"
+    assert ours.unsign(django_signer.sign("7.B.1700000001")) == "7.B.1700000001"
+    # A pass signed under the previous key still reads; one signed under an unknown key does not.
+    old = signing.TimestampSigner(key=settings.SECRET_KEY_FALLBACKS[0], salt=salt).sign("9.C.1")
+    assert ours.unsign(old) == "9.C.1"
+    stranger = signing.TimestampSigner(key="k" * 50, salt=salt).sign("9.C.1")
+    with pytest.raises(signing.BadSignature):
+        ours.unsign(stranger)
+    with pytest.raises(signing.BadSignature):
+        passes._signer("booking.rush.student:t_other", settings.SECRET_KEY, ()).unsign(value)

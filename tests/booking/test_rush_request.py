@@ -1,0 +1,50 @@
+"""The light request the rush workers build from the ASGI scope (booking/rush/asgi.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import DisallowedHost
+
+from booking.rush.asgi import RushRequest
+
+
+def _scope(headers: list[tuple[bytes, bytes]], method: str = "POST") -> dict:
+    return {"type": "http", "method": method, "path": "/my/rush/1/book", "headers": headers}
+
+
+def test_reads_the_headers_cookies_and_body_the_decision_needs():
+    request = RushRequest(
+        _scope(
+            [
+                (b"host", b"acme.localhost"),
+                (b"cookie", b"rush_pass=abc:def; rush_room=xyz; other=1"),
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"x-requested-with", b"rush"),
+                (b"origin", b"http://acme.localhost"),
+                (b"x-request-start", b"t=1700000000.123"),
+                (b"user-agent", b"ignored"),
+            ]
+        ),
+        b'{"slot": 3}',
+    )
+    assert request.method == "POST"
+    assert request.COOKIES == {"rush_pass": "abc:def", "rush_room": "xyz", "other": "1"}
+    assert request.content_type == "application/json"
+    assert request.body == b'{"slot": 3}'
+    assert request.META["HTTP_X_REQUESTED_WITH"] == "rush"
+    assert request.META["HTTP_ORIGIN"] == "http://acme.localhost"
+    assert request.META["HTTP_X_REQUEST_START"] == "t=1700000000.123"
+    assert "HTTP_USER_AGENT" not in request.META
+    assert request.get_host() == "acme.localhost"
+
+
+def test_form_bodies_and_hosts_outside_allowed_hosts():
+    form = RushRequest(
+        _scope([(b"host", b"acme.localhost:8000"), (b"content-type", b"application/x-www-form-urlencoded")]),
+        b"slot=12",
+    )
+    assert form.POST.get("slot") == "12"
+    assert form.get_host() == "acme.localhost:8000"
+    for host in (b"evil.example.com", b"", b"acme.localhost.evil.example"):
+        with pytest.raises(DisallowedHost):
+            RushRequest(_scope([(b"host", host)]), b"").get_host()
