@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -22,7 +23,10 @@ from tenants.websocket import tenant_group
 
 logger = logging.getLogger(__name__)
 
-WINDOW_SECONDS = 0.5
+# A change reaches the watchers within this window plus the fan-out (target: 99 % within 1 s); shorter
+# windows mean more pushes per seminar while seats change (at most 1 / WINDOW_SECONDS a second), and so
+# more of the cores the bookings need (settings.SEAT_PUSH_WINDOW_SECONDS).
+WINDOW_SECONDS = settings.SEAT_PUSH_WINDOW_SECONDS
 # The push runs a little after the window closes, so a change committed inside it is always seen.
 PUSH_DELAY_SECONDS = WINDOW_SECONDS + 0.05
 

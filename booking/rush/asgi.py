@@ -1,15 +1,17 @@
 """The rush path as a lean ASGI application, for uvicorn workers behind the proxy (`/my/rush/` only).
 
 Django's full request cycle (the WSGI worker's pure-Python HTTP parsing, the handler, the middleware chain)
-costs more than deciding a seat does. This application parses HTTP in C (uvicorn with httptools and uvloop),
-builds the same Django request object and resolves the company from the host exactly as the tenant middleware
-does. A booking whose company and seminar this process has cached is decided on the event loop (the same
-checks as booking/rush/views.py, then the same Lua call through redis.asyncio); only winners' PostgreSQL
-writes go to a small thread pool, those of the same moment in one transaction (booking/rush/persist.py). Everything else — pages, places in line, first requests before the caches
-are warm, Redis trouble — runs the same rush views on the thread pool. Deployments without the split
-keep answering /my/rush/ through Django (booking.rush.middleware), with the same code deciding.
+costs more than deciding a seat does. This application parses HTTP in C (uvicorn with httptools) and
+decides a booking on the event loop: the headers it needs straight from the ASGI scope (RushRequest), the
+company from the host cache, the same checks as booking/rush/views.py, then the same Lua call, sent with the
+other calls of the same loop turn in one pipeline (booking/rush/redis_batch.py). Only winners' PostgreSQL
+writes go to a small thread pool, batched (booking/rush/persist.py). Everything else — pages, places in
+line, Redis trouble — runs the same rush views on threads with Django's full request. Deployments without
+the split keep answering /my/rush/ through Django (booking.rush.middleware), with the same code deciding.
 
-Run: `uvicorn booking.rush.asgi:application --workers 2 --loop uvloop --http httptools --no-access-log`.
+Run one process per port and core behind the proxy: `uvicorn booking.rush.asgi:application --port P --loop asyncio
+--http httptools --no-access-log --no-proxy-headers` (bench/stack.py; asyncio's loop accepts the opening
+second's new connections at once, uvloop's left them queued for seconds while busy).
 """
 
 from __future__ import annotations

@@ -1,11 +1,15 @@
-"""The light request the rush workers build from the ASGI scope (booking/rush/asgi.py)."""
+"""Parts of the rush workers' application (booking/rush/asgi.py): the light request, loading things once."""
 
 from __future__ import annotations
+
+import asyncio
+import threading
+import time
 
 import pytest
 from django.core.exceptions import DisallowedHost
 
-from booking.rush.asgi import RushRequest
+from booking.rush.asgi import RushRequest, _once
 
 
 def _scope(headers: list[tuple[bytes, bytes]], method: str = "POST") -> dict:
@@ -48,3 +52,32 @@ def test_form_bodies_and_hosts_outside_allowed_hosts():
     for host in (b"evil.example.com", b"", b"acme.localhost.evil.example"):
         with pytest.raises(DisallowedHost):
             RushRequest(_scope([(b"host", host)]), b"").get_host()
+
+
+def test_what_many_requests_need_at_once_is_loaded_once():
+    calls = []
+    lock = threading.Lock()
+
+    def load(value: str) -> str:
+        with lock:
+            calls.append(value)
+        time.sleep(0.2)
+        return value.upper()
+
+    def broken() -> str:
+        raise RuntimeError("database away")
+
+    async def run():
+        first = await asyncio.gather(*(_once(("state", "t_acme", 1), load, "a") for _ in range(50)))
+        # Done: the next request of the same key loads again (a refresh), another key loads on its own.
+        again = await _once(("state", "t_acme", 1), load, "b")
+        other = await _once(("state", "t_acme", 2), load, "c")
+        failed = await asyncio.gather(*(_once(("state", "t_acme", 3), broken) for _ in range(5)))
+        return first, again, other, failed
+
+    first, again, other, failed = asyncio.run(run())
+    assert first == ["A"] * 50
+    assert (again, other) == ("B", "C")
+    assert calls == ["a", "b", "c"]
+    # A failure reaches every waiter as "not loaded" (they take the regular way, which reports it).
+    assert failed == [None] * 5
