@@ -562,7 +562,7 @@ def main() -> None:
         "baseline": base,
         "capacity": ours,
         "machine": f"{os.cpu_count()} vCPU, {round(psutil.virtual_memory().total / 2**30)} GiB, {platform.platform()}",
-        "set_up": f"nginx + uvicorn {RUSH_WORKERS} workers (/my/rush/) + gunicorn {HTTP_WORKERS} sync workers "
+        "set_up": f"nginx + {RUSH_WORKERS} uvicorn processes (/my/rush/) + gunicorn {HTTP_WORKERS} sync workers "
         f"+ {WS_PROCESSES} daphne; "
         f"{LOAD_PROCESSES} load processes on the same cores",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
