@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 WAIT_SECONDS = 0.002
 MOST = 200
-IN_FLIGHT = 2
+IN_FLIGHT = int(os.environ.get("RUSH_BATCHES_IN_FLIGHT", "2"))
 
 
 class _Short(Exception):
