@@ -37,7 +37,7 @@ from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
 from bench.rush_load import lag_of  # noqa: E402
-from bench.rush_measure import RssSampler, cpu_by_role, percentile, print_table  # noqa: E402
+from bench.rush_measure import RssSampler, cpu_by_role, percentile, print_table, quiet_wait  # noqa: E402
 from bench.stack import free_port, stack_start, wait_port  # noqa: E402
 from booking.models import Booking, BookingStatus, MyPageToken, Seminar, SeminarRankRule, SlotQuota  # noqa: E402
 from booking.rush.passes import page_path, student_pass_issue  # noqa: E402
@@ -519,6 +519,7 @@ def main() -> None:
         log(
             f"default: {json.dumps({k: v for k, v in default.items() if k != 'per_slot_rank'}, ensure_ascii=False)}"
         )
+        log(f"servers quiet after {quiet_wait(stack.pids()):.0f} s")
         big = scenario(
             name="big",
             tenant=tenant,

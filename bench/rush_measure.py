@@ -51,6 +51,36 @@ def cpu_by_role() -> dict[str, float]:
     return groups
 
 
+def quiet_wait(pids: list[int], *, below: float = 0.2, most_s: float = 60.0) -> float:
+    """Wait until the server processes together use less than `below` of a core for a second; seconds waited.
+
+    One scenario's tail (thousands of websockets closing, mails queued) must not run into the next one's
+    opening second.
+    """
+    started = time.monotonic()
+
+    def total() -> float:
+        seconds = 0.0
+        for pid in pids:
+            try:
+                parent = psutil.Process(pid)
+                for process in [parent, *parent.children(recursive=True)]:
+                    times = process.cpu_times()
+                    seconds += times.user + times.system
+            except psutil.Error:
+                pass
+        return seconds
+
+    before = total()
+    while time.monotonic() - started < most_s:
+        time.sleep(1.0)
+        after = total()
+        if after - before < below:
+            break
+        before = after
+    return time.monotonic() - started
+
+
 class RssSampler:
     """Peak of the summed RSS of every server process (parents and their children)."""
 
