@@ -287,13 +287,22 @@ async def book_fast(request: RushRequest, seminar_id: int, started: float) -> Ht
         return None
     if answer.result == NOT_LOADED:
         return None
+    decided_at = time.time()
     response = views.answer_decided(plan, answer)
     if response is None and answer.result == CLAIMED:
         # Winners of the same moment share one transaction (booking/rush/persist.py).
         response = await _batcher().persist(tenant, Winner(gate=gate, plan=plan, quota_id=answer.value))
     if response is None:
         return None
-    views.book_finish(request, plan=plan, answer=answer, response=response, gate=gate, started=started)
+    views.book_finish(
+        request,
+        plan=plan,
+        answer=answer,
+        response=response,
+        gate=gate,
+        started=started,
+        decided_at=decided_at,
+    )
     return response
 
 

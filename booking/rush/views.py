@@ -167,12 +167,21 @@ def book(request: HttpRequest, *, seminar_id: int, started: float) -> HttpRespon
         return _book_without_redis(student=plan.student, slot_id=plan.slot_id, seminar_id=seminar_id)
     except DatabaseError:
         return answer_unavailable()
+    decided_at = time.time()
     response = answer_decided(plan, answer)
     if response is None:
         response = persist_one(
             gate, state=plan.state, student=plan.student, slot_id=plan.slot_id, quota_id=answer.value
         )
-    book_finish(request, plan=plan, answer=answer, response=response, gate=gate, started=started)
+    book_finish(
+        request,
+        plan=plan,
+        answer=answer,
+        response=response,
+        gate=gate,
+        started=started,
+        decided_at=decided_at,
+    )
     return response
 
 
@@ -184,11 +193,12 @@ def book_finish(
     response: HttpResponse,
     gate: Gate,
     started: float,
+    decided_at: float,
 ) -> None:
     if answer.result != QUEUED and answer.extra and not plan.has_room_pass:
         # Let in from the queue on this very request: the pass covers a second try on another slot.
         room_cookie_set(response, state=plan.state, student=plan.student, ticket=answer.extra)
-    _watch_latency(request, gate=gate, state=plan.state, started=started)
+    _watch_latency(request, gate=gate, state=plan.state, started=started, decided_at=decided_at)
 
 
 def _closed(*, state: SeminarState, access, slot_starts_at, now) -> errors.BookingError | None:
@@ -352,11 +362,15 @@ def _book_without_redis(*, student, slot_id: int, seminar_id: int) -> HttpRespon
     )
 
 
-def _watch_latency(request: HttpRequest, *, gate: Gate, state: SeminarState, started: float) -> None:
-    """In "auto" mode the room opens by itself while answers take longer than the seminar's threshold.
+def _watch_latency(
+    request: HttpRequest, *, gate: Gate, state: SeminarState, started: float, decided_at: float
+) -> None:
+    """In "auto" mode the room opens by itself while decisions take longer than the seminar's threshold.
 
     The time counts from when the proxy received the request (X-Request-Start, set by nginx), so time spent
-    waiting for a free worker counts too; without the header, from when this process started on it.
+    waiting for a free worker counts too; without the header, from when this process started on it. It ends
+    when Redis decided: a winner's durable write afterwards is not a sign of overload the room would relieve
+    (counting it opened the room at every big release, whose winners wait a few hundred ms for their commit).
     """
     if state.waiting_room != "auto":
         return
@@ -367,7 +381,7 @@ def _watch_latency(request: HttpRequest, *, gate: Gate, state: SeminarState, sta
             began = min(float(header[2:]), started)
         except ValueError:
             pass
-    if (time.time() - began) * 1000 < state.latency_ms:
+    if (decided_at - began) * 1000 < state.latency_ms:
         return
     key = (state.schema, state.seminar_id)
     if _auto_on_at.get(key, 0) > time.monotonic():

@@ -313,3 +313,28 @@ def test_pass_signatures_are_djangos_own_both_ways(settings):
         ours.unsign(stranger)
     with pytest.raises(signing.BadSignature):
         passes._signer("booking.rush.student:t_other", settings.SECRET_KEY, ()).unsign(value)
+
+
+def test_auto_room_counts_the_wait_until_the_decision_not_the_winners_write(rush, acme_schema):
+    from django.test import RequestFactory
+
+    from booking.rush import views
+    from booking.rush.state import seminar_state
+
+    Seminar.objects.filter(pk=rush.pk).update(waiting_room="auto", waiting_room_latency_ms=300)
+    seminar_state_forget()
+    state = seminar_state(seminar_id=rush.pk)
+    gate = Gate(schema=acme_schema.schema, seminar_id=rush.pk)
+    on_key = room_keys(schema=acme_schema.schema, seminar_id=rush.pk)["on"]
+    gate.client.delete(on_key)
+    views._auto_on_at.clear()
+    now = time.time()
+    # Reached the proxy 1 s ago, decided 0.1 s after that, then the durable write took the rest: no room.
+    request = RequestFactory().post("/", HTTP_X_REQUEST_START=f"t={now - 1.0:.3f}")
+    views._watch_latency(request, gate=gate, state=state, started=now - 0.95, decided_at=now - 0.9)
+    assert not gate.client.exists(on_key)
+    # Waited 0.5 s before Redis decided: slower than the threshold, the room opens.
+    views._watch_latency(request, gate=gate, state=state, started=now - 0.6, decided_at=now - 0.5)
+    assert gate.client.get(on_key) == b"auto"
+    gate.client.delete(on_key)
+    views._auto_on_at.clear()
