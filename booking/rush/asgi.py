@@ -17,6 +17,7 @@ second's new connections at once, uvloop's left them queued for seconds while bu
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import os
 import re
@@ -67,27 +68,37 @@ def _not_found() -> HttpResponse:
     return HttpResponse("Not Found", status=404, content_type="text/plain; charset=utf-8")
 
 
+def _returns_connection(function):
+    """Pool threads give their database connection back when done: they may not touch it again for a while."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if connection.connection is not None:
+                connection.close()
+
+    return wrapper
+
+
+@_returns_connection
 def handle(request: ASGIRequest) -> HttpResponse:
     """One rush request, on a pool thread: the company from the host, then the same views as under Django."""
     try:
-        try:
-            hostname = request.get_host().split(":")[0]
-        except DisallowedHost:
-            return _not_found()
-        tenant = tenant_for_host(hostname=hostname)
-        if tenant is None:
-            return _not_found()
-        connection.set_tenant(tenant)
-        try:
-            return _rush(request)
-        except DatabaseError:
-            from booking.rush.answers import answer_unavailable
+        hostname = request.get_host().split(":")[0]
+    except DisallowedHost:
+        return _not_found()
+    tenant = tenant_for_host(hostname=hostname)
+    if tenant is None:
+        return _not_found()
+    connection.set_tenant(tenant)
+    try:
+        return _rush(request)
+    except DatabaseError:
+        from booking.rush.answers import answer_unavailable
 
-            return answer_unavailable()
-    finally:
-        if connection.connection is not None:
-            # Back to the pool: this thread may not touch the database again for a while.
-            connection.close()
+        return answer_unavailable()
 
 
 _loading: dict[tuple, asyncio.Future] = {}
@@ -107,37 +118,29 @@ async def _once(key: tuple, function, *args, **kwargs):
         return None
 
 
+@_returns_connection
 def _host_lookup(hostname: str):
-    try:
-        return tenant_for_host(hostname=hostname)
-    finally:
-        if connection.connection is not None:
-            connection.close()
+    return tenant_for_host(hostname=hostname)
 
 
+@_returns_connection
 def _counters_load(tenant, seminar_id: int) -> None:
     from booking.seatcounter import SeatCounter
 
-    try:
-        connection.set_tenant(tenant)
-        SeatCounter(seminar_id=seminar_id, schema=tenant.schema_name).load()
-    finally:
-        if connection.connection is not None:
-            connection.close()
+    connection.set_tenant(tenant)
+    SeatCounter(seminar_id=seminar_id, schema=tenant.schema_name).load()
 
 
+@_returns_connection
 def _state_refresh(tenant, seminar_id: int) -> None:
     """Reload a seminar's state on a thread while the event loop keeps answering from the one it has."""
     from booking.rush.state import seminar_state
 
+    connection.set_tenant(tenant)
     try:
-        connection.set_tenant(tenant)
         seminar_state(seminar_id=seminar_id, fresh=True)
     except DatabaseError:
         pass  # PostgreSQL away: the next request past the expiry asks again
-    finally:
-        if connection.connection is not None:
-            connection.close()
 
 
 _redis: dict[int, RedisBatcher] = {}
