@@ -43,6 +43,20 @@ def seminar_make(*, quotas: dict[str, int] | None = None, slots: int = 1, capaci
     return seminar
 
 
+def rush_seminar_remove(*, schema: str, seminar) -> None:
+    """Delete a committed test seminar with its bookings and its Redis seat counters."""
+    from booking.models import Booking
+    from booking.seatcounter import SeatCounter
+
+    with schema_context(schema):
+        Booking.objects.filter(seminar=seminar).delete()
+        counter = SeatCounter(seminar_id=seminar.pk)
+        keys = counter.client.keys(f"{counter.prefix}:*")
+        if keys:
+            counter.client.delete(*keys)
+        seminar.delete()
+
+
 @pytest.fixture
 def acme_schema(tenants, db):
     with schema_context(tenants["acme"].schema):

@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from booking.models import Booking, BookingStatus, Seminar
 from booking.rush import passes
 from booking.seatcounter import SeatCounter
-from tests.booking.conftest import candidate_make, seminar_make
+from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
 from tests.conftest import ROOT, database_url_for_tests, free_port, stop_process, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -110,10 +110,4 @@ def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants
             assert sorted(row.candidate_id for row in rows) == sorted([first.pk, second.pk])
             assert SeatCounter(seminar_id=seminar.pk).reconcile() == []
     finally:
-        with schema_context(acme.schema):
-            Booking.objects.filter(seminar=seminar).delete()
-            counter = SeatCounter(seminar_id=seminar.pk)
-            keys = counter.client.keys(f"{counter.prefix}:*")
-            if keys:
-                counter.client.delete(*keys)
-            seminar.delete()
+        rush_seminar_remove(schema=acme.schema, seminar=seminar)

@@ -17,8 +17,7 @@ from booking.rush.passes import StudentPass
 from booking.rush.persist import Winner, WinnerBatcher, persist_batch
 from booking.rush.state import seminar_state, seminar_state_forget
 from booking.rush.views import BookPlan
-from booking.seatcounter import SeatCounter
-from tests.booking.conftest import candidate_make, seminar_make
+from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
 
 
 @pytest.fixture
@@ -28,13 +27,7 @@ def rush_seminar(tenants, committed):
         seminar = seminar_make(quotas={"A": 3}, capacity=3)
     seminar_state_forget()
     yield acme, seminar
-    with schema_context(acme.schema):
-        Booking.objects.filter(seminar=seminar).delete()
-        counter = SeatCounter(seminar_id=seminar.pk)
-        keys = counter.client.keys(f"{counter.prefix}:*")
-        if keys:
-            counter.client.delete(*keys)
-        seminar.delete()
+    rush_seminar_remove(schema=acme.schema, seminar=seminar)
     seminar_state_forget()
 
 
