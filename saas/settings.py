@@ -21,7 +21,10 @@ if not SECRET_KEY:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "insecure-development-key-" + "x" * 40
+    # Never a fixed string: a key of its own per installation, kept in its data folder.
+    from saas.secretkey import installation_secret_key
+
+    SECRET_KEY = installation_secret_key(data_dir=embedded.DATA_DIR)
 
 BASE_DOMAIN = env("BASE_DOMAIN", default="localhost").lower()
 STATUS_DOMAIN = f"status.{BASE_DOMAIN}"
