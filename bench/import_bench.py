@@ -27,6 +27,9 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from bench.import_identity import GIVEN as GIVEN_NAMES  # noqa: E402
+from bench.import_identity import identity_score, people_files  # noqa: E402
+
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 SLUG = "bench-import"
 RESULT = ROOT / "bench" / "results" / "import-latest.json"
@@ -44,16 +47,7 @@ FAMILY = [
     ("小林", "コバヤシ"),
     ("加藤", "カトウ"),
 ]
-GIVEN = [
-    ("太郎", "タロウ"),
-    ("花子", "ハナコ"),
-    ("悠斗", "ユウト"),
-    ("陽菜", "ヒナ"),
-    ("蓮", "レン"),
-    ("葵", "アオイ"),
-    ("湊", "ミナト"),
-    ("結衣", "ユイ"),
-]
+GIVEN = GIVEN_NAMES[:8]
 SCHOOLS = [
     "東京大",
     "京都大学",
@@ -116,9 +110,19 @@ def generate(path: Path, rows: int, *, first_person: int = 0, repeats: bool = Tr
             )
 
 
-def worker(path: Path, schema: str) -> None:
+def rule_keys_only() -> None:
+    """The dedupe rule before identity checks: any shared e-mail or mobile number merged (the baseline)."""
+    from candidates.services import import_matching, import_writer
+
+    import_writer.identity_conflict = import_matching.identity_conflict = lambda **_: None
+
+
+def worker(path: Path, schema: str, rule: str = "identity") -> None:
     """Run in a child process: import the file and report time and this process's peak RSS."""
     from candidates.services.importing import entries_import_file
+
+    if rule == "keys-only":
+        rule_keys_only()
 
     with schema_context(schema), path.open("rb") as handle:
         started = time.perf_counter()
@@ -137,9 +141,9 @@ def worker(path: Path, schema: str) -> None:
     )
 
 
-def run_worker(path: Path, schema: str) -> dict:
+def run_worker(path: Path, schema: str, rule: str = "identity") -> dict:
     output = subprocess.run(
-        [sys.executable, __file__, "--worker", str(path), "--schema", schema],
+        [sys.executable, __file__, "--worker", str(path), "--schema", schema, "--rule", rule],
         check=True,
         capture_output=True,
         text=True,
@@ -180,6 +184,45 @@ def list_benchmark(tenant) -> dict:
     return {"students": student_count, "list_ms": timings}
 
 
+def identity_benchmark(tenant, directory: Path) -> dict:
+    """Both boards' exports of ROWS students with shared family phones and e-mails, under the old and new rule."""
+    files = people_files(directory, ROWS)
+    figures: dict = {
+        "students": files.students,
+        "rikunabi_rows": files.rikunabi_rows,
+        "shared_phone_pairs": files.shared_phone_pairs,
+        "shared_email_pairs": files.shared_email_pairs,
+        "twins": files.twins,
+    }
+    for rule in ("keys-only", "identity"):
+        tenant_reset(tenant)
+        seconds = 0.0
+        for path in (files.mynavi, files.rikunabi):
+            seconds += run_worker(path, tenant.schema_name, rule=rule)["seconds"]
+        score = identity_score(schema=tenant.schema_name, shared_pairs=files.shared_pairs)
+        figures[rule.replace("-", "_")] = {**score, "seconds": round(seconds, 2)}
+    tenant_reset(tenant)
+    return figures
+
+
+def identity_docs(identity: dict) -> str:
+    old, new = identity["keys_only"], identity["identity"]
+    return (
+        "\n### Never merging two students\n\n"
+        f"Same run: {identity['students']:,} students on マイナビ, {identity['rikunabi_rows']:,} of them again on "
+        "リクナビ with 旧字体, hiragana or half-width kana, other phone formats and relayed e-mail addresses; "
+        f"{identity['shared_phone_pairs']} sibling pairs share a mobile number (family phone or a parent's) and "
+        f"{identity['shared_email_pairs']} a family e-mail address ({identity['twins']} of the pairs twins). "
+        "Both files imported under each rule into an empty company (`bench/import_identity.py`):\n\n"
+        "| measure | any shared key merges (old rule) | name and birth date must not disagree |\n|---|---|---|\n"
+        f"| candidates (one per student is right: {identity['students']:,}) | {old['candidates']:,} | {new['candidates']:,} |\n"
+        f"| **wrong merges** (candidates made of two students) | {old['wrong_merges']} | **{new['wrong_merges']}** |\n"
+        f"| **missed true merges** (a student split over candidates) | {old['missed_true_merges']} | **{new['missed_true_merges']}** |\n"
+        f"| shared-key pairs flagged as possible duplicates | {old['shared_key_pairs_flagged']} | {new['shared_key_pairs_flagged']} |\n"
+        f"| import time of both files | {old['seconds']:.1f} s | {new['seconds']:.1f} s |\n"
+    )
+
+
 def append_docs(result: dict) -> None:
     from candidates.services.importing import BATCH_SIZE
 
@@ -206,6 +249,7 @@ def append_docs(result: dict) -> None:
         "thread writes batch N while the next one is read and normalised. Rows already imported are recognised "
         "by (board, member ID or row hash) before normalisation, which is why a re-import is fast. Candidate "
         "indexes are plain B-trees (no `varchar_pattern_ops` twins) and the rarely-set ones are partial.\n"
+        + identity_docs(result["identity"])
     )
     text = PERFORMANCE.read_text(encoding="utf-8") if PERFORMANCE.exists() else "# Performance\n"
     start = text.find("## Import\n")
@@ -225,6 +269,7 @@ def main() -> None:
     tenant = tenant_ensure()
     tenant_reset(tenant)
     with tempfile.TemporaryDirectory() as directory:
+        identity = identity_benchmark(tenant, Path(directory))
         path = Path(directory) / "mynavi-100k.csv"
         generate(path, ROWS)
         size_mb = path.stat().st_size / 1024 / 1024
@@ -246,6 +291,11 @@ def main() -> None:
         "reimport_seconds": round(again["seconds"], 2),
         "reimport_unchanged": again["report"]["unchanged"],
         **listing,
+        "identity": identity,
+        "wrong_merges": identity["identity"]["wrong_merges"],
+        "missed_true_merges": identity["identity"]["missed_true_merges"],
+        "wrong_merges_old_rule": identity["keys_only"]["wrong_merges"],
+        "missed_true_merges_old_rule": identity["keys_only"]["missed_true_merges"],
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
         "load_average": round(os.getloadavg()[0], 1),
         "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -261,6 +311,11 @@ def main() -> None:
         ("list filtered ms (< 300)", f"{result['list_ms']['filtered']}"),
         ("list search ms", f"{result['list_ms']['search']}"),
         ("list board+rank ms", f"{result['list_ms']['board']}"),
+        ("wrong merges (old rule)", f"{result['wrong_merges']} ({result['wrong_merges_old_rule']})"),
+        (
+            "missed true merges (old rule)",
+            f"{result['missed_true_merges']} ({result['missed_true_merges_old_rule']})",
+        ),
     ]:
         print(f"{label:<34}{value:>14}")
     RESULT.parent.mkdir(parents=True, exist_ok=True)
@@ -272,8 +327,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", type=Path)
     parser.add_argument("--schema")
+    parser.add_argument("--rule", default="identity", choices=("identity", "keys-only"))
     arguments = parser.parse_args()
     if arguments.worker:
-        worker(arguments.worker, arguments.schema)
+        worker(arguments.worker, arguments.schema, arguments.rule)
     else:
         main()

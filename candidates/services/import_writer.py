@@ -13,8 +13,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from candidates.dedupe import Identity, duplicate_reason, identity_conflict
 from candidates.models import Candidate, CandidateKey, Entry, PossibleDuplicate
 from candidates.services.copying import copy_new_candidates, copy_rows, ids_reserve
+from candidates.services.import_matching import KEY_COLUMNS, identities_load, key_sharers_load, rows_fetch
 from candidates.services.normalising import (
     CANDIDATE_FIELDS,
     NormalisedRow,
@@ -71,12 +73,6 @@ def _fill_blank_values(current: dict[str, Any], values: dict[str, Any]) -> None:
             current[name] = values[name]
 
 
-def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _fill_blanks(candidate: Candidate, values: dict[str, Any]) -> bool:
     changed = False
     for name in CANDIDATE_FIELDS:
@@ -94,8 +90,8 @@ class _BatchWriter:
         # Only look at the candidates' own columns when some candidate lacks its key rows (checked
         # once per import: an anti-join on the key table's candidate index).
         self.adoptable: tuple[tuple[str, str], ...] = (
-            ((CandidateKey.Kind.EMAIL, "email"), (CandidateKey.Kind.MOBILE, "phone"))
-            if _rows(
+            KEY_COLUMNS
+            if rows_fetch(
                 f"SELECT 1 FROM {Candidate._meta.db_table} AS c WHERE c.merged_into_id IS NULL"
                 " AND (c.email <> '' OR c.phone ~ '^0[6789]0[0-9]{8}$')"
                 f" AND NOT EXISTS (SELECT 1 FROM {CandidateKey._meta.db_table} AS k WHERE k.candidate_id = c.id)"
@@ -118,7 +114,7 @@ class _BatchWriter:
         # Raw SQL with one array parameter each: Django's __in would bind thousands of parameters.
         existing_entries: dict[str, tuple[str, int, int]] = {
             dedupe_key: (row_hash, entry_id, candidate_id)
-            for dedupe_key, row_hash, entry_id, candidate_id in _rows(
+            for dedupe_key, row_hash, entry_id, candidate_id in rows_fetch(
                 f"SELECT dedupe_key, row_hash, id, candidate_id FROM {Entry._meta.db_table}"
                 " WHERE board = %s AND dedupe_key = ANY(%s)",
                 [self.board, [row.dedupe_key for row in rows]],
@@ -132,7 +128,7 @@ class _BatchWriter:
                 wanted.setdefault(kind, set()).add(value)
         key_owner: dict[tuple[str, str], int | _Pending] = {}
         for kind, values in wanted.items():
-            for value, candidate_id in _rows(
+            for value, candidate_id in rows_fetch(
                 f"SELECT value, candidate_id FROM {CandidateKey._meta.db_table} WHERE kind = %s AND value = ANY(%s)",
                 [kind, list(values)],
             ):
@@ -144,7 +140,7 @@ class _BatchWriter:
             missing = [value for value in wanted.get(kind, ()) if (kind, value) not in key_owner]
             if not missing:
                 continue
-            for value, candidate_id in _rows(
+            for value, candidate_id in rows_fetch(
                 f"SELECT DISTINCT ON ({column}) {column}, id FROM {Candidate._meta.db_table}"
                 f" WHERE {column} = ANY(%s) AND merged_into_id IS NULL ORDER BY {column}, id",
                 [missing],
@@ -153,17 +149,25 @@ class _BatchWriter:
                 adopted.append((kind, value, candidate_id))
         duplicate_keys = [row.duplicate_key for row in rows if row.duplicate_key]
         by_duplicate_key: dict[str, list[int | _Pending]] = {}
-        for key, candidate_id in _rows(
+        for key, candidate_id in rows_fetch(
             f"SELECT duplicate_key, id FROM {Candidate._meta.db_table}"
             " WHERE duplicate_key = ANY(%s) AND merged_into_id IS NULL",
             [duplicate_keys],
         ):
             by_duplicate_key.setdefault(key, []).append(candidate_id)
+        identities = identities_load(
+            ids={owner for owner in key_owner.values() if isinstance(owner, int)}
+            | {known[2] for known in existing_entries.values()}
+        )
+        key_sharers = key_sharers_load(rows=rows, key_owner=key_owner, identities=identities)
+
+        def identity(ref: int | _Pending) -> Identity:
+            return Identity.from_values(ref.values if isinstance(ref, _Pending) else identities[ref])
 
         new: list[_Pending] = []
         attached: list[tuple[NormalisedRow, int | _Pending]] = []
         new_keys: list[tuple[str, str, int | _Pending]] = []
-        pairs: set[tuple[int | _Pending, int | _Pending]] = set()
+        pairs: dict[tuple[int | _Pending, int | _Pending], str] = {}
         merged_values: dict[int, list[dict[str, Any]]] = {}
         for row in rows:
             known = existing_entries.get(row.dedupe_key)
@@ -176,32 +180,47 @@ class _BatchWriter:
                 # Same board member ID, new content (e.g. a new address): the same student.
                 owners.append(known[2])
                 changed_entries.append((known[1], row))
+            # Everyone carrying one of the row's e-mail / mobile keys joins it unless the rule keeps them apart.
+            incoming = Identity.from_values(row.values)
+            apart: list[tuple[int | _Pending, str]] = []
             for key in row.keys:
                 owner = key_owner.get(key)
-                if owner is not None and owner not in owners:
-                    owners.append(owner)
+                for carrier in [*([owner] if owner is not None else []), *key_sharers.get(key, ())]:
+                    if carrier in owners or any(carrier == other for other, _ in apart):
+                        continue
+                    conflict = identity_conflict(incoming=incoming, known=identity(carrier))
+                    if conflict is None:
+                        owners.append(carrier)
+                    else:
+                        apart.append((carrier, duplicate_reason(kind=key[0], conflict=conflict)))
             if owners:
                 target = owners[0]
                 self.report.merged += 1
                 # Keys that belong to someone else: never merge two people silently, ask a recruiter.
                 for other in owners[1:]:
-                    pairs.add((target, other))
+                    pairs.setdefault((target, other), "連絡先が別の候補者と一致")
                 if isinstance(target, _Pending):
                     _fill_blank_values(target.values, row.values)
                 else:
                     merged_values.setdefault(target, []).append(row.values)
+                    _fill_blank_values(identities[target], row.values)
             else:
                 target = _Pending({**row.values, "duplicate_key": row.duplicate_key})
                 new.append(target)
                 self.report.created += 1
                 if row.duplicate_key:
                     for other in by_duplicate_key.get(row.duplicate_key, []):
-                        pairs.add((other, target))
+                        pairs.setdefault((other, target), "カナ氏名・生年月日・大学名が一致")
                     by_duplicate_key.setdefault(row.duplicate_key, []).append(target)
+            for other, reason in apart:
+                pairs.setdefault((other, target), reason)
             for key in row.keys:
                 if key not in key_owner:
                     key_owner[key] = target
                     new_keys.append((key[0], key[1], target))
+                elif key_owner[key] != target and target not in key_sharers.get(key, ()):
+                    # A key has one owner (the dedupe invariant); later rows still find this student by it.
+                    key_sharers.setdefault(key, []).append(target)
             if known is None:
                 attached.append((row, target))
 
@@ -292,7 +311,10 @@ class _BatchWriter:
                 occurred_at=now,
                 occurrence=f"import:{self.job_id or now.isoformat()}",
             )
-        ordered = {tuple(sorted((pk(a), pk(b)))) for a, b in pairs if pk(a) != pk(b)}
+        ordered: dict[tuple[int, int], str] = {}
+        for (a, b), reason in pairs.items():
+            if pk(a) != pk(b):
+                ordered.setdefault((min(pk(a), pk(b)), max(pk(a), pk(b))), reason)
         if ordered:
             already = set(
                 PossibleDuplicate.objects.filter(
@@ -301,12 +323,7 @@ class _BatchWriter:
             )
             fresh = [pair for pair in ordered if pair not in already]
             PossibleDuplicate.objects.bulk_create(
-                [
-                    PossibleDuplicate(
-                        first_id=a, second_id=b, reason="カナ氏名・生年月日・大学名または連絡先が一致"
-                    )
-                    for a, b in fresh
-                ],
+                [PossibleDuplicate(first_id=a, second_id=b, reason=ordered[(a, b)][:200]) for a, b in fresh],
                 ignore_conflicts=True,
             )
             self.report.possible_duplicates += len(fresh)

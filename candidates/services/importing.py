@@ -11,6 +11,7 @@ from django.utils import timezone
 from candidates.csvsource import CSVSource, CSVSourceError
 from candidates.errors import ImportFileError
 from candidates.models import Entry, RerankRun
+from candidates.services.import_matching import rows_fetch
 
 # The writer's helpers are private to this package: the import service is their only caller.
 from candidates.services.import_writer import (
@@ -18,7 +19,6 @@ from candidates.services.import_writer import (
     ImportReport,
     _batches,
     _BatchWriter,
-    _rows,
     _WriterThread,
 )
 from candidates.services.normalising import (
@@ -67,7 +67,7 @@ def entries_import(
             identities = [normaliser.identity(source_row) for source_row in batch]
             # Rows imported before skip normalisation; the writer still checks every row it gets.
             known = set(
-                _rows(
+                rows_fetch(
                     f"SELECT dedupe_key, row_hash FROM {Entry._meta.db_table}"
                     " WHERE board = %s AND dedupe_key = ANY(%s)",
                     [board, [identity[1] for identity in identities]],
