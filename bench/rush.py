@@ -3,7 +3,7 @@
 Default scenario: 20,000 students arrive over 10 s (each loads the rush page and books), one seminar of 3
 slots x 300 seats split by rank (A 40 %, B 40 %, C 20 %; rank D not yet open), while 10,000 websockets watch
 the counts. Then the "big release": 10 slots x 1,000 seats, 20,000 students. Served as in production
-(bench/stack.py: nginx, gunicorn for HTTP, daphne for websockets). The baseline is bench/baseline/ under one
+(deploy/stack.py: nginx, gunicorn for HTTP, daphne for websockets). The baseline is bench/baseline/ under one
 daphne with default settings; the ceiling is /my/rush/health on the same stack as the booking path.
 Writes bench/results/rush-latest.json and a dated copy.
 """
@@ -40,9 +40,9 @@ from bench.rush_load import lag_of  # noqa: E402
 from bench.rush_measure import RssSampler, cpu_by_role, percentile, print_table, quiet_wait  # noqa: E402
 from bench.rush_refs import LOAD, LOAD_PROCESSES, baseline, capacity, ceiling, run_load  # noqa: E402
 from bench.rush_setup import RANK_SHARE, seminar_new, students_ensure, tenant_ensure  # noqa: E402
-from bench.stack import stack_start  # noqa: E402
 from booking.models import Booking, BookingStatus, Seminar, SlotQuota  # noqa: E402
 from booking.rush.passes import page_path, student_pass_issue  # noqa: E402
+from deploy.stack import stack_start  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 
 STUDENTS = int(os.environ.get("BENCH_STUDENTS", "20000"))

@@ -23,7 +23,7 @@ from django_tenants.utils import schema_context
 
 from bench.rush_measure import percentile
 from bench.rush_setup import seminar_new
-from bench.stack import free_port, wait_port
+from deploy.stack import free_port, wait_port
 from booking.models import MyPageToken, Seminar, SlotQuota
 from booking.rush.passes import student_pass_issue
 from tenants.models import Tenant

@@ -10,7 +10,7 @@ line, Redis trouble — runs the same rush views on threads with Django's full r
 the split keep answering /my/rush/ through Django (booking.rush.middleware), with the same code deciding.
 
 Run one process per port and core behind the proxy: `uvicorn booking.rush.asgi:application --port P --loop asyncio
---http httptools --no-access-log --no-proxy-headers` (bench/stack.py; asyncio's loop accepts the opening
+--http httptools --no-access-log --no-proxy-headers` (deploy/stack.py; asyncio's loop accepts the opening
 second's new connections at once, uvloop's left them queued for seconds while busy).
 """
 

@@ -1,7 +1,7 @@
 """Run the product the way production does, on loopback: nginx in front, gunicorn for HTTP, daphne for websockets.
 
 Used by the rush benchmark (and handy for trying the production layout locally):
-`python bench/stack.py --http-workers 3 --ws-processes 2` prints the port and stays up until Ctrl-C.
+`python -m deploy.stack --http-workers 3 --ws-processes 2` prints the port and stays up until Ctrl-C.
 """
 
 from __future__ import annotations
