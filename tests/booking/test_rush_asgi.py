@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import httpx
 import pytest
-from django.conf import settings
 from django_tenants.utils import schema_context
 
 from booking.models import Booking, BookingStatus, Seminar
 from booking.rush import passes
 from booking.seatcounter import SeatCounter
 from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
-from tests.conftest import ROOT, database_url_for_tests, free_port, stop_process, wait_for_port
+from tests.conftest import ROOT, free_port, server_env, stop_process, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def rush_server(tenants):
     port = free_port()
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url_for_tests(),
-        REDIS_URL=settings.REDIS_URL,
-        SAAS_TESTING="1",
-        PYTHONPATH=str(ROOT),
-    )
+    env = server_env()
     process = subprocess.Popen(
         [
             sys.executable,

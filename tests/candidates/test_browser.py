@@ -4,53 +4,27 @@ background (a real Celery worker) and reads the report; then finds a student and
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 from django_tenants.utils import schema_context
 
 from candidates.models import AuditEntry, Candidate
+from saas.processes import celery_worker_start
 from tests.candidates.conftest import SAMPLES
-from tests.conftest import DEMO_PASSWORD, ROOT, database_url_for_tests, start_daphne, stop_process
+from tests.conftest import DEMO_PASSWORD, server_env, start_daphne, stop_process
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 @pytest.mark.browser
 def test_upload_preview_import_and_report_in_the_browser(tenants, globex_baseline, tmp_path, truth):
-    from django.conf import settings
     from playwright.sync_api import expect, sync_playwright
 
     globex = tenants["globex"]
     queue = f"candidates-browser-{os.getpid()}"
     extra = {"CANDIDATES_TASK_QUEUE": queue, "MEDIA_ROOT": str(tmp_path)}
     server = start_daphne(extra_env=extra)
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saas",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            **extra,
-            "DATABASE_URL": database_url_for_tests(),
-            "REDIS_URL": settings.REDIS_URL,
-            "SAAS_TESTING": "1",
-            "PYTHONPATH": str(ROOT),
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = celery_worker_start(env=server_env(extra), queues=[queue])
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

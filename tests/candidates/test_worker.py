@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,38 +12,16 @@ from django_tenants.utils import schema_context
 from candidates.models import Candidate
 from candidates.services.jobs import import_upload
 from candidates.tasks import candidates_import_task
+from saas.processes import celery_worker_start
 from tests.candidates.conftest import sample_bytes
-from tests.conftest import ROOT, database_url_for_tests, stop_process
+from tests.conftest import server_env, stop_process
 
 
 def test_upload_is_imported_by_a_real_worker(tenants, globex_baseline, settings, tmp_path, truth):
     settings.MEDIA_ROOT = str(tmp_path)
     queue = f"candidates-test-{os.getpid()}"  # never shared with another test run on the same broker
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_tests(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SAAS_TESTING": "1",
-        "MEDIA_ROOT": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saas",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    worker = celery_worker_start(
+        env=server_env({"MEDIA_ROOT": str(tmp_path)}), queues=[queue], stderr=subprocess.PIPE
     )
     schema = tenants["globex"].schema
     try:

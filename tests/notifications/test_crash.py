@@ -19,7 +19,8 @@ from django_tenants.utils import schema_context
 
 from notifications.models import MailSettings, OutboxMessage, OutboxStatus
 from notifications.tasks import outbox_deliver
-from tests.conftest import ROOT, database_url_for_tests, free_port
+from saas.processes import celery_worker_start, wait_until
+from tests.conftest import ROOT, database_url_for_tests, free_port, server_env
 from tests.notifications.conftest import SmtpRecorder
 
 pytestmark = pytest.mark.slow
@@ -32,50 +33,14 @@ class SlowRecorder(SmtpRecorder):
 
 
 def _worker(*, queue: str, name: str, smtp_port: int) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update(
+    env = server_env(
         {
-            "DATABASE_URL": database_url_for_tests(),
-            "REDIS_URL": settings.REDIS_URL,
-            "SAAS_TESTING": "1",
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "NOTIFICATIONS_LEASE_SECONDS": "3",
             "NOTIFICATIONS_CLAIM_BATCH": "5",
-            "PYTHONPATH": str(ROOT),
         }
     )
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saas",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "-n",
-            name,
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _wait(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    return celery_worker_start(env=env, queues=[queue], name=name, without=("mingle", "gossip", "heartbeat"))
 
 
 def test_sigkill_mid_batch_then_restart_sends_each_message_once(tenants, committed):
@@ -112,7 +77,9 @@ def test_sigkill_mid_batch_then_restart_sends_each_message_once(tenants, committ
         workers = [_worker(queue=queue, name=f"w{n}-{run}@test", smtp_port=smtp_port) for n in range(2)]
         for _ in range(2):
             outbox_deliver.apply_async(args=[schema], queue=queue)
-        assert _wait(lambda: len(recorder.messages) >= total // 4, 60), "workers never started sending"
+        assert wait_until(lambda: len(recorder.messages) >= total // 4, seconds=60), (
+            "workers never started sending"
+        )
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait(10)
         with schema_context(schema):
@@ -131,7 +98,7 @@ def test_sigkill_mid_batch_then_restart_sends_each_message_once(tenants, committ
             with schema_context(schema):
                 return not OutboxMessage.objects.filter(id__in=ids).exclude(status=OutboxStatus.SENT).exists()
 
-        assert _wait(lambda: (time.sleep(0.5), all_sent())[1], 90), "not every message was sent"
+        assert wait_until(lambda: (time.sleep(0.5), all_sent())[1], seconds=90), "not every message was sent"
         time.sleep(0.5)
     finally:
         for process in workers:

@@ -1,0 +1,202 @@
+"""The production process layout: each server's command line, the nginx configuration, the Procfile.
+
+One place says how production runs the product: gunicorn workers for plain HTTP (`saas.wsgi`), one uvicorn
+process per core and port for the students' rush path (`booking.rush.asgi`, see docs/rush.md), daphne for
+websockets, Celery workers and one beat, one watchdog, nginx in front (deploy/nginx.conf.template).
+deploy/Procfile is generated from here (`python -m deploy.layout procfile`; a test keeps it so), and
+deploy/stack.py runs this same layout on loopback for the rush benchmark.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NGINX_TEMPLATE = HERE / "nginx.conf.template"
+
+
+def _bin(name: str, bin_dir: Path | None) -> str:
+    return str(bin_dir / name) if bin_dir is not None else name
+
+
+def gunicorn_command(*, host: str, port: int, workers: int, bin_dir: Path | None = None) -> list[str]:
+    """Plain HTTP (the workspace, My Page, the API) behind the proxy."""
+    return [
+        _bin("gunicorn", bin_dir),
+        "saas.wsgi:application",
+        "-w",
+        str(workers),
+        "-b",
+        f"{host}:{port}",
+        "--backlog",
+        "8192",
+        "--keep-alive",
+        "75",
+        "--log-level",
+        "warning",
+    ]
+
+
+def uvicorn_rush_command(
+    *, host: str, port: int, bin_dir: Path | None = None, loop: str = "asyncio"
+) -> list[str]:
+    """One process of the students' rush path; run one per core, each on its own port.
+
+    Not `--workers`, whose processes share one accept queue: nginx spreads the connections, and a busy
+    process never holds back another's new connections.
+    """
+    return [
+        _bin("uvicorn", bin_dir),
+        "booking.rush.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        # asyncio's own loop: uvloop's accepted new connections so slowly while busy that at the opening
+        # second they waited seconds in the accept queue (measured: 500-1,500 queued, 2-5 s); asyncio
+        # accepts a whole backlog per wake-up.
+        "--loop",
+        loop,
+        "--http",
+        "httptools",
+        "--no-access-log",
+        # The rush path reads no client address and sends no Server header.
+        "--no-proxy-headers",
+        "--no-server-header",
+        # Longer than nginx keeps idle upstream connections, so nginx never reuses one just closed.
+        "--timeout-keep-alive",
+        "75",
+        "--backlog",
+        "8192",
+        "--log-level",
+        "warning",
+    ]
+
+
+def daphne_command(
+    *,
+    host: str,
+    port: int,
+    application: str = "saas.asgi:application",
+    bin_dir: Path | None = None,
+    python: str | None = None,
+) -> list[str]:
+    """HTTP and websockets (the websockets only, behind the proxy); `python`: run as `python -m daphne`."""
+    start = [python, "-m", "daphne"] if python else [_bin("daphne", bin_dir)]
+    return [*start, "-b", host, "-p", str(port), application]
+
+
+def celery_worker_command(
+    *,
+    python: str | None = None,
+    bin_dir: Path | None = None,
+    queues: Sequence[str] = (),
+    name: str | None = None,
+    pool: str | None = None,
+    concurrency: int | None = None,
+    without: Sequence[str] = (),
+    beat: bool = False,
+    loglevel: str = "INFO",
+) -> list[str]:
+    """A Celery worker (`beat`: with the one beat of a single-machine set-up)."""
+    command = [python, "-m", "celery"] if python else [_bin("celery", bin_dir)]
+    command += ["-A", "saas", "worker"]
+    if pool:
+        command.append(f"--pool={pool}")
+    if concurrency:
+        command.append(f"--concurrency={concurrency}")
+    if queues:
+        command += ["-Q", ",".join(queues)]
+    if name:
+        command += ["-n", name]
+    command += [f"--without-{part}" for part in without]
+    if beat:
+        command.append("--beat")
+    command.append(f"--loglevel={loglevel}")
+    return command
+
+
+def celery_beat_command(*, bin_dir: Path | None = None) -> list[str]:
+    """Exactly one per deployment: the schedule of saas/celery.py::BEAT_SCHEDULE."""
+    return [_bin("celery", bin_dir), "-A", "saas", "beat", "--loglevel=INFO"]
+
+
+def watchdog_command(*, web_url: str, python: str = "python") -> list[str]:
+    """Exactly one per deployment: probes every part and opens incidents (docs/deploy.md)."""
+    return [python, "manage.py", "watchdog", "--web-url", web_url]
+
+
+def servers(ports: Sequence[int], *, host: str = "127.0.0.1", options: str = "") -> str:
+    """An nginx upstream's `server` lines."""
+    suffix = f" {options}" if options else ""
+    return " ".join(f"server {host}:{port}{suffix};" for port in ports)
+
+
+def nginx_conf(
+    *,
+    listen: str,
+    http_ports: Sequence[int],
+    rush_ports: Sequence[int],
+    ws_ports: Sequence[int],
+    tmp: Path,
+    logs: Path,
+    workers: int = 1,
+    host: str = "127.0.0.1",
+) -> str:
+    """deploy/nginx.conf.template filled in for these backends."""
+    values = {
+        "LISTEN": listen,
+        "NGINX_WORKERS": str(workers),
+        "TMP": str(tmp),
+        "LOGS": str(logs),
+        "HTTP_SERVERS": servers(http_ports, host=host),
+        # One failed handshake must not take a websocket or rush process out of rotation for ten seconds.
+        "WS_SERVERS": servers(ws_ports, host=host, options="max_fails=0"),
+        "RUSH_SERVERS": servers(rush_ports, host=host, options="max_fails=0"),
+    }
+    text = NGINX_TEMPLATE.read_text()
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", value)
+    return text
+
+
+# The production Procfile: ports of one machine; nginx (deploy/nginx.conf.template) points at them.
+PROCFILE_HOST = "127.0.0.1"
+PROCFILE_PORTS = {"web": 8001, "ws": 8002, "rush": (8011, 8012)}
+
+
+def procfile() -> str:
+    """deploy/Procfile: every process of one production machine (honcho or foreman start -f deploy/Procfile)."""
+    host = PROCFILE_HOST
+    lines = {
+        "web": gunicorn_command(host=host, port=PROCFILE_PORTS["web"], workers=3),
+        "ws": daphne_command(host=host, port=PROCFILE_PORTS["ws"]),
+        **{
+            f"rush{index}": uvicorn_rush_command(host=host, port=port)
+            for index, port in enumerate(PROCFILE_PORTS["rush"], start=1)
+        },
+        "worker": celery_worker_command(concurrency=4),
+        "beat": celery_beat_command(),
+        "watchdog": watchdog_command(web_url=f"http://{host}:{PROCFILE_PORTS['web']}/healthz"),
+    }
+    header = (
+        "# Generated by `python -m deploy.layout procfile` from deploy/layout.py (tests/test_deploy.py keeps\n"
+        "# them equal). One production machine; nginx with deploy/nginx.conf.template in front. Run exactly\n"
+        "# one `beat` and one `watchdog` per deployment.\n"
+    )
+    body = "".join(f"{name}: {' '.join(command)}\n" for name, command in lines.items())
+    return header + body
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["procfile"]:
+        sys.stdout.write(procfile())
+        return 0
+    print("usage: python -m deploy.layout procfile", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,43 @@
+"""The production layout: the Procfile and the nginx configuration come from deploy/layout.py."""
+
+from __future__ import annotations
+
+import re
+
+from deploy import layout
+from saas.processes import ROOT
+
+
+def test_procfile_is_the_layouts():
+    assert (ROOT / "deploy" / "Procfile").read_text() == layout.procfile()
+
+
+def test_procfile_runs_every_production_process_once():
+    names = [line.split(":", 1)[0] for line in layout.procfile().splitlines() if not line.startswith("#")]
+    assert names == ["web", "ws", "rush1", "rush2", "worker", "beat", "watchdog"]
+    text = layout.procfile()
+    assert "uvicorn booking.rush.asgi:application" in text and "--loop asyncio --http httptools" in text
+    assert "gunicorn saas.wsgi:application" in text and "daphne -b 127.0.0.1 -p 8002" in text
+
+
+def test_nginx_conf_fills_every_placeholder(tmp_path):
+    conf = layout.nginx_conf(
+        listen="127.0.0.1:8080",
+        http_ports=[8001],
+        rush_ports=[8011, 8012],
+        ws_ports=[8002],
+        tmp=tmp_path,
+        logs=tmp_path,
+        workers=2,
+    )
+    assert "@" not in re.sub(r"#.*", "", conf)
+    assert (
+        "upstream rush_app {\n        least_conn; server 127.0.0.1:8011 max_fails=0; server 127.0.0.1:8012"
+        in conf
+    )
+    assert "upstream http_app { server 127.0.0.1:8001; keepalive 64; }" in conf
+    assert "listen 127.0.0.1:8080 backlog=16384 reuseport;" in conf
+    assert "worker_processes 2;" in conf
+    # The split the rush path depends on: /my/rush/ to the rush processes, websockets to daphne.
+    assert re.search(r"location /my/rush/ \{\s+proxy_pass http://rush_app;", conf)
+    assert re.search(r"location /ws/ \{\s+proxy_pass http://ws_app;", conf)
