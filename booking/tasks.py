@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
 from saas.celery import app
+from tenants.context import for_each_tenant
 
 
 @app.task(name="booking.waitlist_offer_expire")
@@ -20,17 +21,8 @@ def waitlist_offer_expire_task(schema_name: str, entry_id: int) -> int | None:
 def waitlist_offers_sweep_task() -> int:
     """Periodic safety net: expire every due offer in every company (beat, every minute)."""
     from booking.services import waitlist_offers_expire_due
-    from tenants.models import Tenant
 
-    with schema_context(get_public_schema_name()):
-        schemas = list(
-            Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list("schema_name", flat=True)
-        )
-    total = 0
-    for schema_name in schemas:
-        with schema_context(schema_name):
-            total += waitlist_offers_expire_due()
-    return total
+    return sum(for_each_tenant(lambda _schema: waitlist_offers_expire_due()).values())
 
 
 @app.task(name="booking.reminders")
@@ -38,27 +30,10 @@ def reminders_task() -> int:
     """Reminder mails for tomorrow's seminars and interviews in every company (beat, hourly; each goes once)."""
     from booking.services.interviews import interview_reminders_send
     from booking.services.reminders import seminar_reminders_send
-    from tenants.models import Tenant
 
-    with schema_context(get_public_schema_name()):
-        schemas = list(
-            Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list("schema_name", flat=True)
-        )
-    total = 0
-    for schema_name in schemas:
-        with schema_context(schema_name):
-            total += seminar_reminders_send() + interview_reminders_send()
-    return total
-
-
-# Periodic work of this app, merged into whatever schedule the project defines.
-app.conf.beat_schedule = {
-    **(app.conf.beat_schedule or {}),
-    "booking-waitlist-offers-sweep": {"task": "booking.waitlist_offers_sweep", "schedule": 60.0},
-    "booking-reminders": {"task": "booking.reminders", "schedule": 3600.0},
-    "booking-rush-confirmations": {"task": "booking.rush_confirmations", "schedule": 1.0},
-    "booking-rush-confirmations-sweep": {"task": "booking.rush_confirmations_sweep", "schedule": 60.0},
-}
+    return sum(
+        for_each_tenant(lambda _schema: seminar_reminders_send() + interview_reminders_send()).values()
+    )
 
 
 @app.task(name="booking.rush_confirmations")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django_tenants.utils import get_public_schema_name
 
 from incidents.models import (
     Component,
@@ -16,11 +15,11 @@ from incidents.models import (
     Visibility,
 )
 from incidents.services.appi import REPORT_ITEMS
-from tenants.models import Tenant
+from tenants.selectors import tenant_all
 
 
 def _tenants():
-    return Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("name")
+    return tenant_all().order_by("name")
 
 
 class IncidentCreateForm(forms.Form):

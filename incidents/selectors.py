@@ -22,6 +22,7 @@ from incidents.models import (
     Visibility,
 )
 from tenants.models import Tenant
+from tenants.selectors import tenant_all
 
 STATUS_ORDER = [
     ComponentStatus.OPERATIONAL,
@@ -67,14 +68,14 @@ def incident_affects(*, incident: Incident, tenant: Tenant) -> bool:
 
 
 def incident_affected_tenants(*, incident: Incident) -> QuerySet[Tenant]:
-    tenants = Tenant.objects.exclude(schema_name=get_public_schema_name())
+    tenants = tenant_all()
     if incident.scope == Scope.ALL:
         return tenants
     return tenants.filter(incidents=incident)
 
 
 def maintenance_affected_tenants(*, maintenance: Maintenance) -> QuerySet[Tenant]:
-    tenants = Tenant.objects.exclude(schema_name=get_public_schema_name())
+    tenants = tenant_all()
     if maintenance.scope == Scope.ALL:
         return tenants
     return tenants.filter(maintenances=maintenance)

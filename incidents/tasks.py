@@ -10,14 +10,6 @@ from saas.celery import app
 
 logger = logging.getLogger(__name__)
 
-BEAT_SCHEDULE = {
-    "incidents-maintenance-tick": {"task": "incidents.tasks.maintenance_tick_task", "schedule": 30.0},
-    "incidents-ack-escalation": {"task": "incidents.tasks.ack_escalation_task", "schedule": 60.0},
-    "incidents-data-reminders": {"task": "incidents.tasks.data_incident_reminders_task", "schedule": 300.0},
-    "incidents-leak-scan": {"task": "incidents.tasks.leak_scan_task", "schedule": 120.0},
-}
-
-
 @app.task(ignore_result=True)
 def incident_notify_task(*, incident_id: int, update_id: int | None) -> None:
     from incidents.services.notify import incident_fanout

@@ -5,26 +5,12 @@ from __future__ import annotations
 import logging
 
 from django.db import connection
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
 from saas.celery import app
+from tenants.context import tenant_schemas
 
 logger = logging.getLogger(__name__)
-
-# Beat: the database is the source of truth, so these scans recover everything a lost Redis dropped.
-app.conf.beat_schedule = {
-    **(app.conf.beat_schedule or {}),
-    "notifications-outbox-scan": {"task": "notifications.outbox_scan", "schedule": 10.0},
-    "notifications-sequence-scan": {"task": "notifications.sequence_scan", "schedule": 60.0},
-}
-
-
-def _tenant_schemas() -> list[str]:
-    from tenants.models import Tenant
-
-    return list(
-        Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list("schema_name", flat=True)
-    )
 
 
 @app.task(name="notifications.outbox_deliver", bind=True, acks_late=True, ignore_result=True)
@@ -57,7 +43,7 @@ def outbox_scan(queue: str | None = None) -> int:
     """Wake a worker for every tenant with due rows (`queue`: keep the work on a dedicated queue)."""
     kicked = 0
     options = {"queue": queue} if queue else {}
-    for schema_name in _tenant_schemas():
+    for schema_name in tenant_schemas():
         if _has_due(schema_name):
             outbox_deliver.apply_async(args=[schema_name], **options)
             kicked += 1
@@ -77,5 +63,5 @@ def sequence_scan_tenant(schema_name: str) -> int:
 
 @app.task(name="notifications.sequence_scan", ignore_result=True)
 def sequence_scan() -> None:
-    for schema_name in _tenant_schemas():
+    for schema_name in tenant_schemas():
         sequence_scan_tenant.apply_async(args=[schema_name])

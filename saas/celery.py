@@ -1,11 +1,36 @@
-"""Celery application: tenant-aware tasks (each runs inside the schema it was sent from)."""
+"""Celery application and the whole beat schedule (every periodic task of every app, here and nowhere else).
+
+One tenant mechanism: every task that works for a company takes its schema name (plus ids) and enters it
+with `schema_context` (work for all companies goes through tenants.context.for_each_tenant), as
+docs/architecture.md describes. tenant-schemas-celery's implicit switch (a header naming the sender's schema)
+was a second mechanism doing the same job and is not used.
+"""
 
 import os
 
-from tenant_schemas_celery.app import CeleryApp
+from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 
-app = CeleryApp("saas")
+app = Celery("saas")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Task name -> every how many seconds. The database is the source of truth, so each scan recovers what a
+# lost Redis message dropped.
+BEAT_SCHEDULE = {
+    # booking
+    "booking-waitlist-offers-sweep": {"task": "booking.waitlist_offers_sweep", "schedule": 60.0},
+    "booking-reminders": {"task": "booking.reminders", "schedule": 3600.0},
+    "booking-rush-confirmations": {"task": "booking.rush_confirmations", "schedule": 1.0},
+    "booking-rush-confirmations-sweep": {"task": "booking.rush_confirmations_sweep", "schedule": 60.0},
+    # notifications
+    "notifications-outbox-scan": {"task": "notifications.outbox_scan", "schedule": 10.0},
+    "notifications-sequence-scan": {"task": "notifications.sequence_scan", "schedule": 60.0},
+    # incidents
+    "incidents-maintenance-tick": {"task": "incidents.tasks.maintenance_tick_task", "schedule": 30.0},
+    "incidents-ack-escalation": {"task": "incidents.tasks.ack_escalation_task", "schedule": 60.0},
+    "incidents-data-reminders": {"task": "incidents.tasks.data_incident_reminders_task", "schedule": 300.0},
+    "incidents-leak-scan": {"task": "incidents.tasks.leak_scan_task", "schedule": 120.0},
+}
+app.conf.beat_schedule = BEAT_SCHEDULE

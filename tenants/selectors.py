@@ -6,6 +6,7 @@ import threading
 import time
 
 from django.db import connection
+from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.models import Domain, Tenant
@@ -44,12 +45,17 @@ def host_cache_clear() -> None:
         _host_cache.clear()
 
 
-def tenant_list():
-    return Tenant.objects.exclude(schema_name=get_public_schema_name()).prefetch_related("domains")
+def tenant_all() -> QuerySet[Tenant]:
+    """Every company (never the public schema): the one query behind every "all companies" read."""
+    return Tenant.objects.exclude(schema_name=get_public_schema_name())
+
+
+def tenant_list() -> QuerySet[Tenant]:
+    return tenant_all().prefetch_related("domains")
 
 
 def tenant_get(*, slug: str) -> Tenant:
-    return Tenant.objects.exclude(schema_name=get_public_schema_name()).get(slug=slug)
+    return tenant_all().get(slug=slug)
 
 
 def tenant_primary_domain(*, tenant: Tenant) -> str:

@@ -37,6 +37,7 @@ from django.db import DatabaseError, connection  # noqa: E402
 from django.http import HttpResponse, QueryDict  # noqa: E402
 from django.http.cookie import parse_cookie  # noqa: E402
 from django.http.request import split_domain_port, validate_host  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
 
 # Everything a booking touches, imported now rather than by the first request of the rush on the event loop.
 import booking.live  # noqa: E402, F401
@@ -92,9 +93,9 @@ def handle(request: ASGIRequest) -> HttpResponse:
     tenant = tenant_for_host(hostname=hostname)
     if tenant is None:
         return _not_found()
-    connection.set_tenant(tenant)
     try:
-        return _rush(request)
+        with schema_context(tenant.schema_name):
+            return _rush(request)
     except DatabaseError:
         from booking.rush.answers import answer_unavailable
 
@@ -127,8 +128,8 @@ def _host_lookup(hostname: str):
 def _counters_load(tenant, seminar_id: int) -> None:
     from booking.seatcounter import SeatCounter
 
-    connection.set_tenant(tenant)
-    SeatCounter(seminar_id=seminar_id, schema=tenant.schema_name).load()
+    with schema_context(tenant.schema_name):
+        SeatCounter(seminar_id=seminar_id, schema=tenant.schema_name).load()
 
 
 @_returns_connection
@@ -136,9 +137,9 @@ def _state_refresh(tenant, seminar_id: int) -> None:
     """Reload a seminar's state on a thread while the event loop keeps answering from the one it has."""
     from booking.rush.state import seminar_state
 
-    connection.set_tenant(tenant)
     try:
-        seminar_state(seminar_id=seminar_id, fresh=True)
+        with schema_context(tenant.schema_name):
+            seminar_state(seminar_id=seminar_id, fresh=True)
     except DatabaseError:
         pass  # PostgreSQL away: the next request past the expiry asks again
 

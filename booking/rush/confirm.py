@@ -15,9 +15,10 @@ from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
 from booking.seatcounter import REDIS_ERRORS, counter_client
+from tenants.context import for_each_tenant, tenant_schemas
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +67,10 @@ def confirm_later(
 def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
     """Queue the mails of every booking waiting in the lists; returns how many were handled."""
     from booking.services.bookings import booking_confirm_by_id
-    from tenants.models import Tenant
 
     client = counter_client()
     done = 0
-    with schema_context(get_public_schema_name()):
-        existing = set(Tenant.objects.values_list("schema_name", flat=True))
+    existing = set(tenant_schemas())
     for raw in client.smembers(_schemas_key()):
         schema = raw.decode()
         if schema not in existing:
@@ -95,31 +94,27 @@ def confirmations_sweep(*, hours: int = 2) -> int:
     from booking.models import Booking, BookingStatus
     from booking.services.bookings import booking_confirm_by_id
     from notifications.models import OutboxMessage
-    from tenants.models import Tenant
 
-    with schema_context(get_public_schema_name()):
-        schemas = list(
-            Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list("schema_name", flat=True)
-        )
     since = timezone.now() - timedelta(hours=hours)
-    done = 0
-    for schema in schemas:
-        with schema_context(schema):
-            confirmed = OutboxMessage.objects.filter(
-                idempotency_key__startswith=Concat(
-                    Value("booking-confirm:"), Cast(OuterRef("pk"), CharField()), Value(":")
-                )
+
+    def sweep(_schema: str) -> int:
+        confirmed = OutboxMessage.objects.filter(
+            idempotency_key__startswith=Concat(
+                Value("booking-confirm:"), Cast(OuterRef("pk"), CharField()), Value(":")
             )
-            missing = (
-                Booking.objects.filter(status=BookingStatus.ACTIVE, created_at__gte=since)
-                .exclude(candidate__email="")
-                .exclude(candidate__email_undeliverable=True)
-                .exclude(Exists(confirmed))
-                .values_list("pk", flat=True)[:5000]
-            )
-            for booking_id in list(missing):
-                booking_confirm_by_id(booking_id=booking_id)
-                done += 1
+        )
+        missing = list(
+            Booking.objects.filter(status=BookingStatus.ACTIVE, created_at__gte=since)
+            .exclude(candidate__email="")
+            .exclude(candidate__email_undeliverable=True)
+            .exclude(Exists(confirmed))
+            .values_list("pk", flat=True)[:5000]
+        )
+        for booking_id in missing:
+            booking_confirm_by_id(booking_id=booking_id)
+        return len(missing)
+
+    done = sum(for_each_tenant(sweep).values())
     if done:
         logger.warning("rush: %s confirmation(s) recovered by the sweep", done)
     return done

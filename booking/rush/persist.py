@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 logger = logging.getLogger(__name__)
 
@@ -62,82 +63,86 @@ RETURNING id, candidate_id
 
 def persist_batch(tenant, winners: list[Winner]) -> list[HttpResponse]:
     """Answers for these winners of one company, in their order (runs on a worker thread)."""
+    try:
+        with schema_context(tenant.schema_name):
+            return _persist_batch(winners)
+    finally:
+        if connection.connection is not None:
+            connection.close()
+
+
+def _persist_batch(winners: list[Winner]) -> list[HttpResponse]:
     from booking.live import seats_changed
     from booking.rush import views
     from booking.rush.confirm import confirm_later
     from booking.rush.metrics import rate_key
     from booking.services.bookings import check_in_code_new
 
-    connection.set_tenant(tenant)
-    try:
-        if winners:
-            params: list = []
-            for winner in winners:
-                winner.code = check_in_code_new()
-                plan = winner.plan
-                params += [
-                    plan.student.candidate_id,
-                    plan.slot_id,
-                    plan.state.seminar_id,
-                    winner.quota_id,
-                    winner.code,
-                ]
-            params.append(timezone.now())
-            try:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    # Every writer takes the quota rows in id order, so concurrent batches never deadlock.
-                    cursor.execute(
-                        "SELECT id FROM booking_slotquota WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                        [sorted({w.quota_id for w in winners})],
-                    )
-                    cursor.execute(_batch_sql(len(winners)), params)
-                    written = dict((candidate, booking) for booking, candidate in cursor.fetchall())
-                    if len(written) != len(winners):
-                        raise _Short()
-                    seats_changed(slot_ids=[w.plan.slot_id for w in winners], counters_current=True)
-            except (_Short, IntegrityError):
-                written = None
-            except DatabaseError as error:
-                written = None
-                logger.warning(
-                    "rush: a batch of %s winners failed (%s), writing them one by one",
-                    len(winners),
-                    type(error).__name__,
+    if winners:
+        params: list = []
+        for winner in winners:
+            winner.code = check_in_code_new()
+            plan = winner.plan
+            params += [
+                plan.student.candidate_id,
+                plan.slot_id,
+                plan.state.seminar_id,
+                winner.quota_id,
+                winner.code,
+            ]
+        params.append(timezone.now())
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Every writer takes the quota rows in id order, so concurrent batches never deadlock.
+                cursor.execute(
+                    "SELECT id FROM booking_slotquota WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                    [sorted({w.quota_id for w in winners})],
                 )
-            if written is not None:
-                state = winners[0].plan.state
-                confirm_later(
-                    schema=state.schema,
-                    booking_ids=list(written.values()),
-                    count_key=rate_key(
-                        schema=state.schema,
-                        seminar_id=state.seminar_id,
-                        kind="booked",
-                        second=int(time.time()),
-                    ),
-                )
-                return [
-                    views.booked_answer(
-                        state=w.plan.state,
-                        booking_id=written[w.plan.student.candidate_id],
-                        slot_id=w.plan.slot_id,
-                        confirm=False,
-                    )
-                    for w in winners
-                ]
-        return [
-            views.persist_one(
-                w.gate,
-                state=w.plan.state,
-                student=w.plan.student,
-                slot_id=w.plan.slot_id,
-                quota_id=w.quota_id,
+                cursor.execute(_batch_sql(len(winners)), params)
+                written = dict((candidate, booking) for booking, candidate in cursor.fetchall())
+                if len(written) != len(winners):
+                    raise _Short()
+                seats_changed(slot_ids=[w.plan.slot_id for w in winners], counters_current=True)
+        except (_Short, IntegrityError):
+            written = None
+        except DatabaseError as error:
+            written = None
+            logger.warning(
+                "rush: a batch of %s winners failed (%s), writing them one by one",
+                len(winners),
+                type(error).__name__,
             )
-            for w in winners
-        ]
-    finally:
-        if connection.connection is not None:
-            connection.close()
+        if written is not None:
+            state = winners[0].plan.state
+            confirm_later(
+                schema=state.schema,
+                booking_ids=list(written.values()),
+                count_key=rate_key(
+                    schema=state.schema,
+                    seminar_id=state.seminar_id,
+                    kind="booked",
+                    second=int(time.time()),
+                ),
+            )
+            return [
+                views.booked_answer(
+                    state=w.plan.state,
+                    booking_id=written[w.plan.student.candidate_id],
+                    slot_id=w.plan.slot_id,
+                    confirm=False,
+                )
+                for w in winners
+            ]
+    return [
+        views.persist_one(
+            w.gate,
+            state=w.plan.state,
+            student=w.plan.student,
+            slot_id=w.plan.slot_id,
+            quota_id=w.quota_id,
+        )
+        for w in winners
+    ]
 
 
 class WinnerBatcher:

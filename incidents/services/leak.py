@@ -26,6 +26,7 @@ from incidents.models import (
     Visibility,
 )
 from tenants.models import Tenant
+from tenants.selectors import tenant_all
 
 logger = logging.getLogger(__name__)
 DETECTOR = "leak-detector"
@@ -189,7 +190,4 @@ def leak_scan_all() -> int:
     """Feed audit-log entries of every company through the checks (when the candidates audit log exists)."""
     from incidents.services.audit_feed import audit_feed_scan
 
-    total = 0
-    for tenant in Tenant.objects.exclude(schema_name=get_public_schema_name()):
-        total += audit_feed_scan(tenant=tenant)
-    return total
+    return sum(audit_feed_scan(tenant=tenant) for tenant in tenant_all())

@@ -132,13 +132,11 @@ class Watchdog:
     def _directory_refresh(self) -> None:
         if self.clock() - self.directory_at < self.config.directory_seconds:
             return
-        from tenants.models import Tenant
+        from tenants.selectors import tenant_all
 
         try:
             with schema_context(get_public_schema_name()):
-                rows = Tenant.objects.exclude(schema_name=get_public_schema_name()).values_list(
-                    "pk", "slug", "name", "admin_email"
-                )
+                rows = tenant_all().values_list("pk", "slug", "name", "admin_email")
                 self.directory = [Contact(*row) for row in rows]
             self.directory_at = self.clock()
         except DatabaseError:
