@@ -1,4 +1,4 @@
-"""Role checks for the recruiters' workspace: admin, recruiter (edits students), viewer (read only)."""
+"""Role checks: the recruiters' workspace (admin, recruiter edits students, viewer reads) and support staff's pages."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
 
@@ -38,3 +39,25 @@ def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
         return wrapped
 
     return decorator
+
+
+def staff_otp_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Support staff only, and only after the TOTP second factor of this session."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), "login")
+        if not user.is_staff:
+            return HttpResponseForbidden("サポート担当者のみが利用できます。")
+        if not user.is_verified():
+            target = (
+                "incidents_otp_verify"
+                if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+                else "incidents_otp_setup"
+            )
+            return redirect(f"{redirect(target).url}?next={request.get_full_path()}")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -4,7 +4,8 @@ Each company's sessions live in its own schema, so a cookie from acme is simply 
 never send one company's host-only cookie to another host: an acme cookie arriving on globex means someone
 copied it. When a new session is created we record which company owns it in Redis (a keyed hash of the key,
 never the key itself); when a session lookup *fails*, one Redis GET tells whether the key belongs to another
-company, and if so `incidents.services.leak.leak_foreign_token` opens a private data incident for the owner.
+company, and if so accounts.signals.foreign_session_presented tells the incidents app (which opens a private
+data incident for the owner).
 Nothing is added to the normal path beyond one Redis SET per new session; lookups are rate-limited per company.
 """
 
@@ -19,6 +20,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django_tenants.utils import get_public_schema_name, schema_context
+
+from accounts.signals import foreign_session_presented
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def session_owner_register(*, session_key: str, schema_name: str) -> None:
 def session_foreign_check(*, session_key: str, presented_on_schema: str) -> str | None:
     """An unknown session key presented on a company: the owning company's schema when it is another's, else None.
 
-    Opens (once per key and day) a private data incident for the owner through the leak workflow.
+    Tells the apps above (once per key and day) through accounts.signals.foreign_session_presented.
     """
     public = get_public_schema_name()
     if presented_on_schema == public or not session_key:
@@ -70,7 +73,6 @@ def session_foreign_check(*, session_key: str, presented_on_schema: str) -> str 
             return None  # expired here, or never ours to know
         if not cache.add(f"accounts:session-owner-signalled:{digest}", 1, SIGNAL_ONCE_SECONDS):
             return owner_schema
-        from incidents.services.leak import leak_foreign_token
         from tenants.models import Tenant
 
         tenants = {
@@ -78,8 +80,11 @@ def session_foreign_check(*, session_key: str, presented_on_schema: str) -> str 
             for t in Tenant.objects.filter(schema_name__in=[owner_schema, presented_on_schema])
         }
         if owner_schema in tenants and presented_on_schema in tenants:
-            leak_foreign_token(
-                owner=tenants[owner_schema], presented_on=tenants[presented_on_schema], what="session-cookie"
+            foreign_session_presented.send(
+                sender=None,
+                owner=tenants[owner_schema],
+                presented_on=tenants[presented_on_schema],
+                what="session-cookie",
             )
     return owner_schema
 

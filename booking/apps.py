@@ -5,5 +5,10 @@ class BookingConfig(AppConfig):
     name = "booking"
 
     def ready(self) -> None:
-        # Registers the tasks and their beat schedule (waiting-list sweep, interview reminders).
+        # Registers the tasks (their beat schedule is saas/celery.py's).
         from booking import tasks  # noqa: F401
+        from booking.services.mypage import mypage_link_for
+        from notifications.services import mypage_url_provider_set
+
+        # The mails' personal My Page link is made here; notifications asks through this provider.
+        mypage_url_provider_set(mypage_link_for)

@@ -15,8 +15,8 @@ def service_notice(request: HttpRequest) -> dict[str, str | None]:
     # Read on every My Page view (also during a rush): cached briefly, the key carries the tenant.
     notice = cache.get("booking:service-notice", default=False)
     if notice is False:
-        from incidents.selectors import booking_notice_for
+        from notifications.notices import service_notice_for
 
-        notice = booking_notice_for(tenant=tenant)
+        notice = service_notice_for(tenant=tenant)
         cache.set("booking:service-notice", notice, NOTICE_SECONDS)
     return {"service_notice": notice}

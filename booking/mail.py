@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 logger = logging.getLogger(__name__)
 
@@ -45,5 +46,29 @@ def booking_event(*, event: str, booking) -> None:
         except Exception:
             # A booking never fails because a step mail could not be scheduled; the error is logged.
             logger.exception("step-mail trigger failed event=%s booking=%s", event, booking.pk)
+
+    transaction.on_commit(record)
+
+
+def attendance_event(*, booking, attendance: str) -> None:
+    """Attendance starts or stops step mails ("attended" / "no_show"), once the transaction commits."""
+    from notifications.services import sequence_trigger
+
+    if attendance not in ("attended", "no_show"):
+        return
+    schema_name = connection.schema_name
+    booking_id, candidate_id = booking.pk, booking.candidate_id
+
+    def record() -> None:
+        try:
+            with schema_context(schema_name):
+                sequence_trigger(
+                    event=attendance,
+                    candidate_id=candidate_id,
+                    occurred_at=timezone.now(),
+                    context={"occurrence": f"attendance:{booking_id}:{attendance}"},
+                )
+        except Exception:
+            logger.exception("step-mail trigger failed event=%s booking=%s", attendance, booking_id)
 
     transaction.on_commit(record)

@@ -2,7 +2,8 @@
 
 `attendance_marked` is sent after the transaction that recorded a student's attendance commits, with
 `schema_name`, `booking_id`, `candidate_id`, `seminar_id` and `attendance` ("attended" / "no_show" /
-"unknown"). Candidates (selection status) and notifications (step mails) connect to it.
+"unknown"). Nothing in the product connects to it today: the step mails are started by booking itself
+(booking.mail.attendance_event), as the main flow never depends on a receiver.
 """
 
 from django.dispatch import Signal

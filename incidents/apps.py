@@ -11,3 +11,13 @@ class IncidentsConfig(AppConfig):
         from incidents.receivers import login_failed
 
         user_login_failed.connect(login_failed, dispatch_uid="incidents.login_failed")
+        # A company's session cookie presented on another company's host (accounts tells, incidents acts).
+        from accounts.signals import foreign_session_presented
+        from incidents.receivers import foreign_session
+
+        foreign_session_presented.connect(foreign_session, dispatch_uid="incidents.foreign_session")
+        # The My Page's service notice while an incident or a maintenance affects booking.
+        from incidents.selectors import booking_notice_for
+        from notifications.notices import notice_source_register
+
+        notice_source_register(name="incidents", source=booking_notice_for)

@@ -1,11 +1,9 @@
-"""The one place incidents send e-mail from: companies' mail through their outbox, the watchdog's straight to SMTP."""
+"""Incident mail to companies, through their outbox (notifications sends; the watchdog's direct mail too)."""
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.core.mail import EmailMessage, send_mail
 from django_tenants.utils import schema_context
 
 from notifications.models import MailKind
@@ -46,25 +44,3 @@ def incident_mails_send(*, tenant: Tenant, mails: list[tuple[str, str, str, str]
     ]
     with schema_context(tenant.schema_name):
         return outbox_enqueue_many(messages=messages)
-
-
-def incident_mail_send_without_database(
-    *, to: list[str], subject: str, body: str, bcc: list[str] = ()
-) -> int:
-    """Straight to SMTP, for the watchdog while PostgreSQL itself is down (the outbox lives in it).
-
-    Companies' admins go in Bcc: one SMTP transaction, and no company sees another's address.
-    """
-    if not to:
-        return 0
-    try:
-        message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, list(to), bcc=list(bcc))
-        return message.send(fail_silently=False)
-    except Exception as error:  # SMTP may be down too; the watchdog keeps going either way
-        logger.warning("watchdog e-mail failed: %s", type(error).__name__)
-        return 0
-
-
-def support_mail_send(*, subject: str, body: str) -> None:
-    """Internal reminders to the support team (no company, no personal data; no tenant outbox to use)."""
-    send_mail(subject, body, None, [settings.SUPPORT_EMAIL], fail_silently=False)

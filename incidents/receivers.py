@@ -1,4 +1,4 @@
-"""Receivers for Django's documented signals (the only ones this app listens to)."""
+"""Receivers of documented signals: Django's failed sign-in and accounts' foreign session (leak signals)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,10 @@ def login_failed(sender: Any, credentials: dict, request: Any = None, **kwargs: 
         leak_check_failed_signin(tenant=tenant)
     except Exception:  # the sign-in page must answer whatever happens here
         logger.exception("failed sign-in signal not recorded")
+
+
+def foreign_session(sender: Any, *, owner: Any, presented_on: Any, what: str, **kwargs: Any) -> None:
+    """accounts.signals.foreign_session_presented: a private data incident for the owning company."""
+    from incidents.services.leak import leak_foreign_token
+
+    leak_foreign_token(owner=owner, presented_on=presented_on, what=what)

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 
-from incidents.views.otp import staff_otp_required
+from accounts.permissions import staff_otp_required
 from tenants import selectors, services
 from tenants.errors import TenantError
 from tenants.forms import TenantCreateForm, TenantDeleteForm

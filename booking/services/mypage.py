@@ -57,6 +57,16 @@ def mypage_link_create(*, candidate, now: datetime | None = None) -> str:
     return mypage_url(path=f"/my/login/{mypage_token_create(candidate=candidate, now=now)}/")
 
 
+def mypage_link_for(*, host: str, candidate_id: int) -> str:
+    """A student's personal My Page link for the mails' 「マイページURL」 (notifications asks through the
+    provider booking registers at start-up); the My Page root for an unknown student."""
+    from accounts.services import site_url
+    from candidates.models import Candidate
+
+    candidate = Candidate.objects.filter(id=candidate_id).first()
+    return mypage_link_create(candidate=candidate) if candidate else site_url(host=host, path="/my/")
+
+
 def mypage_token_check(*, token: str, now: datetime | None = None) -> MyPageToken:
     """The live token row for a raw token from a link, or TokenInvalidError."""
     now = now or timezone.now()

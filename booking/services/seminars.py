@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from booking import errors
 from booking.live import seats_changed
+from booking.mail import attendance_event
 from booking.models import (
     POOL,
     Attendance,
@@ -157,6 +158,7 @@ def attendance_mark(*, booking_id: int | str, attendance: str) -> Booking:
             "seminar_id": booking.seminar_id,
             "attendance": attendance,
         }
+        attendance_event(booking=booking, attendance=attendance)
         transaction.on_commit(lambda: attendance_marked.send(sender=Booking, **details))
     return booking
 

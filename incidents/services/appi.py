@@ -12,9 +12,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from incidents.errors import IncidentError
-from incidents.mail import incident_mail_send, support_mail_send
+from incidents.mail import incident_mail_send
 from incidents.models import AffectedStudent, DataCategory, DataIncident, Incident
 from incidents.services.audit import staff_audit
+from notifications.services.direct import support_mail_send
 from tenants.models import Tenant
 
 PRELIMINARY_DAYS = 3  # the PPC guideline: "promptly", about 3–5 days; we hold ourselves to the early end

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core import signing
 from django.db import connection, transaction
@@ -29,10 +26,9 @@ from incidents.models import (
 )
 from incidents.selectors import incident_affected_tenants, incident_affects
 from incidents.services.webhooks import webhook_deliveries_create
-from notifications.services import RECRUITER_GROUP, recruiters_push
+from notifications.services import recruiters_push, recruiters_push_many
 from tenants.models import Tenant
 from tenants.services import tenant_domain
-from tenants.websocket import tenant_group
 
 logger = logging.getLogger(__name__)
 ACK_SALT = "incidents.ack"
@@ -93,24 +89,8 @@ def _webhook_payload(*, incident: Incident, update: IncidentUpdate | None, tenan
 
 
 def banners_push(*, tenants: list[Tenant], event: dict) -> None:
-    """`recruiters_push` for many companies in one event loop: one PUBLISH each, sent concurrently.
-
-    Same group names and message as notifications.services.recruiters_push (one call per company
-    would open a loop and a Redis connection per company: seconds for a thousand companies).
-    """
-    if len(tenants) <= 1:
-        for tenant in tenants:
-            recruiters_push(tenant=tenant, event=event)
-        return
-    layer = get_channel_layer()
-    message = {"type": "event.push", "event": event}
-
-    async def send_all() -> None:
-        await asyncio.gather(
-            *(layer.group_send(tenant_group(tenant, RECRUITER_GROUP), message) for tenant in tenants)
-        )
-
-    async_to_sync(send_all)()
+    """The incident banner on every signed-in recruiter's screen of these companies (notifications sends)."""
+    recruiters_push_many(tenants=tenants, event=event)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from accounts.permissions import staff_otp_required
 from incidents import forms, selectors
 from incidents.errors import IncidentError
 from incidents.models import AffectedStudent, DataIncident
 from incidents.services import appi
-from incidents.views.otp import staff_otp_required
 
 
 def _data(pk: int) -> DataIncident:

@@ -1,9 +1,6 @@
-"""Support staff's second factor: TOTP set-up (QR code) and verification; the staff-only decorator."""
+"""Support staff's second factor: TOTP set-up (QR code) and verification (the decorator: accounts.permissions)."""
 
 from __future__ import annotations
-
-import functools
-from collections.abc import Callable
 
 import segno
 from django.contrib.auth.views import redirect_to_login
@@ -16,28 +13,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from incidents.forms import TokenForm
 from incidents.services.audit import staff_audit
-
-
-def staff_otp_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Support staff only, and only after the TOTP second factor of this session."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), "login")
-        if not user.is_staff:
-            return HttpResponseForbidden("サポート担当者のみが利用できます。")
-        if not user.is_verified():
-            target = (
-                "incidents_otp_verify"
-                if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
-                else "incidents_otp_setup"
-            )
-            return redirect(f"{redirect(target).url}?next={request.get_full_path()}")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _next(request: HttpRequest) -> str:

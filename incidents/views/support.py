@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.permissions import staff_otp_required
 from incidents import forms, selectors
 from incidents.errors import IncidentError
 from incidents.models import Component, Incident, Maintenance, StaffAuditEntry
 from incidents.services import lifecycle, maintenance
 from incidents.services.leak import leak_report
-from incidents.views.otp import staff_otp_required
 
 
 def _incident(pk: int) -> Incident:

@@ -15,8 +15,8 @@ from django.db import connections
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from incidents.mail import incident_mail_send_without_database
 from incidents.watchdog.probes import SPECS
+from notifications.services.direct import mail_send_without_database
 
 logger = logging.getLogger("incidents.watchdog")
 ACTOR = "watchdog"
@@ -152,7 +152,7 @@ class Watchdog:
         action.notified_directly = True
         public = spec.impact in ("major", "critical")
         admins = [contact.admin_email for contact in self.directory if contact.admin_email] if public else []
-        incident_mail_send_without_database(
+        mail_send_without_database(
             to=[settings.SUPPORT_EMAIL], bcc=admins, subject=f"【障害のお知らせ】{spec.title}", body=text
         )
         self.sent.append((action.probe, action.kind))

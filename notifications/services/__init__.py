@@ -3,7 +3,7 @@
 from notifications.services.authoring import sequence_save, step_delete, step_save, template_save
 from notifications.services.delivery import DeliveryReport, outbox_deliver_due
 from notifications.services.outbox import outbox_enqueue, outbox_kick
-from notifications.services.push import RECRUITER_GROUP, recruiters_push
+from notifications.services.push import RECRUITER_GROUP, recruiters_push, recruiters_push_many
 from notifications.services.segments import segment_create, segment_enqueue, segment_enqueue_due
 from notifications.services.sequences import sequence_due_scan, sequence_trigger, sequence_trigger_many
 from notifications.services.unsubscribe import unsubscribe_apply, unsubscribe_url
@@ -17,6 +17,7 @@ __all__ = [
     "outbox_enqueue",
     "outbox_kick",
     "recruiters_push",
+    "recruiters_push_many",
     "segment_create",
     "segment_enqueue",
     "segment_enqueue_due",

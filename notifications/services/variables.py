@@ -8,7 +8,8 @@ from typing import Any
 from accounts.services import site_url
 from tenants.models import Tenant
 
-# The booking app registers how a student's My Page link is made (see mypage_url_provider_set).
+# The booking app registers how a student's My Page link is made (BookingConfig.ready): notifications sits
+# below booking and never imports it.
 _mypage_url_provider: Callable[..., str] | None = None
 
 
@@ -24,14 +25,8 @@ def candidate_mypage_url(*, host: str, candidate_id: int | None) -> str:
         return site_url(host=host, path="/my/")
     if _mypage_url_provider is not None:
         return _mypage_url_provider(host=host, candidate_id=candidate_id)
-    try:
-        from booking.services.mypage import mypage_link_create
-    except ImportError:  # booking not installed: the generic page, where students ask for a link
-        return site_url(host=host, path="/my/")
-    from candidates.models import Candidate
-
-    candidate = Candidate.objects.filter(id=candidate_id).first()
-    return mypage_link_create(candidate=candidate) if candidate else site_url(host=host, path="/my/")
+    # No app registered one: the generic page, where students ask for a link.
+    return site_url(host=host, path="/my/")
 
 
 def tenant_for_schema(*, schema_name: str) -> Tenant:
