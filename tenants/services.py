@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 from psycopg.conninfo import make_conninfo
 
 from accounts.models import Role, User
 from accounts.services import user_invite
+from tenants.db import dedicated_connection
 from tenants.errors import TenantError
+from tenants.migrate.apply import ApplyOptions, schema_apply
+from tenants.migrate.plan import fleet_plan
 from tenants.models import Domain, Tenant
 from tenants.selectors import host_cache_clear
 
@@ -49,41 +50,50 @@ class TenantCreated:
     seconds: float
 
 
-def template_schema_ensure() -> bool:
-    """Create and migrate the template schema new tenants are cloned from; True when it changed."""
+def template_schema_ensure(*, options: ApplyOptions | None = None) -> bool:
+    """Create and migrate the template schema new tenants are cloned from; True when it changed.
+
+    Runs before every provisioning: once this process has seen the template up to date, a query of its
+    django_migrations (count, last id, last time) tells that it still is.
+    """
     name = settings.TENANT_BASE_SCHEMA
+    if _template_verified() is not None:
+        return False
     # The lock lives on a connection of its own: Django's pooled connection may be swapped mid-migration.
-    with _dedicated_connection() as lock_connection:
+    with dedicated_connection() as lock_connection:
         lock_connection.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK_ID])
         try:
             if not schema_exists(name):
                 with connection.cursor() as cursor:
                     cursor.execute(f'CREATE SCHEMA "{name}"')
-            elif not _template_has_pending_migrations(name):
-                return False
-            call_command("migrate_schemas", schema_name=name, interactive=False, verbosity=0)
-            return True
+            plan = fleet_plan(schemas=[name]).schemas[0]
+            if plan.problem:
+                raise TenantError(f"テンプレートスキーマを移行できません: {plan.problem}")
+            if plan.pending:
+                result = schema_apply(plan=plan, options=options or ApplyOptions())
+                if not result.ok:
+                    raise TenantError(f"テンプレートスキーマの移行に失敗しました: {result.error}")
+            _template_verified(remember=True)
+            return plan.pending
         finally:
             connection.set_schema_to_public()
 
 
-def _dedicated_connection() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    params.pop("pool", None)
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    params.pop("prepare_threshold", None)
-    params.pop("server_side_binding", None)
-    return psycopg.connect(autocommit=True, **params)
+_template_up_to_date: set[tuple] = set()
 
 
-def _template_has_pending_migrations(name: str) -> bool:
-    connection.set_schema(name, include_public=False)
-    try:
-        executor = MigrationExecutor(connection)
-        return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
-    finally:
-        connection.set_schema_to_public()
+def _template_verified(*, remember: bool = False) -> tuple | None:
+    """The template's migration state if this process found it up to date in that state (or records it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", [f"{_quote(settings.TENANT_BASE_SCHEMA)}.django_migrations"]
+        )
+        if not cursor.fetchone()[0]:
+            return None
+        key = (connection.settings_dict["NAME"], *_template_key(cursor))
+    if remember:
+        _template_up_to_date.add(key)
+    return key if key in _template_up_to_date else None
 
 
 def _validate(*, name: str, slug: str, admin_email: str) -> None:

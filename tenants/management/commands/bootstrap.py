@@ -1,16 +1,45 @@
-"""Migrate every schema, make sure the public site and the tenant template exist (idempotent)."""
+"""Migrate the public schema, the template and every company's schema; idempotent and resumable."""
 
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from tenants.services import public_tenant_ensure, template_schema_ensure
+from tenants.migrate.apply import ApplyOptions
+from tenants.migrate.deploy import deploy
+from tenants.migrate.fleet import default_jobs
 
 
 class Command(BaseCommand):
-    help = "Migrate public and tenant schemas, refresh the template schema, register the public domains."
+    help = (
+        "Migrate public and tenant schemas, refresh the template schema, register the public domains. "
+        "Only what each schema lacks is applied, over --jobs worker processes; run it again to resume."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (connections)")
+        parser.add_argument("--plan", action="store_true", help="show what each schema lacks and stop")
+        parser.add_argument(
+            "--lock-timeout",
+            type=int,
+            default=ApplyOptions.lock_timeout_ms,
+            help="milliseconds a migration "
+            "waits for a table lock before it rolls back and tries again (bookings queue behind it meanwhile)",
+        )
+        parser.add_argument("--attempts", type=int, default=ApplyOptions.attempts, help="tries per migration")
 
     def handle(self, *args, **options) -> None:
-        call_command("migrate_schemas", interactive=False, verbosity=0)
-        public_tenant_ensure()
-        changed = template_schema_ensure()
-        self.stdout.write(f"schemas migrated; template {'refreshed' if changed else 'up to date'}")
+        verbose = options["verbosity"] >= 1
+        result = deploy(
+            jobs=max(1, options["jobs"]),
+            options=ApplyOptions(lock_timeout_ms=options["lock_timeout"], attempts=options["attempts"]),
+            plan_only=options["plan"],
+            write=(lambda line: self.stdout.write(line)) if verbose else (lambda line: None),
+        )
+        if options["plan"]:
+            return
+        if verbose:
+            self.stdout.write(result.summary())
+        if result.left:
+            names = ", ".join(plan.schema for plan in result.left[:10])
+            raise CommandError(
+                f"{len(result.left)} companies are not up to date ({names}"
+                f"{' …' if len(result.left) > 10 else ''}); run bootstrap again to resume"
+            )
