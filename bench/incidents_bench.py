@@ -84,36 +84,13 @@ from incidents.services.webhooks import webhook_secret_new  # noqa: E402
 from incidents.watchdog.monitor import Config, Watchdog  # noqa: E402
 from incidents.watchdog.probes import PostgresProbe, RedisProbe  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
-from tenants.services import public_tenant_ensure, template_schema_ensure, tenant_create  # noqa: E402
+from tenants.services import tenant_create  # noqa: E402
 
 
 # ---- companies and sessions ---------------------------------------------------------------------
 def schemas_migrate() -> None:
-    """`manage.py bootstrap` without walking every up-to-date company.
-
-    migrate_schemas introspects the tables of each schema with a query that scans the whole catalog
-    (~250 relations per company): 0.6-0.8 s per company even with nothing to apply, ~10 min for 1,000.
-    The bench's companies are copies of the template, so only those whose applied migrations differ
-    from the template's are migrated.
-    """
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-    public_tenant_ensure()
-    template_schema_ensure()
-    schemas = list(Tenant.objects.filter(slug__startswith="incb-").values_list("schema_name", flat=True))
-    if not schemas:
-        return
-    template = settings.TENANT_BASE_SCHEMA
-    parts = [
-        f"SELECT %s, count(*), max(app || '.' || name) FROM \"{schema}\".django_migrations"
-        for schema in [template, *schemas]
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), [template, *schemas])
-        state = {name: (count, last) for name, count, last in cursor.fetchall()}
-    stale = [schema for schema in schemas if state[schema] != state[template]]
-    for schema in stale:
-        call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=0)
-    print(f"  {len(schemas) - len(stale)} companies up to date, {len(stale)} migrated", flush=True)
+    """`manage.py bootstrap`: with nothing to migrate it costs about a second at 1,000 companies."""
+    call_command("bootstrap", verbosity=0)
 
 
 def tenants_ensure() -> tuple[list[Tenant], list[float]]:
@@ -688,10 +665,8 @@ a local SMTP sink and webhook receiver; the bench's own Redis).
 | private incident seen by companies it does not affect | **{result["leaked_to_other_tenants"]}** | 0 |
 
 The companies (slug `incb-NNNN`) are kept for later runs. Each is a schema made by `tenant_create` from the
-template's DDL ({provisioned_text}; see Provisioning). A later run does not call
-`manage.py bootstrap`: `migrate_schemas` introspects every schema with a query that scans the whole catalog
-(~250 relations per company), 0.6–0.8 s per up-to-date company, about 10 minutes for 1,000; the bench
-migrates only the companies whose applied migrations differ from the template's. The fan-out work grows with companies (one
+template's DDL ({provisioned_text}; see Provisioning). Each run starts with
+`manage.py bootstrap`, which migrates only what a company lacks (see Deploys). The fan-out work grows with companies (one
 PUBLISH, one acknowledgement row, one webhook delivery and one outbox INSERT per company), not with sockets.
 
 How: publishing commits, then one Celery task pushes every banner in a single event loop (one PUBLISH per company
