@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name
 
+from tenants.context import tenant_schemas
 from tenants.db import dedicated_connection
 from tenants.migrate.apply import ApplyOptions, SchemaResult, schema_apply
 from tenants.migrate.fleet import Progress, fleet_apply
 from tenants.migrate.plan import FleetPlan, SchemaPlan, fleet_plan
+from tenants.services import public_tenant_ensure, template_schema_ensure
 
 _DEPLOY_LOCK_ID = 7_310_221_005
 
@@ -72,9 +74,6 @@ def deploy(
     write: Callable[[str], None] = lambda line: None,
 ) -> DeployResult:
     """Migrate the public schema, the template and every company; never raises for one company's failure."""
-    from tenants.models import Tenant  # after the public schema exists
-    from tenants.services import public_tenant_ensure, template_schema_ensure
-
     started = time.perf_counter()
     result = DeployResult()
     with dedicated_connection() as lock_connection:
@@ -96,11 +95,7 @@ def deploy(
         public_tenant_ensure()
         if not plan_only:
             result.template_changed = template_schema_ensure(options=options)
-        schemas = list(
-            Tenant.objects.exclude(schema_name=get_public_schema_name())
-            .order_by("schema_name")
-            .values_list("schema_name", flat=True)
-        )
+        schemas = sorted(tenant_schemas())
         result.plan = fleet_plan(schemas=schemas, reference=settings.TENANT_BASE_SCHEMA)
         for line in result.plan.describe():
             write(line)
