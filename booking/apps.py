@@ -7,8 +7,12 @@ class BookingConfig(AppConfig):
     def ready(self) -> None:
         # Registers the tasks (their beat schedule is saas/celery.py's).
         from booking import tasks  # noqa: F401
+        from booking.personal_data import booking_holder
         from booking.services.mypage import mypage_link_for
+        from candidates.personal_data import holder_register
         from notifications.services import mypage_url_provider_set
 
         # The mails' personal My Page link is made here; notifications asks through this provider.
         mypage_url_provider_set(mypage_link_for)
+        # What booking keeps about a student, for disclosure and erasure (candidates.personal_data).
+        holder_register(booking_holder())

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from booking.views import interviews, mypage, recruiter, rush
+from booking.views import interviews, mypage, mypage_privacy, recruiter, rush
 
 app_name = "booking"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("my/link/", mypage.mypage_link, name="mypage_link"),
     path("my/logout/", mypage.mypage_logout, name="mypage_logout"),
     path("my/profile/", mypage.mypage_profile, name="mypage_profile"),
+    path("my/privacy/", mypage_privacy.mypage_privacy, name="mypage_privacy"),
     path("my/seminars/<int:seminar_id>/", mypage.mypage_seminar, name="mypage_seminar"),
     path("my/seminars/<int:seminar_id>/seats.json", mypage.mypage_seats, name="mypage_seats"),
     path("my/book/", mypage.mypage_book, name="mypage_book"),

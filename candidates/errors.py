@@ -25,3 +25,7 @@ class ImportFileError(CandidateError):
     def __init__(self, message: str, *, code: str = "invalid") -> None:
         super().__init__(message)
         self.code = code
+
+
+class PrivacyRequestError(CandidateError):
+    """A student's APPI request that cannot be made or answered as asked."""

@@ -18,6 +18,7 @@ from candidates.models import (
     Entry,
     ImportJob,
     PossibleDuplicate,
+    PrivacyRequest,
     SelectionStep,
     Tag,
 )
@@ -108,6 +109,8 @@ def candidate_detail_context(*, candidate: Candidate) -> dict[str, Any]:
         "tags": list(candidate.tags.all()),
         "steps": list(SelectionStep.objects.all()),
         "all_tags": list(Tag.objects.all()[:200]),
+        "privacy_requests": list(PrivacyRequest.objects.filter(candidate=candidate).order_by("-id")[:20]),
+        "privacy_kinds": PrivacyRequest.Kind.choices,
         **candidate_activity(candidate=candidate),
         "merged_from": list(
             Candidate.objects.filter(merged_into=candidate).only("id", "family_name", "given_name")
@@ -199,3 +202,15 @@ def graduation_years() -> list[int]:
         .values_list("graduation_year", flat=True)
         .distinct()
     )
+
+
+def privacy_request_queue() -> tuple[list[PrivacyRequest], list[PrivacyRequest]]:
+    """Open requests oldest first (the legal clock runs from receipt), then the last 100 answered."""
+    base = PrivacyRequest.objects.select_related("candidate", "closed_by")
+    open_requests = list(base.filter(status=PrivacyRequest.Status.OPEN).order_by("received_at", "id"))
+    closed = list(base.exclude(status=PrivacyRequest.Status.OPEN).order_by("-closed_at", "-id")[:100])
+    return open_requests, closed
+
+
+def privacy_requests_of(*, candidate_id: int) -> QuerySet[PrivacyRequest]:
+    return PrivacyRequest.objects.filter(candidate_id=candidate_id).order_by("-id")

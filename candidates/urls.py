@@ -3,7 +3,7 @@
 from django.urls import path
 
 from accounts import views as account_views
-from candidates.views import imports, manage, workspace
+from candidates.views import imports, manage, privacy, workspace
 
 app_name = "candidates"
 
@@ -37,6 +37,29 @@ urlpatterns = [
     path("candidates/ranks/reruns/<int:run_id>/", manage.rerun_view, name="rerun"),
     path("candidates/steps/", manage.steps_view, name="steps"),
     path("candidates/audit/", manage.audit_view, name="audit"),
+    path("candidates/privacy/", privacy.privacy_queue_view, name="privacy_queue"),
+    path("candidates/privacy/<int:request_id>/", privacy.privacy_request_view, name="privacy_request"),
+    path(
+        "candidates/privacy/<int:request_id>/export.json",
+        privacy.privacy_export_view,
+        {"kind": "json"},
+        name="privacy_export_json",
+    ),
+    path(
+        "candidates/privacy/<int:request_id>/export/",
+        privacy.privacy_export_view,
+        {"kind": "html"},
+        name="privacy_export_html",
+    ),
+    path("candidates/privacy/<int:request_id>/close/", privacy.privacy_close_view, name="privacy_close"),
+    path(
+        "candidates/privacy/<int:request_id>/correct/", privacy.privacy_correct_view, name="privacy_correct"
+    ),
+    path("candidates/privacy/<int:request_id>/erase/", privacy.privacy_erase_view, name="privacy_erase"),
+    path(
+        "candidates/privacy/<int:request_id>/receipt/", privacy.privacy_receipt_view, name="privacy_receipt"
+    ),
+    path("candidates/<int:candidate_id>/privacy/", privacy.privacy_record_view, name="privacy_record"),
     path("accounts/recruiters/", account_views.recruiters_view, name="recruiters"),
     path("accounts/otp/", account_views.otp_setup_view, name="otp_setup"),
 ]

@@ -8,7 +8,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from saas.celery import app
-from tenants.context import tenant_schemas
+from tenants.context import for_each_tenant, tenant_schemas
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +65,11 @@ def sequence_scan_tenant(schema_name: str) -> int:
 def sequence_scan() -> None:
     for schema_name in tenant_schemas():
         sequence_scan_tenant.apply_async(args=[schema_name])
+
+
+@app.task(name="notifications.erased_notices_scrub", ignore_result=True)
+def erased_notices_scrub_task() -> int:
+    """Blank the address of sent notices to erased students in every company (beat, every 10 minutes)."""
+    from notifications.personal_data import erased_notices_scrub
+
+    return sum(for_each_tenant(lambda _schema: erased_notices_scrub()).values())

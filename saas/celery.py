@@ -27,6 +27,7 @@ BEAT_SCHEDULE = {
     # notifications
     "notifications-outbox-scan": {"task": "notifications.outbox_scan", "schedule": 10.0},
     "notifications-sequence-scan": {"task": "notifications.sequence_scan", "schedule": 60.0},
+    "notifications-erased-notices-scrub": {"task": "notifications.erased_notices_scrub", "schedule": 600.0},
     # incidents
     "incidents-maintenance-tick": {"task": "incidents.tasks.maintenance_tick_task", "schedule": 30.0},
     "incidents-ack-escalation": {"task": "incidents.tasks.ack_escalation_task", "schedule": 60.0},

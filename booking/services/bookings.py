@@ -343,9 +343,17 @@ def booking_change(*, candidate, slot_id: int | str, now: datetime | None = None
 
 
 def booking_cancel(
-    *, candidate, booking_id: int | str, now: datetime | None = None, by_recruiter: bool = False
+    *,
+    candidate,
+    booking_id: int | str,
+    now: datetime | None = None,
+    by_recruiter: bool = False,
+    record_event: bool = True,
 ) -> Booking:
-    """Cancel a booking; its seat goes to the next student on the waiting list, or back to the quota."""
+    """Cancel a booking; its seat goes to the next student on the waiting list, or back to the quota.
+
+    Without `record_event` no step mail hears of it (the student is being erased).
+    """
     now = now or timezone.now()
     try:
         booking_pk = int(booking_id)
@@ -366,7 +374,8 @@ def booking_cancel(
         booking.save(update_fields=["status", "cancelled_at"])
         seat_release(quota_id=booking.quota_id, now=now)
         seats_changed(slot_ids=[booking.slot_id])
-        booking_event(event="booking_cancelled", booking=booking)
+        if record_event:
+            booking_event(event="booking_cancelled", booking=booking)
     return booking
 
 

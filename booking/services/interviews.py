@@ -204,11 +204,15 @@ def interview_reschedule(
     return booking
 
 
-def interview_cancel(*, candidate, booking_id, now: datetime | None = None) -> InterviewBooking:
+def interview_cancel(
+    *, candidate, booking_id, now: datetime | None = None, by_company: bool = False
+) -> InterviewBooking:
+    """Cancel an interview; the student only before its change deadline, the company at any time."""
     now = now or timezone.now()
     with transaction.atomic():
         booking = _own_booking_locked(candidate=candidate, booking_id=booking_id)
-        _changeable(booking=booking, now=now)
+        if not by_company:
+            _changeable(booking=booking, now=now)
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = now
         booking.save(update_fields=["status", "cancelled_at"])

@@ -18,6 +18,7 @@ from candidates.models import (
     PossibleDuplicate,
 )
 from candidates.services.audit import audit_record
+from candidates.services.privacy_data import student_erase
 
 _FILLED_FIELDS = (
     "family_name",
@@ -164,11 +165,9 @@ def duplicate_dismiss(*, duplicate_id: int, user: Any) -> PossibleDuplicate:
 
 @transaction.atomic
 def candidate_delete(*, candidate_id: int, user: Any, ip: str | None = None) -> None:
-    """Delete one student and everything attached (entries, keys, notes, history); audited."""
-    deleted = Candidate.objects.filter(pk=candidate_id).first()
-    if deleted is None:
+    """Delete one student everywhere (entries, bookings, mail bodies … as an erasure); audited."""
+    if not Candidate.objects.filter(pk=candidate_id).exists():
         raise MergeError("候補者が見つかりません。")
     # Candidates merged into this one come back as themselves rather than disappear with it.
-    Candidate.objects.filter(merged_into=deleted).update(merged_into=None)
-    deleted.delete()
-    audit_record(user=user, action="delete", student_count=1, target=f"#{candidate_id}", ip=ip)
+    Candidate.objects.filter(merged_into_id=candidate_id).update(merged_into=None)
+    student_erase(candidate_id=candidate_id, user=user, ip=ip, audit_action="delete")

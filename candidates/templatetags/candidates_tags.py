@@ -13,3 +13,17 @@ register = template.Library()
 def lookup(mapping: dict[str, Any], key: str) -> Any:
     """mapping[key], or the key itself when absent (e.g. a status whose step was removed)."""
     return mapping.get(key, key) if isinstance(mapping, dict) else key
+
+
+@register.filter
+def disclosure_value(value: Any) -> str:
+    """A value of the disclosure export as text: nested rows as 'key: value' lines, empty as a dash."""
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, dict):
+        return "\n".join(f"{key}: {disclosure_value(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return "、".join(disclosure_value(item) for item in value)
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    return str(value)

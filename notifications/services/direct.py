@@ -15,9 +15,7 @@ from django.core.mail import EmailMessage, send_mail
 logger = logging.getLogger(__name__)
 
 
-def mail_send_without_database(
-    *, to: Sequence[str], subject: str, body: str, bcc: Sequence[str] = ()
-) -> int:
+def mail_send_without_database(*, to: Sequence[str], subject: str, body: str, bcc: Sequence[str] = ()) -> int:
     """One SMTP transaction; never raises (SMTP may be down too, and the caller keeps going either way).
 
     Companies' admins go in Bcc: no company sees another's address.

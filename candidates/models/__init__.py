@@ -391,3 +391,27 @@ class CandidateEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+from candidates.models.privacy import PRIVACY_REQUEST_TARGET_DAYS, PrivacyRequest  # noqa: E402
+
+__all__ = [
+    "PRIVACY_REQUEST_TARGET_DAYS",
+    "AuditEntry",
+    "Candidate",
+    "CandidateEvent",
+    "CandidateKey",
+    "Entry",
+    "ImportJob",
+    "ImportMapping",
+    "MergeRecord",
+    "Note",
+    "PossibleDuplicate",
+    "PrivacyRequest",
+    "RankRule",
+    "RankSettings",
+    "RerankRun",
+    "SelectionStep",
+    "Tag",
+    "UniversityAlias",
+]

@@ -1,0 +1,84 @@
+"""Students' requests under the APPI (開示・訂正・利用停止・削除) and their receipts (tenant schema).
+
+Not the leak-report workflow to the 個人情報保護委員会 (that is `incidents`): these are requests a
+student makes about their own data, answered by the company's recruiters.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# The law asks for an answer 遅滞なく (without delay) and names no number of days; the queue counts
+# the days each request has been open and flags those older than this internal target.
+PRIVACY_REQUEST_TARGET_DAYS = 14
+
+
+class PrivacyRequest(models.Model):
+    """One student's request about their personal data, from the My Page or recorded by a recruiter."""
+
+    class Kind(models.TextChoices):
+        DISCLOSURE = "disclosure", _("開示")
+        CORRECTION = "correction", _("訂正")
+        STOP_USE = "stop_use", _("利用停止")
+        DELETION = "deletion", _("削除")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("対応待ち")
+        DONE = "done", _("対応済み")
+        DECLINED = "declined", _("対応できない（理由を回答）")
+
+    # Null once the student is deleted; `candidate_ref` keeps the id for the receipt.
+    candidate = models.ForeignKey(
+        "candidates.Candidate",
+        verbose_name=_("学生"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="privacy_requests",
+    )
+    candidate_ref = models.BigIntegerField(_("学生ID"))
+    kind = models.CharField(_("請求の種類"), max_length=12, choices=Kind.choices)
+    status = models.CharField(_("状態"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    # The student's own words (what to correct, why); personal data, blanked when the student is erased.
+    details = models.TextField(_("請求の内容"), max_length=2000, blank=True)
+    response = models.TextField(_("学生への回答"), max_length=2000, blank=True)
+    received_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What an erasure removed (ids and counts only, never personal data): the deletion receipt.
+    receipt = models.JSONField(_("削除の記録"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One open request of each kind per student: a second tap on the form cannot queue another.
+            models.UniqueConstraint(
+                fields=["candidate", "kind"],
+                condition=models.Q(status="open"),
+                name="privacy_request_one_open_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="privacy_request_queue")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def days_open(self) -> int:
+        """Days since the request arrived (until it was answered)."""
+        end = self.closed_at or timezone.now()
+        return (end - self.received_at).days if self.received_at else 0
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == self.Status.OPEN and self.days_open >= PRIVACY_REQUEST_TARGET_DAYS
+
+    @property
+    def number(self) -> str:
+        """The receipt number students and recruiters quote (受付番号)."""
+        return f"P-{self.pk:06d}" if self.pk else "P-new"
