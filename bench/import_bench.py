@@ -184,6 +184,29 @@ def list_benchmark(tenant) -> dict:
     return {"students": student_count, "list_ms": timings}
 
 
+def erasure_benchmark(tenant) -> dict:
+    """Erase and anonymise students of the list benchmark's company as the nightly retention run does."""
+    from candidates.models import Candidate
+    from candidates.services.erasure import students_anonymise, students_erase
+    from candidates.services.retention import BATCH
+
+    with schema_context(tenant.schema_name):
+        ids = list(Candidate.objects.order_by("id").values_list("id", flat=True)[: 4 * BATCH])
+        started = time.perf_counter()
+        for start in (0, BATCH):
+            students_erase(candidate_ids=ids[start : start + BATCH], user=None, audit_action="bench")
+        erased = time.perf_counter() - started
+        started = time.perf_counter()
+        for start in (2 * BATCH, 3 * BATCH):
+            students_anonymise(candidate_ids=ids[start : start + BATCH], user=None, audit_action="bench")
+        anonymised = time.perf_counter() - started
+    return {
+        "erase_students_per_s": round(2 * BATCH / erased),
+        "anonymise_students_per_s": round(2 * BATCH / anonymised),
+        "retention_batch": BATCH,
+    }
+
+
 def identity_benchmark(tenant, directory: Path) -> dict:
     """Both boards' exports of ROWS students with shared family phones and e-mails, under the old and new rule."""
     files = people_files(directory, ROWS)
@@ -240,7 +263,9 @@ def append_docs(result: dict) -> None:
         f"| re-import of the same file (all {result['reimport_unchanged']:,} rows unchanged) | {result['reimport_seconds']:.1f} s | |\n"
         f"| workspace list, filtered page (rank + year, page 3), at {result['students']:,} students | **{result['list_ms']['filtered']} ms** | < 300 ms |\n"
         f"| workspace list, kana search | {result['list_ms']['search']} ms | |\n"
-        f"| workspace list, board + rank filter | {result['list_ms']['board']} ms | |\n\n"
+        f"| workspace list, board + rank filter | {result['list_ms']['board']} ms | |\n"
+        f"| students erased per second (retention run, {result['retention_batch']} per transaction) | {result['erase_students_per_s']:,} | |\n"
+        f"| students anonymised per second | {result['anonymise_students_per_s']:,} | |\n\n"
         "List times are the median of 7 requests through the real view (Django test client, session, audit "
         "entry included). How the import gets there: the file is streamed (never loaded whole); each batch of "
         f"{BATCH_SIZE:,} rows is normalised (distinct names, kana, dates memoised), then looked up with one set-based query "
@@ -280,6 +305,7 @@ def main() -> None:
         generate(top_up, ROWS - measured["report"]["created"], first_person=10_000_000, repeats=False)
         run_worker(top_up, tenant.schema_name)
     listing = list_benchmark(tenant)
+    erasure = erasure_benchmark(tenant)
     result = {
         "rows": ROWS,
         "seconds": round(measured["seconds"], 2),
@@ -292,6 +318,7 @@ def main() -> None:
         "reimport_unchanged": again["report"]["unchanged"],
         **listing,
         "identity": identity,
+        **erasure,
         "wrong_merges": identity["identity"]["wrong_merges"],
         "missed_true_merges": identity["identity"]["missed_true_merges"],
         "wrong_merges_old_rule": identity["keys_only"]["wrong_merges"],
@@ -311,6 +338,10 @@ def main() -> None:
         ("list filtered ms (< 300)", f"{result['list_ms']['filtered']}"),
         ("list search ms", f"{result['list_ms']['search']}"),
         ("list board+rank ms", f"{result['list_ms']['board']}"),
+        (
+            "erased / anonymised students per s",
+            f"{result['erase_students_per_s']} / {result['anonymise_students_per_s']}",
+        ),
         ("wrong merges (old rule)", f"{result['wrong_merges']} ({result['wrong_merges_old_rule']})"),
         (
             "missed true merges (old rule)",

@@ -29,3 +29,11 @@ class ImportFileError(CandidateError):
 
 class PrivacyRequestError(CandidateError):
     """A student's APPI request that cannot be made or answered as asked."""
+
+
+class RetentionConfirmError(CandidateError):
+    """A retention policy switched on without confirming how many students it would process now."""
+
+    def __init__(self, message: str, *, count: int) -> None:
+        super().__init__(message)
+        self.count = count

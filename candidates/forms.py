@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
+from candidates.models import RetentionPolicy
 from candidates.selectors import SORTS, CandidateFilters
 
 RANK_CHOICES = [("", "すべて")] + [(chr(code), chr(code)) for code in range(ord("A"), ord("Z") + 1)]
@@ -51,3 +53,19 @@ class RankCSVForm(forms.Form):
         label="ランク表CSV（大学名,ランク）", error_messages={"required": "ファイルを選んでください。"}
     )
     replace = forms.BooleanField(label="今のランク表を置き換える", required=False)
+
+
+class RetentionPolicyForm(forms.Form):
+    enabled = forms.BooleanField(label=_("毎晩実行する"), required=False)
+    months_after_season = forms.IntegerField(
+        label=_("卒業年度の終わり（3月31日）から"), min_value=1, max_value=120
+    )
+    action = forms.ChoiceField(label=_("処理"), choices=RetentionPolicy.Action.choices)
+    keep_statuses = forms.MultipleChoiceField(
+        label=_("残す選考ステータス（採用した学生）"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    confirmed_count = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, steps: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["keep_statuses"].choices = steps

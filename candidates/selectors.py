@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from candidates.models import (
     AuditEntry,
@@ -19,6 +22,7 @@ from candidates.models import (
     ImportJob,
     PossibleDuplicate,
     PrivacyRequest,
+    RetentionPolicy,
     SelectionStep,
     Tag,
 )
@@ -46,8 +50,8 @@ class CandidateFilters:
 
 
 def candidate_list(*, filters: CandidateFilters) -> QuerySet[Candidate]:
-    """Visible (not merged-away) candidates matching the workspace filters, sorted."""
-    queryset = Candidate.objects.filter(merged_into=None)
+    """Visible (not merged-away, not anonymised) candidates matching the workspace filters, sorted."""
+    queryset = Candidate.objects.filter(merged_into=None, anonymised_at=None)
     if filters.q:
         queryset = queryset.filter(_search_condition(filters.q))
     if filters.rank:
@@ -197,7 +201,7 @@ def audit_list() -> QuerySet[AuditEntry]:
 
 def graduation_years() -> list[int]:
     return list(
-        Candidate.objects.filter(merged_into=None, graduation_year__isnull=False)
+        Candidate.objects.filter(merged_into=None, anonymised_at=None, graduation_year__isnull=False)
         .order_by("graduation_year")
         .values_list("graduation_year", flat=True)
         .distinct()
@@ -214,3 +218,51 @@ def privacy_request_queue() -> tuple[list[PrivacyRequest], list[PrivacyRequest]]
 
 def privacy_requests_of(*, candidate_id: int) -> QuerySet[PrivacyRequest]:
     return PrivacyRequest.objects.filter(candidate_id=candidate_id).order_by("-id")
+
+
+def retention_cutoff_year(*, months_after_season: int, today: date | None = None) -> int:
+    """The latest graduation year whose season (ending 31 March of that year) ended that many months ago."""
+    today = today or timezone.localdate()
+    total = today.year * 12 + (today.month - 1) - months_after_season
+    year, month = divmod(total, 12)
+    # The day of the month does not move with the months; March 31 plus N months is reached on its last day.
+    shifted = date(year, month + 1, min(today.day, monthrange(year, month + 1)[1]))
+    return shifted.year if shifted >= date(shifted.year, 3, 31) else shifted.year - 1
+
+
+def retention_due(
+    *, months_after_season: int, keep_statuses: list[str], today: date | None = None
+) -> QuerySet[Candidate]:
+    """Students a retention policy with these settings processes now (merged-in records go with them)."""
+    cutoff = retention_cutoff_year(months_after_season=months_after_season, today=today)
+    return Candidate.objects.filter(
+        merged_into=None, anonymised_at=None, graduation_year__isnull=False, graduation_year__lte=cutoff
+    ).exclude(status__in=keep_statuses)
+
+
+@dataclass(frozen=True)
+class RetentionPreview:
+    due: int
+    cutoff_year: int
+    by_year: list[tuple[int, int]]
+    without_year: int
+
+
+def retention_preview(*, months_after_season: int, keep_statuses: list[str]) -> RetentionPreview:
+    """The dry run: how many students these settings would process tonight, by graduation year."""
+    due = retention_due(months_after_season=months_after_season, keep_statuses=keep_statuses)
+    by_year = list(due.order_by("graduation_year").values_list("graduation_year").annotate(count=Count("id")))
+    return RetentionPreview(
+        due=sum(count for _year, count in by_year),
+        cutoff_year=retention_cutoff_year(months_after_season=months_after_season),
+        by_year=by_year,
+        without_year=Candidate.objects.filter(
+            merged_into=None, anonymised_at=None, graduation_year__isnull=True
+        ).count(),
+    )
+
+
+def retention_policy_get() -> RetentionPolicy:
+    """The company's retention policy (off until an admin switches it on); hired students kept by default."""
+    policy = RetentionPolicy.objects.filter(pk=1).first()
+    return policy or RetentionPolicy(pk=1, keep_statuses=["offer", "accepted"])

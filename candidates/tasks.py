@@ -7,6 +7,7 @@ import os
 from django_tenants.utils import schema_context
 
 from saas.celery import app
+from tenants.context import for_each_tenant
 
 
 def task_queue() -> str | None:
@@ -31,3 +32,11 @@ def candidates_import_task(schema_name: str, job_id: int) -> str:
 
     with schema_context(schema_name):
         return import_job_run(job_id=job_id).status
+
+
+@app.task(name="candidates.retention_run")
+def retention_run_task() -> dict[str, int]:
+    """Every company's retention policy, applied to the students due tonight (beat, nightly at 03:30)."""
+    from candidates.services.retention import retention_run
+
+    return for_each_tenant(lambda _schema: retention_run())

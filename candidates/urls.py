@@ -60,6 +60,7 @@ urlpatterns = [
         "candidates/privacy/<int:request_id>/receipt/", privacy.privacy_receipt_view, name="privacy_receipt"
     ),
     path("candidates/<int:candidate_id>/privacy/", privacy.privacy_record_view, name="privacy_record"),
+    path("candidates/retention/", privacy.retention_view, name="retention"),
     path("accounts/recruiters/", account_views.recruiters_view, name="recruiters"),
     path("accounts/otp/", account_views.otp_setup_view, name="otp_setup"),
 ]

@@ -9,6 +9,7 @@ was a second mechanism doing the same job and is not used.
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 
@@ -19,6 +20,8 @@ app.autodiscover_tasks()
 # Task name -> every how many seconds. The database is the source of truth, so each scan recovers what a
 # lost Redis message dropped.
 BEAT_SCHEDULE = {
+    # candidates (nightly, Japan time: the quietest hour for a company's recruiters and students)
+    "candidates-retention": {"task": "candidates.retention_run", "schedule": crontab(hour=3, minute=30)},
     # booking
     "booking-waitlist-offers-sweep": {"task": "booking.waitlist_offers_sweep", "schedule": 60.0},
     "booking-reminders": {"task": "booking.reminders", "schedule": 3600.0},

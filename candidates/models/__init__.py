@@ -25,6 +25,8 @@ class Candidate(models.Model):
     graduation_year = models.PositiveSmallIntegerField(_("卒業年"), null=True, blank=True)
     status = models.CharField(_("選考ステータス"), max_length=40, default="entry")
     email_undeliverable = models.BooleanField(_("メール不達"), default=False)
+    # Set when the retention policy anonymised the student: the row stays for figures, hidden from lists.
+    anonymised_at = models.DateTimeField(_("匿名化日時"), null=True, blank=True, editable=False)
     # Added by the import work (additive): kana + birth date + school, for possible-duplicate flags.
     duplicate_key = models.CharField(_("重複候補キー"), max_length=300, blank=True, editable=False)
     # A candidate merged into another stays (hidden) so that the merge can be undone.
@@ -393,7 +395,7 @@ class CandidateEvent(models.Model):
         return f"{self.kind}: {self.message}"
 
 
-from candidates.models.privacy import PRIVACY_REQUEST_TARGET_DAYS, PrivacyRequest  # noqa: E402
+from candidates.models.privacy import PRIVACY_REQUEST_TARGET_DAYS, PrivacyRequest, RetentionPolicy  # noqa: E402
 
 __all__ = [
     "PRIVACY_REQUEST_TARGET_DAYS",
@@ -411,6 +413,7 @@ __all__ = [
     "RankRule",
     "RankSettings",
     "RerankRun",
+    "RetentionPolicy",
     "SelectionStep",
     "Tag",
     "UniversityAlias",

@@ -7,6 +7,7 @@ student makes about their own data, answered by the company's recruiters.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -82,3 +83,43 @@ class PrivacyRequest(models.Model):
     def number(self) -> str:
         """The receipt number students and recruiters quote (受付番号)."""
         return f"P-{self.pk:06d}" if self.pk else "P-new"
+
+
+class RetentionPolicy(models.Model):
+    """The company's rule for students it no longer needs (one row): delete or anonymise them nightly.
+
+    A student is due when their season has ended `months_after_season` months ago (the season of the
+    graduation year Y ends on 31 March of Y, when they join a company) and their selection status is
+    not one of `keep_statuses` (hired students stay). Students without a graduation year are never due.
+    """
+
+    class Action(models.TextChoices):
+        DELETE = "delete", _("削除する")
+        ANONYMISE = "anonymise", _("匿名化する（選考の集計だけ残す）")
+
+    enabled = models.BooleanField(_("毎晩実行する"), default=False)
+    months_after_season = models.PositiveSmallIntegerField(_("卒業年度の終わりから（か月）"), default=12)
+    action = models.CharField(_("処理"), max_length=10, choices=Action.choices, default=Action.DELETE)
+    keep_statuses = ArrayField(
+        models.CharField(max_length=40), verbose_name=_("残す選考ステータス"), default=list, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The count the admin saw when switching it on, and what the nightly runs did.
+    confirmed_count = models.PositiveIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="retention_policy_singleton"),
+            models.CheckConstraint(
+                condition=models.Q(months_after_season__gte=1) & models.Q(months_after_season__lte=120),
+                name="retention_policy_months_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"retention {self.action} after {self.months_after_season} months ({'on' if self.enabled else 'off'})"

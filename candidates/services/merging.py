@@ -18,7 +18,7 @@ from candidates.models import (
     PossibleDuplicate,
 )
 from candidates.services.audit import audit_record
-from candidates.services.privacy_data import student_erase
+from candidates.services.erasure import student_erase
 
 _FILLED_FIELDS = (
     "family_name",

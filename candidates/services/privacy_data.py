@@ -8,12 +8,10 @@ function is audited with the student's ids and never writes personal data into t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from candidates.errors import CandidateError
@@ -23,10 +21,7 @@ from candidates.models import (
     CandidateEvent,
     CandidateKey,
     Entry,
-    ImportJob,
-    MergeRecord,
     Note,
-    PossibleDuplicate,
     PrivacyRequest,
 )
 from candidates.personal_data import holders
@@ -46,7 +41,12 @@ def _iso(value: Any) -> Any:
 
 def student_ids(*, candidate_id: int) -> list[int]:
     """The candidate and every candidate merged into it (merges can chain), smallest first."""
-    found = {candidate_id} if Candidate.objects.filter(pk=candidate_id).exists() else set()
+    return students_ids(candidate_ids=[candidate_id])
+
+
+def students_ids(*, candidate_ids: list[int]) -> list[int]:
+    """These candidates and every candidate merged into them (merges can chain), smallest first."""
+    found = set(Candidate.objects.filter(pk__in=candidate_ids).values_list("pk", flat=True))
     frontier = set(found)
     while frontier:
         frontier = (
@@ -137,109 +137,6 @@ def student_data_export(*, candidate_id: int, user: Any, ip: str | None, kind: s
         candidate_ids=[profile["id"] for profile in data["profiles"]],
     )
     return data
-
-
-@dataclass(frozen=True)
-class ErasureReceipt:
-    """What an erasure removed: ids and counts only (kept on the request as its receipt)."""
-
-    candidate_ids: list[int]
-    counts: dict[str, int]
-    erased_at: str
-    erased_by: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "candidate_ids": self.candidate_ids,
-            "counts": self.counts,
-            "erased_at": self.erased_at,
-            "erased_by": self.erased_by,
-        }
-
-
-def _identifiers(ids: list[int]) -> set[str]:
-    """The student's e-mail addresses, phone numbers and names as they may appear in free text."""
-    found: set[str] = set()
-    for row in Candidate.objects.filter(pk__in=ids).values("email", "phone", "family_name", "given_name"):
-        found |= {row["email"], row["phone"], f"{row['family_name']}{row['given_name']}"}
-    for row in Entry.objects.filter(candidate_id__in=ids).values("email", "phone"):
-        found |= {row["email"], row["phone"]}
-    return {value for value in found if len(value) >= 4}
-
-
-def _scrub(value: Any, identifiers: set[str]) -> Any:
-    if isinstance(value, str):
-        for identifier in identifiers:
-            value = value.replace(identifier, ERASED)
-        return value
-    if isinstance(value, list):
-        return [_scrub(item, identifiers) for item in value]
-    if isinstance(value, dict):
-        return {key: _scrub(item, identifiers) for key, item in value.items()}
-    return value
-
-
-def _import_reports_scrub(ids: list[int]) -> int:
-    """Refused rows of an import report quote the cell they refused: the student's values leave too."""
-    identifiers = _identifiers(ids)
-    if not identifiers:
-        return 0
-    query = Q()
-    for identifier in identifiers:
-        query |= Q(report__icontains=identifier) | Q(error__icontains=identifier)
-    count = 0
-    for job in ImportJob.objects.filter(query):
-        job.report, job.error = _scrub(job.report, identifiers), _scrub(job.error, identifiers)
-        job.save(update_fields=["report", "error"])
-        count += 1
-    return count
-
-
-@transaction.atomic
-def student_erase(
-    *,
-    candidate_id: int,
-    user: Any,
-    ip: str | None = None,
-    reason: str = "",
-    audit_action: str = "privacy_erase",
-) -> ErasureReceipt:
-    """Delete one student everywhere: every app's data, entries and raw rows, then the candidate rows.
-
-    Audit entries stay with the student's ids only (they never held more); the privacy requests stay
-    with the id and without the student's words. Seats they held go back (to the waiting list first).
-    """
-    ids = _ids_or_error(candidate_id)
-    list(Candidate.objects.select_for_update().filter(pk__in=ids))
-    counts: dict[str, int] = {}
-    for holder in holders():
-        counts[holder.key] = holder.erase(ids, keep_statistics=False)
-    counts["import_reports"] = _import_reports_scrub(ids)
-    counts["entries"] = Entry.objects.filter(candidate_id__in=ids).count()
-    counts["notes"] = Note.objects.filter(candidate_id__in=ids).count()
-    counts["history"] = CandidateEvent.objects.filter(candidate_id__in=ids).count()
-    counts["requests"] = PrivacyRequest.objects.filter(candidate_id__in=ids).update(details="")
-    PossibleDuplicate.objects.filter(Q(first_id__in=ids) | Q(second_id__in=ids)).delete()
-    MergeRecord.objects.filter(Q(kept_id__in=ids) | Q(merged_id__in=ids)).delete()
-    # Candidates merged into another student point away first; this student's own rows then go at once.
-    Candidate.objects.filter(pk__in=ids).update(merged_into=None)
-    counts["candidates"] = Candidate.objects.filter(pk__in=ids).delete()[1].get("candidates.Candidate", 0)
-    authenticated = user is not None and getattr(user, "is_authenticated", False)
-    receipt = ErasureReceipt(
-        candidate_ids=ids,
-        counts=counts,
-        erased_at=timezone.localtime().isoformat(),
-        erased_by=user.email if authenticated else "system",
-    )
-    audit_record(
-        user=user,
-        action=audit_action,
-        student_count=1,
-        target=f"#{candidate_id}{' ' + reason if reason else ''}",
-        ip=ip,
-        candidate_ids=ids,
-    )
-    return receipt
 
 
 def student_stop_use(*, candidate_id: int, user: Any, ip: str | None = None) -> int:

@@ -16,7 +16,8 @@ from candidates.errors import PrivacyRequestError
 from candidates.models import Candidate, CandidateEvent, PrivacyRequest
 from candidates.personal_data import ERASED_NOTICE_PREFIX, student_mail
 from candidates.services.audit import audit_record
-from candidates.services.privacy_data import student_erase, student_stop_use
+from candidates.services.erasure import student_erase
+from candidates.services.privacy_data import student_stop_use
 
 DETAILS_LIMIT = 2000
 

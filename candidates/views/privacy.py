@@ -1,4 +1,4 @@
-"""Recruiters' side of students' APPI requests: the queue, disclosure exports, correction, stop use, erasure.
+"""Recruiters' side of students' APPI requests (queue, disclosure, correction, stop use, erasure) and retention.
 
 Who may do what: admins and recruiters work the queue, export (開示), correct and stop use; only admins
 erase. Viewers see none of it. Every refusal is audited like every export and erasure.
@@ -19,8 +19,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import ADMINS, EDITORS, forbidden, role_required
 from candidates.errors import CandidateError
-from candidates.models import PRIVACY_REQUEST_TARGET_DAYS, Candidate, PrivacyRequest
-from candidates.selectors import privacy_request_queue
+from candidates.forms import RetentionPolicyForm
+from candidates.models import PRIVACY_REQUEST_TARGET_DAYS, Candidate, PrivacyRequest, SelectionStep
+from candidates.selectors import privacy_request_queue, retention_policy_get, retention_preview
 from candidates.services.audit import audit_request, client_ip
 from candidates.services.privacy_data import CORRECTABLE, candidate_correct, student_data_export
 from candidates.services.privacy_requests import (
@@ -28,6 +29,7 @@ from candidates.services.privacy_requests import (
     privacy_request_create,
     privacy_request_erase,
 )
+from candidates.services.retention import retention_policy_set
 
 SECTION_TITLES = {
     "profiles": "登録情報",
@@ -198,3 +200,49 @@ def privacy_record_view(request: HttpRequest, candidate_id: int) -> HttpResponse
         messages.error(request, error.message)
         return redirect("candidates:detail", candidate_id)
     return redirect("candidates:privacy_request", privacy_request.pk)
+
+
+@privacy_roles(*ADMINS)
+def retention_view(request: HttpRequest) -> HttpResponse:
+    """The retention policy with its dry run: the count is shown before the policy can be switched on."""
+    policy = retention_policy_get()
+    steps = list(SelectionStep.objects.values_list("key", "label"))
+    initial = {
+        "enabled": policy.enabled,
+        "months_after_season": policy.months_after_season,
+        "action": policy.action,
+        "keep_statuses": policy.keep_statuses,
+    }
+    form = RetentionPolicyForm(request.POST or None, initial=initial, steps=steps)
+    status = 200
+    values = initial
+    if request.method == "POST" and not form.is_valid():
+        status = 400
+    elif request.method == "POST":
+        values = form.cleaned_data
+        if "save" in request.POST:
+            try:
+                retention_policy_set(
+                    enabled=values["enabled"],
+                    months_after_season=values["months_after_season"],
+                    action=values["action"],
+                    keep_statuses=values["keep_statuses"],
+                    confirmed_count=values.get("confirmed_count"),
+                    user=request.user,
+                    ip=client_ip(request=request),
+                )
+            except CandidateError as error:
+                messages.error(request, error.message)
+                status = 400
+            else:
+                messages.success(request, _("保存期間の設定を保存しました。"))
+                return redirect("candidates:retention")
+    preview = retention_preview(
+        months_after_season=values["months_after_season"], keep_statuses=list(values["keep_statuses"])
+    )
+    return render(
+        request,
+        "candidates/retention.html",
+        {"form": form, "policy": policy, "preview": preview, "values": values},
+        status=status,
+    )

@@ -62,6 +62,7 @@ def student_import() -> Candidate:
     ImportJob.objects.create(
         filename="x.csv",
         status=ImportJob.Status.DONE,
+        refused_count=1,
         report={
             "refused": [{"line": 3, "column": "電話番号", "reason": "hanako@example.ac.jp の行: 読めません"}]
         },
