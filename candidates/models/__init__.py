@@ -395,7 +395,12 @@ class CandidateEvent(models.Model):
         return f"{self.kind}: {self.message}"
 
 
-from candidates.models.privacy import PRIVACY_REQUEST_TARGET_DAYS, PrivacyRequest, RetentionPolicy  # noqa: E402
+from candidates.models.privacy import (  # noqa: E402
+    PRIVACY_REQUEST_TARGET_DAYS,
+    ErasedRow,
+    PrivacyRequest,
+    RetentionPolicy,
+)
 
 __all__ = [
     "PRIVACY_REQUEST_TARGET_DAYS",
@@ -404,6 +409,7 @@ __all__ = [
     "CandidateEvent",
     "CandidateKey",
     "Entry",
+    "ErasedRow",
     "ImportJob",
     "ImportMapping",
     "MergeRecord",

@@ -123,3 +123,21 @@ class RetentionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"retention {self.action} after {self.months_after_season} months ({'on' if self.enabled else 'off'})"
+
+
+class ErasedRow(models.Model):
+    """A job-board row of a student who was erased or anonymised: importing that same row again skips it.
+
+    Only the board and the row's hash are kept (the hash its entry carried), never the row. A new
+    application from the student (another row) is imported as usual.
+    """
+
+    board = models.CharField(max_length=40)
+    row_hash = models.CharField(max_length=40)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["board", "row_hash"], name="erased_row_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.board}:{self.row_hash[:8]}"

@@ -22,6 +22,7 @@ from candidates.models import (
     CandidateEvent,
     CandidateKey,
     Entry,
+    ErasedRow,
     ImportJob,
     MergeRecord,
     Note,
@@ -117,6 +118,16 @@ def _common(ids: list[int], *, keep_statistics: bool) -> dict[str, int]:
     for holder in holders():
         counts[holder.key] = holder.erase(ids, keep_statistics=keep_statistics)
     counts["import_reports"] = _import_reports_scrub(ids)
+    # Re-importing an old export must not bring the students back: their rows are remembered by hash.
+    ErasedRow.objects.bulk_create(
+        [
+            ErasedRow(board=board, row_hash=row_hash)
+            for board, row_hash in Entry.objects.filter(candidate_id__in=ids)
+            .exclude(row_hash="")
+            .values_list("board", "row_hash")
+        ],
+        ignore_conflicts=True,
+    )
     counts["requests"] = PrivacyRequest.objects.filter(candidate_id__in=ids).update(details="")
     PossibleDuplicate.objects.filter(Q(first_id__in=ids) | Q(second_id__in=ids)).delete()
     MergeRecord.objects.filter(Q(kept_id__in=ids) | Q(merged_id__in=ids)).delete()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from candidates.csvsource import CSVSource, CSVSourceError
 from candidates.errors import ImportFileError
-from candidates.models import Entry, RerankRun
+from candidates.models import Entry, ErasedRow, RerankRun
 from candidates.services.import_matching import rows_fetch
 
 # The writer's helpers are private to this package: the import service is their only caller.
@@ -28,6 +28,8 @@ from candidates.services.normalising import (
     source_open,
 )
 from candidates.services.ranks import rank_table_load, rerank_schedule
+
+ERASED_ROW_REASON = "削除（または匿名化）した学生の行のため取り込みませんでした"
 
 __all__ = ["ImportReport", "board_resolve", "entries_import", "entries_import_file", "source_open"]
 
@@ -73,10 +75,22 @@ def entries_import(
                     [board, [identity[1] for identity in identities]],
                 )
             )
+            erased = {
+                row_hash
+                for (row_hash,) in rows_fetch(
+                    f"SELECT row_hash FROM {ErasedRow._meta.db_table} WHERE board = %s AND row_hash = ANY(%s)",
+                    [board, [identity[2] for identity in identities]],
+                )
+            }
             good: list[NormalisedRow] = []
             for source_row, identity in zip(batch, identities, strict=True):
                 if (identity[1], identity[2]) in known:
                     unchanged += 1
+                    continue
+                if identity[2] in erased:
+                    report.refused.append(
+                        {"line": source_row.line, "column": "", "reason": ERASED_ROW_REASON}
+                    )
                     continue
                 result = normaliser.row(source_row, identity)
                 if isinstance(result, dict):

@@ -280,3 +280,18 @@ def test_the_delete_button_erases_the_same_way(acme, admin):
     mail.refresh_from_db()
     assert (mail.to_address, mail.body) == ("", "")
     assert AuditEntry.objects.get(action="delete").candidate_ids == [student.pk]
+
+
+def test_re_importing_an_old_export_does_not_bring_an_erased_student_back(acme, admin):
+    from candidates.services.importing import ERASED_ROW_REASON
+
+    student = student_import()
+    request = privacy_request_create(candidate=student, kind=PrivacyRequest.Kind.DELETION)
+    privacy_request_erase(request_id=request.pk, user=admin)
+    row = "M1,佐藤　花子,サトウ　ハナコ,2004/04/01,hanako@example.ac.jp,090-1111-0001,東京大学\n"
+    again = entries_import_file(fileobj=io.BytesIO(csv_bytes(MYNAVI + row)), board="mynavi")
+    assert again.created == 0 and again.refused == [{"line": 2, "column": "", "reason": ERASED_ROW_REASON}]
+    assert not Candidate.objects.filter(email="hanako@example.ac.jp").exists()
+    # A new application (another row) is a new decision of the student's: it is imported.
+    fresh = row.replace("東京大学", "東京大学大学院")
+    assert entries_import_file(fileobj=io.BytesIO(csv_bytes(MYNAVI + fresh)), board="mynavi").created == 1
