@@ -66,6 +66,14 @@ def privacy_roles(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
 @privacy_roles(*EDITORS)
 def privacy_queue_view(request: HttpRequest) -> HttpResponse:
     open_requests, closed = privacy_request_queue()
+    shown = [item.candidate_id for item in open_requests if item.candidate_id]
+    audit_request(
+        request=request,
+        action="privacy_list",
+        student_count=len(shown),
+        target="個人情報の請求",
+        candidate_ids=shown,
+    )
     return render(
         request,
         "candidates/privacy_queue.html",
@@ -79,6 +87,14 @@ def privacy_request_view(request: HttpRequest, request_id: int) -> HttpResponse:
         PrivacyRequest.objects.select_related("candidate", "closed_by"), pk=request_id
     )
     candidate = privacy_request.candidate
+    if candidate is not None:
+        audit_request(
+            request=request,
+            action="privacy_view",
+            student_count=1,
+            target=privacy_request.number,
+            candidate_ids=[candidate.pk],
+        )
     fields = [
         (name, Candidate._meta.get_field(name).verbose_name, getattr(candidate, name) if candidate else "")
         for name in CORRECTABLE

@@ -57,6 +57,9 @@ def test_a_recruiter_exports_but_only_an_admin_erases(requested, make_user):
     client, recruiter = make_user("recruiter")
     queue = client.get("/candidates/privacy/").content.decode()
     assert request.number in queue and "削除" in queue
+    assert AuditEntry.objects.get(action="privacy_list", user=recruiter).candidate_ids == [student.pk]
+    client.get(f"/candidates/privacy/{request.pk}/")
+    assert AuditEntry.objects.get(action="privacy_view", user=recruiter).target == request.number
     exported = client.get(f"/candidates/privacy/{request.pk}/export.json")
     assert exported.status_code == 200 and exported["Cache-Control"] == "no-store"
     assert exported["Content-Disposition"] == f'attachment; filename="disclosure-{request.number}.json"'
