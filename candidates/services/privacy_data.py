@@ -44,9 +44,26 @@ def student_ids(*, candidate_id: int) -> list[int]:
     return students_ids(candidate_ids=[candidate_id])
 
 
+def _roots(candidate_ids: list[int]) -> set[int]:
+    """The visible candidates these records belong to now (a merged-away record leads to its keeper)."""
+    pending, seen, roots = set(candidate_ids), set(), set()
+    while pending:
+        seen |= pending
+        parents = dict(Candidate.objects.filter(pk__in=pending).values_list("pk", "merged_into_id"))
+        roots |= {pk for pk, parent in parents.items() if parent is None}
+        pending = {parent for parent in parents.values() if parent is not None} - seen
+    return roots
+
+
+def student_root(*, candidate_id: int) -> int | None:
+    """The visible candidate a (possibly merged-away) record belongs to now; None when it is gone."""
+    roots = _roots([candidate_id])
+    return next(iter(roots)) if roots else None
+
+
 def students_ids(*, candidate_ids: list[int]) -> list[int]:
-    """These candidates and every candidate merged into them (merges can chain), smallest first."""
-    found = set(Candidate.objects.filter(pk__in=candidate_ids).values_list("pk", flat=True))
+    """These students (whichever record of theirs is given) and every record merged into them, smallest first."""
+    found = _roots(candidate_ids)
     frontier = set(found)
     while frontier:
         frontier = (

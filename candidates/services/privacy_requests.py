@@ -17,7 +17,7 @@ from candidates.models import Candidate, CandidateEvent, PrivacyRequest
 from candidates.personal_data import ERASED_NOTICE_PREFIX, student_mail
 from candidates.services.audit import audit_record
 from candidates.services.erasure import student_erase
-from candidates.services.privacy_data import student_stop_use
+from candidates.services.privacy_data import student_root, student_stop_use
 
 DETAILS_LIMIT = 2000
 
@@ -109,8 +109,17 @@ def _open_request(request_id: int) -> PrivacyRequest:
         raise PrivacyRequestError("請求が見つかりません。")
     if request.status != PrivacyRequest.Status.OPEN:
         raise PrivacyRequestError("この請求はすでに対応済みです。")
-    if request.candidate_id is None:
+    root = student_root(candidate_id=request.candidate_id) if request.candidate_id else None
+    if root is None:
         raise PrivacyRequestError("この学生の情報はすでに削除されています。")
+    if root != request.candidate_id:
+        # A recruiter merged the student's record into another since: the request follows the student.
+        try:
+            with transaction.atomic():
+                PrivacyRequest.objects.filter(pk=request.pk).update(candidate_id=root, candidate_ref=root)
+        except IntegrityError:
+            pass  # the keeper has the same request open: this one still reaches the student through the merge
+        request.refresh_from_db()
     return request
 
 

@@ -295,3 +295,17 @@ def test_re_importing_an_old_export_does_not_bring_an_erased_student_back(acme, 
     # A new application (another row) is a new decision of the student's: it is imported.
     fresh = row.replace("東京大学", "東京大学大学院")
     assert entries_import_file(fileobj=io.BytesIO(csv_bytes(MYNAVI + fresh)), board="mynavi").created == 1
+
+
+def test_a_request_follows_the_student_when_their_record_is_merged_into_another(acme, admin):
+    student = student_import()
+    request = privacy_request_create(candidate=student, kind=PrivacyRequest.Kind.DELETION)
+    keeper = Candidate.objects.create(family_name="佐藤", given_name="花子", email="keeper@example.jp")
+    candidates_merge(kept_id=keeper.pk, merged_id=student.pk, user=admin)  # her entries move to the keeper
+    privacy_request_erase(request_id=request.pk, user=admin)
+    assert not Candidate.objects.filter(pk__in=[student.pk, keeper.pk]).exists()
+    assert not Entry.objects.filter(board_member_id="M1").exists()
+    request.refresh_from_db()
+    assert request.candidate_ref == keeper.pk and request.receipt["candidate_ids"] == sorted(
+        [student.pk, keeper.pk]
+    )
