@@ -53,7 +53,7 @@ def _watcher_rank(scope: dict[str, Any], seminar_id: int) -> str | None:
 
     student = student_pass_read(schema=connection.schema_name, value=_cookie(scope, STUDENT_COOKIE))
     if student is not None:
-        state = seminar_state(seminar_id=seminar_id)
+        state = seminar_state(schema=connection.schema_name, seminar_id=seminar_id)
         if state is None or not state.rank_access(student.rank).visible:
             return None
         return student.rank

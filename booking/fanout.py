@@ -14,7 +14,8 @@ import json
 import logging
 from typing import Any, Protocol
 
-from django.conf import settings
+from booking.clients import counter_client, subscriber_client
+from booking.keys import live_channel, live_pattern
 
 logger = logging.getLogger(__name__)
 
@@ -28,14 +29,6 @@ _direct_noted = False
 _last: dict[str, str] = {}  # the counts last written to each local group (without their as-of time)
 _latest: dict[str, str] = {}  # the newest frame this process received for each of its groups
 _listener: asyncio.Task | None = None
-
-
-def channel_pattern() -> str:
-    return f"{settings.RUSH_KEY_PREFIX}live:*"
-
-
-def channel_for(*, schema: str, seminar_id: int) -> str:
-    return f"{settings.RUSH_KEY_PREFIX}live:{schema}:{seminar_id}"
 
 
 async def fanout_join(group: str, watcher: Watcher) -> None:
@@ -171,14 +164,12 @@ async def deliver(frames: dict[str, str]) -> int:
 
 
 async def _listen() -> None:
-    import redis.asyncio as aioredis
-
     delay = 0.2
     while True:
-        client = aioredis.Redis.from_url(settings.RUSH_REDIS_URL, health_check_interval=15)
+        client = subscriber_client()
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
-            await pubsub.psubscribe(channel_pattern())
+            await pubsub.psubscribe(live_pattern())
             delay = 0.2
             while True:
                 message = await pubsub.get_message(timeout=30)
@@ -205,6 +196,4 @@ async def _listen() -> None:
 
 def fanout_publish(*, schema: str, seminar_id: int, frames: dict[str, str]) -> None:
     """Publish one change of one seminar: {group name: pre-encoded frame} (called from sync code)."""
-    from booking.seatcounter import counter_client
-
-    counter_client().publish(channel_for(schema=schema, seminar_id=seminar_id), json.dumps(frames))
+    counter_client().publish(live_channel(schema=schema, seminar_id=seminar_id), json.dumps(frames))

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from booking.clients import cache_client
+from booking.keys import seats_window_key
 from tenants.websocket import tenant_group
 
 logger = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def seats_changed(*, slot_ids: list[int], counters_current: bool = False) -> Non
     ids = sorted(set(slot_ids))
     transaction.on_commit(lambda: seats_dirty(schema_name=schema_name, slot_ids=ids))
     if not counters_current:
-        from booking.seatcounter import counters_drop_for_slots
+        from booking.seatcounter import counters_drop_for_slots  # it imports booking.models
 
         transaction.on_commit(lambda: counters_drop_for_slots(schema_name=schema_name, slot_ids=ids))
 
@@ -87,12 +89,9 @@ def seats_dirty(*, schema_name: str, slot_ids: list[int]) -> None:
 
 def _window_claim(*, schema_name: str, seminar_id: int) -> bool:
     try:
-        from django_redis import get_redis_connection
-
-        redis = get_redis_connection("default")
         return bool(
-            redis.set(
-                f"booking:seats-window:{schema_name}:{seminar_id}",
+            cache_client().set(
+                seats_window_key(schema=schema_name, seminar_id=seminar_id),
                 b"1",
                 nx=True,
                 px=int(WINDOW_SECONDS * 1000),

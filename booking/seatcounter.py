@@ -2,38 +2,60 @@
 
 Per seminar the counters hold the seats left on every quota row and who holds a seat. A claim answers
 "full" or "already booked" without touching PostgreSQL; a successful claim is then persisted with the
-same conditional UPDATE + INSERT as every booking, and released again if PostgreSQL says no. After a
-Redis restart (or whenever `ready` is missing) the counters are rebuilt from PostgreSQL.
+statement every booking uses (booking/seats.py), and undone if PostgreSQL says no. After a Redis restart
+(or whenever `ready` is missing) the counters are rebuilt from PostgreSQL: `claim_loading` is the one
+"claim, and if the counters are not loaded, load them and claim again" every caller goes through.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import redis
-from django.conf import settings
-from django.db import connection
 from django_tenants.utils import schema_context
 
+from booking import keys
+from booking.clients import REDIS_ERRORS, counter_client
 from booking.models import Booking, BookingStatus, SlotQuota
+
+__all__ = ["REDIS_ERRORS", "SeatCounter", "claim_loading", "counter_client", "steps_run"]
+
+# The seat claim, the one piece of Lua both scripts are built from (this module's _CLAIM and the rush gate's,
+# booking/rush/gate.py): not loaded, already holding a seat of the seminar, or the first quota row with a
+# seat left (the rank's own before the shared pool) loses one and the student holds it.
+# seat_claim(loaded, held, holders key, candidate, first key, last key, offset of each key's quota id in ARGV)
+# returns result, quota id.
+CLAIM_FRAGMENT = """
+local function seat_claim(loaded, held, holders, cand, first, last, offset)
+  if not loaded then return -2, 0 end
+  if held then return -1, tonumber(held) end
+  for i = first, last do
+    local left = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if left > 0 then
+      redis.call('DECR', KEYS[i])
+      redis.call('HSET', holders, cand, ARGV[i + offset])
+      return 1, tonumber(ARGV[i + offset])
+    end
+  end
+  return 0, 0
+end
+"""
 
 # KEYS: ready, holders, quota keys in the order to try (own rank first, then the shared pool).
 # ARGV: candidate id, then the quota ids matching the quota keys.
-_CLAIM = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
-local held = redis.call('HGET', KEYS[2], ARGV[1])
-if held then return {-1, tonumber(held)} end
-for i = 3, #KEYS do
-  local left = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if left > 0 then
-    redis.call('DECR', KEYS[i])
-    redis.call('HSET', KEYS[2], ARGV[1], ARGV[i - 1])
-    return {1, tonumber(ARGV[i - 1])}
-  end
-end
-return {0, 0}
+_CLAIM = (
+    CLAIM_FRAGMENT
+    + """
+local loaded = redis.call('EXISTS', KEYS[1]) == 1
+local held = false
+if loaded then held = redis.call('HGET', KEYS[2], ARGV[1]) end
+local result, quota = seat_claim(loaded, held, KEYS[2], ARGV[1], 3, #KEYS, -1)
+return {result, quota}
 """
+)
 
 # KEYS: ready, holders, quota key. ARGV: candidate id, quota id.
 _RELEASE = """
@@ -62,8 +84,6 @@ return 1
 
 CLAIMED, FULL, ALREADY, NOT_LOADED = 1, 0, -1, -2
 READY_SECONDS = 60
-# What a counter call may raise when Redis is away: the caller falls back to PostgreSQL alone.
-REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 logger = logging.getLogger(__name__)
 
@@ -74,29 +94,50 @@ class Claim:
     quota_id: int
 
 
-_client: redis.Redis | None = None
 _scripts: dict[int, tuple] = {}
 
+Op = TypeVar("Op")
+Result = TypeVar("Result")
 
-def counter_client() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.RUSH_REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30
-        )
-    return _client
+
+def claim_loading(claim: Op, load: Op) -> Generator[Op, Any, Any]:
+    """The claim, and when the counters are not loaded, the load and the claim again.
+
+    A generator of operations, so that the same steps run under a synchronous caller (steps_run) and on the
+    rush workers' event loop (booking/rush/pipeline.py): each yields `claim` or `load` and is sent back
+    the answer of the operation.
+    """
+    answer = yield claim
+    if answer.result == NOT_LOADED:
+        yield load
+        answer = yield claim
+    return answer
+
+
+def steps_run(steps: Generator[Op, Any, Result], perform: Callable[[Op], Any]) -> Result:
+    """Run a generator of operations synchronously: `perform` each one, send its answer back."""
+    try:
+        operation = next(steps)
+        while True:
+            try:
+                reply = perform(operation)
+            except Exception as error:
+                # The steps see the failure where they asked, and may answer it (else it goes on up).
+                operation = steps.throw(error)
+            else:
+                operation = steps.send(reply)
+    except StopIteration as done:
+        return done.value
 
 
 class SeatCounter:
     """Counters of one tenant's seminar; every key carries the tenant's schema."""
 
-    def __init__(
-        self, *, seminar_id: int, schema: str | None = None, client: redis.Redis | None = None
-    ) -> None:
+    def __init__(self, *, seminar_id: int, schema: str, client: redis.Redis | None = None) -> None:
         self.client = client or counter_client()
-        self.schema = schema or connection.schema_name
+        self.schema = schema
         self.seminar_id = seminar_id
-        self.prefix = f"{settings.RUSH_KEY_PREFIX}seats:{self.schema}:{seminar_id}"
+        self.prefix = keys.seats_prefix(schema=schema, seminar_id=seminar_id)
         scripts = _scripts.get(id(self.client))
         if scripts is None:
             scripts = tuple(self.client.register_script(text) for text in (_CLAIM, _RELEASE, _LOAD))
@@ -115,13 +156,34 @@ class SeatCounter:
         return f"{self.prefix}:holders"
 
     def claim(self, *, candidate_id: int, quota_ids: list[int]) -> Claim:
-        keys = [self.ready_key, self.holders_key, *(self.quota_key(q) for q in quota_ids)]
-        result, quota_id = self._claim(keys=keys, args=[candidate_id, *quota_ids])
+        names = [self.ready_key, self.holders_key, *(self.quota_key(q) for q in quota_ids)]
+        result, quota_id = self._claim(keys=names, args=[candidate_id, *quota_ids])
         return Claim(result=int(result), quota_id=int(quota_id))
 
+    def claim_loaded(self, *, candidate_id: int, quota_ids: list[int]) -> Claim:
+        """claim(), loading the counters from PostgreSQL first when they are not there."""
+        return steps_run(
+            claim_loading("claim", "load"),
+            lambda op: (
+                self.claim(candidate_id=candidate_id, quota_ids=quota_ids) if op == "claim" else self.load()
+            ),
+        )
+
     def release(self, *, candidate_id: int, quota_id: int) -> bool:
-        keys = [self.ready_key, self.holders_key, self.quota_key(quota_id)]
-        return bool(self._release(keys=keys, args=[candidate_id, quota_id]))
+        names = [self.ready_key, self.holders_key, self.quota_key(quota_id)]
+        return bool(self._release(keys=names, args=[candidate_id, quota_id]))
+
+    def undo(self, *, candidate_id: int, quota_id: int) -> None:
+        """PostgreSQL did not take a claimed seat (refused, or away with the commit perhaps made): give the
+        seat back and drop the copy, so the next claim rebuilds it from PostgreSQL. Never raises."""
+        try:
+            self.release(candidate_id=candidate_id, quota_id=quota_id)
+        except REDIS_ERRORS:
+            logger.warning("seat counters unavailable: claim not released, rebuilt when Redis is back")
+        try:
+            self.drop()
+        except REDIS_ERRORS:
+            pass
 
     def load(self) -> bool:
         """Build the counters from PostgreSQL unless another process just did (call inside the tenant's schema)."""
@@ -134,11 +196,11 @@ class SeatCounter:
                     "candidate_id", "quota_id"
                 )
             )
-        keys = [self.ready_key, self.holders_key, *(self.quota_key(q) for q, _, _ in quotas)]
+        names = [self.ready_key, self.holders_key, *(self.quota_key(q) for q, _, _ in quotas)]
         args: list = [READY_SECONDS, len(quotas), *(seats - taken for _, seats, taken in quotas)]
         for candidate_id, quota_id in holders:
             args.extend((candidate_id, quota_id))
-        return bool(self._load(keys=keys, args=args))
+        return bool(self._load(keys=names, args=args))
 
     def rebuild(self) -> None:
         """Rebuild the counters from PostgreSQL unconditionally (reconciliation; call inside the schema)."""

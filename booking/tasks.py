@@ -39,7 +39,7 @@ def reminders_task() -> int:
 @app.task(name="booking.rush_confirmations")
 def rush_confirmations_task() -> int:
     """Queue the confirmation mails of seats booked on the rush path (beat, every second)."""
-    from booking.rush.confirm import confirmations_drain
+    from booking.services.confirmations import confirmations_drain
 
     return confirmations_drain()
 
@@ -47,6 +47,6 @@ def rush_confirmations_task() -> int:
 @app.task(name="booking.rush_confirmations_sweep")
 def rush_confirmations_sweep_task() -> int:
     """Safety net: recent bookings without a confirmation get one (beat, every minute)."""
-    from booking.rush.confirm import confirmations_sweep
+    from booking.services.confirmations import confirmations_sweep
 
     return confirmations_sweep()

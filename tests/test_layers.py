@@ -45,7 +45,7 @@ def tree(tmp_path_factory) -> Path:
 def test_the_contracts_hold_on_this_tree(tree):
     result = _lint_imports(tree)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "3 kept, 0 broken" in result.stdout
+    assert "6 kept, 0 broken" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -57,15 +57,24 @@ def test_the_contracts_hold_on_this_tree(tree):
         ("booking/_probe.py", "from incidents import selectors", "Apps are layered"),
         ("booking/services/_probe.py", "from booking.views import mypage", "never import views"),
         ("candidates/_probe.py", "import saas.urls_tenants", "never import the project's wiring"),
+        ("booking/rush/decide.py", "from django.db import connection", "decision does no I/O"),
+        ("booking/rush/decide.py", "import redis", "decision does no I/O"),
+        ("booking/rules.py", "from booking.rush import state", "rules know nothing"),
+        ("booking/rush/persist.py", "from booking.rush.answers import answer", "last step answers"),
     ],
 )
 def test_an_upward_import_breaks_a_contract(tree, module, line, contract):
+    """A probe module with the import (or the import added to an existing module, then taken out)."""
     probe = tree / module
-    probe.write_text(f'"""Probe."""\n\n{line}\n')
+    before = probe.read_text() if probe.exists() else None
+    probe.write_text((before or '"""Probe."""\n') + f"\n{line}\n")
     try:
         result = _lint_imports(tree)
     finally:
-        probe.unlink()
+        if before is None:
+            probe.unlink()
+        else:
+            probe.write_text(before)
     assert result.returncode != 0
     broken = result.stdout[result.stdout.index("Contracts:") :]
     assert "1 broken" in broken
@@ -110,4 +119,12 @@ def test_every_periodic_task_is_in_the_one_beat_schedule():
         for path in (ROOT / package).rglob("*.py")
         if "beat_schedule" in path.read_text(encoding="utf-8") and path != ROOT / "saas" / "celery.py"
     ]
+    assert offenders == []
+
+
+def test_no_step_before_the_answer_builds_http():
+    """Outcomes, not responses, until booking/rush/answers.py (import-linter cannot name django.http)."""
+    steps = ["booking/rush/decide.py", "booking/rush/outcomes.py", "booking/rush/persist.py", "booking/seats.py"]
+    steps += [str(p.relative_to(ROOT)) for p in (ROOT / "booking" / "services").glob("*.py")]
+    offenders = [step for step in steps if "django.http" in (ROOT / step).read_text(encoding="utf-8")]
     assert offenders == []

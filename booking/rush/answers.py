@@ -1,4 +1,8 @@
-"""The rush path's JSON answers: one shape for every refusal, nothing logged for the expected ones."""
+"""The rush path's answers: an Outcome becomes JSON here and nowhere else (one shape for every refusal).
+
+Nothing is logged for the expected answers ("full", "not open yet"), and a student let in from the waiting
+room on this request gets the room pass with the answer.
+"""
 
 from __future__ import annotations
 
@@ -9,56 +13,35 @@ from django.http import HttpResponse, JsonResponse
 
 from booking import errors
 from booking.rush import passes
+from booking.rush.outcomes import Outcome, refusal
 from booking.rush.state import SeminarState
-from saas.unavailable import UNAVAILABLE_MESSAGE
 
-ROOM_COOKIE = "rush_room"
-QUEUED_MESSAGE = "ただいま混み合っています。順番にご案内しますので、このままお待ちください。"
-SIGNED_OUT_MESSAGE = "マイページにログインしていないか、リンクの有効期限が切れています。"
+ROOM_COOKIE = passes.ROOM_COOKIE
+
+
+def answer(outcome: Outcome, *, state: SeminarState | None = None, student: Any = None) -> JsonResponse:
+    """The JSON answer of an Outcome (with the room pass when it carries a ticket and the student is known)."""
+    response = answer_json(outcome.payload(), status=outcome.status)
+    if outcome.retry_after is not None:
+        response["Retry-After"] = str(outcome.retry_after)
+    if outcome.room_ticket and state is not None and student is not None:
+        room_cookie_set(response, state=state, student=student, ticket=outcome.room_ticket)
+    return response
 
 
 def answer_json(payload: dict[str, Any], *, status: int = 200) -> JsonResponse:
     response = JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
     # "Full" and "not open yet" are the expected answers of a rush, not warnings: thousands a second
     # would otherwise each write a log line (django.request logs every 4xx).
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
 def answer_refusal(error: errors.BookingError, **extra: Any) -> JsonResponse:
-    return answer_json(
-        {"ok": False, "code": error.code, "message": error.message, **extra}, status=error.http_status
-    )
+    return answer(refusal(error, **extra))
 
 
-def answer_signed_out() -> JsonResponse:
-    return answer_json({"ok": False, "code": "signed_out", "message": SIGNED_OUT_MESSAGE}, status=403)
-
-
-def answer_unavailable() -> JsonResponse:
-    response = answer_json({"ok": False, "code": "unavailable", "message": UNAVAILABLE_MESSAGE}, status=503)
-    response["Retry-After"] = "3"
-    return response
-
-
-def answer_queued(*, state: SeminarState, ticket: int, position: int) -> JsonResponse:
-    wait = position / max(state.admission_per_second, 1)
-    return answer_json(
-        {
-            "ok": False,
-            "code": "queued",
-            "message": QUEUED_MESSAGE,
-            "ticket": ticket,
-            "position": position,
-            "eta_s": round(wait, 1),
-            # Ask again about when the turn comes, never more often than once a second.
-            "poll_after_s": round(min(max(wait * 0.8, 1.0), 10.0), 1),
-        },
-        status=202,
-    )
-
-
-def room_cookie_set(response: HttpResponse, *, state: SeminarState, student, ticket: int) -> None:
+def room_cookie_set(response: HttpResponse, *, state: SeminarState, student: Any, ticket: int) -> None:
     response.set_cookie(
         ROOM_COOKIE,
         passes.room_pass_issue(

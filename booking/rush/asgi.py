@@ -1,17 +1,17 @@
 """The rush path as a lean ASGI application, for uvicorn workers behind the proxy (`/my/rush/` only).
 
 Django's full request cycle (the WSGI worker's pure-Python HTTP parsing, the handler, the middleware chain)
-costs more than deciding a seat does. This application parses HTTP in C (uvicorn with httptools) and
-decides a booking on the event loop: the headers it needs straight from the ASGI scope (RushRequest), the
-company from the host cache, the same checks as booking/rush/views.py, then the same Lua call, sent with the
-other calls of the same loop turn in one pipeline (booking/rush/redis_batch.py). Only winners' PostgreSQL
-writes go to a small thread pool, batched (booking/rush/persist.py). Everything else — pages, places in
-line, Redis trouble — runs the same rush views on threads with Django's full request. Deployments without
-the split keep answering /my/rush/ through Django (booking.rush.middleware), with the same code deciding.
+costs more than deciding a seat does. This application parses HTTP in C (uvicorn with httptools) and runs
+the rush pipeline (booking/rush/pipeline.py) on the event loop: `book_on_loop` is its event-loop driver,
+the twin of pipeline.book_sync. The request comes straight from the ASGI scope (RushRequest), the company
+from the host cache, the seminar from the per-process state; each gate call goes out with the other calls
+of the same loop turn in one pipeline (booking/rush/redis_batch.py), and only winners' PostgreSQL writes go
+to a small thread pool, batched (booking/rush/persist.py). Everything else — pages, places in line, Redis
+trouble, anything not cached yet — runs the same pipeline on threads with Django's full request
+(booking.rush.middleware). Deployments without the split answer /my/rush/ through Django the same way.
 
-Run one process per port and core behind the proxy: `uvicorn booking.rush.asgi:application --port P --loop asyncio
---http httptools --no-access-log --no-proxy-headers` (deploy/stack.py; asyncio's loop accepts the opening
-second's new connections at once, uvloop's left them queued for seconds while busy).
+Run one process per port and core behind the proxy (deploy/layout.py::uvicorn_rush_command; asyncio's loop
+accepts the opening second's new connections at once, uvloop's left them queued for seconds while busy).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 
@@ -34,19 +36,23 @@ django.setup()
 from django.core.exceptions import DisallowedHost  # noqa: E402
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
-from django.http import HttpResponse, QueryDict  # noqa: E402
-from django.http.cookie import parse_cookie  # noqa: E402
-from django.http.request import split_domain_port, validate_host  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
 # Everything a booking touches, imported now rather than by the first request of the rush on the event loop.
 import booking.live  # noqa: E402, F401
-import booking.rush.confirm  # noqa: E402, F401
-import booking.rush.views  # noqa: E402, F401
 import booking.services.bookings  # noqa: E402, F401
+import booking.services.confirmations  # noqa: E402, F401
+from booking import clients, keys  # noqa: E402
+from booking.rush.gate import GATE_SCRIPT, Gate, gate_answer  # noqa: E402
 from booking.rush.middleware import RushMiddleware  # noqa: E402
+from booking.rush.outcomes import unavailable  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
+from booking.rush.pipeline import Claim, Decided, Persist, book_steps, finish  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
+from booking.rush.request import RushRequest  # noqa: E402
+from booking.rush.state import seminar_state, seminar_state_or_stale  # noqa: E402
+from booking.seatcounter import SeatCounter  # noqa: E402
 from tenants.selectors import tenant_for_host, tenant_for_host_cached  # noqa: E402
 
 THREADS = int(os.environ.get("RUSH_THREADS", "8"))
@@ -69,11 +75,11 @@ def _not_found() -> HttpResponse:
     return HttpResponse("Not Found", status=404, content_type="text/plain; charset=utf-8")
 
 
-def _returns_connection(function):
+def _returns_connection(function: Callable[..., Any]) -> Callable[..., Any]:
     """Pool threads give their database connection back when done: they may not touch it again for a while."""
 
     @functools.wraps(function)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
         finally:
@@ -85,7 +91,7 @@ def _returns_connection(function):
 
 @_returns_connection
 def handle(request: ASGIRequest) -> HttpResponse:
-    """One rush request, on a pool thread: the company from the host, then the same views as under Django."""
+    """One rush request on a pool thread: the company from the host, then the pipeline as under Django."""
     try:
         hostname = request.get_host().split(":")[0]
     except DisallowedHost:
@@ -97,15 +103,15 @@ def handle(request: ASGIRequest) -> HttpResponse:
         with schema_context(tenant.schema_name):
             return _rush(request)
     except DatabaseError:
-        from booking.rush.answers import answer_unavailable
+        from booking.rush.answers import answer
 
-        return answer_unavailable()
+        return answer(unavailable())
 
 
 _loading: dict[tuple, asyncio.Future] = {}
 
 
-async def _once(key: tuple, function, *args, **kwargs):
+async def _once(key: tuple, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run `function` on a thread once for everyone asking with the same key meanwhile; its result, or None
     when it failed (the caller then takes the regular way, which reports the failure)."""
     future = _loading.get(key)
@@ -120,125 +126,64 @@ async def _once(key: tuple, function, *args, **kwargs):
 
 
 @_returns_connection
-def _host_lookup(hostname: str):
+def _host_lookup(hostname: str) -> Any:
     return tenant_for_host(hostname=hostname)
 
 
 @_returns_connection
-def _counters_load(tenant, seminar_id: int) -> None:
-    from booking.seatcounter import SeatCounter
-
+def _counters_load(tenant: Any, seminar_id: int) -> None:
     with schema_context(tenant.schema_name):
         SeatCounter(seminar_id=seminar_id, schema=tenant.schema_name).load()
 
 
 @_returns_connection
-def _state_refresh(tenant, seminar_id: int) -> None:
+def _state_refresh(tenant: Any, seminar_id: int) -> None:
     """Reload a seminar's state on a thread while the event loop keeps answering from the one it has."""
-    from booking.rush.state import seminar_state
-
     try:
         with schema_context(tenant.schema_name):
-            seminar_state(seminar_id=seminar_id, fresh=True)
+            seminar_state(schema=tenant.schema_name, seminar_id=seminar_id, fresh=True)
     except DatabaseError:
         pass  # PostgreSQL away: the next request past the expiry asks again
 
 
 _redis: dict[int, RedisBatcher] = {}
 _batchers: dict[int, WinnerBatcher] = {}
-_gates: dict[tuple[str, int], object] = {}  # Gate objects (their keys built once), per company and seminar
+_gates: dict[tuple[str, int], Gate] = {}  # Gate objects (their keys built once), per company and seminar
 
 
-def _async_gate() -> RedisBatcher:
-    """This event loop's batcher of gate calls (redis.asyncio; created on first use)."""
-    import redis.asyncio as aioredis
-    from django.conf import settings
-
-    from booking.rush.gate import GATE_SCRIPT
-
+def _redis_batcher() -> RedisBatcher:
+    """This event loop's batcher of gate calls (created on first use)."""
     loop_id = id(asyncio.get_running_loop())
     found = _redis.get(loop_id)
     if found is None:
-        # A blocking pool: at the peak a batch waits a moment for a connection instead of failing over to
-        # the slow way when every connection is busy.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            settings.RUSH_REDIS_URL,
-            max_connections=REDIS_CONNECTIONS,
-            timeout=1.0,
-            socket_timeout=1.0,
-            socket_connect_timeout=1.0,
-        )
-        found = _redis[loop_id] = RedisBatcher(aioredis.Redis(connection_pool=pool), script_text=GATE_SCRIPT)
+        client = clients.gate_client(max_connections=REDIS_CONNECTIONS)
+        found = _redis[loop_id] = RedisBatcher(client, script_text=GATE_SCRIPT)
     return found
 
 
-_META_NAMES = {
-    b"host": "HTTP_HOST",
-    b"cookie": "HTTP_COOKIE",
-    b"origin": "HTTP_ORIGIN",
-    b"x-requested-with": "HTTP_X_REQUESTED_WITH",
-    b"x-request-start": "HTTP_X_REQUEST_START",
-    b"content-type": "CONTENT_TYPE",
-}
-_hosts_valid: dict[str, bool] = {}
+def _winner_batcher() -> WinnerBatcher:
+    loop_id = id(asyncio.get_running_loop())
+    found = _batchers.get(loop_id)
+    if found is None:
+        found = _batchers[loop_id] = WinnerBatcher(_pool)
+    return found
 
 
-class RushRequest:
-    """What the rush views read from a booking request, taken straight from the ASGI scope.
+def _gate(schema: str, seminar_id: int) -> Gate:
+    gate = _gates.get((schema, seminar_id))
+    if gate is None:
+        if len(_gates) > 5_000:
+            _gates.clear()
+        gate = _gates[(schema, seminar_id)] = Gate(schema=schema, seminar_id=seminar_id)
+    return gate
 
-    Building Django's full request (every header into META, the stream, the lazy attributes) cost more than
-    deciding the seat; this carries the six headers the decision reads. The host is checked against
-    ALLOWED_HOSTS exactly as HttpRequest.get_host() does. The threaded way builds the full request.
+
+async def book_on_loop(request: RushRequest, *, seminar_id: int, started: float) -> HttpResponse | None:
+    """A booking decided on the event loop: the pipeline's steps, performed without blocking the loop.
+
+    None means "take the regular way" (something this process has not cached yet, or Redis trouble): the
+    thread path then runs the same steps with the database at hand.
     """
-
-    __slots__ = ("method", "META", "COOKIES", "body", "content_type")
-
-    def __init__(self, scope: dict, body: bytes) -> None:
-        meta = {}
-        for name, value in scope["headers"]:
-            key = _META_NAMES.get(name)
-            if key is not None:
-                meta[key] = value.decode("latin-1")
-        self.META = meta
-        self.method = scope["method"]
-        self.body = body
-        self.content_type = meta.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-        self.COOKIES = parse_cookie(meta.get("HTTP_COOKIE", ""))
-
-    def get_host(self) -> str:
-        host = self.META.get("HTTP_HOST", "")
-        valid = _hosts_valid.get(host)
-        if valid is None:
-            from django.conf import settings
-
-            domain, _port = split_domain_port(host)
-            valid = bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
-            if len(_hosts_valid) > 10_000:
-                _hosts_valid.clear()
-            _hosts_valid[host] = valid
-        if not valid:
-            raise DisallowedHost(host)
-        return host
-
-    @property
-    def POST(self) -> QueryDict:
-        if self.content_type == "application/x-www-form-urlencoded":
-            return QueryDict(self.body, encoding="utf-8")
-        return QueryDict()
-
-
-async def book_fast(request: RushRequest, seminar_id: int, started: float) -> HttpResponse | None:
-    """A booking decided on the event loop: checks, then one Redis call; only winners use a thread.
-
-    None means "take the regular way" (something this process has not cached yet, or Redis trouble):
-    the thread path then does exactly the same with the database at hand.
-    """
-    from booking.rush import views
-    from booking.rush.gate import CLAIMED, NOT_LOADED, Gate, gate_answer
-    from booking.rush.metrics import rate_key
-    from booking.rush.state import seminar_state_or_stale
-    from booking.seatcounter import REDIS_ERRORS
-
     try:
         hostname = request.get_host().split(":")[0]
     except DisallowedHost:
@@ -258,64 +203,50 @@ async def book_fast(request: RushRequest, seminar_id: int, started: float) -> Ht
             return None
     if refresh:
         asyncio.get_running_loop().run_in_executor(_light, _state_refresh, tenant, seminar_id)
-    plan = views.book_plan(request, schema=schema, seminar_id=seminar_id, state_of=lambda _: state)
-    batcher = _async_gate()
-    if isinstance(plan, tuple):
-        response, kind = plan
-        if kind:
-            batcher.count(rate_key(schema=schema, seminar_id=seminar_id, kind=kind, second=int(time.time())))
-        return response
-    gate = _gates.get((schema, seminar_id))
-    if gate is None:
-        if len(_gates) > 5_000:
-            _gates.clear()
-        gate = _gates[(schema, seminar_id)] = Gate(schema=schema, seminar_id=seminar_id)
-    options = {
-        "candidate_id": plan.student.candidate_id,
-        "issued_at": plan.student.issued_at,
-        "quota_ids": plan.quota_ids,
-        "mode": state.waiting_room,
-        "has_room_pass": plan.has_room_pass,
-        "admission_per_second": state.admission_per_second,
-        "other_quota_ids": plan.others,
-    }
-    keys, args = gate.keys_args(**options)
+    redis_batcher = _redis_batcher()
+    gate = _gate(schema, seminar_id)
+
+    async def perform(op: Any) -> Any:
+        if isinstance(op, Claim):
+            return gate_answer(await redis_batcher.gate(*gate.keys_args(**op.options)))
+        if isinstance(op, Persist):
+            # Winners of the same moment share one transaction (booking/rush/persist.py).
+            return await _winner_batcher().persist(
+                tenant, Winner(gate=gate, plan=op.plan, quota_id=op.quota_id)
+            )
+        # The counters are built once from PostgreSQL (one thread; the others wait), then asked again.
+        return await _once(("counters", schema, seminar_id), _counters_load, tenant, seminar_id)
+
     try:
-        answer = gate_answer(await batcher.gate(keys, args))
-        if answer.result == NOT_LOADED:
-            # The counters are built once from PostgreSQL (one thread; the others wait), then asked again,
-            # as the threaded way does.
-            await _once(("counters", schema, seminar_id), _counters_load, tenant, seminar_id)
-            answer = gate_answer(await batcher.gate(*gate.keys_args(**options)))
-    except REDIS_ERRORS:
+        decided = await steps_run_async(
+            book_steps(request, schema=schema, seminar_id=seminar_id, state_of=lambda: state), perform
+        )
+    except clients.REDIS_ERRORS:
         return None
-    if answer.result == NOT_LOADED:
+    if decided.outcome is None:
         return None
-    decided_at = time.time()
-    response = views.answer_decided(plan, answer)
-    if response is None and answer.result == CLAIMED:
-        # Winners of the same moment share one transaction (booking/rush/persist.py).
-        response = await _batcher().persist(tenant, Winner(gate=gate, plan=plan, quota_id=answer.value))
-    if response is None:
-        return None
-    views.book_finish(
-        request,
-        plan=plan,
-        answer=answer,
-        response=response,
-        gate=gate,
-        started=started,
-        decided_at=decided_at,
-    )
-    return response
+
+    def count(kind: str) -> None:
+        redis_batcher.count(
+            keys.rate_key(schema=schema, seminar_id=seminar_id, kind=kind, second=int(time.time()))
+        )
+
+    return finish(request, decided, gate=gate, started=started, count=count)
 
 
-def _batcher() -> WinnerBatcher:
-    loop_id = id(asyncio.get_running_loop())
-    found = _batchers.get(loop_id)
-    if found is None:
-        found = _batchers[loop_id] = WinnerBatcher(_pool)
-    return found
+async def steps_run_async(steps: Any, perform: Callable[[Any], Any]) -> Decided:
+    """booking/seatcounter.py::steps_run on the event loop: each operation awaited, its answer sent back."""
+    try:
+        operation = next(steps)
+        while True:
+            try:
+                reply = await perform(operation)
+            except Exception as error:
+                operation = steps.throw(error)
+            else:
+                operation = steps.send(reply)
+    except StopIteration as done:
+        return done.value
 
 
 async def _read_body(receive) -> bytes | None:
@@ -354,7 +285,7 @@ async def application(scope, receive, send) -> None:
     response = None
     booking = _BOOK.match(scope["path"])
     if booking is not None:
-        response = await book_fast(RushRequest(scope, body), int(booking[1]), started)
+        response = await book_on_loop(RushRequest(scope, body), seminar_id=int(booking[1]), started=started)
     if response is None:
         executor = _pool if booking is not None else _light
         response = await loop.run_in_executor(executor, handle, ASGIRequest(scope, io.BytesIO(body)))

@@ -2,7 +2,7 @@
 
 One Lua script per request: is the student's sign-in revoked, is the waiting room on (and does the student
 hold a room pass), which ticket does the student hold and has the admission cursor reached it, and finally
-the seat claim of booking/seatcounter.py (dedupe per seminar, rank quota, shared pool). Counts per second
+the seat claim (the fragment of booking/seatcounter.py: dedupe per seminar, rank quota, shared pool). Counts per second
 for the recruiters' rush view are kept in the same call. Keys of one tenant's seminar only.
 
 The waiting room is a token bucket over a FIFO of tickets: the cursor advances `admission_per_second` per
@@ -15,10 +15,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from booking.rush.metrics import rate_key, room_key
-from booking.seatcounter import SeatCounter
+from booking import keys
+from booking.seatcounter import CLAIM_FRAGMENT, SeatCounter
 
 # Results (first element of the reply).
 SIGNED_OUT, NOT_LOADED, ALREADY, FULL, CLAIMED, QUEUED, ADMITTED = -3, -2, -1, 0, 1, 2, 3
@@ -32,7 +30,9 @@ AUTO_ON_SECONDS = 30
 # ARGV: 1 candidate, 2 pass issued at (s), 3 room mode, 4 has room pass, 5 admission/s, 6 now (ms),
 #       7 rate key prefix, 8 "claim" or "queue", 9 n, 10.. quota ids matching the n claim keys.
 # Reply: {result, value, extra, others}: others = 1 when another slot still has a seat for this rank.
-_GATE = """
+_GATE = (
+    CLAIM_FRAGMENT
+    + """
 local cand = ARGV[1]
 local revoked = redis.call('HGET', KEYS[3], cand)
 if revoked and tonumber(revoked) >= tonumber(ARGV[2]) then return {-3, 0, 0, 0} end
@@ -100,19 +100,15 @@ if (active and ARGV[4] ~= '1') or queue_only then
   if queue_only then return {3, ticket, 0, 0} end
   admitted = ticket
 end
-if not loaded then return {-2, 0, admitted, 0} end
-if held then mark('already') return {-1, tonumber(held), admitted, 0} end
-for i = 10, 9 + n do
-  local left = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if left > 0 then
-    redis.call('DECR', KEYS[i])
-    redis.call('HSET', KEYS[2], cand, ARGV[i])
-    return {1, tonumber(ARGV[i]), admitted, 0}
-  end
+local result, quota = seat_claim(loaded, held, KEYS[2], cand, 10, 9 + n, 0)
+if result == -1 then mark('already') end
+if result == 0 then
+  mark('full')
+  return {0, 0, admitted, others()}
 end
-mark('full')
-return {0, 0, admitted, others()}
+return {result, quota, admitted, 0}
 """
+)
 
 
 GATE_SCRIPT = _GATE
@@ -132,19 +128,7 @@ def gate_answer(reply) -> GateAnswer:
 
 
 def room_keys(*, schema: str, seminar_id: int) -> dict[str, str]:
-    return {
-        name: room_key(schema=schema, seminar_id=seminar_id, name=name)
-        for name in ("on", "tail", "cursor", "last", "tickets", "head")
-    }
-
-
-def rate_prefix(*, schema: str, seminar_id: int) -> str:
-    """The per-second counters' key without kind and second (the Lua script appends them, as rate_key does)."""
-    return rate_key(schema=schema, seminar_id=seminar_id, kind="", second=0)[: -len(":0")]
-
-
-def revoked_key(*, schema: str) -> str:
-    return f"{settings.RUSH_KEY_PREFIX}revoked:{schema}"
+    return {name: keys.room_key(schema=schema, seminar_id=seminar_id, name=name) for name in keys.ROOM_NAMES}
 
 
 class Gate:
@@ -167,10 +151,10 @@ class Gate:
         self._keys = [
             self.counter.ready_key,
             self.counter.holders_key,
-            revoked_key(schema=schema),
+            keys.revoked_key(schema=schema),
             *(self.room[name] for name in ("on", "tail", "cursor", "last", "tickets", "head")),
         ]
-        self._rate_prefix = rate_prefix(schema=schema, seminar_id=seminar_id)
+        self._rate_prefix = keys.rate_prefix(schema=schema, seminar_id=seminar_id)
 
     def keys_args(
         self,
@@ -184,7 +168,7 @@ class Gate:
         queue_only: bool = False,
         other_quota_ids: list[int] | None = None,
     ) -> tuple[list[str], list]:
-        keys = [
+        names = [
             *self._keys,
             *(self.counter.quota_key(q) for q in quota_ids),
             *(self.counter.quota_key(q) for q in other_quota_ids or ()),
@@ -201,11 +185,11 @@ class Gate:
             len(quota_ids),
             *quota_ids,
         ]
-        return keys, args
+        return names, args
 
     def call(self, **options) -> GateAnswer:
-        keys, args = self.keys_args(**options)
-        return gate_answer(self._gate(keys=keys, args=args))
+        names, args = self.keys_args(**options)
+        return gate_answer(self._gate(keys=names, args=args))
 
     def room_switch_on(self, *, reason: str = "auto", seconds: int = AUTO_ON_SECONDS) -> None:
         self.client.set(self.room["on"], reason, ex=seconds)
@@ -213,10 +197,10 @@ class Gate:
 
 def student_revoke_in_rush(*, schema: str, candidate_id: int) -> None:
     """Passes issued before now stop working on the rush path (called when a student's links are revoked)."""
+    from booking.clients import counter_client
     from booking.rush.passes import STUDENT_SECONDS
-    from booking.seatcounter import counter_client
 
-    key = revoked_key(schema=schema)
+    key = keys.revoked_key(schema=schema)
     pipe = counter_client().pipeline(transaction=False)
     pipe.hset(key, str(candidate_id), int(time.time()))
     pipe.expire(key, STUDENT_SECONDS + 60)

@@ -13,13 +13,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import redis
-from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from booking.clients import metrics_client
+from booking.keys import rate_key, room_key
 from booking.models import POOL, Seminar, Slot, SlotQuota, WaitingRoomMode
 from booking.seatcounter import SeatCounter
+
+__all__ = ["KINDS", "RushSnapshot", "metrics_client", "rate_key", "room_key", "rush_mark", "rush_snapshot"]
 
 KINDS = ("booked", "full", "already", "not_open", "queued", "admitted", "unavailable", "error")
 KIND_LABELS = {
@@ -35,37 +37,10 @@ KIND_LABELS = {
 POOL_LABEL = "共通枠"
 BUCKET_SECONDS = 300  # a bucket lives 5 minutes: the window of the totals
 WARN_EVERY_SECONDS = 30.0
-# Short timeouts: a stuck Redis must not add a second to every student request for a figure.
-_TIMEOUT_SECONDS = 0.5
 
 logger = logging.getLogger(__name__)
 
-_clients: dict[str, redis.Redis] = {}
 _last_warning = 0.0
-
-
-def metrics_client() -> redis.Redis:
-    """A client on settings.RUSH_REDIS_URL (one per URL, so a changed setting gets its own)."""
-    url = settings.RUSH_REDIS_URL
-    client = _clients.get(url)
-    if client is None:
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=_TIMEOUT_SECONDS,
-            socket_connect_timeout=_TIMEOUT_SECONDS,
-            health_check_interval=30,
-        )
-        _clients[url] = client
-    return client
-
-
-def rate_key(*, schema: str, seminar_id: int, kind: str, second: int) -> str:
-    return f"{settings.RUSH_KEY_PREFIX}rate:{schema}:{seminar_id}:{kind}:{second}"
-
-
-def room_key(*, schema: str, seminar_id: int, name: str) -> str:
-    """Keys the waiting room maintains: tail (tickets issued), head (highest admitted), on (room active)."""
-    return f"{settings.RUSH_KEY_PREFIX}room:{schema}:{seminar_id}:{name}"
 
 
 def _warn(reason: str) -> None:

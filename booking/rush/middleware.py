@@ -15,7 +15,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
-from booking.rush import pages, queue, views
+from booking.rush import pages, pipeline
 
 _ROUTE = re.compile(
     r"^/my/rush/(?:(?P<health>health)|(?P<seminar>\d{1,12})/"
@@ -39,9 +39,9 @@ class RushMiddleware:
         seminar_id = int(match["seminar"])
         action = match["action"]
         if action == "book":
-            return views.book(request, seminar_id=seminar_id, started=started)
+            return pipeline.book_sync(request, seminar_id=seminar_id, started=started)
         if action == "queue":
-            return queue.queue_status(request, seminar_id=seminar_id)
+            return pipeline.queue_sync(request, seminar_id=seminar_id)
         if match["rank"]:
             return pages.rank_page(
                 request, seminar_id=seminar_id, rank=match["rank"], signature=match["signature"]

@@ -11,8 +11,8 @@ from django.utils import timezone
 from booking import errors
 from booking.rush import passes
 from booking.rush.answers import answer_refusal
+from booking.rush.request import student_of
 from booking.rush.state import SeminarState, seminar_state
-from booking.rush.views import student_of
 
 _pages: dict[tuple[str, int, str, str], bytes] = {}
 
@@ -24,7 +24,7 @@ def health(request: HttpRequest) -> HttpResponse:
 
 def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
     """The student's way in: to the page of their rank (the regular page hands out the pass first)."""
-    student = student_of(request)
+    student = student_of(request, schema=connection.schema_name)
     if student is None:
         return HttpResponse(status=302, headers={"Location": f"/my/seminars/{seminar_id}/"})
     location = passes.page_path(schema=connection.schema_name, seminar_id=seminar_id, rank=student.rank)
@@ -40,7 +40,7 @@ def rank_page(request: HttpRequest, *, seminar_id: int, rank: str, signature: st
     schema = connection.schema_name
     if not passes.page_signature_valid(schema=schema, seminar_id=seminar_id, rank=rank, signature=signature):
         return answer_refusal(errors.NotVisibleError())
-    state = seminar_state(seminar_id=seminar_id)
+    state = seminar_state(schema=schema, seminar_id=seminar_id)
     if state is None or not state.rank_access(rank).visible:
         return answer_refusal(errors.NotVisibleError())
     key = (state.schema, seminar_id, rank, state.version)

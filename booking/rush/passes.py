@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes
 
 STUDENT_COOKIE = "rush_pass"
+ROOM_COOKIE = "rush_room"
 STUDENT_SECONDS = 15 * 60
 ROOM_SECONDS = 120
 

@@ -1,12 +1,12 @@
-"""Winners of a rush written to PostgreSQL together: one transaction for the seats won in the same moment.
+"""Step 4 of the rush pipeline: PostgreSQL persists the winners Redis chose, and says what became of each.
 
 Redis has already decided who won; PostgreSQL must agree before "booked" is answered. Winners arriving
 within a couple of milliseconds of each other in one process are written with ONE statement in ONE
-transaction: the quota rows are raised by the number of winners on each, only where that keeps
-`taken <= seats`, and the bookings are inserted for exactly those rows. If any winner of the batch cannot
-be written that way (a row with fewer seats than Redis thought, a second booking the unique index refuses),
-the transaction is rolled back and every winner of the batch goes through the one-by-one path, which
-answers each of them exactly as before.
+transaction (booking/seats.py, the statement every booking uses): the quota rows are raised by the number
+of winners on each, only where that keeps `taken <= seats`, and the bookings are inserted for exactly those
+rows. If any winner of the batch cannot be written that way (a row with fewer seats than Redis thought, a
+second booking the unique index refuses), the transaction is rolled back and every winner of the batch is
+written on its own (`persist_one`), which answers each of them exactly. Returns Outcomes, never responses.
 """
 
 from __future__ import annotations
@@ -17,11 +17,18 @@ import os
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.http import HttpResponse
 from django.utils import timezone
 from django_tenants.utils import schema_context
+
+from booking import errors, keys
+from booking.live import seats_changed
+from booking.rush import outcomes
+from booking.rush.outcomes import Outcome
+from booking.seats import SeatRequest, check_in_code_new, quota_rows_lock, seats_take
+from booking.services.confirmations import confirm_later
 
 logger = logging.getLogger(__name__)
 
@@ -36,33 +43,24 @@ class _Short(Exception):
 
 @dataclass
 class Winner:
-    gate: object
-    plan: object
+    gate: Any  # booking.rush.gate.Gate: its counter takes the seat back if PostgreSQL refuses
+    plan: Any  # booking.rush.decide.BookPlan
     quota_id: int
     code: str = ""
 
-
-def _batch_sql(count: int) -> str:
-    rows = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer, %s::varchar)"] * count)
-    return f"""
-WITH wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (VALUES {rows}),
-per_quota AS (SELECT quota_id, slot_id, count(*) AS n FROM wanted GROUP BY quota_id, slot_id),
-seat AS (
-    UPDATE booking_slotquota q SET taken = q.taken + p.n
-    FROM per_quota p
-    WHERE q.id = p.quota_id AND q.slot_id = p.slot_id AND q.taken + p.n <= q.seats
-    RETURNING q.id
-)
-INSERT INTO booking_booking
-    (candidate_id, slot_id, seminar_id, quota_id, status, attendance, check_in_code, created_at)
-SELECT w.candidate_id, w.slot_id, w.seminar_id, w.quota_id, 'active', 'unknown', w.code, %s
-FROM wanted w JOIN seat s ON s.id = w.quota_id
-RETURNING id, candidate_id
-"""
+    def seat(self) -> SeatRequest:
+        plan = self.plan
+        return SeatRequest(
+            candidate_id=plan.student.candidate_id,
+            slot_id=plan.slot_id,
+            seminar_id=plan.state.seminar_id,
+            quota=self.quota_id,
+            code=self.code,
+        )
 
 
-def persist_batch(tenant, winners: list[Winner]) -> list[HttpResponse]:
-    """Answers for these winners of one company, in their order (runs on a worker thread)."""
+def persist_batch(tenant: Any, winners: list[Winner]) -> list[Outcome]:
+    """What became of these winners of one company, in their order (runs on a worker thread)."""
     try:
         with schema_context(tenant.schema_name):
             return _persist_batch(winners)
@@ -71,78 +69,85 @@ def persist_batch(tenant, winners: list[Winner]) -> list[HttpResponse]:
             connection.close()
 
 
-def _persist_batch(winners: list[Winner]) -> list[HttpResponse]:
-    from booking.live import seats_changed
-    from booking.rush import views
-    from booking.rush.confirm import confirm_later
-    from booking.rush.metrics import rate_key
-    from booking.services.bookings import check_in_code_new
-
-    if winners:
-        params: list = []
-        for winner in winners:
-            winner.code = check_in_code_new()
-            plan = winner.plan
-            params += [
-                plan.student.candidate_id,
-                plan.slot_id,
-                plan.state.seminar_id,
-                winner.quota_id,
-                winner.code,
-            ]
-        params.append(timezone.now())
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                # Every writer takes the quota rows in id order, so concurrent batches never deadlock.
-                cursor.execute(
-                    "SELECT id FROM booking_slotquota WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                    [sorted({w.quota_id for w in winners})],
-                )
-                cursor.execute(_batch_sql(len(winners)), params)
-                written = dict((candidate, booking) for booking, candidate in cursor.fetchall())
-                if len(written) != len(winners):
-                    raise _Short()
-                seats_changed(slot_ids=[w.plan.slot_id for w in winners], counters_current=True)
-        except (_Short, IntegrityError):
-            written = None
-        except DatabaseError as error:
-            written = None
-            logger.warning(
-                "rush: a batch of %s winners failed (%s), writing them one by one",
-                len(winners),
-                type(error).__name__,
-            )
-        if written is not None:
-            state = winners[0].plan.state
-            confirm_later(
-                schema=state.schema,
-                booking_ids=list(written.values()),
-                count_key=rate_key(
-                    schema=state.schema,
-                    seminar_id=state.seminar_id,
-                    kind="booked",
-                    second=int(time.time()),
-                ),
-            )
-            return [
-                views.booked_answer(
-                    state=w.plan.state,
-                    booking_id=written[w.plan.student.candidate_id],
-                    slot_id=w.plan.slot_id,
-                    confirm=False,
-                )
-                for w in winners
-            ]
-    return [
-        views.persist_one(
-            w.gate,
-            state=w.plan.state,
-            student=w.plan.student,
-            slot_id=w.plan.slot_id,
-            quota_id=w.quota_id,
+def _persist_batch(winners: list[Winner]) -> list[Outcome]:
+    if not winners:
+        return []
+    for winner in winners:
+        winner.code = check_in_code_new()
+    written: dict[int, int] | None
+    try:
+        with transaction.atomic():
+            # Every writer takes the quota rows in id order, so concurrent batches never deadlock.
+            quota_rows_lock([w.quota_id for w in winners])
+            rows = seats_take([w.seat() for w in winners], now=timezone.now())
+            written = {candidate: booking for booking, candidate, _quota in rows}
+            if len(written) != len(winners):
+                raise _Short()
+            seats_changed(slot_ids=[w.plan.slot_id for w in winners], counters_current=True)
+    except (_Short, IntegrityError):
+        written = None
+    except DatabaseError as error:
+        written = None
+        logger.warning(
+            "rush: a batch of %s winners failed (%s), writing them one by one",
+            len(winners),
+            type(error).__name__,
         )
+    if written is None:
+        return [persist_one(w.gate, plan=w.plan, quota_id=w.quota_id) for w in winners]
+    state = winners[0].plan.state
+    confirm_later(
+        schema=state.schema,
+        booking_ids=list(written.values()),
+        count_key=keys.rate_key(
+            schema=state.schema, seminar_id=state.seminar_id, kind="booked", second=int(time.time())
+        ),
+    )
+    return [
+        outcomes.booked(booking_id=written[w.plan.student.candidate_id], slot_id=w.plan.slot_id)
         for w in winners
     ]
+
+
+def persist_one(gate: Any, *, plan: Any, quota_id: int) -> Outcome:
+    """One winner written on its own, with the same statement (a batch of one); its Outcome."""
+    from booking.services.bookings import booking_insert_on_quota
+
+    state, student = plan.state, plan.student
+    try:
+        booking_id = booking_insert_on_quota(
+            candidate_id=student.candidate_id,
+            slot_id=plan.slot_id,
+            seminar_id=state.seminar_id,
+            quota_id=quota_id,
+            counters_current=True,
+            code=check_in_code_new(),
+        )
+    except errors.AlreadyBookedError as error:
+        # PostgreSQL holds a seat Redis did not know of: the copy is behind, rebuild it.
+        gate.counter.undo(candidate_id=student.candidate_id, quota_id=quota_id)
+        return outcomes.refusal(error)
+    except DatabaseError:
+        # PostgreSQL is away: nothing was written (or the commit's reply was lost), the seat goes back and
+        # the copy is rebuilt on the next claim; the student keeps the place in line.
+        logger.error("rush: postgres unavailable while persisting a seat")
+        gate.counter.undo(candidate_id=student.candidate_id, quota_id=quota_id)
+        return outcomes.unavailable(count="unavailable")
+    if booking_id is None:
+        gate.counter.undo(candidate_id=student.candidate_id, quota_id=quota_id)
+        return outcomes.full(seminar_id=state.seminar_id, count="full")
+    outcome = outcomes.booked(booking_id=booking_id, slot_id=plan.slot_id)
+    confirm_later(
+        schema=state.schema,
+        booking_id=booking_id,
+        count_key=keys.rate_key(
+            schema=state.schema,
+            seminar_id=state.seminar_id,
+            kind="booked",
+            second=int(outcome.extra["committed_at"]),
+        ),
+    )
+    return outcome
 
 
 class WinnerBatcher:
@@ -164,7 +169,7 @@ class WinnerBatcher:
         self.pending: list[tuple[object, Winner, asyncio.Future]] = []
         self.timer: asyncio.TimerHandle | None = None
 
-    async def persist(self, tenant, winner: Winner) -> HttpResponse:
+    async def persist(self, tenant: Any, winner: Winner) -> Outcome:
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self.pending.append((tenant, winner, future))

@@ -12,10 +12,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
-
-from booking.models import POOL, Seminar, SlotQuota
-from booking.selectors import RankAccess, rank_access
+from booking.models import Seminar, SlotQuota
+from booking.rules import RANKS, RankAccess, rank_access, seat_ranks
 
 STATE_SECONDS = 2.0
 # After STATE_SECONDS an event-loop caller keeps answering from the state it has for up to this long while
@@ -31,7 +29,7 @@ class SlotState:
     quotas: dict[str, int]  # rank (or POOL) -> quota row id
 
     def quota_ids_for(self, rank: str) -> list[int]:
-        return [self.quotas[r] for r in (rank, POOL) if r in self.quotas]
+        return [self.quotas[r] for r in seat_ranks(rank) if r in self.quotas]
 
 
 @dataclass(frozen=True)
@@ -70,12 +68,13 @@ _cache: dict[tuple[str, int], tuple[float, SeminarState | None]] = {}
 _lock = threading.Lock()
 
 
-def seminar_state(*, seminar_id: int, now: float | None = None, fresh: bool = False) -> SeminarState | None:
-    """The seminar of the current tenant as the rush path sees it (None if it does not exist).
+def seminar_state(
+    *, schema: str, seminar_id: int, now: float | None = None, fresh: bool = False
+) -> SeminarState | None:
+    """The seminar as the rush path sees it (None if it does not exist); call inside the company's schema.
 
     `fresh` reads PostgreSQL even when the cached state is still current.
     """
-    schema = connection.schema_name
     now = now if now is not None else time.monotonic()
     key = (schema, seminar_id)
     cached = _cache.get(key)
@@ -123,8 +122,6 @@ def seminar_state_forget() -> None:
 
 
 def _load(*, schema: str, seminar_id: int) -> SeminarState | None:
-    from booking.selectors import RANKS
-
     seminar = Seminar.objects.filter(pk=seminar_id).prefetch_related("rank_rules", "slots").first()
     if seminar is None:
         return None

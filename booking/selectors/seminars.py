@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -14,36 +13,12 @@ from booking.models import (
     Booking,
     BookingStatus,
     Seminar,
-    SeminarRankRule,
     Slot,
     SlotQuota,
     WaitlistEntry,
     WaitlistStatus,
 )
-
-RANKS = [chr(code) for code in range(ord("A"), ord("Z") + 1)]
-
-
-@dataclass(frozen=True)
-class RankAccess:
-    visible: bool
-    opens_at: datetime | None
-
-    def is_open(self, now: datetime) -> bool:
-        return self.visible and (self.opens_at is None or self.opens_at <= now)
-
-
-def rank_access(*, seminar: Seminar, rank: str, rules: list[SeminarRankRule] | None = None) -> RankAccess:
-    """A rank's own rule wins; ranks without one follow the seminar's defaults."""
-    if not seminar.published:
-        return RankAccess(visible=False, opens_at=None)
-    if rules is None:
-        rule = SeminarRankRule.objects.filter(seminar=seminar, rank=rank).first()
-    else:
-        rule = next((rule for rule in rules if rule.rank == rank), None)
-    if rule is not None:
-        return RankAccess(visible=rule.visible, opens_at=rule.opens_at or seminar.opens_at)
-    return RankAccess(visible=seminar.default_visible, opens_at=seminar.opens_at)
+from booking.rules import RANKS, RankAccess, rank_access
 
 
 def seminar_visible_ranks(*, seminar: Seminar) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from booking import errors
@@ -19,15 +18,18 @@ from booking.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from booking.rules import bookable
+from booking.seats import check_in_code_new, seat_give_back
 from booking.selectors import remaining_for_rank, slot_quota_remaining
+from booking.services.confirmations import booking_confirmation_mail
 
 
 def waitlist_join(*, candidate, slot_id: int | str, now: datetime | None = None) -> WaitlistEntry:
-    from booking.services.bookings import _bookable, slot_for_candidate
+    from booking.services.bookings import slot_for_candidate
 
     now = now or timezone.now()
     slot, access = slot_for_candidate(candidate=candidate, slot_id=slot_id, now=now)
-    _bookable(slot=slot, access=access, now=now)
+    bookable(slot=slot, access=access, now=now)
     if Booking.objects.filter(candidate=candidate, slot=slot, status=BookingStatus.ACTIVE).exists():
         raise errors.SameSlotError()
     quotas = slot_quota_remaining(slot_ids=[slot.pk]).get(slot.pk, {})
@@ -75,7 +77,7 @@ def waitlist_offer_next(*, quota: SlotQuota, now: datetime) -> WaitlistEntry | N
 def waitlist_accept(*, candidate, entry_id: int | str, now: datetime | None = None) -> Booking:
     """Confirm an offered seat: it becomes the student's booking (replacing their other slot, if any)."""
     now = now or timezone.now()
-    from booking.services.bookings import booking_confirmation_mail, check_in_code_new, seat_release
+    from booking.services.bookings import seat_release
 
     with transaction.atomic():
         entry = (
@@ -173,7 +175,7 @@ def _pass_on(*, quota_id: int, now: datetime) -> WaitlistEntry | None:
     quota = SlotQuota.objects.select_for_update().get(pk=quota_id)
     entry = waitlist_offer_next(quota=quota, now=now)
     if entry is None:
-        SlotQuota.objects.filter(pk=quota_id).update(taken=F("taken") - 1)
+        seat_give_back(quota_id=quota_id)
         seats_changed(slot_ids=[quota.slot_id])
     return entry
 

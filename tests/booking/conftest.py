@@ -50,7 +50,7 @@ def rush_seminar_remove(*, schema: str, seminar) -> None:
 
     with schema_context(schema):
         Booking.objects.filter(seminar=seminar).delete()
-        counter = SeatCounter(seminar_id=seminar.pk)
+        counter = SeatCounter(seminar_id=seminar.pk, schema=schema)
         keys = counter.client.keys(f"{counter.prefix}:*")
         if keys:
             counter.client.delete(*keys)

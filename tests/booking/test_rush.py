@@ -25,7 +25,7 @@ def rush(acme_schema):
     Seminar.objects.filter(pk=seminar.pk).update(waiting_room="off")
     seminar_state_forget()
     yield seminar
-    client = SeatCounter(seminar_id=seminar.pk).client
+    client = SeatCounter(seminar_id=seminar.pk, schema=acme_schema.schema).client
     for pattern in (
         f"*seats:{acme_schema.schema}:{seminar.pk}:*",
         f"*room:{acme_schema.schema}:{seminar.pk}:*",
@@ -69,7 +69,7 @@ def test_books_until_the_rank_quota_is_gone_then_answers_full(rush, acme_schema)
     booked = Booking.objects.filter(seminar=rush, status=BookingStatus.ACTIVE)
     assert sorted(booked.values_list("candidate_id", flat=True)) == sorted(s.pk for s in students)
     assert SlotQuota.objects.get(slot=slot, rank="A").taken == 2
-    assert SeatCounter(seminar_id=rush.pk).reconcile() == []
+    assert SeatCounter(seminar_id=rush.pk, schema=acme_schema.schema).reconcile() == []
     fourth = book(student_client(acme_schema, candidate_make(rank="A")), rush, slot).json()
     assert fourth["code"] == "full" and fourth["others"] is True  # one A seat left on the other slot
     # Rank B keeps its own seat.
@@ -252,14 +252,15 @@ def test_pool_seats_go_to_any_rank_after_its_own(acme_schema):
         assert codes == ["booked", "booked", "full"]
         assert SlotQuota.objects.get(slot=slot, rank=POOL).taken == 1
     finally:
-        client = SeatCounter(seminar_id=seminar.pk).client
+        client = SeatCounter(seminar_id=seminar.pk, schema=acme_schema.schema).client
         keys = client.keys(f"*seats:{acme_schema.schema}:{seminar.pk}:*")
         if keys:
             client.delete(*keys)
 
 
 def test_confirmations_leave_the_hot_path_and_a_lost_list_is_swept_up(rush, acme_schema):
-    from booking.rush.confirm import _list_key, confirmations_drain, confirmations_sweep
+    from booking.keys import confirm_list_key
+    from booking.services.confirmations import confirmations_drain, confirmations_sweep
     from notifications.models import OutboxMessage
 
     slot = rush.slots.first()
@@ -272,7 +273,9 @@ def test_confirmations_leave_the_hot_path_and_a_lost_list_is_swept_up(rush, acme
     assert mail.to_address == first.email and "予約完了" in mail.subject
     # The list is lost (Redis restarted before a worker drained it): the sweep finds the booking anyway.
     two = book(student_client(acme_schema, second), rush, slot).json()["booking"]
-    SeatCounter(seminar_id=rush.pk).client.delete(_list_key(acme_schema.schema))
+    SeatCounter(seminar_id=rush.pk, schema=acme_schema.schema).client.delete(
+        confirm_list_key(schema=acme_schema.schema)
+    )
     assert confirmations_sweep() >= 1
     assert OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{two}:{slot.pk}").count() == 1
     confirmations_sweep()
@@ -280,9 +283,10 @@ def test_confirmations_leave_the_hot_path_and_a_lost_list_is_swept_up(rush, acme
 
 
 def test_drain_skips_the_list_of_a_company_that_no_longer_exists(rush, acme_schema):
-    from booking.rush.confirm import _list_key, _schemas_key, confirm_later, confirmations_drain
+    from booking.keys import confirm_list_key, confirm_schemas_key
+    from booking.services.confirmations import confirm_later, confirmations_drain
 
-    client = SeatCounter(seminar_id=rush.pk).client
+    client = SeatCounter(seminar_id=rush.pk, schema=acme_schema.schema).client
     confirm_later(schema="t_gone_company", booking_id=1)
     slot = rush.slots.first()
     booked = book(student_client(acme_schema, candidate_make(rank="A")), rush, slot).json()["booking"]
@@ -290,8 +294,8 @@ def test_drain_skips_the_list_of_a_company_that_no_longer_exists(rush, acme_sche
     from notifications.models import OutboxMessage
 
     assert OutboxMessage.objects.filter(idempotency_key=f"booking-confirm:{booked}:{slot.pk}").exists()
-    assert not client.exists(_list_key("t_gone_company"))
-    assert not client.sismember(_schemas_key(), "t_gone_company")
+    assert not client.exists(confirm_list_key(schema="t_gone_company"))
+    assert not client.sismember(confirm_schemas_key(), "t_gone_company")
 
 
 def test_pass_signatures_are_djangos_own_both_ways(settings):
@@ -318,23 +322,23 @@ def test_pass_signatures_are_djangos_own_both_ways(settings):
 def test_auto_room_counts_the_wait_until_the_decision_not_the_winners_write(rush, acme_schema):
     from django.test import RequestFactory
 
-    from booking.rush import views
+    from booking.rush import pipeline
     from booking.rush.state import seminar_state
 
     Seminar.objects.filter(pk=rush.pk).update(waiting_room="auto", waiting_room_latency_ms=300)
     seminar_state_forget()
-    state = seminar_state(seminar_id=rush.pk)
+    state = seminar_state(schema=acme_schema.schema, seminar_id=rush.pk)
     gate = Gate(schema=acme_schema.schema, seminar_id=rush.pk)
     on_key = room_keys(schema=acme_schema.schema, seminar_id=rush.pk)["on"]
     gate.client.delete(on_key)
-    views._auto_on_at.clear()
+    pipeline._auto_on_at.clear()
     now = time.time()
     # Reached the proxy 1 s ago, decided 0.1 s after that, then the durable write took the rest: no room.
     request = RequestFactory().post("/", HTTP_X_REQUEST_START=f"t={now - 1.0:.3f}")
-    views._watch_latency(request, gate=gate, state=state, started=now - 0.95, decided_at=now - 0.9)
+    pipeline.watch_latency(request, gate=gate, state=state, started=now - 0.95, decided_at=now - 0.9)
     assert not gate.client.exists(on_key)
     # Waited 0.5 s before Redis decided: slower than the threshold, the room opens.
-    views._watch_latency(request, gate=gate, state=state, started=now - 0.6, decided_at=now - 0.5)
+    pipeline.watch_latency(request, gate=gate, state=state, started=now - 0.6, decided_at=now - 0.5)
     assert gate.client.get(on_key) == b"auto"
     gate.client.delete(on_key)
-    views._auto_on_at.clear()
+    pipeline._auto_on_at.clear()

@@ -100,6 +100,6 @@ def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants
             assert page.headers["cache-control"] == "public, max-age=10"
             rows = list(Booking.objects.filter(seminar=seminar, status=BookingStatus.ACTIVE))
             assert sorted(row.candidate_id for row in rows) == sorted([first.pk, second.pk])
-            assert SeatCounter(seminar_id=seminar.pk).reconcile() == []
+            assert SeatCounter(seminar_id=seminar.pk, schema=acme.schema).reconcile() == []
     finally:
         rush_seminar_remove(schema=acme.schema, seminar=seminar)

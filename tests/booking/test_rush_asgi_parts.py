@@ -9,7 +9,8 @@ import time
 import pytest
 from django.core.exceptions import DisallowedHost
 
-from booking.rush.asgi import RushRequest, _once
+from booking.rush.asgi import _once
+from booking.rush.request import RushRequest
 
 
 def _scope(headers: list[tuple[bytes, bytes]], method: str = "POST") -> dict:

@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from booking import errors
+from booking.clients import metrics_clients_forget
 from booking.models import POOL, Booking, Seminar, SlotQuota, WaitingRoomMode
 from booking.rush import metrics
 from booking.rush.metrics import metrics_client, rate_key, room_key, rush_mark, rush_snapshot
@@ -53,7 +54,7 @@ def closed_redis(settings):
     """RUSH_REDIS_URL pointed at a port nobody listens on (the metrics client is cached per URL)."""
     settings.RUSH_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     yield settings.RUSH_REDIS_URL
-    metrics._clients.pop(settings.RUSH_REDIS_URL, None)
+    metrics_clients_forget()
 
 
 def _login(client, info, email: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,11 +11,11 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from booking.models import Booking, BookingStatus, SlotQuota
+from booking.rush.decide import BookPlan
 from booking.rush.gate import Gate
 from booking.rush.passes import StudentPass
 from booking.rush.persist import Winner, WinnerBatcher, persist_batch
 from booking.rush.state import seminar_state, seminar_state_forget
-from booking.rush.views import BookPlan
 from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
 
 
@@ -33,7 +32,7 @@ def rush_seminar(tenants, committed):
 
 def _winners(acme, seminar, count: int, *, quota_id=None) -> list[Winner]:
     with schema_context(acme.schema):
-        state = seminar_state(seminar_id=seminar.pk)
+        state = seminar_state(schema=acme.schema, seminar_id=seminar.pk)
         slot = next(iter(state.slots.values()))
         quota = quota_id or slot.quotas["A"]
         winners = []
@@ -53,8 +52,8 @@ def _winners(acme, seminar, count: int, *, quota_id=None) -> list[Winner]:
     return winners
 
 
-def _codes(responses) -> list[str]:
-    return [json.loads(r.content)["code"] for r in responses]
+def _codes(outcomes) -> list[str]:
+    return [outcome.payload()["code"] for outcome in outcomes]
 
 
 def _rows(acme, seminar) -> tuple[int, int]:
@@ -69,7 +68,7 @@ def test_a_batch_that_fits_is_one_transaction_and_every_winner_is_booked(rush_se
     winners = _winners(acme, seminar, 3)
     answers = persist_batch(acme.tenant, winners)
     assert _codes(answers) == ["booked", "booked", "booked"]
-    ids = {json.loads(r.content)["booking"] for r in answers}
+    ids = {outcome.payload()["booking"] for outcome in answers}
     assert len(ids) == 3
     assert _rows(acme, seminar) == (3, 3)
     connection.set_schema_to_public()
@@ -167,7 +166,7 @@ def test_concurrent_batches_over_the_same_rows_all_go_through_whole(tenants, com
     seminar_state_forget()
     try:
         with schema_context(acme.schema):
-            state = seminar_state(seminar_id=seminar.pk)
+            state = seminar_state(schema=acme.schema, seminar_id=seminar.pk)
             slots = list(state.slots.values())
             batches = []
             for index in range(8):

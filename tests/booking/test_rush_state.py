@@ -18,7 +18,7 @@ def test_expired_state_is_served_while_exactly_one_caller_refreshes(tenants):
         seminar = seminar_make(quotas={"A": 2}, capacity=2)
         rush_state.seminar_state_forget()
         assert rush_state.seminar_state_or_stale(schema=acme.schema, seminar_id=seminar.pk) == (None, True)
-        loaded = rush_state.seminar_state(seminar_id=seminar.pk)
+        loaded = rush_state.seminar_state(schema=acme.schema, seminar_id=seminar.pk)
         assert rush_state.seminar_state_or_stale(schema=acme.schema, seminar_id=seminar.pk) == (loaded, False)
         key = (acme.schema, seminar.pk)
         # Past its time: the first caller is asked to refresh, the next ones keep the state without asking.
@@ -28,7 +28,7 @@ def test_expired_state_is_served_while_exactly_one_caller_refreshes(tenants):
         # The refresh reads PostgreSQL even though the entry looks current again.
         seminar.title = "改題"
         seminar.save(update_fields=["title"])
-        fresh = rush_state.seminar_state(seminar_id=seminar.pk, fresh=True)
+        fresh = rush_state.seminar_state(schema=acme.schema, seminar_id=seminar.pk, fresh=True)
         assert fresh.title == "改題"
         assert rush_state.seminar_state_or_stale(schema=acme.schema, seminar_id=seminar.pk) == (fresh, False)
         # Too old to serve at all: nothing usable, the caller takes the regular way.

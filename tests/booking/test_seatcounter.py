@@ -14,7 +14,7 @@ from tests.booking.conftest import seminar_make
 @pytest.fixture
 def seminar(acme_schema):
     seminar = seminar_make(quotas={"A": 40, "B": 40, POOL: 20}, capacity=100)
-    counter = SeatCounter(seminar_id=seminar.pk)
+    counter = SeatCounter(seminar_id=seminar.pk, schema=acme_schema.schema)
     counter.load()
     yield seminar, counter
     counter.client.delete(*counter.client.keys(f"{counter.prefix}:*"))

@@ -1,9 +1,11 @@
-"""Confirmation mails of seats booked on the rush path, off the hot path and without losing one.
+"""Booking confirmations: the mail every booking gets, and the rush path's way of sending it later.
 
-A winner costs the request one Redis RPUSH (a Celery message costs ten times more); a worker drains the
-lists every second and queues each mail in the tenant's outbox (idempotent on the booking). PostgreSQL
-stays the truth: a sweep queues the confirmation of any recent booking that has none, so a list lost
-with Redis (or a worker killed after popping) delays mails, never drops them.
+Every entrance confirms here: a booking or a change made on a page queues its mail at once
+(`booking_confirmation_mail`); a seat won on the rush path costs the request one Redis RPUSH (a Celery
+message costs ten times more, `confirm_later`), and a worker drains the lists every second into the
+company's outbox (idempotent on the booking). PostgreSQL stays the truth: a sweep queues the confirmation
+of any recent booking that has none, so a list lost with Redis (or a worker killed after popping) delays
+mails, never drops them.
 """
 
 from __future__ import annotations
@@ -11,26 +13,20 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from booking.seatcounter import REDIS_ERRORS, counter_client
+from booking import keys
+from booking.clients import REDIS_ERRORS, counter_client
+from booking.mail import booking_event, booking_mail_send
+from booking.models import Booking, BookingStatus
 from tenants.context import for_each_tenant, tenant_schemas
 
 logger = logging.getLogger(__name__)
 
 DRAIN_BATCH = 500
-
-
-def _list_key(schema: str) -> str:
-    return f"{settings.RUSH_KEY_PREFIX}confirm:{schema}"
-
-
-def _schemas_key() -> str:
-    return f"{settings.RUSH_KEY_PREFIX}confirm:schemas"
 
 
 def confirm_later(
@@ -49,15 +45,13 @@ def confirm_later(
         return
     try:
         pipe = counter_client().pipeline(transaction=False)
-        pipe.rpush(_list_key(schema), *ids)
-        pipe.sadd(_schemas_key(), schema)
+        pipe.rpush(keys.confirm_list_key(schema=schema), *ids)
+        pipe.sadd(keys.confirm_schemas_key(), schema)
         if count_key:
             pipe.incrby(count_key, len(ids))
             pipe.expire(count_key, 300)
         pipe.execute()
     except REDIS_ERRORS:
-        from booking.services.bookings import booking_confirm_by_id
-
         logger.warning("rush: confirmation list unavailable, confirming inline")
         with schema_context(schema):
             for one in ids:
@@ -66,20 +60,19 @@ def confirm_later(
 
 def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
     """Queue the mails of every booking waiting in the lists; returns how many were handled."""
-    from booking.services.bookings import booking_confirm_by_id
 
     client = counter_client()
     done = 0
     existing = set(tenant_schemas())
-    for raw in client.smembers(_schemas_key()):
+    for raw in client.smembers(keys.confirm_schemas_key()):
         schema = raw.decode()
         if schema not in existing:
             # The company was deleted (its bookings with it): nothing left to confirm there.
-            client.delete(_list_key(schema))
-            client.srem(_schemas_key(), schema)
+            client.delete(keys.confirm_list_key(schema=schema))
+            client.srem(keys.confirm_schemas_key(), schema)
             continue
         while True:
-            ids = client.lpop(_list_key(schema), batch) or []
+            ids = client.lpop(keys.confirm_list_key(schema=schema), batch) or []
             if not ids:
                 break
             with schema_context(schema):
@@ -91,8 +84,6 @@ def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
 
 def confirmations_sweep(*, hours: int = 2) -> int:
     """Confirm recent active bookings whose confirmation never reached the outbox (every tenant)."""
-    from booking.models import Booking, BookingStatus
-    from booking.services.bookings import booking_confirm_by_id
     from notifications.models import OutboxMessage
 
     since = timezone.now() - timedelta(hours=hours)
@@ -118,3 +109,41 @@ def confirmations_sweep(*, hours: int = 2) -> int:
     if done:
         logger.warning("rush: %s confirmation(s) recovered by the sweep", done)
     return done
+
+
+def booking_confirm_by_id(*, booking_id: int) -> None:
+    """Confirmation of a booking persisted by the rush path (the outbox key makes a second call harmless)."""
+    booking = (
+        Booking.objects.select_related("candidate", "slot", "seminar")
+        .filter(pk=booking_id, status=BookingStatus.ACTIVE)
+        .first()
+    )
+    if booking is not None:
+        booking_confirmation_mail(booking=booking)
+
+
+def booking_confirmation_mail(*, booking: Booking, changed: bool = False) -> None:
+    """Queue the mail confirming a booking (or its change) in the company's outbox, once per booking."""
+    from booking.services.mypage import mypage_url
+
+    slot = booking.slot
+    seminar = booking.seminar
+    start = timezone.localtime(slot.starts_at)
+    end = timezone.localtime(slot.ends_at)
+    verb = "変更" if changed else "予約"
+    where = seminar.place or seminar.online_url or ""
+    body = (
+        f"{booking.candidate.full_name} 様\n\n"
+        f"「{seminar.title}」の{verb}を承りました。\n"
+        f"日時: {start:%Y年%-m月%-d日 %H:%M}〜{end:%H:%M}\n"
+        + (f"場所: {where}\n" if where else "")
+        + f"\n予約の確認・変更・キャンセルはマイページから: {mypage_url(path='/my/')}\n"
+    )
+    if not changed:
+        booking_event(event="seminar_booked", booking=booking)
+    booking_mail_send(
+        candidate=booking.candidate,
+        subject=f"【{verb}完了】{seminar.title}",
+        body=body,
+        key=f"booking-{'change' if changed else 'confirm'}:{booking.pk}:{booking.slot_id}",
+    )

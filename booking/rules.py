@@ -1,0 +1,114 @@
+"""The booking rules, in one place: what a rank may see, when it may book, which seats it takes.
+
+Every entrance asks here: the My Page and the recruiters' pages (booking/services), the waiting list, and
+the rush path (booking/rush/decide.py, from its per-process copy of the seminar). Changing a rule means
+changing this module alone (tests/booking/test_rules.py changes one and watches every entrance follow).
+What must hold under concurrency is decided by the database, not here: seats are taken by the statements
+of booking/seats.py, under the CHECK `taken <= seats` and the index "one active booking per student and
+seminar".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+
+from booking import errors
+from booking.models import POOL, SeminarRankRule
+
+if TYPE_CHECKING:
+    from booking.models import Seminar, Slot
+
+RANKS = [chr(code) for code in range(ord("A"), ord("Z") + 1)]
+
+
+@dataclass(frozen=True)
+class RankAccess:
+    visible: bool
+    opens_at: datetime | None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.visible and (self.opens_at is None or self.opens_at <= now)
+
+
+def rank_access(*, seminar: Seminar, rank: str, rules: list[SeminarRankRule] | None = None) -> RankAccess:
+    """A rank's own rule wins; ranks without one follow the seminar's defaults."""
+    if not seminar.published:
+        return RankAccess(visible=False, opens_at=None)
+    if rules is None:
+        rule = SeminarRankRule.objects.filter(seminar=seminar, rank=rank).first()
+    else:
+        rule = next((rule for rule in rules if rule.rank == rank), None)
+    if rule is not None:
+        return RankAccess(visible=rule.visible, opens_at=rule.opens_at or seminar.opens_at)
+    return RankAccess(visible=seminar.default_visible, opens_at=seminar.opens_at)
+
+
+def seat_ranks(rank: str) -> tuple[str, str]:
+    """The quota rows a student of this rank takes a seat from, in order: the rank's own, then the pool."""
+    return (rank, POOL)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the booking rules look at: the rank's access, the seminar's deadline, the slot's start, now."""
+
+    access: RankAccess
+    booking_deadline: datetime | None
+    starts_at: datetime
+    now: datetime
+
+
+def _not_open(attempt: Attempt) -> errors.BookingError | None:
+    if attempt.access.is_open(attempt.now):
+        return None
+    opens = attempt.access.opens_at
+    when = f"（{timezone.localtime(opens):%-m月%-d日 %H:%M} から）" if opens else ""
+    return errors.NotOpenError(f"まだ予約受付が始まっていません{when}。")
+
+
+def _past_deadline(attempt: Attempt) -> errors.BookingError | None:
+    if attempt.booking_deadline is not None and attempt.now > attempt.booking_deadline:
+        return errors.DeadlinePassedError()
+    return None
+
+
+def _started(attempt: Attempt) -> errors.BookingError | None:
+    if attempt.starts_at <= attempt.now:
+        return errors.DeadlinePassedError("この日程はすでに始まっているため予約できません。")
+    return None
+
+
+# Asked in order; the first refusal is the answer.
+BOOKING_RULES: list[Callable[[Attempt], errors.BookingError | None]] = [_not_open, _past_deadline, _started]
+
+
+def booking_refusal(
+    *, access: RankAccess, booking_deadline: datetime | None, starts_at: datetime, now: datetime
+) -> errors.BookingError | None:
+    """Why a slot cannot be booked right now (not open for the rank, past the deadline, started), or None."""
+    attempt = Attempt(access=access, booking_deadline=booking_deadline, starts_at=starts_at, now=now)
+    for rule in BOOKING_RULES:
+        refusal = rule(attempt)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def bookable(*, slot: Slot, access: RankAccess, now: datetime) -> None:
+    """Raise the refusal of booking_refusal, if any, for this slot."""
+    refusal = booking_refusal(
+        access=access, booking_deadline=slot.seminar.booking_deadline, starts_at=slot.starts_at, now=now
+    )
+    if refusal is not None:
+        raise refusal
+
+
+def changeable(*, seminar: Seminar, now: datetime) -> None:
+    """A booking of this seminar may still be moved or cancelled by the student (else raise)."""
+    if seminar.cancellation_deadline is not None and now > seminar.cancellation_deadline:
+        raise errors.CancelDeadlinePassedError()

@@ -1,0 +1,97 @@
+"""Step 1 of the rush pipeline: the request, as little of it as the decision reads.
+
+On the rush workers a booking is read straight from the ASGI scope (RushRequest: six headers, the cookies,
+the body); under Django (make demo, the workers' thread path) the same attributes come from Django's
+request. Either way the decision (booking/rush/decide.py) sees the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http import QueryDict
+from django.http.cookie import parse_cookie
+from django.http.request import split_domain_port, validate_host
+
+from booking.rush import passes
+
+_META_NAMES = {
+    b"host": "HTTP_HOST",
+    b"cookie": "HTTP_COOKIE",
+    b"origin": "HTTP_ORIGIN",
+    b"x-requested-with": "HTTP_X_REQUESTED_WITH",
+    b"x-request-start": "HTTP_X_REQUEST_START",
+    b"content-type": "CONTENT_TYPE",
+}
+_hosts_valid: dict[str, bool] = {}
+
+
+class RushRequest:
+    """What the decision reads from a booking request, taken straight from the ASGI scope.
+
+    Building Django's full request (every header into META, the stream, the lazy attributes) cost more than
+    deciding the seat; this carries the six headers the decision reads. The host is checked against
+    ALLOWED_HOSTS exactly as HttpRequest.get_host() does. The threaded way builds the full request.
+    """
+
+    __slots__ = ("method", "META", "COOKIES", "body", "content_type")
+
+    def __init__(self, scope: dict, body: bytes) -> None:
+        meta = {}
+        for name, value in scope["headers"]:
+            key = _META_NAMES.get(name)
+            if key is not None:
+                meta[key] = value.decode("latin-1")
+        self.META = meta
+        self.method = scope["method"]
+        self.body = body
+        self.content_type = meta.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        self.COOKIES = parse_cookie(meta.get("HTTP_COOKIE", ""))
+
+    def get_host(self) -> str:
+        host = self.META.get("HTTP_HOST", "")
+        valid = _hosts_valid.get(host)
+        if valid is None:
+            domain, _port = split_domain_port(host)
+            valid = bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+            if len(_hosts_valid) > 10_000:
+                _hosts_valid.clear()
+            _hosts_valid[host] = valid
+        if not valid:
+            raise DisallowedHost(host)
+        return host
+
+    @property
+    def POST(self) -> QueryDict:
+        if self.content_type == "application/x-www-form-urlencoded":
+            return QueryDict(self.body, encoding="utf-8")
+        return QueryDict()
+
+
+def same_origin(request: Any) -> bool:
+    """Cross-site forms cannot set a custom header; an Origin, when sent, must be this host."""
+    # META rather than request.headers: the latter copies every header into a new mapping first.
+    if request.META.get("HTTP_X_REQUESTED_WITH") != "rush":
+        return False
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1] == request.get_host()
+
+
+def slot_from(request: Any) -> str:
+    """The slot the student asks for (JSON from the page's script, or a form)."""
+    if request.content_type == "application/json":
+        try:
+            return str(json.loads(request.body or b"{}").get("slot", ""))
+        except (ValueError, AttributeError):
+            return ""
+    return request.POST.get("slot", "")
+
+
+def student_of(request: Any, *, schema: str) -> passes.StudentPass | None:
+    """The student of the signed pass cookie, if genuine, of this company and current."""
+    return passes.student_pass_read(schema=schema, value=request.COOKIES.get(passes.STUDENT_COOKIE))

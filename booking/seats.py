@@ -1,0 +1,105 @@
+"""The seat decision in PostgreSQL: every statement that takes a seminar seat is built here.
+
+One statement takes seats and inserts the bookings for them, for any number of students at once (a single
+booking is a batch of one): the quota rows are raised by the number of students on each, only where that
+keeps `taken <= seats`, and the bookings are inserted for exactly the rows raised. The CHECK `taken <= seats`
+and the partial unique index "one active booking per student and seminar" are the guarantees, not Python
+checks. Students name their quota row by id (a front that already chose it, e.g. the Redis claim) or by
+rank (the row of that rank on the slot); `insert=False` takes the seat only (moving a booking to it).
+Seats are given back by `seat_give_back` (booking/services/bookings.py::seat_release first offers them
+to the waiting list); the Redis copy of the counters and its
+claim script are booking/seatcounter.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+ONE_ACTIVE_PER_SEMINAR = (
+    "booking_one_active_per_seminar"  # the unique index's name, as IntegrityError says it
+)
+
+
+@dataclass(frozen=True)
+class SeatRequest:
+    """One student's seat: on quota row `quota` (an id), or on the slot's row of rank `quota` (a rank)."""
+
+    candidate_id: int
+    slot_id: int
+    seminar_id: int
+    quota: int | str
+    code: str = ""
+
+
+def check_in_code_new() -> str:
+    return secrets.token_hex(8)
+
+
+@functools.lru_cache(maxsize=512)
+def seats_take_sql(rows: int, *, by_rank: bool = False, insert: bool = True) -> str:
+    """The statement for `rows` students; parameters: each row's five values (SeatRequest order), then the
+    bookings' creation time (`insert` only).
+
+    Returns (booking id, candidate id, quota id) per booking inserted, or (quota id,) per seat taken.
+    """
+    if by_rank:
+        values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::varchar, %s::varchar)"] * rows)
+        wanted = f"""wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (
+    SELECT v.candidate_id, v.slot_id, v.seminar_id, q.id, v.code
+    FROM (VALUES {values}) AS v (candidate_id, slot_id, seminar_id, rank, code)
+    JOIN booking_slotquota q ON q.slot_id = v.slot_id AND q.rank = v.rank
+)"""
+    else:
+        values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer, %s::varchar)"] * rows)
+        wanted = f"wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (VALUES {values})"
+    seat = """per_quota AS (SELECT quota_id, slot_id, count(*) AS n FROM wanted GROUP BY quota_id, slot_id),
+seat AS (
+    UPDATE booking_slotquota q SET taken = q.taken + p.n
+    FROM per_quota p
+    WHERE q.id = p.quota_id AND q.slot_id = p.slot_id AND q.taken + p.n <= q.seats
+    RETURNING q.id
+)"""
+    if not insert:
+        return f"WITH {wanted},\n{seat}\nSELECT id FROM seat"
+    return f"""WITH {wanted},
+{seat}
+INSERT INTO booking_booking
+    (candidate_id, slot_id, seminar_id, quota_id, status, attendance, check_in_code, created_at)
+SELECT w.candidate_id, w.slot_id, w.seminar_id, w.quota_id, 'active', 'unknown', w.code, %s
+FROM wanted w JOIN seat s ON s.id = w.quota_id
+RETURNING id, candidate_id, quota_id"""
+
+
+def seats_take(
+    requests: Sequence[SeatRequest], *, now: datetime | None, by_rank: bool = False, insert: bool = True
+) -> list[tuple[int, ...]]:
+    """Run the statement for these students inside the caller's transaction; the rows it returned."""
+    params: list[object] = []
+    for request in requests:
+        params += [request.candidate_id, request.slot_id, request.seminar_id, request.quota, request.code]
+    if insert:
+        params.append(now)
+    with connection.cursor() as cursor:
+        cursor.execute(seats_take_sql(len(requests), by_rank=by_rank, insert=insert), params)
+        return list(cursor.fetchall())
+
+
+def quota_rows_lock(quota_ids: Sequence[int]) -> None:
+    """Lock quota rows in id order: every writer of several rows takes them so, and none deadlocks."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM booking_slotquota WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [sorted(set(quota_ids))],
+        )
+
+
+def seat_give_back(*, quota_id: int) -> None:
+    """One seat of this quota row is free again (a cancellation or move nobody on the waiting list takes)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE booking_slotquota SET taken = taken - 1 WHERE id = %s", [quota_id])
