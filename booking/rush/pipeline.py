@@ -178,17 +178,7 @@ def queue_steps(
 # ---- the synchronous driver ------------------------------------------------------------------------------
 def book_sync(request: Any, *, seminar_id: int, started: float) -> HttpResponse:
     """A booking under Django or on a worker thread, inside the company's schema (entered by the caller)."""
-    schema = connection.schema_name
-    io = SyncIO(schema=schema, seminar_id=seminar_id)
-    decided = steps_run(
-        book_steps(
-            request,
-            schema=schema,
-            seminar_id=seminar_id,
-            state_of=lambda: seminar_state(schema=schema, seminar_id=seminar_id),
-        ),
-        io.perform,
-    )
+    decided, io = _run_sync(book_steps, request, seminar_id=seminar_id)
     if decided.outcome is None:
         assert decided.plan is not None
         logger.error("rush: redis unavailable, booking falls back to PostgreSQL alone")
@@ -198,25 +188,27 @@ def book_sync(request: Any, *, seminar_id: int, started: float) -> HttpResponse:
         decided,
         gate=io.made,
         started=started,
-        count=lambda kind: rush_mark(schema=schema, seminar_id=seminar_id, kind=kind),
+        count=lambda kind: rush_mark(schema=io.schema, seminar_id=seminar_id, kind=kind),
     )
 
 
 def queue_sync(request: Any, *, seminar_id: int) -> HttpResponse:
     """The waiting room's answer under Django or on a worker thread (inside the company's schema)."""
-    schema = connection.schema_name
-    io = SyncIO(schema=schema, seminar_id=seminar_id)
-    decided = steps_run(
-        queue_steps(
-            request,
-            schema=schema,
-            seminar_id=seminar_id,
-            state_of=lambda: seminar_state(schema=schema, seminar_id=seminar_id),
-        ),
-        io.perform,
-    )
+    decided, _io = _run_sync(queue_steps, request, seminar_id=seminar_id)
     assert decided.outcome is not None
     return answer(decided.outcome, state=decided.state, student=decided.student)
+
+
+def _run_sync(steps_of: Callable[..., Steps], request: Any, *, seminar_id: int) -> tuple[Decided, SyncIO]:
+    schema = connection.schema_name
+    io = SyncIO(schema=schema, seminar_id=seminar_id)
+    steps = steps_of(
+        request,
+        schema=schema,
+        seminar_id=seminar_id,
+        state_of=lambda: seminar_state(schema=schema, seminar_id=seminar_id),
+    )
+    return steps_run(steps, io.perform), io
 
 
 class SyncIO:
