@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
-_counter = itertools.count(1)
+from tests.factories import CandidateFactory, SeminarFactory
 
 
 def candidate_make(*, rank: str = "A", email: str | None = None, **fields):
-    from candidates.models import Candidate
-
-    number = next(_counter)
-    values = {
-        "family_name": "山田",
-        "given_name": f"太郎{number}",
-        "family_kana": "ヤマダ",
-        "given_kana": "タロウ",
-        "email": email if email is not None else f"student{number}@example.jp",
-        "rank": rank,
-    }
-    return Candidate.objects.create(**{**values, **fields})
+    """A student (tests/factories.py::CandidateFactory)."""
+    if email is not None:
+        fields["email"] = email
+    return CandidateFactory(rank=rank, **fields)
 
 
 def seminar_make(*, quotas: dict[str, int] | None = None, slots: int = 1, capacity: int = 10, **fields):
-    from booking.services.seminars import seminar_create, slot_create
-
-    seminar = seminar_create(title=fields.pop("title", "会社説明会"), place="東京本社", **fields)
-    start = (timezone.now() + timedelta(days=10)).replace(second=0, microsecond=0)
-    for index in range(slots):
-        slot_create(
-            seminar=seminar,
-            starts_at=start + timedelta(days=index),
-            ends_at=start + timedelta(days=index, hours=1),
-            capacity=capacity,
-            quotas=quotas,
-        )
-    return seminar
+    """A seminar with its slots (tests/factories.py::SeminarFactory)."""
+    return SeminarFactory(quotas=quotas, slots=slots, capacity=capacity, **fields)
 
 
 def rush_seminar_remove(*, schema: str, seminar) -> None:

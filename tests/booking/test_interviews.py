@@ -22,13 +22,13 @@ from booking.services.interviews import (
     interview_type_create,
 )
 from tests.booking.conftest import candidate_make
+from tests.factories import UserFactory
 
 _numbers = itertools.count(1)
 
 
 def interviewer_make() -> User:
-    email = f"interviewer{next(_numbers)}@acme.example.jp"
-    return User.objects.create_user(username=email, email=email, password="x" * 12, role=Role.RECRUITER)
+    return UserFactory(email=f"interviewer{next(_numbers)}@acme.example.jp", role=Role.RECRUITER)
 
 
 @pytest.fixture

@@ -59,10 +59,11 @@ def make_user(acme):
     from django.test import Client
 
     from accounts.models import User
+    from tests.factories import UserFactory
 
     def make(role: str, email: str | None = None) -> tuple[Client, User]:
         address = email or f"{role}@acme.example.jp"
-        user = User.objects.create_user(username=address, email=address, password="pw-1234567890", role=role)
+        user = UserFactory(email=address, password="pw-1234567890", role=role)
         client = Client(HTTP_HOST=acme.host)
         client.force_login(user)
         return client, user

@@ -73,17 +73,14 @@ def _fresh_rate_buckets(tenants) -> None:
 
 
 def make_candidate(**fields):
-    from candidates.models import Candidate
+    """A student (tests/factories.py::CandidateFactory) with the notifications tests' usual values."""
+    from tests.factories import CandidateFactory
 
     defaults = {
-        "family_name": "山田",
         "given_name": "太郎",
-        "family_kana": "ヤマダ",
-        "given_kana": "タロウ",
         "email": "taro@example.jp",
-        "rank": "A",
         "graduation_year": 2027,
         "status": "entry",
     }
     defaults.update(fields)
-    return Candidate.objects.create(**defaults)
+    return CandidateFactory(**defaults)
