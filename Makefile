@@ -39,6 +39,7 @@ browser-deps:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	SAAS_TESTING=1 $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -11,6 +11,7 @@ from django.db import connection
 from django_otp import devices_for_user
 
 from accounts.models import Role
+from tenants.selectors import current_schema
 
 FAILURE_LIMIT = 5  # per e-mail address
 IP_FAILURE_LIMIT = 30  # per client address: a whole office may share one
@@ -26,7 +27,7 @@ def _failure_keys(*, email: str, ip: str) -> list[str]:
     # never touch another company's recruiters, and the e-mail is hashed, never stored as is.
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     # The database name too: test runs on one shared cache must not throttle each other.
-    scope = f"{connection.settings_dict['NAME']}:{connection.schema_name}"
+    scope = f"{connection.settings_dict['NAME']}:{current_schema()}"
     return [f"login-fail:{scope}:user:{digest}", f"login-fail:{scope}:ip:{ip}"]
 
 
@@ -62,7 +63,7 @@ class TenantAuthenticationForm(AuthenticationForm):
     def _ip(self) -> str:
         return (self.request.META.get("REMOTE_ADDR") if self.request else "") or "unknown"
 
-    def clean(self):  # type: ignore[no-untyped-def]
+    def clean(self):
         email = self.cleaned_data.get("username") or ""
         if login_throttled(email=email, ip=self._ip()):
             raise ThrottledError(self.error_messages["throttled"], code="throttled")
@@ -78,7 +79,7 @@ class TenantAuthenticationForm(AuthenticationForm):
         cache.delete(_failure_keys(email=email, ip=self._ip())[0])
         return cleaned
 
-    def _verify_otp(self, user) -> None:  # type: ignore[no-untyped-def]
+    def _verify_otp(self, user) -> None:
         devices = list(devices_for_user(user, confirmed=True)) if user is not None else []
         if not devices:
             return

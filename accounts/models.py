@@ -25,7 +25,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["username"]
 
-    objects = EmailUserManager()
+    objects = EmailUserManager()  # type: ignore[misc]  # Django's documented way to replace the manager
 
     @property
     def is_tenant_admin(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
@@ -10,6 +12,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 
 def site_url(*, host: str, path: str) -> str:
@@ -26,7 +31,7 @@ def password_set_url(*, user: User, host: str) -> str:
     return site_url(host=host, path=f"/accounts/password/{uid}/{token}/")
 
 
-def user_invite(*, user: User, tenant) -> str:
+def user_invite(*, user: User, tenant: Tenant) -> str:
     """E-mail the user a link to choose a password on their company's host; returns the link."""
     host = tenant.get_primary_domain().domain
     url = password_set_url(user=user, host=host)
@@ -40,7 +45,7 @@ def user_invite(*, user: User, tenant) -> str:
 
 
 @transaction.atomic
-def recruiter_invite(*, email: str, role: str, display_name: str, tenant) -> User:
+def recruiter_invite(*, email: str, role: str, display_name: str, tenant: Tenant) -> User:
     """Create a recruiter of this company (no password yet) and e-mail them a set-up link."""
     from accounts.errors import AccountError
     from accounts.models import Role

@@ -94,7 +94,7 @@ class SessionStore(DatabaseSessionStore):
 
     def create(self) -> None:
         super().create()
-        session_owner_register(session_key=self.session_key, schema_name=_current_schema())
+        session_owner_register(session_key=self.session_key or "", schema_name=_current_schema())
 
     def load(self) -> dict:
         presented = self.session_key

@@ -80,4 +80,5 @@ def cache_client() -> redis.Redis:
     """The cache's Redis (settings.CACHES["default"])."""
     from django_redis import get_redis_connection
 
-    return get_redis_connection("default")
+    client: redis.Redis = get_redis_connection("default")
+    return client

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from booking.fanout import fanout_join, fanout_leave, newest
 from booking.live import seats_group
+from tenants.selectors import current_schema
 from tenants.websocket import tenant_database_sync_to_async
 
 
@@ -44,16 +45,15 @@ def _cookie(scope: dict[str, Any], name: str) -> str | None:
 
 def _watcher_rank(scope: dict[str, Any], seminar_id: int) -> str | None:
     """The rank of the socket's student: from the signed rush pass (no query), else from the session."""
-    from django.db import connection
 
     from booking.rush.passes import STUDENT_COOKIE, student_pass_read
     from booking.rush.state import seminar_state
     from booking.selectors import seminar_get_for_rank
     from booking.services.mypage import mypage_session_candidate
 
-    student = student_pass_read(schema=connection.schema_name, value=_cookie(scope, STUDENT_COOKIE))
+    student = student_pass_read(schema=current_schema(), value=_cookie(scope, STUDENT_COOKIE))
     if student is not None:
-        state = seminar_state(schema=connection.schema_name, seminar_id=seminar_id)
+        state = seminar_state(schema=current_schema(), seminar_id=seminar_id)
         if state is None or not state.rank_access(student.rank).visible:
             return None
         return student.rank
@@ -76,14 +76,13 @@ def _first_cached(schema: str, seminar_id: int, rank: str) -> str | None:
 
 def seminar_watch(scope: dict[str, Any], seminar_id: int) -> tuple[str, str] | None:
     """(rank, first message) if the socket's student may see this seminar, else None."""
-    from django.db import connection
 
     from booking.selectors import seminar_remaining_for_rank
 
     rank = _watcher_rank(scope, seminar_id)
     if rank is None:
         return None
-    key = (connection.schema_name, seminar_id, rank)
+    key = (current_schema(), seminar_id, rank)
     text = _first_cached(*key)
     if text is None:
         as_of = round(time.time(), 4)

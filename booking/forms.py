@@ -133,7 +133,7 @@ class InterviewTypeForm(forms.Form):
     change_deadline_hours = forms.IntegerField(
         label="変更・キャンセル締切（時間前）", min_value=0, initial=24
     )
-    interviewers = forms.ModelMultipleChoiceField(label="面接官", queryset=None)
+    interviewers = forms.ModelMultipleChoiceField(label="面接官", queryset=None)  # type: ignore[var-annotated]
 
     def __init__(self, *args, users=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -141,7 +141,7 @@ class InterviewTypeForm(forms.Form):
 
 
 class AvailabilityForm(forms.Form):
-    interviewer = forms.ModelChoiceField(label="面接官", queryset=None)
+    interviewer = forms.ModelChoiceField(label="面接官", queryset=None)  # type: ignore[var-annotated]
     starts_at = forms.DateTimeField(label="開始", widget=_DATETIME)
     ends_at = forms.DateTimeField(label="終了", widget=_DATETIME)
 

@@ -16,11 +16,12 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from booking.clients import cache_client
 from booking.keys import seats_window_key
+from tenants.selectors import current_schema
 from tenants.websocket import tenant_group
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def seats_changed(*, slot_ids: list[int], counters_current: bool = False) -> Non
     Unless the change went through the Redis seat counters (`counters_current`), their copy of these
     slots' seminars is dropped, so the next claim rebuilds it from PostgreSQL.
     """
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     ids = sorted(set(slot_ids))
     transaction.on_commit(lambda: seats_dirty(schema_name=schema_name, slot_ids=ids))
     if not counters_current:
@@ -128,7 +129,7 @@ def _run() -> None:
             finally:
                 connections.close_all()
         timeout = None if next_at is None else max(next_at - time.monotonic(), 0.0)
-        if next_at is None or timeout > 0:
+        if timeout is None or timeout > 0:
             _wake.wait(timeout)
             _wake.clear()
 

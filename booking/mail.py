@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
+
+from tenants.selectors import current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ def attendance_event(*, booking, attendance: str) -> None:
 
     if attendance not in ("attended", "no_show"):
         return
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     booking_id, candidate_id = booking.pk, booking.candidate_id
 
     def record() -> None:

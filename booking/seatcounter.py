@@ -94,13 +94,15 @@ class Claim:
     quota_id: int
 
 
-_scripts: dict[int, tuple] = {}
+_scripts: dict[int, tuple[Any, Any, Any]] = {}
 
 Op = TypeVar("Op")
+ClaimOp = TypeVar("ClaimOp")
+LoadOp = TypeVar("LoadOp")
 Result = TypeVar("Result")
 
 
-def claim_loading(claim: Op, load: Op) -> Generator[Op, Any, Any]:
+def claim_loading(claim: ClaimOp, load: LoadOp) -> Generator[ClaimOp | LoadOp, Any, Any]:
     """The claim, and when the counters are not loaded, the load and the claim again.
 
     A generator of operations, so that the same steps run under a synchronous caller (steps_run) and on the
@@ -127,7 +129,12 @@ def steps_run(steps: Generator[Op, Any, Result], perform: Callable[[Op], Any]) -
             else:
                 operation = steps.send(reply)
     except StopIteration as done:
-        return done.value
+        result: Result = done.value
+        return result
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class SeatCounter:
@@ -138,11 +145,11 @@ class SeatCounter:
         self.schema = schema
         self.seminar_id = seminar_id
         self.prefix = keys.seats_prefix(schema=schema, seminar_id=seminar_id)
-        scripts = _scripts.get(id(self.client))
-        if scripts is None:
-            scripts = tuple(self.client.register_script(text) for text in (_CLAIM, _RELEASE, _LOAD))
-            _scripts[id(self.client)] = scripts
-        self._claim, self._release, self._load = scripts
+        found = _scripts.get(id(self.client))
+        if found is None:
+            register = self.client.register_script
+            found = _scripts[id(self.client)] = (register(_CLAIM), register(_RELEASE), register(_LOAD))
+        self._claim, self._release, self._load = found  # type: ignore[var-annotated]
 
     def quota_key(self, quota_id: int) -> str:
         return f"{self.prefix}:q:{quota_id}"
@@ -162,12 +169,13 @@ class SeatCounter:
 
     def claim_loaded(self, *, candidate_id: int, quota_ids: list[int]) -> Claim:
         """claim(), loading the counters from PostgreSQL first when they are not there."""
-        return steps_run(
+        claim: Claim = steps_run(
             claim_loading("claim", "load"),
             lambda op: (
                 self.claim(candidate_id=candidate_id, quota_ids=quota_ids) if op == "claim" else self.load()
             ),
         )
+        return claim
 
     def release(self, *, candidate_id: int, quota_id: int) -> bool:
         names = [self.ready_key, self.holders_key, self.quota_key(quota_id)]
@@ -197,7 +205,7 @@ class SeatCounter:
                 )
             )
         names = [self.ready_key, self.holders_key, *(self.quota_key(q) for q, _, _ in quotas)]
-        args: list = [READY_SECONDS, len(quotas), *(seats - taken for _, seats, taken in quotas)]
+        args: list[Any] = [READY_SECONDS, len(quotas), *(seats - taken for _, seats, taken in quotas)]
         for candidate_id, quota_id in holders:
             args.extend((candidate_id, quota_id))
         return bool(self._load(keys=names, args=args))
@@ -250,7 +258,7 @@ class SeatCounter:
                 seminar_id=self.seminar_id, status=BookingStatus.ACTIVE
             ).values_list("candidate_id", "quota_id")
         }
-        in_redis = {k.decode(): v.decode() for k, v in self.client.hgetall(self.holders_key).items()}
+        in_redis = {_text(k): _text(v) for k, v in self.client.hgetall(self.holders_key).items()}
         if in_db != in_redis:
             problems.append(f"holders differ: {len(in_db)} in postgres, {len(in_redis)} in redis")
         return problems

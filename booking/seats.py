@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -80,7 +81,7 @@ def seats_take(
     requests: Sequence[SeatRequest], *, now: datetime | None, by_rank: bool = False, insert: bool = True
 ) -> list[tuple[int, ...]]:
     """Run the statement for these students inside the caller's transaction; the rows it returned."""
-    params: list[object] = []
+    params: list[Any] = []
     for request in requests:
         params += [request.candidate_id, request.slot_id, request.seminar_id, request.quota, request.code]
     if insert:

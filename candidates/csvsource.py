@@ -173,7 +173,7 @@ def _csv_reader(*, stream: IO[bytes], start: int, encoding: str, delimiter: str)
     """Read the file from the top as CSV, turning decoding and format errors into CSVSourceError."""
     stream.seek(start)
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
-    text._CHUNK_SIZE = _TEXT_CHUNK  # type: ignore[attr-defined]
+    text._CHUNK_SIZE = _TEXT_CHUNK
     reader = csv.reader(text, delimiter=delimiter)
     try:
         yield reader

@@ -39,11 +39,11 @@ IMPACT_STATUS = {
 }
 
 
-def _affects(model, tenant: Tenant) -> Q:
+def _affects(model: type[Incident] | type[Maintenance], tenant: Tenant) -> Q:
     through = model.tenants.through
     field = "incident_id" if model is Incident else "maintenance_id"
     chosen = Exists(through.objects.filter(**{field: OuterRef("pk")}, tenant_id=tenant.pk))
-    return Q(scope=Scope.ALL) | chosen
+    return Q(scope=Scope.ALL) | Q(chosen)
 
 
 def incidents_visible(*, tenant: Tenant | None) -> QuerySet[Incident]:
@@ -90,7 +90,7 @@ class ComponentView:
 
 
 def _worse(a: str, b: str) -> str:
-    return a if STATUS_ORDER.index(a) >= STATUS_ORDER.index(b) else b
+    return a if STATUS_ORDER.index(a) >= STATUS_ORDER.index(b) else b  # type: ignore[arg-type]
 
 
 def status_overview(*, tenant: Tenant | None, days: int = 90) -> list[ComponentView]:
@@ -119,7 +119,7 @@ def status_overview(*, tenant: Tenant | None, days: int = 90) -> list[ComponentV
         for incident in incidents:
             if component not in incident.components.all():
                 continue
-            level = incident.component_status or IMPACT_STATUS[incident.impact]
+            level = incident.component_status or IMPACT_STATUS[incident.impact]  # type: ignore[index]
             if incident.state != State.RESOLVED:
                 status = _worse(status, level)
             start = timezone.localdate(max(incident.created_at, since))
@@ -136,7 +136,7 @@ def status_overview(*, tenant: Tenant | None, days: int = 90) -> list[ComponentV
             ComponentView(
                 component=component,
                 status=status,
-                status_label=ComponentStatus(status).label,
+                status_label=ComponentStatus(status).label,  # type: ignore[arg-type]
                 history=sorted(bars.items()),
             )
         )

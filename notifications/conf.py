@@ -11,7 +11,7 @@ def _number(name: str, default: float) -> float:
     value = getattr(settings, name, None)
     if value is None:
         value = os.environ.get(name, default)
-    return float(value)
+    return float(value or 0)
 
 
 def lease_seconds() -> float:

@@ -17,12 +17,12 @@ class CommaListField(forms.CharField):
         kwargs.setdefault("help_text", "カンマ区切り。空欄はすべて")
         super().__init__(**kwargs)
 
-    def to_python(self, value):  # type: ignore[override]
+    def to_python(self, value):
         return split_list(super().to_python(value) or "")
 
 
 class YearListField(CommaListField):
-    def to_python(self, value):  # type: ignore[override]
+    def to_python(self, value):
         years = super().to_python(value)
         try:
             return [int(year) for year in years]

@@ -50,8 +50,8 @@ def step_counts(*, step_ids: list[int]) -> dict[int, StepCounts]:
         .values("source_message__sequence_step_id")
         .annotate(n=Count("id"))
     )
-    for row in unsubscribes:
-        counts[row["source_message__sequence_step_id"]].unsubscribed = row["n"]
+    for unsubscribed in unsubscribes:
+        counts[unsubscribed["source_message__sequence_step_id"]].unsubscribed = unsubscribed["n"]
     return dict(counts)
 
 

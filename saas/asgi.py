@@ -21,7 +21,7 @@ def build_application(routes: list) -> ProtocolTypeRouter:
         # Consumer errors reach Sentry through the same scrubbing as HTTP errors.
         from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
 
-        websocket_app = SentryAsgiMiddleware(websocket_app)
+        websocket_app = SentryAsgiMiddleware(websocket_app)  # type: ignore[assignment]
     return ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})
 
 

@@ -83,7 +83,7 @@ def sentry_init(*, dsn: str, environment: str) -> None:
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
-        before_send=before_send,
+        before_send=before_send,  # type: ignore[arg-type]  # sentry's Event is a TypedDict of this dict
         before_breadcrumb=before_breadcrumb,
         traces_sample_rate=0.0,
     )

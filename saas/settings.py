@@ -248,6 +248,6 @@ if TESTING:
     # entries, channel groups or Celery tasks; subprocesses the tests start inherit the same key.
     TEST_RUN = os.environ.setdefault("SAAS_TEST_RUN", _database["TEST"]["NAME"])
     CACHES["default"]["KEY_PREFIX"] = TEST_RUN
-    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"saas-{TEST_RUN}"
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"saas-{TEST_RUN}"  # type: ignore[index]
     CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_RUN}"
     RUSH_KEY_PREFIX = f"{TEST_RUN}:"

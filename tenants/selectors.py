@@ -47,7 +47,8 @@ def host_cache_clear() -> None:
 
 def tenant_all() -> QuerySet[Tenant]:
     """Every company (never the public schema): the one query behind every "all companies" read."""
-    return Tenant.objects.exclude(schema_name=get_public_schema_name())
+    tenants: QuerySet[Tenant] = Tenant.objects.exclude(schema_name=get_public_schema_name())
+    return tenants
 
 
 def tenant_list() -> QuerySet[Tenant]:
@@ -64,4 +65,5 @@ def tenant_primary_domain(*, tenant: Tenant) -> str:
 
 
 def current_schema() -> str:
-    return connection.schema_name
+    """The company schema the connection is in (django-tenants sets it; the type stubs cannot know it)."""
+    return str(connection.schema_name)  # type: ignore[attr-defined]

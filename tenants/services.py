@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -76,13 +77,13 @@ def template_schema_ensure(*, options: ApplyOptions | None = None) -> bool:
             _template_verified(remember=True)
             return plan.pending
         finally:
-            connection.set_schema_to_public()
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
 
 
-_template_up_to_date: set[tuple] = set()
+_template_up_to_date: set[tuple[Any, ...]] = set()
 
 
-def _template_verified(*, remember: bool = False) -> tuple | None:
+def _template_verified(*, remember: bool = False) -> tuple[Any, ...] | None:
     """The template's migration state if this process found it up to date in that state (or records it)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -162,7 +163,7 @@ def tenant_create(*, name: str, slug: str, admin_email: str) -> TenantCreated:
 class TemplateScript:
     """The template's DDL and row copies, with the template's schema name still in them."""
 
-    key: tuple
+    key: tuple[Any, ...]
     pre_data: str  # CREATE TABLE / SEQUENCE, identity columns, column defaults
     copy_data: str  # INSERT ... SELECT of every table, setval() of every sequence
     post_data: str  # indexes, primary keys, unique, check and foreign-key constraints
@@ -170,7 +171,7 @@ class TemplateScript:
     sequences: int
 
 
-_scripts: dict[tuple, TemplateScript] = {}
+_scripts: dict[tuple[Any, ...], TemplateScript] = {}
 _scripts_lock = threading.Lock()
 _TARGET = "\x00schema\x00"  # stands for the new schema's quoted name in a cached script
 # pg_dump's own session settings and psql meta-commands (\restrict): the replay runs in Django's session.
@@ -191,14 +192,14 @@ def tenant_schema_create(*, tenant: Tenant) -> str:
 
 def schema_from_script(*, script: TemplateScript, schema_name: str) -> None:
     """Replay the template's script as schema_name in one transaction (nothing is left if it fails)."""
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     quoted = _quote(schema_name)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {quoted}")
         for part in (script.pre_data, script.copy_data, script.post_data):
             if part:
                 cursor.execute(part.replace(_TARGET, quoted))
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
 
 
 def template_script() -> TemplateScript | None:
@@ -219,7 +220,7 @@ def template_script() -> TemplateScript | None:
     return script
 
 
-def _template_key(cursor: CursorWrapper) -> tuple:
+def _template_key(cursor: CursorWrapper) -> tuple[Any, ...]:
     """The template's migration state: what a change to its DDL goes through.
 
     Cheap on purpose (runs once per company): counting the template's rows in pg_class would scan the
@@ -231,7 +232,7 @@ def _template_key(cursor: CursorWrapper) -> tuple:
     return tuple(cursor.fetchone())
 
 
-def _template_script_build(*, key: tuple) -> TemplateScript | None:
+def _template_script_build(*, key: tuple[Any, ...]) -> TemplateScript | None:
     name = settings.TENANT_BASE_SCHEMA
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
@@ -384,7 +385,7 @@ def _pg_dump_binary(*, server_major: int) -> str | None:
 def _schema_drop(schema_name: str) -> None:
     if schema_name == get_public_schema_name() or schema_name == settings.TENANT_BASE_SCHEMA:
         raise TenantError("このスキーマは削除できません。")
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
 
@@ -431,4 +432,4 @@ def public_tenant_ensure() -> Tenant:
             domain=host, defaults={"tenant": tenant, "is_primary": host == settings.BASE_DOMAIN}
         )
     host_cache_clear()
-    return tenant
+    return tenant  # type: ignore[no-any-return]

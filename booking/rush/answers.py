@@ -33,7 +33,7 @@ def answer_json(payload: dict[str, Any], *, status: int = 200) -> JsonResponse:
     response = JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
     # "Full" and "not open yet" are the expected answers of a rush, not warnings: thousands a second
     # would otherwise each write a log line (django.request logs every 4xx).
-    response._has_been_logged = True  # type: ignore[attr-defined]
+    response._has_been_logged = True
     return response
 
 

@@ -282,13 +282,14 @@ async def application(scope, receive, send) -> None:
         return
     started = time.time()
     loop = asyncio.get_running_loop()
-    response = None
+    response: HttpResponse | None = None
     booking = _BOOK.match(scope["path"])
     if booking is not None:
         response = await book_on_loop(RushRequest(scope, body), seminar_id=int(booking[1]), started=started)
     if response is None:
         executor = _pool if booking is not None else _light
         response = await loop.run_in_executor(executor, handle, ASGIRequest(scope, io.BytesIO(body)))
+    assert response is not None
     headers = [(b"content-type", response["Content-Type"].encode("latin-1"))]
     for name, value in response.items():
         if name.lower() not in ("content-type", "content-length"):

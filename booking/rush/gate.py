@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from booking import keys
 from booking.seatcounter import CLAIM_FRAGMENT, SeatCounter
@@ -134,7 +135,7 @@ def room_keys(*, schema: str, seminar_id: int) -> dict[str, str]:
 class Gate:
     """The rush gate of one tenant's seminar (shares keys with SeatCounter)."""
 
-    _scripts: dict[int, object] = {}
+    _scripts: dict[int, Any] = {}
 
     def __init__(self, *, schema: str, seminar_id: int) -> None:
         self.counter = SeatCounter(seminar_id=seminar_id, schema=schema)
@@ -187,7 +188,7 @@ class Gate:
         ]
         return names, args
 
-    def call(self, **options) -> GateAnswer:
+    def call(self, **options: Any) -> GateAnswer:
         names, args = self.keys_args(**options)
         return gate_answer(self._gate(keys=names, args=args))
 

@@ -274,7 +274,7 @@ def _rank_order(rank: str) -> tuple[int, str]:
     return (1, rank) if rank == POOL else (0, rank)
 
 
-def _int(value: bytes | None) -> int:
+def _int(value: bytes | str | None) -> int:
     try:
         return int(float(value)) if value is not None else 0
     except ValueError:
@@ -312,7 +312,7 @@ def rush_snapshot(*, schema: str, seminar_id: int, seconds: int = 10) -> RushSna
     counter = SeatCounter(seminar_id=seminar_id, schema=schema, client=client)
     room_keys = [room_key(schema=schema, seminar_id=seminar_id, name=name) for name in ("tail", "head", "on")]
     quota_keys = [counter.quota_key(quota_id) for _, quota_id, _, _, _ in quotas]
-    values: list[bytes | None] | None
+    values: list[bytes | str | None] | None
     try:
         values = client.mget([*rate_keys, *room_keys, counter.ready_key, *quota_keys])
     except Exception as error:  # noqa: BLE001 - the dashboard must answer with PostgreSQL alone

@@ -11,11 +11,11 @@ import re
 import time
 from collections.abc import Callable
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
 from booking.rush import pages, pipeline
+from tenants.selectors import current_schema
 
 _ROUTE = re.compile(
     r"^/my/rush/(?:(?P<health>health)|(?P<seminar>\d{1,12})/"
@@ -32,7 +32,7 @@ class RushMiddleware:
             return self.get_response(request)
         started = time.time()
         match = _ROUTE.match(request.path_info)
-        if match is None or connection.schema_name == get_public_schema_name():
+        if match is None or current_schema() == get_public_schema_name():
             return HttpResponse("Not Found", status=404, content_type="text/plain; charset=utf-8")
         if match["health"]:
             return pages.health(request)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -13,6 +12,7 @@ from booking.rush import passes
 from booking.rush.answers import answer_refusal
 from booking.rush.request import student_of
 from booking.rush.state import SeminarState, seminar_state
+from tenants.selectors import current_schema
 
 _pages: dict[tuple[str, int, str, str], bytes] = {}
 
@@ -24,10 +24,10 @@ def health(request: HttpRequest) -> HttpResponse:
 
 def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
     """The student's way in: to the page of their rank (the regular page hands out the pass first)."""
-    student = student_of(request, schema=connection.schema_name)
+    student = student_of(request, schema=current_schema())
     if student is None:
         return HttpResponse(status=302, headers={"Location": f"/my/seminars/{seminar_id}/"})
-    location = passes.page_path(schema=connection.schema_name, seminar_id=seminar_id, rank=student.rank)
+    location = passes.page_path(schema=current_schema(), seminar_id=seminar_id, rank=student.rank)
     return HttpResponse(status=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
@@ -37,7 +37,7 @@ def rank_page(request: HttpRequest, *, seminar_id: int, rank: str, signature: st
     Nothing personal is on it (the answers come from the booking calls; counts come over the websocket), so
     it is rendered once per version in each process and may be cached by the proxy for a few seconds.
     """
-    schema = connection.schema_name
+    schema = current_schema()
     if not passes.page_signature_valid(schema=schema, seminar_id=seminar_id, rank=rank, signature=signature):
         return answer_refusal(errors.NotVisibleError())
     state = seminar_state(schema=schema, seminar_id=seminar_id)
@@ -86,7 +86,7 @@ def rush_pass_attach(response: HttpResponse, *, candidate) -> HttpResponse:
     response.set_cookie(
         passes.STUDENT_COOKIE,
         passes.student_pass_issue(
-            schema=connection.schema_name, candidate_id=candidate.pk, rank=candidate.rank or "Z"
+            schema=current_schema(), candidate_id=candidate.pk, rank=candidate.rank or "Z"
         ),
         max_age=passes.STUDENT_SECONDS,
         path="/",

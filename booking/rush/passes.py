@@ -49,7 +49,7 @@ class _KeyedTimestampSigner(signing.TimestampSigner):
         mac = self._macs.get(key)
         if mac is None:
             hasher = getattr(hashlib, self.algorithm)
-            derived = hasher(force_bytes(self.salt + "signer") + force_bytes(key)).digest()
+            derived = hasher(force_bytes(str(self.salt) + "signer") + force_bytes(key)).digest()
             mac = self._macs[key] = hmac.new(derived, digestmod=hasher)
         one = mac.copy()
         one.update(force_bytes(value))

@@ -12,6 +12,7 @@ written on its own (`persist_one`), which answers each of them exactly. Returns 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -150,6 +151,10 @@ def persist_one(gate: Any, *, plan: Any, quota_id: int) -> Outcome:
     return outcome
 
 
+# A winner waiting for its batch: the company, the winner, and the future its request awaits.
+_Pending = tuple[Any, Winner, "asyncio.Future[Outcome]"]
+
+
 class WinnerBatcher:
     """Collects the winners of this event loop and hands them, a batch at a time, to worker threads.
 
@@ -166,12 +171,12 @@ class WinnerBatcher:
         self.most = most
         self.in_flight = in_flight
         self.writing = 0
-        self.pending: list[tuple[object, Winner, asyncio.Future]] = []
+        self.pending: list[_Pending] = []
         self.timer: asyncio.TimerHandle | None = None
 
     async def persist(self, tenant: Any, winner: Winner) -> Outcome:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
+        future: asyncio.Future[Outcome] = loop.create_future()
         self.pending.append((tenant, winner, future))
         if len(self.pending) >= self.most:
             self._flush()
@@ -186,7 +191,7 @@ class WinnerBatcher:
         loop = asyncio.get_running_loop()
         while self.pending and self.writing < self.in_flight:
             pending, self.pending = self.pending[: self.most], self.pending[self.most :]
-            by_schema: dict[str, list[tuple[object, Winner, asyncio.Future]]] = {}
+            by_schema: dict[str, list[_Pending]] = {}
             for item in pending:
                 by_schema.setdefault(item[0].schema_name, []).append(item)
             for items in by_schema.values():
@@ -194,16 +199,16 @@ class WinnerBatcher:
                 done = loop.run_in_executor(
                     self.executor, persist_batch, items[0][0], [w for _, w, _ in items]
                 )
-                done.add_done_callback(lambda task, items=items: self._written(task, items))
+                done.add_done_callback(functools.partial(self._written, items=items))
 
-    def _written(self, task: asyncio.Future, items) -> None:
+    def _written(self, task: asyncio.Future[list[Outcome]], *, items: list[_Pending]) -> None:
         self.writing -= 1
         _settle(task, items)
         if self.pending:
             self._flush()
 
 
-def _settle(task: asyncio.Future, items) -> None:
+def _settle(task: asyncio.Future[list[Outcome]], items: list[_Pending]) -> None:
     error = task.exception()
     for index, (_, _, future) in enumerate(items):
         if future.done():

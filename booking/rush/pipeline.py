@@ -22,7 +22,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.http import HttpResponse
 
 from booking import errors
@@ -37,6 +37,7 @@ from booking.rush.persist import persist_one
 from booking.rush.request import student_of
 from booking.rush.state import SeminarState, seminar_state
 from booking.seatcounter import claim_loading, steps_run
+from tenants.selectors import current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def queue_sync(request: Any, *, seminar_id: int) -> HttpResponse:
 
 
 def _run_sync(steps_of: Callable[..., Steps], request: Any, *, seminar_id: int) -> tuple[Decided, SyncIO]:
-    schema = connection.schema_name
+    schema = current_schema()
     io = SyncIO(schema=schema, seminar_id=seminar_id)
     steps = steps_of(
         request,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -17,6 +19,9 @@ from booking.models import (
     InterviewType,
 )
 
+if TYPE_CHECKING:
+    from candidates.models import Candidate
+
 
 @dataclass(frozen=True)
 class InterviewTime:
@@ -27,11 +32,13 @@ class InterviewTime:
     group_seats: int
 
 
-def interview_types_for_candidate(*, candidate) -> QuerySet[InterviewType]:
+def interview_types_for_candidate(*, candidate: Candidate) -> QuerySet[InterviewType]:
     return InterviewType.objects.filter(active=True, step=candidate.status)
 
 
-def interview_type_for_candidate(*, candidate, interview_type_id) -> InterviewType | None:
+def interview_type_for_candidate(
+    *, candidate: Candidate, interview_type_id: int | str
+) -> InterviewType | None:
     try:
         pk = int(interview_type_id)
     except (TypeError, ValueError):
@@ -44,7 +51,12 @@ def _overlaps(start: datetime, end: datetime, other_start: datetime, other_end: 
 
 
 def interviewer_is_free(
-    *, interview_type: InterviewType, interviewer_id: int, starts_at: datetime, sessions, windows
+    *,
+    interview_type: InterviewType,
+    interviewer_id: int,
+    starts_at: datetime,
+    sessions: Iterable[InterviewSession],
+    windows: Iterable[InterviewerAvailability],
 ) -> bool:
     """Inside one of the interviewer's windows and clear of their sessions (buffer included)."""
     ends_at = starts_at + timedelta(minutes=interview_type.duration_minutes)
@@ -126,7 +138,7 @@ def interviewers_by_load(*, interview_type: InterviewType) -> list[int]:
     return list(rows)
 
 
-def interview_bookings_for_candidate(*, candidate) -> QuerySet[InterviewBooking]:
+def interview_bookings_for_candidate(*, candidate: Candidate) -> QuerySet[InterviewBooking]:
     return (
         InterviewBooking.objects.filter(candidate=candidate, status=BookingStatus.ACTIVE)
         .select_related("session", "interview_type", "session__interviewer")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -19,6 +20,9 @@ from booking.models import (
     WaitlistStatus,
 )
 from booking.rules import RANKS, RankAccess, rank_access
+
+if TYPE_CHECKING:
+    from candidates.models import Candidate
 
 
 def seminar_visible_ranks(*, seminar: Seminar) -> list[str]:
@@ -75,7 +79,7 @@ def slot_list(*, seminar: Seminar) -> QuerySet[Slot]:
     return seminar.slots.all().prefetch_related("quotas")
 
 
-def booking_list_for_candidate(*, candidate) -> QuerySet[Booking]:
+def booking_list_for_candidate(*, candidate: Candidate) -> QuerySet[Booking]:
     return (
         Booking.objects.filter(candidate=candidate, status=BookingStatus.ACTIVE)
         .select_related("slot", "seminar")
@@ -83,7 +87,7 @@ def booking_list_for_candidate(*, candidate) -> QuerySet[Booking]:
     )
 
 
-def booking_get_for_candidate(*, candidate, booking_id: int) -> Booking | None:
+def booking_get_for_candidate(*, candidate: Candidate, booking_id: int) -> Booking | None:
     return (
         Booking.objects.filter(pk=booking_id, candidate=candidate, status=BookingStatus.ACTIVE)
         .select_related("slot", "seminar")
@@ -91,7 +95,7 @@ def booking_get_for_candidate(*, candidate, booking_id: int) -> Booking | None:
     )
 
 
-def active_booking_in_seminar(*, candidate, seminar_id: int) -> Booking | None:
+def active_booking_in_seminar(*, candidate: Candidate, seminar_id: int) -> Booking | None:
     return (
         Booking.objects.filter(candidate=candidate, seminar_id=seminar_id, status=BookingStatus.ACTIVE)
         .select_related("slot")
@@ -99,7 +103,7 @@ def active_booking_in_seminar(*, candidate, seminar_id: int) -> Booking | None:
     )
 
 
-def waitlist_open_for_candidate(*, candidate) -> QuerySet[WaitlistEntry]:
+def waitlist_open_for_candidate(*, candidate: Candidate) -> QuerySet[WaitlistEntry]:
     return (
         WaitlistEntry.objects.filter(
             candidate=candidate, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -26,6 +27,10 @@ from booking.rules import RankAccess, bookable, changeable, rank_access, seat_ra
 from booking.seatcounter import ALREADY, CLAIMED, FULL, REDIS_ERRORS, SeatCounter
 from booking.seats import ONE_ACTIVE_PER_SEMINAR, SeatRequest, check_in_code_new, seat_give_back, seats_take
 from booking.services.confirmations import booking_confirmation_mail
+from tenants.selectors import current_schema
+
+if TYPE_CHECKING:
+    from candidates.models import Candidate
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ class BookingOutcome:
         return "キャンセル待ちに登録しました。空席が出たらメールとマイページでお知らせします。"
 
 
-def slot_for_candidate(*, candidate, slot_id: int | str, now: datetime) -> tuple[Slot, RankAccess]:
+def slot_for_candidate(*, candidate: Candidate, slot_id: int | str, now: datetime) -> tuple[Slot, RankAccess]:
     """The slot if it exists in this company and the student's rank may see its seminar."""
     try:
         slot_pk = int(slot_id)
@@ -73,7 +78,7 @@ def seat_take(*, slot: Slot, candidate_id: int, rank: str) -> int | None:
 
 
 def booking_create(
-    *, candidate, slot_id: int | str, waitlist: bool = False, now: datetime | None = None
+    *, candidate: Candidate, slot_id: int | str, waitlist: bool = False, now: datetime | None = None
 ) -> BookingOutcome:
     """Book a seat, or (when full and asked) join the waiting list; otherwise raise a BookingError."""
     now = now or timezone.now()
@@ -131,7 +136,9 @@ def booking_create(
     return BookingOutcome(kind="booked", booking=booking)
 
 
-def _booking_create_counted(*, candidate, slot: Slot, now: datetime, waitlist: bool) -> BookingOutcome | None:
+def _booking_create_counted(
+    *, candidate: Candidate, slot: Slot, now: datetime, waitlist: bool
+) -> BookingOutcome | None:
     """The hot path: Redis decides (one Lua call), PostgreSQL persists the winners with the same conditional SQL.
 
     Returns None when the PostgreSQL path must decide instead (Redis away, a full slot with a waiting list to
@@ -148,7 +155,7 @@ def _booking_create_counted(*, candidate, slot: Slot, now: datetime, waitlist: b
     if not ordered:
         raise errors.FullError()
     try:
-        counter = SeatCounter(seminar_id=slot.seminar_id, schema=connection.schema_name)
+        counter = SeatCounter(seminar_id=slot.seminar_id, schema=current_schema())
         claim = counter.claim_loaded(candidate_id=candidate.pk, quota_ids=ordered)
     except REDIS_ERRORS:
         logger.error("seat counters unavailable: booking falls back to PostgreSQL alone")
@@ -228,7 +235,9 @@ def booking_insert_on_quota(
     return rows[0][0] if rows else None
 
 
-def booking_change(*, candidate, slot_id: int | str, now: datetime | None = None) -> BookingOutcome:
+def booking_change(
+    *, candidate: Candidate, slot_id: int | str, now: datetime | None = None
+) -> BookingOutcome:
     """Move the student's booking of this seminar to another slot in one step.
 
     The new seat is taken first; only if that succeeds is the old one released, in one transaction.
@@ -269,7 +278,7 @@ def booking_change(*, candidate, slot_id: int | str, now: datetime | None = None
 
 def booking_cancel(
     *,
-    candidate,
+    candidate: Candidate | None,
     booking_id: int | str,
     now: datetime | None = None,
     by_recruiter: bool = False,

@@ -65,7 +65,7 @@ def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
     done = 0
     existing = set(tenant_schemas())
     for raw in client.smembers(keys.confirm_schemas_key()):
-        schema = raw.decode()
+        schema = raw.decode() if isinstance(raw, bytes) else str(raw)
         if schema not in existing:
             # The company was deleted (its bookings with it): nothing left to confirm there.
             client.delete(keys.confirm_list_key(schema=schema))

@@ -9,6 +9,7 @@ keeps one active booking per student and interview type.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -33,6 +34,9 @@ from booking.selectors.interviews import (
     interviewers_by_load,
 )
 
+if TYPE_CHECKING:
+    from candidates.models import Candidate
+
 
 def availability_add(*, interviewer: User, starts_at: datetime, ends_at: datetime) -> InterviewerAvailability:
     if ends_at <= starts_at:
@@ -43,13 +47,14 @@ def availability_add(*, interviewer: User, starts_at: datetime, ends_at: datetim
 
 
 @transaction.atomic
-def interview_type_create(*, name: str, step: str, interviewers: list[User], **fields) -> InterviewType:
+def interview_type_create(*, name: str, step: str, interviewers: list[User], **fields: Any) -> InterviewType:
     interview_type = InterviewType.objects.create(name=name, step=step, **fields)
     interview_type.interviewers.set(interviewers)
     return interview_type
 
 
-def _parse_start(value) -> datetime:
+def _parse_start(value: object) -> datetime:
+    start: datetime | None
     if isinstance(value, datetime):
         start = value
     else:
@@ -134,7 +139,7 @@ def _offered(*, interview_type: InterviewType, starts_at: datetime, now: datetim
 
 
 def interview_book(
-    *, candidate, interview_type_id, starts_at, now: datetime | None = None
+    *, candidate: Candidate, interview_type_id: int | str, starts_at: object, now: datetime | None = None
 ) -> InterviewBooking:
     now = now or timezone.now()
     interview_type = interview_type_for_candidate(candidate=candidate, interview_type_id=interview_type_id)
@@ -158,7 +163,7 @@ def interview_book(
     return booking
 
 
-def _own_booking_locked(*, candidate, booking_id) -> InterviewBooking:
+def _own_booking_locked(*, candidate: Candidate | None, booking_id: int | str) -> InterviewBooking:
     try:
         pk = int(booking_id)
     except (TypeError, ValueError):
@@ -184,7 +189,7 @@ def _changeable(*, booking: InterviewBooking, now: datetime) -> None:
 
 
 def interview_reschedule(
-    *, candidate, booking_id, starts_at, now: datetime | None = None
+    *, candidate: Candidate, booking_id: int | str, starts_at: object, now: datetime | None = None
 ) -> InterviewBooking:
     """Move to another time in one step: the new seat first, then the old one is released."""
     now = now or timezone.now()
@@ -205,7 +210,11 @@ def interview_reschedule(
 
 
 def interview_cancel(
-    *, candidate, booking_id, now: datetime | None = None, by_company: bool = False
+    *,
+    candidate: Candidate | None,
+    booking_id: int | str,
+    now: datetime | None = None,
+    by_company: bool = False,
 ) -> InterviewBooking:
     """Cancel an interview; the student only before its change deadline, the company at any time."""
     now = now or timezone.now()

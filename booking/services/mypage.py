@@ -6,14 +6,19 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from booking import errors
 from booking.mail import booking_mail_send
 from booking.models import MyPageToken
+from tenants.selectors import current_schema
+
+if TYPE_CHECKING:
+    from candidates.models import Candidate
 
 TOKEN_DAYS = 14
 SESSION_KEY = "booking_mypage_token"
@@ -33,7 +38,7 @@ def mypage_url(*, path: str) -> str:
     from accounts.services import site_url
     from tenants.models import Tenant
 
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     host = _hosts.get(schema_name)
     if host is None:
         with schema_context(get_public_schema_name()):
@@ -43,7 +48,7 @@ def mypage_url(*, path: str) -> str:
     return site_url(host=host, path=path)
 
 
-def mypage_token_create(*, candidate, now: datetime | None = None, days: int = TOKEN_DAYS) -> str:
+def mypage_token_create(*, candidate: Candidate, now: datetime | None = None, days: int = TOKEN_DAYS) -> str:
     """A fresh personal link token for this student (the raw token is returned once, never stored)."""
     now = now or timezone.now()
     token = secrets.token_urlsafe(32)
@@ -53,7 +58,7 @@ def mypage_token_create(*, candidate, now: datetime | None = None, days: int = T
     return token
 
 
-def mypage_link_create(*, candidate, now: datetime | None = None) -> str:
+def mypage_link_create(*, candidate: Candidate, now: datetime | None = None) -> str:
     return mypage_url(path=f"/my/login/{mypage_token_create(candidate=candidate, now=now)}/")
 
 
@@ -83,7 +88,7 @@ def mypage_token_check(*, token: str, now: datetime | None = None) -> MyPageToke
     return row
 
 
-def mypage_session_candidate(*, token_id, now: datetime | None = None):
+def mypage_session_candidate(*, token_id: object, now: datetime | None = None) -> Candidate | None:
     """The student a My Page session belongs to, while its link is neither revoked nor expired."""
     now = now or timezone.now()
     if not isinstance(token_id, int):
@@ -96,11 +101,11 @@ def mypage_session_candidate(*, token_id, now: datetime | None = None):
     return row.candidate if row is not None else None
 
 
-def mypage_tokens_revoke(*, candidate, now: datetime | None = None) -> int:
+def mypage_tokens_revoke(*, candidate: Candidate, now: datetime | None = None) -> int:
     """Revoke every link of a student; sessions opened with them end at their next request."""
     now = now or timezone.now()
     count = MyPageToken.objects.filter(candidate=candidate, revoked_at__isnull=True).update(revoked_at=now)
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     transaction.on_commit(lambda: _rush_passes_revoke(schema_name=schema_name, candidate_id=candidate.pk))
     return count
 
@@ -117,7 +122,7 @@ def _rush_passes_revoke(*, schema_name: str, candidate_id: int) -> None:
         logger.warning("rush: could not record a revocation (redis unavailable)")
 
 
-def mypage_link_send(*, candidate, now: datetime | None = None) -> str:
+def mypage_link_send(*, candidate: Candidate, now: datetime | None = None) -> str:
     link = mypage_link_create(candidate=candidate, now=now)
     body = (
         f"{candidate.full_name} 様\n\n"

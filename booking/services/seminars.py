@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from booking import errors
 from booking.live import seats_changed
@@ -22,6 +23,7 @@ from booking.models import (
     WaitingRoomMode,
 )
 from booking.signals import attendance_marked
+from tenants.selectors import current_schema
 
 _RANK = re.compile(r"^([A-Z]|\*)$")
 
@@ -40,7 +42,7 @@ SEMINAR_FIELDS = (
 
 
 @transaction.atomic
-def seminar_create(*, title: str, **fields) -> Seminar:
+def seminar_create(*, title: str, **fields: Any) -> Seminar:
     unknown = set(fields) - set(SEMINAR_FIELDS)
     if unknown:
         raise TypeError(f"unknown seminar fields: {sorted(unknown)}")
@@ -48,7 +50,7 @@ def seminar_create(*, title: str, **fields) -> Seminar:
 
 
 @transaction.atomic
-def seminar_update(*, seminar: Seminar, **fields) -> Seminar:
+def seminar_update(*, seminar: Seminar, **fields: Any) -> Seminar:
     unknown = set(fields) - set(SEMINAR_FIELDS)
     if unknown:
         raise TypeError(f"unknown seminar fields: {sorted(unknown)}")
@@ -114,13 +116,13 @@ def slot_quotas_set(*, slot: Slot, quotas: dict[str, int], capacity: int | None 
                 quota.delete()
     result = []
     for rank, seats in cleaned.items():
-        quota = existing.get(rank)
-        if quota is None:
-            quota = SlotQuota.objects.create(slot=slot, rank=rank, seats=seats)
-        elif quota.seats != seats:
-            quota.seats = seats
-            quota.save(update_fields=["seats"])
-        result.append(quota)
+        found = existing.get(rank)
+        if found is None:
+            found = SlotQuota.objects.create(slot=slot, rank=rank, seats=seats)
+        elif found.seats != seats:
+            found.seats = seats
+            found.save(update_fields=["seats"])
+        result.append(found)
     seats_changed(slot_ids=[slot.pk])
     return result
 
@@ -152,7 +154,7 @@ def attendance_mark(*, booking_id: int | str, attendance: str) -> Booking:
         booking.attendance = attendance
         booking.save(update_fields=["attendance"])
         details = {
-            "schema_name": connection.schema_name,
+            "schema_name": current_schema(),
             "booking_id": booking.pk,
             "candidate_id": booking.candidate_id,
             "seminar_id": booking.seminar_id,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from booking import errors
@@ -22,9 +23,13 @@ from booking.rules import bookable
 from booking.seats import check_in_code_new, seat_give_back
 from booking.selectors import remaining_for_rank, slot_quota_remaining
 from booking.services.confirmations import booking_confirmation_mail
+from tenants.selectors import current_schema
+
+if TYPE_CHECKING:
+    from candidates.models import Candidate
 
 
-def waitlist_join(*, candidate, slot_id: int | str, now: datetime | None = None) -> WaitlistEntry:
+def waitlist_join(*, candidate: Candidate, slot_id: int | str, now: datetime | None = None) -> WaitlistEntry:
     from booking.services.bookings import slot_for_candidate
 
     now = now or timezone.now()
@@ -58,7 +63,7 @@ def waitlist_offer_next(*, quota: SlotQuota, now: datetime) -> WaitlistEntry | N
     entry.offer_expires_at = now + timedelta(minutes=minutes)
     entry.save(update_fields=["status", "held_quota", "offer_expires_at"])
     _offer_mail(entry=entry)
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     entry_id, eta = entry.pk, entry.offer_expires_at
 
     def schedule_expiry() -> None:
@@ -74,7 +79,7 @@ def waitlist_offer_next(*, quota: SlotQuota, now: datetime) -> WaitlistEntry | N
     return entry
 
 
-def waitlist_accept(*, candidate, entry_id: int | str, now: datetime | None = None) -> Booking:
+def waitlist_accept(*, candidate: Candidate, entry_id: int | str, now: datetime | None = None) -> Booking:
     """Confirm an offered seat: it becomes the student's booking (replacing their other slot, if any)."""
     now = now or timezone.now()
     from booking.services.bookings import seat_release
@@ -90,8 +95,13 @@ def waitlist_accept(*, candidate, entry_id: int | str, now: datetime | None = No
             raise errors.NotBookedError("ご案内が見つかりません。")
         if entry.status == WaitlistStatus.WAITING:
             raise errors.BookingError("まだ空席のご案内はありません。")
-        if entry.status == WaitlistStatus.EXPIRED or entry.offer_expires_at <= now:
+        if entry.status == WaitlistStatus.EXPIRED or (
+            entry.offer_expires_at is not None and entry.offer_expires_at <= now
+        ):
             raise errors.OfferExpiredError()
+        held = entry.held_quota_id
+        if held is None:  # an offer always holds a seat
+            raise errors.NotBookedError("ご案内が見つかりません。")
         existing = (
             Booking.objects.select_for_update()
             .filter(candidate=candidate, seminar_id=entry.slot.seminar_id, status=BookingStatus.ACTIVE)
@@ -100,7 +110,7 @@ def waitlist_accept(*, candidate, entry_id: int | str, now: datetime | None = No
         if existing is not None:
             old_quota_id, old_slot_id = existing.quota_id, existing.slot_id
             existing.slot = entry.slot
-            existing.quota_id = entry.held_quota_id
+            existing.quota_id = held
             existing.save(update_fields=["slot", "quota"])
             booking = existing
             seat_release(quota_id=old_quota_id, now=now)
@@ -110,7 +120,7 @@ def waitlist_accept(*, candidate, entry_id: int | str, now: datetime | None = No
                 candidate=candidate,
                 slot=entry.slot,
                 seminar=entry.slot.seminar,
-                quota_id=entry.held_quota_id,
+                quota_id=held,
                 check_in_code=check_in_code_new(),
             )
         entry.status = WaitlistStatus.ACCEPTED
@@ -119,7 +129,9 @@ def waitlist_accept(*, candidate, entry_id: int | str, now: datetime | None = No
     return booking
 
 
-def waitlist_leave(*, candidate, entry_id: int | str, now: datetime | None = None) -> WaitlistEntry:
+def waitlist_leave(
+    *, candidate: Candidate, entry_id: int | str, now: datetime | None = None
+) -> WaitlistEntry:
     now = now or timezone.now()
     with transaction.atomic():
         entry = (
@@ -171,7 +183,9 @@ def waitlist_offers_expire_due(*, now: datetime | None = None) -> int:
     return count
 
 
-def _pass_on(*, quota_id: int, now: datetime) -> WaitlistEntry | None:
+def _pass_on(*, quota_id: int | None, now: datetime) -> WaitlistEntry | None:
+    if quota_id is None:  # an offer always holds a seat; nothing to pass on otherwise
+        return None
     quota = SlotQuota.objects.select_for_update().get(pk=quota_id)
     entry = waitlist_offer_next(quota=quota, now=now)
     if entry is None:

@@ -6,7 +6,6 @@ import io
 
 import segno
 from django.contrib import messages
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,6 +27,7 @@ from booking.services import (
 )
 from booking.services.mypage import SESSION_KEY
 from booking.views.common import error_response, mypage_required, wants_json
+from tenants.selectors import current_schema
 
 LINK_SENT = "ご登録のメールアドレスであれば、マイページへのリンクをお送りしました。メールをご確認ください。"
 
@@ -106,7 +106,7 @@ def mypage_seminar(request: HttpRequest, seminar_id: int) -> HttpResponse:
             "slots": slots,
             "booking": booking,
             "candidate": candidate,
-            "rush_url": page_path(schema=connection.schema_name, seminar_id=seminar.pk, rank=candidate.rank)
+            "rush_url": page_path(schema=current_schema(), seminar_id=seminar.pk, rank=candidate.rank)
             if rush and booking is None
             else "",
         },

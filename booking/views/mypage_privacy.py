@@ -57,7 +57,7 @@ def mypage_privacy(request: HttpRequest) -> HttpResponse:
         "booking/mypage/privacy.html",
         {
             "candidate": candidate,
-            "kinds": [(value, label, KIND_HELP[value]) for value, label in PrivacyRequest.Kind.choices],
+            "kinds": [(value, label, KIND_HELP[value]) for value, label in PrivacyRequest.Kind.choices],  # type: ignore[index]
             "requests": privacy_requests_of(candidate_id=candidate.pk),
             "selected": request.POST.get("kind", ""),
             "details": request.POST.get("details", ""),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,6 +17,7 @@ from booking.services.seminars import (
     seminar_waiting_room_set,
 )
 from booking.views.recruiter import editor_required
+from tenants.selectors import current_schema
 
 POLL_SECONDS = 1
 
@@ -87,7 +87,7 @@ def seminar_rush(request: HttpRequest, seminar_id: int) -> HttpResponse:
                 return redirect("booking:seminar_rush", seminar_id=seminar.pk)
         else:
             status = 400
-    snapshot = rush_snapshot(schema=connection.schema_name, seminar_id=seminar.pk)
+    snapshot = rush_snapshot(schema=current_schema(), seminar_id=seminar.pk)
     return render(
         request,
         "booking/rush.html",
@@ -105,7 +105,7 @@ def seminar_rush_json(request: HttpRequest, seminar_id: int) -> HttpResponse:
         )
     if not Seminar.objects.filter(pk=seminar_id).exists():
         return _json_error("この説明会は見つかりません。", 404)
-    snapshot = rush_snapshot(schema=connection.schema_name, seminar_id=seminar_id)
+    snapshot = rush_snapshot(schema=current_schema(), seminar_id=seminar_id)
     response = JsonResponse(snapshot.as_dict(), json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "no-store"
     return response

@@ -33,7 +33,7 @@ def audit_record(
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     return AuditEntry.objects.create(
         user=user if authenticated else None,
-        actor=user.email if authenticated else "system",
+        actor=user.email if authenticated else "system",  # type: ignore[union-attr]
         action=action,
         target=target[:200],
         student_count=student_count,

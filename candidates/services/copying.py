@@ -32,7 +32,7 @@ def _column_types(model: type[Model], columns: Sequence[str]) -> list[str]:
             types.append("jsonb")
         else:
             # "varchar(100)" -> "varchar"; foreign keys report their target's type.
-            types.append(field.rel_db_type(connection) if field.is_relation else field.db_type(connection))
+            types.append(field.rel_db_type(connection) if field.is_relation else field.db_type(connection))  # type: ignore[arg-type]
         types[-1] = types[-1].split("(")[0].strip()
     return types
 
@@ -90,4 +90,4 @@ def copy_new_candidates(*, pending: Sequence[tuple[int, dict[str, Any]]]) -> Non
             cells.append(values[name] if name in values else extra[name] if name in extra else constant[name])
         return cells
 
-    copy_rows(model=Candidate, columns=columns, rows=(row(pk, values) for pk, values in pending))
+    copy_rows(model=Candidate, columns=columns, rows=(row(pk, values) for pk, values in pending))  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ KEY_COLUMNS: tuple[tuple[str, str], ...] = (
 def rows_fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return list(cursor.fetchall())
 
 
 def identities_load(*, ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -21,6 +21,7 @@ from candidates.services.normalising import (
     CANDIDATE_FIELDS,
     NormalisedRow,
 )
+from tenants.selectors import current_schema
 
 BATCH_SIZE = 10_000  # measured: fewer, larger COPYs beat 2,000 or 5,000; ~200 MB peak for the worker
 
@@ -106,7 +107,7 @@ class _BatchWriter:
         # One import at a time per tenant: the key lookups below and the inserts must not interleave.
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"candidates-import:{connection.schema_name}"]
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"candidates-import:{current_schema()}"]
             )
             # A crash may lose the last batches, never corrupt them, and re-importing is idempotent;
             # not waiting for the WAL flush of every batch is what that buys.

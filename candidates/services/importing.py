@@ -28,6 +28,7 @@ from candidates.services.normalising import (
     source_open,
 )
 from candidates.services.ranks import rank_table_load, rerank_schedule
+from tenants.selectors import current_schema
 
 ERASED_ROW_REASON = "削除（または匿名化）した学生の行のため取り込みませんでした"
 
@@ -62,7 +63,7 @@ def entries_import(
     writer = _BatchWriter(board=board, job_id=job_id, report=written)
     if parallel is None:
         parallel = not connection.in_atomic_block
-    thread = _WriterThread(writer=writer, schema_name=connection.schema_name) if parallel else None
+    thread = _WriterThread(writer=writer, schema_name=current_schema()) if parallel else None
     unchanged = 0
     try:
         for batch in _batches(source.rows(), batch_size):

@@ -23,6 +23,7 @@ from candidates.errors import ImportFileError
 from candidates.models import ImportJob, ImportMapping
 from candidates.services.audit import audit_record
 from candidates.services.importing import ImportReport, entries_import, source_open
+from tenants.selectors import current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class ImportPreview:
 
 
 def _upload_directory() -> Path:
-    directory = Path(settings.MEDIA_ROOT) / "imports" / connection.schema_name
+    directory = Path(settings.MEDIA_ROOT) / "imports" / current_schema()
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
@@ -146,7 +147,9 @@ def abandoned_uploads_delete(*, older_than: timedelta = ABANDONED_AFTER) -> int:
     return count
 
 
-def import_upload(*, upload: UploadedFile, board: str | None, user: Any) -> tuple[ImportJob, ImportPreview]:
+def import_upload(
+    *, upload: UploadedFile[bytes], board: str | None, user: Any
+) -> tuple[ImportJob, ImportPreview]:
     """Keep an uploaded export for import and return its preview; bad files raise ImportFileError."""
     abandoned_uploads_delete()
     name = Path(upload.name or "upload.csv").name[:200]
@@ -232,7 +235,7 @@ def import_job_start(*, job_id: int) -> ImportJob:
         raise ImportFileError("この取り込みはすでに開始されています。", code="started")
     job.started_at = timezone.now()
     job.save(update_fields=["started_at"])
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     transaction.on_commit(
         lambda: candidates_import_task.apply_async(args=[schema_name, job.pk], queue=task_queue())
     )
@@ -244,7 +247,7 @@ def _push(*, job: ImportJob, event_type: str) -> None:
     from tenants.models import Tenant
 
     try:
-        tenant = Tenant.objects.get(schema_name=connection.schema_name)
+        tenant = Tenant.objects.get(schema_name=current_schema())
         recruiters_push(tenant=tenant, event={"type": event_type, **import_job_progress(job=job)})
     except Exception:  # the progress bar also polls; a push that fails must not fail the import
         logger.warning("import progress push failed", exc_info=True)
@@ -276,7 +279,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
     are acknowledged late): rows already imported are skipped, the rest go in. A session lock on
     the job keeps two deliveries from running it at once.
     """
-    lock = [f"candidates-job:{connection.schema_name}:{job_id}"]
+    lock = [f"candidates-job:{current_schema()}:{job_id}"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", lock)
         if not cursor.fetchone()[0]:
@@ -323,7 +326,7 @@ def _import_job_run(*, job_id: int) -> ImportJob:
         logger.error(
             "import job failed: %s",
             type(error).__name__,
-            extra={"job": job.pk, "schema": connection.schema_name},
+            extra={"job": job.pk, "schema": current_schema()},
         )
         job.status, job.error = (
             ImportJob.Status.FAILED,

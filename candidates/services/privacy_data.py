@@ -35,7 +35,7 @@ PROFILE_FIELDS = (*CANDIDATE_FIELDS, "university", "rank", "status")
 
 def _iso(value: Any) -> Any:
     if isinstance(value, date):
-        return (timezone.localtime(value) if hasattr(value, "hour") else value).isoformat()
+        return (timezone.localtime(value) if hasattr(value, "hour") else value).isoformat()  # type: ignore[arg-type]
     return value
 
 
@@ -211,7 +211,7 @@ def candidate_correct(
             raise CandidateError(error.message) from None
         except ValueError:
             raise CandidateError(
-                f"{Candidate._meta.get_field(name).verbose_name}の値を確認してください。"
+                f"{Candidate._meta.get_field(name).verbose_name}の値を確認してください。"  # type: ignore[union-attr]
             ) from None
         if getattr(candidate, name) != value:
             setattr(candidate, name, value)
@@ -224,7 +224,7 @@ def candidate_correct(
         CandidateKey.objects.get_or_create(
             kind=CandidateKey.Kind.EMAIL, value=candidate.email, defaults={"candidate": candidate}
         )
-    labels = "・".join(str(Candidate._meta.get_field(name).verbose_name) for name in changed)
+    labels = "・".join(str(Candidate._meta.get_field(name).verbose_name) for name in changed)  # type: ignore[union-attr]
     actor = user if getattr(user, "is_authenticated", False) else None
     CandidateEvent.objects.create(
         candidate=candidate, kind="privacy", message=f"登録情報を訂正（{labels}）", user=actor

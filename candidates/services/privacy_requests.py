@@ -143,7 +143,7 @@ def privacy_request_close(
     if not declined and request.kind == PrivacyRequest.Kind.DELETION:
         raise PrivacyRequestError("削除の請求は「削除を実行」で完了してください。")
     if not declined and request.kind == PrivacyRequest.Kind.STOP_USE:
-        student_stop_use(candidate_id=request.candidate_id, user=user, ip=ip)
+        student_stop_use(candidate_id=request.candidate_id, user=user, ip=ip)  # type: ignore[arg-type]
     status = PrivacyRequest.Status.DECLINED if declined else PrivacyRequest.Status.DONE
     _close(request=request, status=status, response=response, user=user)
     audit_record(
@@ -176,7 +176,7 @@ def privacy_request_erase(*, request_id: int, user: Any, ip: str | None = None) 
     if request.kind != PrivacyRequest.Kind.DELETION:
         raise PrivacyRequestError("削除の請求ではありません。")
     address = request.candidate.email if request.candidate else ""
-    receipt = student_erase(candidate_id=request.candidate_id, user=user, ip=ip, reason=request.number)
+    receipt = student_erase(candidate_id=request.candidate_id, user=user, ip=ip, reason=request.number)  # type: ignore[arg-type]
     request.refresh_from_db()
     request.receipt = receipt.as_dict()
     _close(request=request, status=PrivacyRequest.Status.DONE, response="削除しました。", user=user)

@@ -15,6 +15,7 @@ from candidates.errors import RankTableError
 from candidates.models import Candidate, CandidateEvent, RankRule, RankSettings, RerankRun, UniversityAlias
 from candidates.textnorm import FieldError, nfkc
 from candidates.universities import RankTable, UniversityMatcher, _rank_letter, normalise_university
+from tenants.selectors import current_schema
 
 MAX_RANK_CSV_BYTES = 2 * 1024 * 1024
 RECORDED_CHANGES = 1000
@@ -49,7 +50,7 @@ def rerank_schedule(*, reason: str) -> None:
     """Re-rank every student in the background once the current transaction commits."""
     from candidates.tasks import candidates_rerank_task, task_queue
 
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     transaction.on_commit(
         lambda: candidates_rerank_task.apply_async(args=[schema_name, reason], queue=task_queue())
     )
@@ -183,7 +184,7 @@ def candidates_rerank(*, reason: str) -> RerankRun:
     with transaction.atomic(), connection.cursor() as cursor:
         # Waits for an import batch being written (same lock), so no batch commits half re-ranked.
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"candidates-import:{connection.schema_name}"]
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"candidates-import:{current_schema()}"]
         )
         for (rank, canonical), group in groups.items():
             cursor.execute(_RERANK_SQL, [rank, canonical, group, rank, canonical])

@@ -177,4 +177,4 @@ def candidate_export_view(request: HttpRequest) -> HttpResponse:
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="candidates-{stamp}.csv"'
-    return response
+    return response  # type: ignore[return-value]

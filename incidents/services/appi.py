@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +37,7 @@ REPORT_ITEMS = [
 ]
 
 
-def _end_of_day(day, tz) -> datetime:
+def _end_of_day(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=tz)
 
 
@@ -211,7 +211,7 @@ def student_notice_default(*, data: DataIncident, tenant: Tenant) -> str:
     return NOTICE_TEMPLATE.format(
         company=tenant.name,
         overview=checklist.get("overview") or "調査中",
-        categories="、".join(labels) or "調査中",
+        categories="、".join(labels) or "調査中",  # type: ignore[arg-type]
         cause=checklist.get("cause") or "調査中",
         secondary=checklist.get("secondary") or "現時点で確認されていません",
         other=checklist.get("other") or "なし",
@@ -280,4 +280,4 @@ def student_notices_queue(*, data: DataIncident, tenant: Tenant, subject: str, b
 
 
 def support_address() -> str:
-    return settings.SUPPORT_EMAIL
+    return settings.SUPPORT_EMAIL  # type: ignore[no-any-return]

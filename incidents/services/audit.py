@@ -8,7 +8,7 @@ from incidents.models import StaffAuditEntry
 
 
 def staff_audit(
-    *, actor: Any, action: str, target: Any = None, detail: dict | None = None
+    *, actor: Any, action: str, target: Any = None, detail: dict[str, Any] | None = None
 ) -> StaffAuditEntry:
     label = actor if isinstance(actor, str) else getattr(actor, "email", "") or "system"
     target_label = "" if target is None else f"{type(target).__name__}:{getattr(target, 'pk', target)}"

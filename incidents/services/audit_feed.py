@@ -40,7 +40,7 @@ def audit_feed_scan(*, tenant: Tenant) -> int:
         # The cache key function adds the tenant's schema: one cursor per company.
         last_id = cache.get(cursor_key()) or 0
         entries = list(
-            model.objects.filter(pk__gt=last_id)
+            model.objects.filter(pk__gt=last_id)  # type: ignore[attr-defined]
             .order_by("pk")
             .values("pk", "user_id", "action", "target", "student_count", "candidate_ids")[:BATCH]
         )

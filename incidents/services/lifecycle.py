@@ -123,7 +123,7 @@ def incident_publish(*, actor: Any, incident: Incident, visibility: str) -> Inci
     was_draft = incident.visibility == Visibility.DRAFT
     fields = {"visibility": visibility}
     if was_draft:
-        fields["published_at"] = timezone.now()
+        fields["published_at"] = timezone.now()  # type: ignore[assignment]
     Incident.objects.filter(pk=incident.pk).update(**fields)
     incident.refresh_from_db()
     staff_audit(actor=actor, action="incident.publish", target=incident, detail={"visibility": visibility})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -52,7 +53,7 @@ def ack_token_read(*, token: str) -> tuple[int, int]:
         raise IncidentError("確認用リンクが無効か、有効期限が切れています。") from error
 
 
-def banner_event(*, incident: Incident, update: IncidentUpdate | None) -> dict:
+def banner_event(*, incident: Incident, update: IncidentUpdate | None) -> dict[str, Any]:
     state_label = State(incident.state).label
     kind = "メンテナンス" if incident.title.startswith("[メンテナンス]") else "障害"
     text = f"【{kind}のお知らせ・{state_label}】{incident.title}"
@@ -68,7 +69,7 @@ def banner_event(*, incident: Incident, update: IncidentUpdate | None) -> dict:
     }
 
 
-def _webhook_payload(*, incident: Incident, update: IncidentUpdate | None, tenant: Tenant) -> dict:
+def _webhook_payload(*, incident: Incident, update: IncidentUpdate | None, tenant: Tenant) -> dict[str, Any]:
     return {
         "type": "incident.resolved" if incident.state == State.RESOLVED else "incident.updated",
         "timestamp": timezone.now().isoformat(),
@@ -88,7 +89,7 @@ def _webhook_payload(*, incident: Incident, update: IncidentUpdate | None, tenan
     }
 
 
-def banners_push(*, tenants: list[Tenant], event: dict) -> None:
+def banners_push(*, tenants: list[Tenant], event: dict[str, Any]) -> None:
     """The incident banner on every signed-in recruiter's screen of these companies (notifications sends)."""
     recruiters_push_many(tenants=tenants, event=event)
 
@@ -202,10 +203,10 @@ def incident_mail_tenants(
     return sent
 
 
-def _recipients(*, tenants: list[Tenant], subscriber_ids: dict[int, set[int]]) -> dict[int, list]:
+def _recipients(*, tenants: list[Tenant], subscriber_ids: dict[int, set[int]]) -> dict[int, list[Any]]:
     """Per company: (user id, e-mail, is admin) of its active admins and subscribed recruiters, admins
     first; one query over the companies' schemas instead of a schema switch and a query per company."""
-    recipients: dict[int, list] = {tenant.pk: [] for tenant in tenants}
+    recipients: dict[int, list[Any]] = {tenant.pk: [] for tenant in tenants}
     if not tenants:
         return recipients
     table = User._meta.db_table
@@ -263,7 +264,7 @@ def incident_acknowledge(*, incident: Incident, tenant: Tenant, by: str, via: st
     return ack
 
 
-def acknowledgements_escalate(*, now=None) -> list[tuple[int, int]]:
+def acknowledgements_escalate(*, now: datetime | None = None) -> list[tuple[int, int]]:
     """Unacknowledged major incidents past the configured time: flag for a phone call, notify again."""
     now = now or timezone.now()
     due = Acknowledgement.objects.filter(

@@ -46,7 +46,7 @@ def pii_strip(value: Any, *, depth: int = 0) -> Any:
     return value
 
 
-def _dedupe_key(*, resource: str, payload: dict) -> tuple[str, str]:
+def _dedupe_key(*, resource: str, payload: dict[str, Any]) -> tuple[str, str]:
     action = str(payload.get("action", ""))
     data = payload.get("data") or {}
     if resource == "metric_alert":
@@ -61,7 +61,7 @@ def _dedupe_key(*, resource: str, payload: dict) -> tuple[str, str]:
     return f"{resource}:{ident}:{action}", action
 
 
-def sentry_alert_receive(*, resource: str, payload: dict) -> SentryAlert | None:
+def sentry_alert_receive(*, resource: str, payload: dict[str, Any]) -> SentryAlert | None:
     """Store a verified alert once (None for a duplicate); the caller queues the processing."""
     key, action = _dedupe_key(resource=resource, payload=payload)
     if key.endswith("::" + action) or not key:

@@ -67,7 +67,7 @@ def webhook_endpoint_delete(*, tenant: Tenant, endpoint_id: int) -> None:
 
 
 def webhook_deliveries_create(
-    *, tenant_ids: list[int], event_type: str, payloads: dict[int, dict]
+    *, tenant_ids: list[int], event_type: str, payloads: dict[int, dict[str, Any]]
 ) -> list[int]:
     """One delivery row per active endpoint of these companies; returns their ids (to queue after commit)."""
     rows = []
@@ -176,7 +176,7 @@ def webhook_attempt_many(*, delivery_ids: list[int], concurrency: int = 8) -> li
     with ThreadPoolExecutor(max_workers=min(concurrency, len(deliveries))) as pool:
         results = list(pool.map(lambda delivery: _post(delivery=delivery, client=client), deliveries))
     now = timezone.now()
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     pending = []
     for delivery, (status_code, error) in zip(deliveries, results, strict=True):
         fields = _outcome(attempts=delivery.attempts + 1, status_code=status_code, error=error)

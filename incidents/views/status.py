@@ -93,7 +93,7 @@ def tenant_feed(request: HttpRequest) -> HttpResponse:
 def tenant_status(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
     subscribed = set(
-        ComponentSubscription.objects.filter(tenant=tenant, user_id=request.user.pk).values_list(
+        ComponentSubscription.objects.filter(tenant=tenant, user_id=request.user.pk).values_list(  # type: ignore[misc]
             "component_id", flat=True
         )
     )
@@ -175,7 +175,7 @@ def tenant_subscriptions(request: HttpRequest) -> HttpResponse:
     from incidents.services.subscriptions import subscriptions_set
 
     ids = [int(value) for value in request.POST.getlist("component") if value.isdigit()]
-    subscriptions_set(tenant=request.tenant, user_id=request.user.pk, component_ids=ids)
+    subscriptions_set(tenant=request.tenant, user_id=request.user.pk, component_ids=ids)  # type: ignore[arg-type]
     messages.success(request, "通知を受け取る機能を保存しました。")
     return redirect("incidents_tenant_status")
 

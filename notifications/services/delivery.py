@@ -196,7 +196,7 @@ def _candidates(rows: list[_Row]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
     return {
-        values["id"]: values
+        values["id"]: values  # type: ignore[misc]
         for values in Candidate.objects.filter(id__in=ids).values(
             "id",
             "family_name",

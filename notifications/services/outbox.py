@@ -6,11 +6,12 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import MailKind, OutboxMessage, OutboxStatus
 from notifications.services.schedule import mail_settings_get, quiet_adjust
+from tenants.selectors import current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def outbox_enqueue(
     # ON CONFLICT DO NOTHING never raises, so no savepoint is needed around it.
     OutboxMessage.objects.bulk_create([row], ignore_conflicts=True)
     existing = OutboxMessage.objects.get(idempotency_key=key)
-    outbox_kick_on_commit(schema_name=connection.schema_name)
+    outbox_kick_on_commit(schema_name=current_schema())
     return existing
 
 
@@ -64,7 +65,7 @@ def outbox_enqueue_many(*, messages: list[dict[str, Any]]) -> int:
     rows = [_outbox_row(**message) for message in messages]
     if rows:
         OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-        outbox_kick_on_commit(schema_name=connection.schema_name)
+        outbox_kick_on_commit(schema_name=current_schema())
     return len(rows)
 
 

@@ -14,6 +14,7 @@ from notifications.services.outbox import outbox_kick_on_commit
 from notifications.services.schedule import mail_settings_get, quiet_adjust
 from notifications.services.sequences import candidate_condition_sql
 from notifications.services.templating import template_validate
+from tenants.selectors import current_schema
 
 
 def segment_filters_clean(filters: dict[str, Any]) -> dict[str, list[Any]]:
@@ -21,7 +22,7 @@ def segment_filters_clean(filters: dict[str, Any]) -> dict[str, list[Any]]:
         "ranks": [str(rank) for rank in filters.get("ranks", []) if str(rank)],
         "graduation_years": [int(year) for year in filters.get("graduation_years", [])],
         "statuses": [str(status) for status in filters.get("statuses", []) if str(status)],
-        "require_not_booked": bool(filters.get("require_not_booked", False)),
+        "require_not_booked": bool(filters.get("require_not_booked", False)),  # type: ignore[dict-item]
         "boards": [str(board) for board in filters.get("boards", []) if str(board)],
         "tags": [str(tag) for tag in filters.get("tags", []) if str(tag)],
     }
@@ -61,7 +62,7 @@ def segment_enqueue(*, segment_id: int, now: dt.datetime | None = None) -> int:
     window = mail_settings_get()
     send_at = quiet_adjust(at=max(now, segment.send_at), start=window.quiet_start, end=window.quiet_end)
     filters = segment_filters_clean(segment.filters)
-    conditions, params = candidate_condition_sql(**filters)
+    conditions, params = candidate_condition_sql(**filters)  # type: ignore[arg-type]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -75,12 +76,12 @@ def segment_enqueue(*, segment_id: int, now: dt.datetime | None = None) -> int:
              WHERE {conditions}
             ON CONFLICT (idempotency_key) DO NOTHING
             """,
-            [segment.id, segment.subject, segment.body, segment.id, send_at, now] + params,
+            [segment.id, segment.subject, segment.body, segment.id, send_at, now] + params,  # type: ignore[arg-type]
         )
         count = cursor.rowcount
     SegmentMail.objects.filter(id=segment_id).update(recipients=count)
-    outbox_kick_on_commit(schema_name=connection.schema_name)
-    return count
+    outbox_kick_on_commit(schema_name=current_schema())
+    return count  # type: ignore[no-any-return]
 
 
 def segment_enqueue_due(*, now: dt.datetime | None = None) -> int:

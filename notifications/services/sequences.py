@@ -13,6 +13,7 @@ from notifications.errors import SequenceError
 from notifications.models import CandidateEvent, Enrollment, Sequence, SequenceStep, Trigger
 from notifications.services.outbox import outbox_kick_on_commit
 from notifications.services.schedule import mail_settings_get, quiet_adjust
+from tenants.selectors import current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def sequence_trigger(
         )
         enrolled.append(enrollment)
     _stop_for_event(event=event, candidate_id=candidate_id, context=context, occurred_at=occurred_at)
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     transaction.on_commit(lambda: _scan_kick(schema_name=schema_name))
     return enrolled
 
@@ -134,7 +135,7 @@ def sequence_trigger_many(
                 [sequence_id, f"{event}:{occurrence}", occurred_at, occurred_at, ids],
             )
             added += cursor.rowcount
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     transaction.on_commit(lambda: _scan_kick(schema_name=schema_name))
     return added
 
@@ -269,7 +270,7 @@ def step_due_insert(*, step: SequenceStep, sequence: Sequence, now: dt.datetime,
     params = [step.id, step.id, send_at, now, *where_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return cursor.rowcount  # type: ignore[no-any-return]
 
 
 @transaction.atomic
@@ -283,5 +284,5 @@ def sequence_due_scan(*, now: dt.datetime | None = None) -> dict[int, int]:
     for step in steps:
         added[step.id] = step_due_insert(step=step, sequence=step.sequence, now=now, send_at=send_at)
     if any(added.values()):
-        outbox_kick_on_commit(schema_name=connection.schema_name)
+        outbox_kick_on_commit(schema_name=current_schema())
     return added

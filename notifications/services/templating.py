@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from notifications.errors import TemplateVariableError
 
@@ -50,7 +51,7 @@ def template_render(text: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
-def template_preview(*, subject: str, body: str, candidate, tenant) -> dict[str, str]:
+def template_preview(*, subject: str, body: str, candidate: Any, tenant: Any) -> dict[str, str]:
     """Subject and body as this student would receive them (sample values for booking variables)."""
     from accounts.services import site_url
     from notifications.services.unsubscribe import unsubscribe_url

@@ -30,7 +30,8 @@ def candidate_mypage_url(*, host: str, candidate_id: int | None) -> str:
 
 
 def tenant_for_schema(*, schema_name: str) -> Tenant:
-    return Tenant.objects.get(schema_name=schema_name)
+    tenant: Tenant = Tenant.objects.get(schema_name=schema_name)
+    return tenant
 
 
 def candidate_values(

@@ -32,5 +32,5 @@ def demo_mailbox(request: HttpRequest) -> HttpResponse:
         raise Http404("デモ環境でのみ使えます")
     mails = mailbox_list(limit=100)
     for mail in mails:
-        mail.body_html = _linkify(mail.body)  # type: ignore[attr-defined]
+        mail.body_html = _linkify(mail.body)
     return render(request, "notifications/demo_mailbox.html", {"mails": mails})

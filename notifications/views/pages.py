@@ -27,7 +27,7 @@ def recruiter_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @role_required(*EVERYONE)
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST" and request.user.role not in EDITORS:
+        if request.method == "POST" and request.user.role not in EDITORS:  # type: ignore[operator]
             return forbidden(request, "閲覧のみの権限では変更できません。")
         return view(request, *args, **kwargs)
 

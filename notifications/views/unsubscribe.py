@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -10,12 +9,13 @@ from django.views.decorators.http import require_http_methods
 
 from notifications.errors import UnsubscribeTokenError
 from notifications.services.unsubscribe import unsubscribe_apply, unsubscribe_token_read
+from tenants.selectors import current_schema
 
 
 @csrf_exempt  # the signed token in the URL is the credential; mail clients POST without a session (RFC 8058)
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    schema_name = connection.schema_name
+    schema_name = current_schema()
     try:
         if request.method == "POST":
             unsubscribe_apply(token=token, schema_name=schema_name)

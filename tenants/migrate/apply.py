@@ -80,7 +80,7 @@ def schema_apply(*, plan: SchemaPlan, options: ApplyOptions) -> SchemaResult:
             if not plan.recorded:
                 _recorder_table_ensure(plan.schema)
             for key, steps in _steps(plan.missing):
-                retries += _with_retries(lambda key=key, steps=steps: _apply(key=key, steps=steps), options)[
+                retries += _with_retries(lambda key=key, steps=steps: _apply(key=key, steps=steps), options)[  # type: ignore[misc]
                     1
                 ]
                 applied.append(key)

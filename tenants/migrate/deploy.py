@@ -77,7 +77,7 @@ def deploy(
     started = time.perf_counter()
     result = DeployResult()
     with dedicated_connection() as lock_connection:
-        locked = lock_connection.execute("SELECT pg_try_advisory_lock(%s)", [_DEPLOY_LOCK_ID]).fetchone()[0]
+        locked = lock_connection.execute("SELECT pg_try_advisory_lock(%s)", [_DEPLOY_LOCK_ID]).fetchone()[0]  # type: ignore[index]
         if not locked:
             write("another bootstrap is running on this database: waiting for it to finish")
             lock_connection.execute("SELECT pg_advisory_lock(%s)", [_DEPLOY_LOCK_ID])

@@ -236,7 +236,7 @@ def fleet_plan(*, schemas: Sequence[str], reference: str | None = None) -> Fleet
                 schema=name,
                 missing=missing,
                 post_migrate=bool(missing) or _lacks_content_types(state, reference_state),
-                reference=reference if reference_state is not None and reference_state.recorded else "",
+                reference=reference if reference_state is not None and reference_state.recorded else "",  # type: ignore[arg-type]
                 problem=problem,
             )
         )
