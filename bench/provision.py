@@ -57,8 +57,9 @@ from django.core.management import call_command  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from django_tenants.utils import get_public_schema_name  # noqa: E402
 
+from tenants.cloning import _scripts, template_script  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
-from tenants.services import _scripts, template_script, tenant_create, tenant_delete  # noqa: E402
+from tenants.services import tenant_create, tenant_delete  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 LEVELS = [int(level) for level in os.environ.get("BENCH_LEVELS", "0,500,1000").split(",")]

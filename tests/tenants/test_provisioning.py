@@ -12,15 +12,9 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Role, User
 from candidates.models import Candidate
+from tenants.cloning import TemplateScript, schema_from_script, template_script, tenant_schema_create
 from tenants.models import Tenant
-from tenants.services import (
-    TemplateScript,
-    schema_from_script,
-    template_script,
-    tenant_create,
-    tenant_delete,
-    tenant_schema_create,
-)
+from tenants.services import tenant_create, tenant_delete
 
 # PostgreSQL prints a re-parsed expression with its casts placed differently ("('a'::varchar)::text" for
 # "(ARRAY['a'::varchar])::text[]"): definitions are compared without casts, parentheses and spaces.
