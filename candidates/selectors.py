@@ -200,8 +200,9 @@ def audit_list() -> QuerySet[AuditEntry]:
 
 
 def graduation_years() -> list[int]:
+    # graduation_year__isnull=False: never None.
     return list(
-        Candidate.objects.filter(merged_into=None, anonymised_at=None, graduation_year__isnull=False)
+        Candidate.objects.filter(merged_into=None, anonymised_at=None, graduation_year__isnull=False)  # type: ignore[arg-type]
         .order_by("graduation_year")
         .values_list("graduation_year", flat=True)
         .distinct()

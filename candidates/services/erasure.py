@@ -71,8 +71,8 @@ def _identifiers(ids: list[int]) -> set[str]:
     found: set[str] = set()
     for row in Candidate.objects.filter(pk__in=ids).values("email", "phone", "family_name", "given_name"):
         found |= {row["email"], row["phone"], f"{row['family_name']}{row['given_name']}"}
-    for row in Entry.objects.filter(candidate_id__in=ids).values("email", "phone"):
-        found |= {row["email"], row["phone"]}
+    for entry in Entry.objects.filter(candidate_id__in=ids).values("email", "phone"):
+        found |= {entry["email"], entry["phone"]}
     return {value for value in found if len(value) >= 4}
 
 

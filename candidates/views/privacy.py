@@ -231,7 +231,7 @@ def retention_view(request: HttpRequest) -> HttpResponse:
     }
     form = RetentionPolicyForm(request.POST or None, initial=initial, steps=steps)
     status = 200
-    values = initial
+    values: dict[str, Any] = initial
     if request.method == "POST" and not form.is_valid():
         status = 400
     elif request.method == "POST":
