@@ -9,6 +9,8 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("管理者")
     RECRUITER = "recruiter", _("採用担当")
     VIEWER = "viewer", _("閲覧のみ")
+    # Sees only the students of their own interviews (and of the rounds they evaluate), nothing else.
+    INTERVIEWER = "interviewer", _("面接官")
 
 
 class EmailUserManager(UserManager):

@@ -1,4 +1,5 @@
-"""Role checks: the recruiters' workspace (admin, recruiter edits students, viewer reads) and support staff's pages."""
+"""Role checks: the recruiters' workspace (admin, recruiter edits students, viewer reads, interviewer sees
+only the students they interview or evaluate: selection.selectors decides which) and support staff's pages."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from accounts.models import Role
 EDITORS = (Role.ADMIN, Role.RECRUITER)
 ADMINS = (Role.ADMIN,)
 EVERYONE = (Role.ADMIN, Role.RECRUITER, Role.VIEWER)
+# Pages every signed-in member of the company may open; what they show is narrowed by role.
+STAFF = (Role.ADMIN, Role.RECRUITER, Role.VIEWER, Role.INTERVIEWER)
+# Who may fill in an evaluation form (viewers read evaluations, never write them).
+EVALUATORS = (Role.ADMIN, Role.RECRUITER, Role.INTERVIEWER)
 
 
 def forbidden(request: HttpRequest, message: str = "この操作を行う権限がありません。") -> HttpResponse:

@@ -58,7 +58,10 @@ def _watcher_rank(scope: dict[str, Any], seminar_id: int) -> str | None:
             return None
         return student.rank
     candidate = mypage_session_candidate(token_id=_session_token_id(scope))
-    if candidate is None or seminar_get_for_rank(seminar_id=seminar_id, rank=candidate.rank) is None:
+    if (
+        candidate is None
+        or seminar_get_for_rank(seminar_id=seminar_id, rank=candidate.rank, candidate=candidate) is None
+    ):
         return None
     return candidate.rank
 

@@ -24,9 +24,12 @@ DEMO_STUDENTS = [
 def demo_seed(*, tenant) -> dict[str, str]:
     """Create (idempotently) the demo students and seminar in this company; {rank: My Page link}."""
     from candidates.models import Candidate
+    from seasons.selectors import season_default
 
     with schema_context(tenant.schema_name), transaction.atomic():
         now = timezone.now()
+        # The demo students graduate in the company's default season, where the demo seminar is.
+        season = season_default()
         seminar = Seminar.objects.filter(title=DEMO_TITLE).first()
         if seminar is None:
             seminar = seminar_create(
@@ -37,6 +40,7 @@ def demo_seed(*, tenant) -> dict[str, str]:
                 booking_deadline=now + timedelta(days=20),
                 cancellation_deadline=now + timedelta(days=20),
                 offer_minutes=60,
+                season=season,
             )
             start = (now + timedelta(days=21)).replace(hour=1, minute=0, second=0, microsecond=0)
             for day in range(3):
@@ -72,7 +76,7 @@ def demo_seed(*, tenant) -> dict[str, str]:
                     university="デモ大学",
                     rank=rank,
                     rank_is_manual=True,
-                    graduation_year=2028,
+                    graduation_year=season.graduation_year,
                 )
             links[rank] = mypage_link_create(candidate=candidate)
         return links

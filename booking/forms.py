@@ -25,6 +25,7 @@ class SeminarForm(forms.ModelForm):
             "booking_deadline",
             "cancellation_deadline",
             "offer_minutes",
+            "for_offer_holders",
         ]
         widgets = {
             "opens_at": _DATETIME,

@@ -36,6 +36,12 @@ class Seminar(models.Model):
     waiting_room_latency_ms = models.PositiveIntegerField(
         _("自動で待合室を開く応答時間（ミリ秒）"), default=500
     )
+    # Set by the database to the default season when a row comes without one (seasons migration 0001).
+    season = models.ForeignKey(
+        "seasons.Season", verbose_name=_("年度"), on_delete=models.PROTECT, related_name="+", db_default=None
+    )
+    # 内定者フォロー (懇親会, 研修): shown on the My Page only to students holding an offer of the season.
+    for_offer_holders = models.BooleanField(_("内定者向け（内定者フォロー）"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -222,6 +228,10 @@ class InterviewType(models.Model):
         "accounts.User", related_name="interview_types", verbose_name=_("面接官"), blank=True
     )
     active = models.BooleanField(_("受付中"), default=True)
+    # Set by the database to the default season when a row comes without one (seasons migration 0001).
+    season = models.ForeignKey(
+        "seasons.Season", verbose_name=_("年度"), on_delete=models.PROTECT, related_name="+", db_default=None
+    )
 
     class Meta:
         ordering = ["id"]

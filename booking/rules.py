@@ -22,6 +22,7 @@ from booking.models import POOL, SeminarRankRule
 
 if TYPE_CHECKING:
     from booking.models import Seminar, Slot
+    from candidates.models import Candidate
 
 RANKS = [chr(code) for code in range(ord("A"), ord("Z") + 1)]
 
@@ -46,6 +47,17 @@ def rank_access(*, seminar: Seminar, rank: str, rules: list[SeminarRankRule] | N
     if rule is not None:
         return RankAccess(visible=rule.visible, opens_at=rule.opens_at or seminar.opens_at)
     return RankAccess(visible=seminar.default_visible, opens_at=seminar.opens_at)
+
+
+# Selection steps (candidates' status keys) of students who hold an offer: they see 内定者フォロー events.
+OFFER_HOLDER_STATUSES = ("offer", "accepted")
+
+
+def seminar_open_to(*, seminar: Seminar, candidate: Candidate) -> bool:
+    """Season and audience: a student sees only their season's seminars, 内定者フォロー events only once offered."""
+    if seminar.season_id != candidate.season_id:
+        return False
+    return not seminar.for_offer_holders or candidate.status in OFFER_HOLDER_STATUSES
 
 
 def seat_ranks(rank: str) -> tuple[str, str]:

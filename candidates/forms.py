@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from candidates.listfilters import list_filters
 from candidates.models import RetentionPolicy
 from candidates.selectors import SORTS, CandidateFilters
 
@@ -20,9 +21,36 @@ class CandidateFilterForm(forms.Form):
     tag = forms.CharField(label="タグ", required=False, max_length=40)
     sort = forms.ChoiceField(label="並び順", required=False, choices=[(key, key) for key in SORTS])
 
+    def __init__(self, *args, season_id: int | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.season_id = season_id
+        for list_filter in list_filters():
+            self.fields[list_filter.key] = forms.CharField(
+                label=list_filter.label, required=False, max_length=60
+            )
+
+    def extra_filters(self) -> list[dict[str, object]]:
+        """The registered filters with their choices for this season and the chosen value (for the template)."""
+        data = self.data if self.is_bound else {}
+        return [
+            {
+                "key": list_filter.key,
+                "label": list_filter.label,
+                "choices": list_filter.choices(self.season_id or 0),
+                "value": data.get(list_filter.key, ""),
+            }
+            for list_filter in list_filters()
+        ]
+
     def filters(self) -> CandidateFilters:
         data = self.cleaned_data if self.is_valid() else {}
         return CandidateFilters(
+            season_id=self.season_id,
+            extra=tuple(
+                (list_filter.key, data[list_filter.key])
+                for list_filter in list_filters()
+                if data.get(list_filter.key)
+            ),
             q=data.get("q") or "",
             rank=data.get("rank") or "",
             graduation_year=data.get("graduation_year"),

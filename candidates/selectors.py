@@ -14,6 +14,7 @@ from django.core.exceptions import FieldError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from candidates.listfilters import list_filter_get
 from candidates.models import (
     AuditEntry,
     Candidate,
@@ -47,11 +48,22 @@ class CandidateFilters:
     status: str = ""
     tag: str = ""
     sort: str = "new"
+    # The season being worked in: lists never mix seasons (None only for whole-company jobs).
+    season_id: int | None = None
+    # Values of filters other apps registered (candidates.listfilters), as (key, value) pairs.
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 def candidate_list(*, filters: CandidateFilters) -> QuerySet[Candidate]:
     """Visible (not merged-away, not anonymised) candidates matching the workspace filters, sorted."""
     queryset = Candidate.objects.filter(merged_into=None, anonymised_at=None)
+    if filters.season_id is not None:
+        queryset = queryset.filter(season_id=filters.season_id)
+    for key, value in filters.extra:
+        list_filter = list_filter_get(key)
+        condition = list_filter.condition(value, filters.season_id or 0) if list_filter else None
+        if condition is not None:
+            queryset = queryset.filter(condition)
     if filters.q:
         queryset = queryset.filter(_search_condition(filters.q))
     if filters.rank:
@@ -199,14 +211,12 @@ def audit_list() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.select_related("user")
 
 
-def graduation_years() -> list[int]:
+def graduation_years(*, season_id: int | None = None) -> list[int]:
+    candidates = Candidate.objects.filter(merged_into=None, anonymised_at=None, graduation_year__isnull=False)
+    if season_id is not None:
+        candidates = candidates.filter(season_id=season_id)
     # graduation_year__isnull=False: never None.
-    return list(
-        Candidate.objects.filter(merged_into=None, anonymised_at=None, graduation_year__isnull=False)  # type: ignore[arg-type]
-        .order_by("graduation_year")
-        .values_list("graduation_year", flat=True)
-        .distinct()
-    )
+    return list(candidates.order_by("graduation_year").values_list("graduation_year", flat=True).distinct())  # type: ignore[arg-type]
 
 
 def privacy_request_queue() -> tuple[list[PrivacyRequest], list[PrivacyRequest]]:

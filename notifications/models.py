@@ -71,6 +71,10 @@ class Sequence(models.Model):
     is_active = models.BooleanField(_("有効"), default=False)
     stop_on_booked = models.BooleanField(_("説明会を予約したら停止"), default=False)
     stop_on_statuses = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    # Set by the database to the default season when a row comes without one (seasons migration 0001).
+    season = models.ForeignKey(
+        "seasons.Season", verbose_name=_("年度"), on_delete=models.PROTECT, related_name="+", db_default=None
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -164,6 +168,10 @@ class SegmentMail(models.Model):
     send_at = models.DateTimeField(_("送信日時"))
     enqueued_at = models.DateTimeField(null=True, blank=True)
     recipients = models.PositiveIntegerField(default=0)
+    # Set by the database to the default season when a row comes without one (seasons migration 0001).
+    season = models.ForeignKey(
+        "seasons.Season", verbose_name=_("年度"), on_delete=models.PROTECT, related_name="+", db_default=None
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -70,8 +70,9 @@ def sequence_counts(*, sequences: list[Sequence]) -> dict[int, StepCounts]:
     return dict(totals)
 
 
-def sequence_list() -> QuerySet[Sequence]:
-    return Sequence.objects.annotate(step_count=Count("steps")).order_by("id")
+def sequence_list(*, season_id: int | None = None) -> QuerySet[Sequence]:
+    sequences = Sequence.objects.all() if season_id is None else Sequence.objects.filter(season_id=season_id)
+    return sequences.annotate(step_count=Count("steps")).order_by("id")
 
 
 def sequence_steps(*, sequence: Sequence) -> QuerySet[SequenceStep]:
@@ -82,8 +83,8 @@ def template_list() -> QuerySet[MailTemplate]:
     return MailTemplate.objects.all()
 
 
-def segment_list() -> QuerySet[SegmentMail]:
-    return SegmentMail.objects.all()
+def segment_list(*, season_id: int | None = None) -> QuerySet[SegmentMail]:
+    return SegmentMail.objects.all() if season_id is None else SegmentMail.objects.filter(season_id=season_id)
 
 
 def candidate_mail_history(*, candidate_id: int) -> QuerySet[OutboxMessage]:
@@ -101,11 +102,17 @@ def candidate_filter(
     require_not_booked: bool,
     boards: list[str] | None = None,
     tags: list[str] | None = None,
+    season_id: int | None = None,
+    candidate_ids: list[int] | None = None,
 ) -> QuerySet[Candidate]:
     """The students a segment with these filters would reach (same rules as the outbox insert)."""
     from notifications.models import CandidateEvent
 
     queryset = Candidate.objects.exclude(email="").filter(email_undeliverable=False, merged_into__isnull=True)
+    if season_id is not None:
+        queryset = queryset.filter(season_id=season_id)
+    if candidate_ids:
+        queryset = queryset.filter(id__in=candidate_ids)
     if boards:
         queryset = queryset.filter(id__in=Entry.objects.filter(board__in=boards).values("candidate_id"))
     if tags:

@@ -64,6 +64,7 @@ TENANT_APPS = [
     "accounts",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "seasons",
     "candidates",
     "booking",
     "notifications",
@@ -91,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "seasons.middleware.SeasonMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -107,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "booking.context_processors.service_notice",
+                "seasons.context_processors.season",
             ],
         },
     },

@@ -21,6 +21,7 @@ urlpatterns = [
         name="password_set",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("seasons.urls")),
     path("", include("candidates.urls")),
     path("", include("booking.urls")),
     path("", include("notifications.urls")),

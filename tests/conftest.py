@@ -25,6 +25,7 @@ from saas.processes import (  # noqa: F401 - tests import the launcher's helpers
 LOG_DIR = ROOT / ".data" / "test-logs"
 LOG_DIR.mkdir(parents=True, exist_ok=True)
 DEMO_PASSWORD = "test-password-123"
+TEST_SEASON_YEAR = 2027
 
 
 @dataclass
@@ -38,6 +39,8 @@ class TenantInfo:
 
 def _ensure_tenant(slug: str, name: str) -> TenantInfo:
     from accounts.models import User
+    from seasons.models import Season
+    from seasons.services import season_default_set
     from tenants.models import Tenant
     from tenants.services import tenant_create
 
@@ -48,6 +51,8 @@ def _ensure_tenant(slug: str, name: str) -> TenantInfo:
         admin = User.objects.get(email=f"admin@{slug}.example.jp")
         admin.set_password(DEMO_PASSWORD)
         admin.save(update_fields=["password"])
+        # The test companies work in 27卒 unless a test says otherwise (fixtures' students graduate in 2027).
+        season_default_set(season=Season.objects.get_or_create(graduation_year=TEST_SEASON_YEAR)[0])
     return TenantInfo(
         tenant=tenant,
         slug=slug,

@@ -33,7 +33,7 @@ class InterviewTime:
 
 
 def interview_types_for_candidate(*, candidate: Candidate) -> QuerySet[InterviewType]:
-    return InterviewType.objects.filter(active=True, step=candidate.status)
+    return InterviewType.objects.filter(active=True, season_id=candidate.season_id, step=candidate.status)
 
 
 def interview_type_for_candidate(

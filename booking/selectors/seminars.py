@@ -19,7 +19,7 @@ from booking.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from booking.rules import RANKS, RankAccess, rank_access
+from booking.rules import RANKS, RankAccess, rank_access, seminar_open_to
 
 if TYPE_CHECKING:
     from candidates.models import Candidate
@@ -30,19 +30,30 @@ def seminar_visible_ranks(*, seminar: Seminar) -> list[str]:
     return [rank for rank in RANKS if rank_access(seminar=seminar, rank=rank, rules=rules).visible]
 
 
-def seminar_list_for_rank(*, rank: str) -> list[tuple[Seminar, RankAccess]]:
+def seminar_list_for_rank(
+    *, rank: str, candidate: Candidate | None = None
+) -> list[tuple[Seminar, RankAccess]]:
+    """Seminars a rank may see; with `candidate`, only those open to that student (season, audience)."""
     seminars = Seminar.objects.filter(published=True).prefetch_related("rank_rules")
+    if candidate is not None:
+        seminars = seminars.filter(season_id=candidate.season_id)
     result = []
     for seminar in seminars:
+        if candidate is not None and not seminar_open_to(seminar=seminar, candidate=candidate):
+            continue
         access = rank_access(seminar=seminar, rank=rank, rules=list(seminar.rank_rules.all()))
         if access.visible:
             result.append((seminar, access))
     return result
 
 
-def seminar_get_for_rank(*, seminar_id: int, rank: str) -> tuple[Seminar, RankAccess] | None:
+def seminar_get_for_rank(
+    *, seminar_id: int, rank: str, candidate: Candidate | None = None
+) -> tuple[Seminar, RankAccess] | None:
     seminar = Seminar.objects.filter(pk=seminar_id).prefetch_related("rank_rules").first()
-    if seminar is None:
+    if seminar is None or (
+        candidate is not None and not seminar_open_to(seminar=seminar, candidate=candidate)
+    ):
         return None
     access = rank_access(seminar=seminar, rank=rank, rules=list(seminar.rank_rules.all()))
     return (seminar, access) if access.visible else None
@@ -126,8 +137,11 @@ def slot_bookings(*, slot: Slot) -> QuerySet[Booking]:
     )
 
 
-def seminar_list_all() -> QuerySet[Seminar]:
-    return Seminar.objects.all().prefetch_related("slots", "slots__quotas")
+def seminar_list_all(*, season_id: int | None = None) -> QuerySet[Seminar]:
+    seminars = Seminar.objects.all()
+    if season_id is not None:
+        seminars = seminars.filter(season_id=season_id)
+    return seminars.prefetch_related("slots", "slots__quotas")
 
 
 def slot_booked_count(*, slot: Slot) -> int:

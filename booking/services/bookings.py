@@ -23,7 +23,7 @@ from booking import errors
 from booking.live import seats_changed
 from booking.mail import booking_event
 from booking.models import Booking, BookingStatus, Seminar, Slot, SlotQuota, WaitlistEntry
-from booking.rules import RankAccess, bookable, changeable, rank_access, seat_ranks
+from booking.rules import RankAccess, bookable, changeable, rank_access, seat_ranks, seminar_open_to
 from booking.seatcounter import ALREADY, CLAIMED, FULL, REDIS_ERRORS, SeatCounter
 from booking.seats import ONE_ACTIVE_PER_SEMINAR, SeatRequest, check_in_code_new, seat_give_back, seats_take
 from booking.services.confirmations import booking_confirmation_mail
@@ -60,7 +60,7 @@ def slot_for_candidate(*, candidate: Candidate, slot_id: int | str, now: datetim
     if slot is None:
         raise errors.SlotNotFoundError()
     access = rank_access(seminar=slot.seminar, rank=candidate.rank)
-    if not access.visible:
+    if not access.visible or not seminar_open_to(seminar=slot.seminar, candidate=candidate):
         raise errors.NotVisibleError()
     return slot, access
 

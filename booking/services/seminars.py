@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -25,6 +25,9 @@ from booking.models import (
 from booking.signals import attendance_marked
 from tenants.selectors import current_schema
 
+if TYPE_CHECKING:
+    from seasons.models import Season
+
 _RANK = re.compile(r"^([A-Z]|\*)$")
 
 SEMINAR_FIELDS = (
@@ -38,14 +41,18 @@ SEMINAR_FIELDS = (
     "cancellation_deadline",
     "offer_minutes",
     "published",
+    "for_offer_holders",
 )
 
 
 @transaction.atomic
-def seminar_create(*, title: str, **fields: Any) -> Seminar:
+def seminar_create(*, title: str, season: Season | None = None, **fields: Any) -> Seminar:
+    """A seminar of `season` (the database's default season when None)."""
     unknown = set(fields) - set(SEMINAR_FIELDS)
     if unknown:
         raise TypeError(f"unknown seminar fields: {sorted(unknown)}")
+    if season is not None:
+        fields["season"] = season
     return Seminar.objects.create(title=title, **fields)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.permissions import EVERYONE, role_required
 from booking import errors, selectors
 from booking.calendar import interview_ics
 from booking.forms import AvailabilityForm, InterviewTypeForm
@@ -106,7 +106,7 @@ def interview_types(request: HttpRequest) -> HttpResponse:
         if request.POST.get("form") == "type" and type_form.is_valid():
             data = dict(type_form.cleaned_data)
             interviewers = list(data.pop("interviewers"))
-            interview_type_create(interviewers=interviewers, **data)
+            interview_type_create(interviewers=interviewers, season=request.season, **data)
             messages.success(request, "面接の種類を作成しました。")
             return redirect("booking:interview_types")
         if request.POST.get("form") == "availability" and availability_form.is_valid():
@@ -126,7 +126,7 @@ def interview_types(request: HttpRequest) -> HttpResponse:
         request,
         "booking/recruiter/interview_types.html",
         {
-            "types": InterviewType.objects.prefetch_related("interviewers"),
+            "types": InterviewType.objects.filter(season=request.season).prefetch_related("interviewers"),
             "type_form": type_form,
             "availability_form": availability_form,
             "now": timezone.now(),
@@ -135,7 +135,7 @@ def interview_types(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(*EVERYONE)
 def interview_type_detail(request: HttpRequest, type_id: int) -> HttpResponse:
     interview_type = get_object_or_404(InterviewType, pk=type_id)
     return render(

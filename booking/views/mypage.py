@@ -68,7 +68,7 @@ def mypage_home(request: HttpRequest) -> HttpResponse:
             "candidate": candidate,
             "bookings": selectors.booking_list_for_candidate(candidate=candidate),
             "waitlist": selectors.waitlist_open_for_candidate(candidate=candidate),
-            "seminars": selectors.seminar_list_for_rank(rank=candidate.rank),
+            "seminars": selectors.seminar_list_for_rank(rank=candidate.rank, candidate=candidate),
             "interview_types": selectors.interview_types_for_candidate(candidate=candidate),
             "interview_bookings": selectors.interview_bookings_for_candidate(candidate=candidate),
             "now": timezone.now(),
@@ -80,7 +80,7 @@ def mypage_home(request: HttpRequest) -> HttpResponse:
 @mypage_required
 def mypage_seminar(request: HttpRequest, seminar_id: int) -> HttpResponse:
     candidate = request.candidate
-    found = selectors.seminar_get_for_rank(seminar_id=seminar_id, rank=candidate.rank)
+    found = selectors.seminar_get_for_rank(seminar_id=seminar_id, rank=candidate.rank, candidate=candidate)
     if found is None:
         return error_response(request, errors.NotVisibleError())
     seminar, access = found
@@ -118,7 +118,12 @@ def mypage_seminar(request: HttpRequest, seminar_id: int) -> HttpResponse:
 @require_GET
 def mypage_seats(request: HttpRequest, seminar_id: int) -> HttpResponse:
     """Polling fallback of the live counts: seats left per slot for the student's rank."""
-    if selectors.seminar_get_for_rank(seminar_id=seminar_id, rank=request.candidate.rank) is None:
+    if (
+        selectors.seminar_get_for_rank(
+            seminar_id=seminar_id, rank=request.candidate.rank, candidate=request.candidate
+        )
+        is None
+    ):
         return error_response(request, errors.NotVisibleError())
     counts = selectors.seminar_remaining_for_rank(seminar_id=seminar_id, rank=request.candidate.rank)
     return JsonResponse(

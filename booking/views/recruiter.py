@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.permissions import EVERYONE, forbidden, role_required
 from booking import errors, selectors
 from booking.forms import QuotaForm, RulesForm, SeminarForm, SlotForm, quotas_format
 from booking.models import Attendance, Seminar, Slot
@@ -34,6 +35,9 @@ def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.role not in EVERYONE:
+            # Interviewers see students only through their own interviews (selection app), never here.
+            return forbidden(request)
         if request.method == "POST" and not request.user.can_edit:
             return render(
                 request,
@@ -46,9 +50,9 @@ def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return login_required(wrapper)
 
 
-@login_required
+@role_required(*EVERYONE)
 def seminar_list(request: HttpRequest) -> HttpResponse:
-    seminars = selectors.seminar_list_all()
+    seminars = selectors.seminar_list_all(season_id=request.season.pk)
     return render(request, "booking/recruiter/seminar_list.html", {"seminars": seminars})
 
 
@@ -58,7 +62,7 @@ def seminar_new(request: HttpRequest) -> HttpResponse:
     form = SeminarForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in SEMINAR_FIELDS}
-        seminar = seminar_create(**data)
+        seminar = seminar_create(season=request.season, **data)
         messages.success(request, "説明会を作成しました。日程を追加してください。")
         return redirect("booking:seminar_detail", seminar_id=seminar.pk)
     return render(
@@ -163,7 +167,7 @@ def quotas_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
     return _slot(request, slot, form=form, status=400 if form.errors else 200)
 
 
-@login_required
+@role_required(*EVERYONE)
 def slot_detail(request: HttpRequest, slot_id: int) -> HttpResponse:
     slot = get_object_or_404(Slot.objects.select_related("seminar"), pk=slot_id)
     return _slot(request, slot)

@@ -42,6 +42,16 @@ class Candidate(models.Model):
     tags = models.ManyToManyField(
         "candidates.Tag", verbose_name=_("タグ"), blank=True, related_name="candidates"
     )
+    # The database picks it when a row comes without one (imports, forms, other apps): the graduation year's
+    # season, else the default one (seasons migration 0001); a changed graduation year moves the student.
+    season = models.ForeignKey(
+        "seasons.Season",
+        verbose_name=_("年度"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_default=None,
+        db_index=False,  # candidate_season_id below serves the lists
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +71,7 @@ class Candidate(models.Model):
             models.Index(fields=["phone"], name="candidate_phone"),
             models.Index(fields=["rank"], name="candidate_rank"),
             models.Index(fields=["graduation_year"], name="candidate_graduation_year"),
+            models.Index(fields=["season", "id"], name="candidate_season_id"),
             models.Index(fields=["status"], name="candidate_status"),
             models.Index(
                 fields=["duplicate_key"],

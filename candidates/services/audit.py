@@ -65,7 +65,9 @@ def audit_request(
 
 def audit_filters(*, filters: Any) -> dict[str, Any]:
     """The workspace filters as stored in an audit entry: search words become only 'there was a search'."""
-    values = {key: value for key, value in dataclasses.asdict(filters).items() if value not in ("", None)}
+    values = {
+        key: value for key, value in dataclasses.asdict(filters).items() if value not in ("", None, (), [])
+    }
     if values.pop("q", None):
         values["search"] = True
     return values

@@ -70,7 +70,13 @@ def copy_new_candidates(*, pending: Sequence[tuple[int, dict[str, Any]]]) -> Non
     if not pending:
         return
     now = timezone.now()
-    fields = [field for field in Candidate._meta.concrete_fields if not field.primary_key]
+    # Columns with a database default (and its trigger, e.g. the season) are left to the database
+    # unless the rows bring a value.
+    fields = [
+        field
+        for field in Candidate._meta.concrete_fields
+        if not field.primary_key and (not field.has_db_default() or field.attname in pending[0][1])
+    ]
     constant: dict[str, Any] = {}
     per_row: list[Any] = []  # fields with a callable default (e.g. a UUID) get one value per row
     for field in fields:

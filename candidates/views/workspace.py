@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import ADMINS, EDITORS, EVERYONE, role_required
+from candidates.detailpanels import detail_panels
 from candidates.errors import CandidateError, RankTableError
 from candidates.forms import RANK_CHOICES, CandidateFilterForm
 from candidates.models import Candidate, SelectionStep, Tag
@@ -43,7 +44,7 @@ SORT_LABELS = {
 
 @role_required(*EVERYONE)
 def candidate_list_view(request: HttpRequest) -> HttpResponse:
-    form = CandidateFilterForm(request.GET or None)
+    form = CandidateFilterForm(request.GET or None, season_id=request.season.pk)
     queryset = candidate_list(filters=form.filters()).prefetch_related("tags")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     audit_request(
@@ -64,7 +65,8 @@ def candidate_list_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "ranks": RANK_CHOICES[1:],
-            "years": graduation_years(),
+            "years": graduation_years(season_id=request.season.pk),
+            "extra_filters": form.extra_filters(),
             "steps": steps,
             "tags": list(Tag.objects.all()[:200]),
             "sorts": SORT_LABELS,
@@ -88,7 +90,14 @@ def candidate_detail_view(request: HttpRequest, candidate_id: int) -> HttpRespon
     )
     context = candidate_detail_context(candidate=candidate)
     return render(
-        request, "candidates/detail.html", {"candidate": candidate, **context, "ranks": RANK_CHOICES[1:]}
+        request,
+        "candidates/detail.html",
+        {
+            "candidate": candidate,
+            **context,
+            "ranks": RANK_CHOICES[1:],
+            "panels": detail_panels(request=request, candidate=candidate),
+        },
     )
 
 
@@ -157,7 +166,7 @@ def candidate_delete_view(request: HttpRequest, candidate_id: int) -> HttpRespon
 @role_required(*ADMINS)
 def candidate_export_view(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV for Excel (CP932 or UTF-8 with BOM), formulas neutralised, audited."""
-    form = CandidateFilterForm(request.GET or None)
+    form = CandidateFilterForm(request.GET or None, season_id=request.season.pk)
     encoding = "cp932" if request.GET.get("encoding", "cp932") == "cp932" else "utf-8-sig"
     filters = form.filters()
     queryset = candidate_list(filters=filters)

@@ -36,14 +36,16 @@ def sequence_save(
     is_active: bool = False,
     stop_on_booked: bool = False,
     stop_on_statuses: list[str] | None = None,
+    season=None,
 ) -> Sequence:
+    """Create or change a sequence; a new one belongs to `season` (the default season when None)."""
     if not name.strip():
         raise SequenceError("シーケンス名を入力してください。")
     if trigger not in Trigger.values:
         raise SequenceError("開始のきっかけを選んでください。")
     if trigger == Trigger.BEFORE_SLOT and not days_before:
         raise SequenceError("「予約日の N 日前」では日数（1 以上）を入力してください。")
-    sequence = sequence or Sequence()
+    sequence = sequence or (Sequence(season=season) if season is not None else Sequence())
     sequence.name = name.strip()
     sequence.trigger = trigger
     sequence.trigger_status = trigger_status.strip() if trigger == Trigger.STATUS_CHANGED else ""

@@ -25,14 +25,24 @@ def segment_filters_clean(filters: dict[str, Any]) -> dict[str, list[Any]]:
         "require_not_booked": bool(filters.get("require_not_booked", False)),  # type: ignore[dict-item]
         "boards": [str(board) for board in filters.get("boards", []) if str(board)],
         "tags": [str(tag) for tag in filters.get("tags", []) if str(tag)],
+        "candidate_ids": [int(candidate_id) for candidate_id in filters.get("candidate_ids", [])],
     }
 
 
 @transaction.atomic
 def segment_create(
-    *, name: str, subject: str, body: str, filters: dict[str, Any], send_at: dt.datetime | None = None
+    *,
+    name: str,
+    subject: str,
+    body: str,
+    filters: dict[str, Any],
+    send_at: dt.datetime | None = None,
+    season=None,
 ) -> SegmentMail:
-    """Save a segment mail; if it is due now its outbox rows are queued in the same transaction."""
+    """Save a segment mail of `season` (the default season when None); it reaches students of that season only.
+
+    If it is due now its outbox rows are queued in the same transaction.
+    """
     if not name.strip():
         raise NotificationError("配信名を入力してください。")
     if not subject.strip() or not body.strip():
@@ -44,6 +54,7 @@ def segment_create(
         body=body,
         filters=segment_filters_clean(filters),
         send_at=send_at or timezone.now(),
+        **({"season": season} if season is not None else {}),
     )
     if segment.send_at <= timezone.now():
         segment_enqueue(segment_id=segment.id)
@@ -62,7 +73,7 @@ def segment_enqueue(*, segment_id: int, now: dt.datetime | None = None) -> int:
     window = mail_settings_get()
     send_at = quiet_adjust(at=max(now, segment.send_at), start=window.quiet_start, end=window.quiet_end)
     filters = segment_filters_clean(segment.filters)
-    conditions, params = candidate_condition_sql(**filters)  # type: ignore[arg-type]
+    conditions, params = candidate_condition_sql(**filters, season_id=segment.season_id)  # type: ignore[arg-type]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""

@@ -7,8 +7,10 @@ import logging
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
+from candidates.models import Candidate
 from notifications.errors import SequenceError
 from notifications.models import CandidateEvent, Enrollment, Sequence, SequenceStep, Trigger
 from notifications.services.outbox import outbox_kick_on_commit
@@ -56,14 +58,18 @@ def sequence_trigger(
         candidate_id=candidate_id, event=event, occurred_at=occurred_at, context=context
     )
     starts: list[tuple[Sequence, dt.datetime]] = []
-    for sequence in Sequence.objects.filter(is_active=True, trigger=event):
+    # A student runs through the sequences of their own season only.
+    season_sequences = Sequence.objects.filter(
+        is_active=True, season_id=Subquery(Candidate.objects.filter(pk=candidate_id).values("season_id")[:1])
+    )
+    for sequence in season_sequences.filter(trigger=event):
         if event == Trigger.STATUS_CHANGED and sequence.trigger_status not in ("", context.get("status")):
             continue
         starts.append((sequence, occurred_at))
     slot = context.get("slot_starts_at")
     if event == Trigger.SEMINAR_BOOKED and slot:
         slot_at = dt.datetime.fromisoformat(str(slot))
-        for sequence in Sequence.objects.filter(is_active=True, trigger=Trigger.BEFORE_SLOT):
+        for sequence in season_sequences.filter(trigger=Trigger.BEFORE_SLOT):
             anchor = slot_at - dt.timedelta(days=sequence.days_before or 0)
             if slot_at > occurred_at:
                 starts.append((sequence, anchor))
@@ -128,11 +134,12 @@ def sequence_trigger_many(
                 """
                 INSERT INTO notifications_enrollment
                     (sequence_id, candidate_id, occurrence, anchor_at, context, created_at, stopped_at, stop_reason)
-                SELECT %s, c.id, %s, %s, '{}'::jsonb, %s, NULL, ''
-                  FROM candidates_candidate c WHERE c.id = ANY(%s)
+                SELECT s.id, c.id, %s, %s, '{}'::jsonb, %s, NULL, ''
+                  FROM candidates_candidate c JOIN notifications_sequence s ON s.season_id = c.season_id
+                 WHERE s.id = %s AND c.id = ANY(%s)
                 ON CONFLICT (sequence_id, candidate_id, occurrence) DO NOTHING
                 """,
-                [sequence_id, f"{event}:{occurrence}", occurred_at, occurred_at, ids],
+                [f"{event}:{occurrence}", occurred_at, occurred_at, sequence_id, ids],
             )
             added += cursor.rowcount
     schema_name = current_schema()
@@ -162,15 +169,26 @@ def candidate_condition_sql(
     require_not_booked: bool,
     boards: list[str] | None = None,
     tags: list[str] | None = None,
+    season_id: int | None = None,
+    candidate_ids: list[int] | None = None,
     alias: str = "c",
 ) -> tuple[str, list[Any]]:
-    """SQL conditions on candidates_candidate (aliased) for a step or a segment: empty lists mean any."""
+    """SQL conditions on candidates_candidate (aliased) for a step or a segment: empty lists mean any.
+
+    `season_id` keeps a mail inside its season; `candidate_ids` (a bulk action on a list) names the students.
+    """
     clauses: list[str] = [
         f"{alias}.email <> ''",
         f"NOT {alias}.email_undeliverable",
         f"{alias}.merged_into_id IS NULL",  # a merged-away record is hidden; its survivor gets the mail
     ]
     params: list[Any] = []
+    if season_id is not None:
+        clauses.append(f"{alias}.season_id = %s")
+        params.append(int(season_id))
+    if candidate_ids:
+        clauses.append(f"{alias}.id = ANY(%s)")
+        params.append([int(candidate_id) for candidate_id in candidate_ids])
     if boards:
         clauses.append(
             f"EXISTS (SELECT 1 FROM candidates_entry en WHERE en.candidate_id = {alias}.id AND en.board = ANY(%s))"
@@ -226,6 +244,7 @@ def _step_due_where(
         require_not_booked=step.require_not_booked or sequence.stop_on_booked,
         boards=step.boards,
         tags=step.tags,
+        season_id=sequence.season_id,
     )
     stop_statuses = ""
     stop_params: list[Any] = []

@@ -36,7 +36,7 @@ def recruiter_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 @recruiter_page
 def sequence_list_view(request: HttpRequest) -> HttpResponse:
-    sequences = list(selectors.sequence_list())
+    sequences = list(selectors.sequence_list(season_id=request.season.pk))
     counts = selectors.sequence_counts(sequences=sequences)
     rows = [(sequence, counts.get(sequence.id)) for sequence in sequences]
     return render(request, "notifications/sequence_list.html", {"rows": rows})
@@ -61,7 +61,7 @@ def sequence_edit_view(request: HttpRequest, sequence_id: int | None = None) -> 
     if request.method == "POST":
         if form.is_valid():
             try:
-                saved = authoring.sequence_save(sequence=sequence, **form.cleaned_data)
+                saved = authoring.sequence_save(sequence=sequence, season=request.season, **form.cleaned_data)
             except NotificationError as error:
                 form.add_error(None, str(error))
             else:
@@ -178,7 +178,7 @@ def segment_view(request: HttpRequest) -> HttpResponse:
             subject, body = data["subject"], data["body"]
             if data["template"] is not None and not (subject or body):
                 subject, body = data["template"].subject, data["template"].body
-            recipients = selectors.candidate_filter(**filters)
+            recipients = selectors.candidate_filter(**filters, season_id=request.season.pk)
             if request.POST.get("action") == "send":
                 try:
                     segment = segments.segment_create(
@@ -187,6 +187,7 @@ def segment_view(request: HttpRequest) -> HttpResponse:
                         body=body,
                         filters=filters,
                         send_at=data["send_at"],
+                        season=request.season,
                     )
                 except NotificationError as error:
                     form.add_error(None, str(error))
@@ -224,7 +225,7 @@ def segment_view(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "preview": preview,
-        "segments": selectors.segment_list()[:50],
+        "segments": selectors.segment_list(season_id=request.season.pk)[:50],
         "variables": VARIABLES,
     }
     return render(request, "notifications/segments.html", context, status=status)

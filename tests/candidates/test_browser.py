@@ -56,7 +56,11 @@ def test_upload_preview_import_and_report_in_the_browser(tenants, globex_baselin
                 expect(page.locator("#r-refused")).to_have_text("2")
                 expect(page.locator("#refused-table")).to_contain_text("氏名も連絡先")
 
+                # The sample students graduate in 2026: they are in 26卒, picked in the header's season switch.
                 page.goto(server.url(globex.host, "/candidates/?q=タカハシ"))
+                expect(page.locator("table")).not_to_contain_text("高橋 悠斗")
+                page.locator("#season-switch").select_option(label="26卒")
+                expect(page.locator("h1")).to_contain_text("26卒")
                 expect(page.locator("table")).to_contain_text("高橋")
                 page.get_by_role("link", name="高橋 悠斗").first.click()
                 expect(page.locator("main")).to_contain_text("MN00000057")

@@ -239,7 +239,12 @@ def test_export_through_the_workspace_records_whose_data_left_and_they_become_th
     expected = sorted(candidate.pk for candidate in exported)
     assert entry.candidate_ids == expected and entry.student_count == 3
     # The filter is kept, the search words (could be a student's name) are not.
-    assert entry.filters == {"rank": "A", "sort": "new", "search": True} and "山田" not in str(entry.filters)
+    assert entry.filters == {
+        "rank": "A",
+        "sort": "new",
+        "search": True,
+        "season_id": entry.filters["season_id"],
+    } and "山田" not in str(entry.filters)
     assert audit_feed_scan(tenant=acme) == 1
     signal = LeakSignal.objects.get(kind=SignalKind.BULK_EXPORT)
     assert signal.candidate_ids == expected

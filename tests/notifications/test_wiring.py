@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from booking.services.bookings import booking_cancel, booking_create
 from booking.services.seminars import attendance_mark
 from candidates.csvsource import CSVSource
+from candidates.models import Candidate
 from candidates.services.importing import entries_import
 from notifications.models import CandidateEvent, Enrollment, OutboxMessage
 from tests.booking.conftest import candidate_make, seminar_make
@@ -22,10 +24,15 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 def test_imported_students_enter_entry_sequences(tenants):
     with schema_context(tenants["acme"].schema):
         sequence, _ = make_sequence(trigger="entry_imported")
+        started = timezone.now()
         with open(SAMPLES / "mynavi.csv", "rb") as handle:
             report = entries_import(source=CSVSource.open(fileobj=handle), parallel=False)
         assert report.created > 0
-        assert Enrollment.objects.filter(sequence=sequence).count() == report.created
+        # Every new student of the sequence's season is enrolled, and no student of another season.
+        enrolled = Enrollment.objects.filter(sequence=sequence)
+        in_season = Candidate.objects.filter(season_id=sequence.season_id, created_at__gte=started)
+        assert 0 < enrolled.count() == in_season.count() < report.created
+        assert set(enrolled.values_list("candidate__season_id", flat=True)) == {sequence.season_id}
 
 
 def test_booking_queues_its_confirmation_and_feeds_the_sequences(tenants, django_capture_on_commit_callbacks):
