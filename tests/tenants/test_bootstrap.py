@@ -27,9 +27,19 @@ CANDIDATES_6 = ("candidates", "0006_audit_candidate_ids")
 BOOKING_4 = ("booking", "0004_waiting_room")
 
 
+def _undone_after(app: str, name: str) -> tuple[tuple[str, str], ...]:
+    """What going back to `app`.`name` undoes: the app's later migrations and every migration of another app
+    that depends on them, in the graph's order (later migrations join as they land)."""
+    graph = migration_loader().graph
+    undone: set[tuple[str, str]] = set()
+    for key in migration_graph().order:
+        if key[0] == app and key[1] > name:
+            undone.update(graph.backwards_plan(key))  # the key and everything that depends on it
+    return tuple(key for key in migration_graph().order if key in undone)
+
+
 def _candidates_after(name: str) -> tuple[tuple[str, str], ...]:
-    """The candidates migrations after `name`, in the graph's order (later migrations join as they land)."""
-    return tuple(key for key in migration_graph().order if key[0] == "candidates" and key[1] > name)
+    return _undone_after("candidates", name)
 
 
 def _migrate_back(schema: str, app: str, name: str) -> None:
@@ -92,7 +102,8 @@ def test_plan_reads_every_schema_state_together_and_deploy_applies_only_what_lac
     assert by_schema[a].missing == () and not by_schema[a].pending
     assert by_schema[b].missing[:2] == (CANDIDATES_5, CANDIDATES_6)
     assert by_schema[b].missing == _candidates_after("0004_importjob_rows_total")
-    assert by_schema[c].missing == (BOOKING_4,)
+    assert by_schema[c].missing[0] == BOOKING_4
+    assert by_schema[c].missing == _undone_after("booking", "0003_booking_reminder")
     assert "0006_audit_candidate_ids is applied before its dependency candidates.0005" in by_schema[d].problem
     assert by_schema["t_fleet_fresh"].missing == migration_graph().order
     assert not by_schema["t_fleet_fresh"].recorded
