@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +23,7 @@ class CandidateFilterForm(forms.Form):
     tag = forms.CharField(label="タグ", required=False, max_length=40)
     sort = forms.ChoiceField(label="並び順", required=False, choices=[(key, key) for key in SORTS])
 
-    def __init__(self, *args, season_id: int | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, season_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.season_id = season_id
         for list_filter in list_filters():

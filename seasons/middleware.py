@@ -23,7 +23,7 @@ class SeasonMiddleware(MiddlewareMixin):
         session = request.session
         # One query serves both the current season and the header's list of seasons.
         seasons = SimpleLazyObject(lambda: list(season_list(include_archived=True)))
-        request.seasons = seasons  # type: ignore[attr-defined]
-        request.season = SimpleLazyObject(  # type: ignore[attr-defined]
+        request.seasons = seasons
+        request.season = SimpleLazyObject(
             lambda: season_for_session(session=session, seasons=list(seasons))
         )

@@ -35,7 +35,7 @@ def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.role not in EVERYONE:
+        if getattr(request.user, "role", None) not in EVERYONE:
             # Interviewers see students only through their own interviews (selection app), never here.
             return forbidden(request)
         if request.method == "POST" and not request.user.can_edit:

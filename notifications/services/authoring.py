@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
 from notifications.errors import SequenceError
 from notifications.models import MailTemplate, Sequence, SequenceStep, Trigger
 from notifications.services.templating import template_validate
+
+if TYPE_CHECKING:
+    from seasons.models import Season
 
 
 def template_save(
@@ -36,7 +40,7 @@ def sequence_save(
     is_active: bool = False,
     stop_on_booked: bool = False,
     stop_on_statuses: list[str] | None = None,
-    season=None,
+    season: Season | None = None,
 ) -> Sequence:
     """Create or change a sequence; a new one belongs to `season` (the default season when None)."""
     if not name.strip():

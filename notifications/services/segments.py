@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -15,6 +15,9 @@ from notifications.services.schedule import mail_settings_get, quiet_adjust
 from notifications.services.sequences import candidate_condition_sql
 from notifications.services.templating import template_validate
 from tenants.selectors import current_schema
+
+if TYPE_CHECKING:
+    from seasons.models import Season
 
 
 def segment_filters_clean(filters: dict[str, Any]) -> dict[str, list[Any]]:
@@ -37,7 +40,7 @@ def segment_create(
     body: str,
     filters: dict[str, Any],
     send_at: dt.datetime | None = None,
-    season=None,
+    season: Season | None = None,
 ) -> SegmentMail:
     """Save a segment mail of `season` (the default season when None); it reaches students of that season only.
 
