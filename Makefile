@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-rush nginx
+.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-rush nginx drill restore bench-recovery
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -30,6 +30,16 @@ demo: services
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v 0
 	DEBUG=1 $(BIN)/python manage.py demo_seed
 	DEBUG=1 EMAIL_URL=smtp://127.0.0.1:1025 $(BIN)/honcho -f Procfile start
+
+# The recovery drill: restore the latest backup into a scratch server and check it (docs/recovery.md).
+drill: migrate
+	DEBUG=1 $(BIN)/python manage.py demo_seed >/dev/null
+	DEBUG=1 $(BIN)/python manage.py drill
+
+# Point-in-time recovery of the whole platform: make restore TO="2026-03-01 14:03:10" (or TO=latest).
+restore: services
+	@test -n "$(TO)" || { echo 'usage: make restore TO="YYYY-MM-DD HH:MM:SS" (Japan time) or TO=latest' >&2; exit 2; }
+	DEBUG=1 $(BIN)/python manage.py restore --replace $(if $(filter latest,$(TO)),--latest,--to "$(TO)")
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -48,6 +48,7 @@ SHARED_APPS = [
     "tenants",
     "accounts",
     "incidents",
+    "recovery",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -254,3 +255,20 @@ if TESTING:
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"saas-{TEST_RUN}"  # type: ignore[index]
     CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_RUN}"
     RUSH_KEY_PREFIX = f"{TEST_RUN}:"
+
+# Backups (recovery/, docs/recovery.md): base backups + WAL, sealed to an age recipient, in a directory or S3.
+BACKUP_URL = env("BACKUP_URL", default=str(BASE_DIR / ".data" / "backups"))
+BACKUP_DATABASE_URL = env("BACKUP_DATABASE_URL", default="")  # a REPLICATION role; default: DATABASE_URL's
+BACKUP_RECIPIENT = env("BACKUP_RECIPIENT", default="")  # age1…; default: .data/backup-keys/recipient.txt
+# Only the restore commands open this file; settings hold its path, never the key.
+BACKUP_IDENTITY_FILE = env("BACKUP_IDENTITY_FILE", default=str(BASE_DIR / ".data" / "backup-keys" / "identity.txt"))
+BACKUP_SPOOL = env("BACKUP_SPOOL", default=str(BASE_DIR / ".data" / "backup-spool"))
+BACKUP_FULL_HOURS = env.float("BACKUP_FULL_HOURS", default=24.0)
+BACKUP_INCREMENTAL_HOURS = env.float("BACKUP_INCREMENTAL_HOURS", default=1.0)
+BACKUP_WAL_SWITCH_SECONDS = env.float("BACKUP_WAL_SWITCH_SECONDS", default=30.0)
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+BACKUP_MAX_AGE_HOURS = env.float("BACKUP_MAX_AGE_HOURS", default=26.0)
+BACKUP_LOCK_DAYS = env.int("BACKUP_LOCK_DAYS", default=35)  # S3 Object Lock retention, when the bucket has it
+# Probes other apps add to the watchdog (incidents/watchdog/probes.py): the age of the last good backup.
+WATCHDOG_PROBES = ["recovery.probes.backup_probe"]

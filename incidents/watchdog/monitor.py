@@ -72,6 +72,8 @@ class Watchdog:
     def __post_init__(self) -> None:
         for probe in self.probes:
             self.states.setdefault(probe.name, ProbeState())
+            if hasattr(probe, "spec"):  # probes other apps contribute bring their own spec
+                SPECS.setdefault(probe.name, probe.spec)
 
     # ---- one round -------------------------------------------------------------------------
     def tick(self) -> list[Action]:

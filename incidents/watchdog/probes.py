@@ -135,4 +135,18 @@ def default_probes(*, names: list[str] | None = None, web_url: str = "") -> list
         probes.append(SmtpProbe(settings.EMAIL_HOST, int(settings.EMAIL_PORT)))
     if web_url:
         probes.append(WebProbe(web_url, settings.BASE_DOMAIN))
+    probes += registered_probes()
     return [probe for probe in probes if names is None or probe.name in names]
+
+
+def registered_probes() -> list:
+    """Probes other apps contribute (settings.WATCHDOG_PROBES: dotted paths of factories returning a probe, or
+    None when there is nothing to watch); each brings its ProbeSpec as `spec`."""
+    from django.utils.module_loading import import_string
+
+    probes = []
+    for path in getattr(settings, "WATCHDOG_PROBES", ()):
+        probe = import_string(path)()
+        if probe is not None:
+            probes.append(probe)
+    return probes
