@@ -126,8 +126,10 @@ class Cluster:
     def server(self) -> Server:
         return Server(host="127.0.0.1", port=self.port)
 
-    def _pg_ctl(self, *args: str, timeout: float = 120) -> None:
+    def _pg_ctl(self, *args: str, timeout: float = 120, nice: bool = False) -> None:
         command = [binary("pg_ctl"), "-D", str(self.pgdata), *args]
+        if nice:  # the server inherits it: a scratch restore yields the CPU to the live server
+            command = ["nice", "-n", "10", *command]
         user = server_user()
         # pg_ctl -w waits for the server; its output goes to a file so a long-lived server holds no pipe.
         with open(os.devnull, "wb") as devnull:
@@ -141,7 +143,7 @@ class Cluster:
                 f"pg_ctl {args[-1]} failed: {completed.stderr.decode(errors='replace')}\n{tail}"
             )
 
-    def start(self, *, wait: bool = True, timeout: float = 600) -> None:
+    def start(self, *, wait: bool = True, timeout: float = 600, nice: bool = False) -> None:
         options = f"-h 127.0.0.1 -p {self.port} -k ''"  # TCP only: a deep folder's socket path is too long
         self._pg_ctl(
             *(["-w", "-t", str(int(timeout))] if wait else ["-W"]),
@@ -151,6 +153,7 @@ class Cluster:
             str(self.pgdata / "server.log"),
             "start",
             timeout=timeout + 30,
+            nice=nice,
         )
 
     def stop(self, *, mode: str = "fast") -> None:

@@ -81,7 +81,7 @@ class IncidentProgress:
                     title=self.title,
                     message_ja=text,
                     impact="major",
-                    scope=Scope.TENANTS if self.tenants else Scope.ALL,
+                    scope=Scope.CHOSEN if self.tenants else Scope.ALL,
                     tenants=self.tenants,
                     visibility=self.visibility if self.tenants else Visibility.PUBLIC,
                 )

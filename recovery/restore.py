@@ -111,6 +111,7 @@ def cluster_restore(
     identity_file: Path | None = None,
     progress: Progress | None = None,
     work: Path | None = None,
+    nice: bool = False,
 ) -> RestoredCluster:
     """Restore into pgdata (must not exist) and leave the server running, promoted, on `port`."""
     clock = time.monotonic()
@@ -134,7 +135,8 @@ def cluster_restore(
         else:
             # Hard links, no fsync: the inputs are thrown away, and PostgreSQL syncs the data folder when it starts.
             postgres.run(
-                [
+                nice=nice,
+                command=[
                     postgres.binary("pg_combinebackup"),
                     "--link",
                     "--no-sync",
@@ -142,7 +144,7 @@ def cluster_restore(
                     *map(str, folders),
                     "-o",
                     str(pgdata),
-                ]
+                ],
             )
             # The newest backup's own WAL (up to its end) is needed as well; the archive has it too.
             for segment in (folders[-1] / "pg_wal").iterdir():
@@ -167,7 +169,7 @@ def cluster_restore(
         postgres.hand_to_server_user(pgdata)
         postgres.hand_to_server_user(work)
         replay_started = time.monotonic()
-        reached = _recover(cluster, target=target)
+        reached = _recover(cluster, target=target, nice=nice)
         phases["replay_s"] = round(time.monotonic() - replay_started, 2)
         _recovery_settings_remove(cluster)
     finally:
@@ -218,11 +220,11 @@ def _recovery_settings_remove(cluster: postgres.Cluster) -> None:
         conf.write_text(text[: text.index(RECOVERY_BLOCK)].rstrip("\n") + "\n")
 
 
-def _recover(cluster: postgres.Cluster, *, target: datetime | None) -> datetime | None:
+def _recover(cluster: postgres.Cluster, *, target: datetime | None, nice: bool = False) -> datetime | None:
     """Start in recovery; at the target (paused) or the end of the archive, read the moment reached, promote."""
     for attempt in range(2):
         try:
-            cluster.start(timeout=3600)
+            cluster.start(timeout=3600, nice=nice)
             return _wait_and_promote(cluster)
         except (RecoveryError, psycopg.OperationalError):
             log = (cluster.pgdata / "server.log").read_text(errors="replace")

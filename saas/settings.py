@@ -84,6 +84,7 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.unknown_host"
 
 MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",
+    "recovery.middleware.TenantMaintenanceMiddleware",  # a company being restored gets its maintenance page
     "booking.rush.middleware.RushMiddleware",  # /my/rush/ answers here, ahead of sessions and CSRF
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
