@@ -104,11 +104,18 @@ def application_database() -> str:
     return settings.DATABASES["default"]["NAME"]
 
 
-def run(command: list[str], *, env: dict[str, str] | None = None, timeout: float = 3600, nice: bool = False):
-    """Run a tool; a failure raises RecoveryError with the tool's own message."""
+def run(
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 3600,
+    nice: bool = False,
+    user: str | None = None,
+):
+    """Run a tool (as `user` when given); a failure raises RecoveryError with the tool's own message."""
     if nice:
         command = ["nice", "-n", "10", *command]
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, user=user)
     if completed.returncode != 0:
         tool = Path(command[3] if nice else command[0]).name
         raise RecoveryError(f"{tool} failed: {(completed.stderr or completed.stdout).strip()[-2000:]}")
@@ -157,8 +164,17 @@ class Cluster:
         )
 
     def stop(self, *, mode: str = "fast") -> None:
-        if (self.pgdata / "postmaster.pid").exists():
-            self._pg_ctl("-w", "-m", mode, "stop")
+        pid = self.pid()
+        if pid is None:
+            return
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:  # killed: nothing to stop, its pid file is stale
+            (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+            return
+        except PermissionError:
+            pass  # alive, owned by the server user
+        self._pg_ctl("-w", "-m", mode, "stop")
 
     def pid(self) -> int | None:
         try:

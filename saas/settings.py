@@ -121,6 +121,10 @@ ASGI_APPLICATION = "saas.asgi.application"
 WSGI_APPLICATION = "saas.wsgi.application"
 
 _database = env.db_url_config(DATABASE_URL)
+if "," in str(_database.get("HOST", "")):
+    # Primary and standby listed (postgres://u@h1:5432,h2:5432/db): libpq tries them in turn and keeps the
+    # one that accepts writes, so after a failover new connections reach the promoted server by themselves.
+    _database.setdefault("OPTIONS", {}).setdefault("target_session_attrs", "read-write")
 _database["ENGINE"] = "django_tenants.postgresql_backend"
 # Django's psycopg pool: the connection count stays bounded under ASGI's many threads.
 _database["CONN_MAX_AGE"] = 0
@@ -273,3 +277,8 @@ BACKUP_MAX_AGE_HOURS = env.float("BACKUP_MAX_AGE_HOURS", default=26.0)
 BACKUP_LOCK_DAYS = env.int("BACKUP_LOCK_DAYS", default=35)  # S3 Object Lock retention, when the bucket has it
 # Probes other apps add to the watchdog (incidents/watchdog/probes.py): the age of the last good backup.
 WATCHDOG_PROBES = ["recovery.probes.backup_probe"]
+# ...and per-round work: promoting the standby when the primary is gone (recovery/failover.py).
+WATCHDOG_HOOKS = ["recovery.failover.failover_hook"]
+FAILOVER_STANDBY = env("FAILOVER_STANDBY", default="")  # host:port of the standby; empty: no promotion
+FAILOVER_PROMOTE_AFTER = env.float("FAILOVER_PROMOTE_AFTER", default=10.0)  # seconds the primary must be gone
+FAILOVER_PRIMARY_DATA = env("FAILOVER_PRIMARY_DATA", default="")  # the primary's data folder, fenced if local

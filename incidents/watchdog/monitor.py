@@ -68,6 +68,8 @@ class Watchdog:
     directory: list[Contact] = field(default_factory=list)
     directory_at: float = -1e9
     sent: list[tuple[str, str]] = field(default_factory=list)
+    # Other apps' per-round work (recovery.failover.FailoverController): each has tick(); failures are logged.
+    hooks: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for probe in self.probes:
@@ -93,6 +95,11 @@ class Watchdog:
             if action.probe in DIRECT or not database_up:
                 self._notify_directly(action)
         self.pending.extend(actions)
+        for hook in self.hooks:
+            try:
+                hook.tick()
+            except Exception:
+                logger.exception("watchdog hook %s failed", type(hook).__name__)
         if database_up:
             self.flush()
         return actions

@@ -129,6 +129,7 @@ def default_probes(*, names: list[str] | None = None, web_url: str = "") -> list
         dbname=db["NAME"],
         user=db.get("USER") or "postgres",
         password=db.get("PASSWORD") or None,
+        target_session_attrs=db.get("OPTIONS", {}).get("target_session_attrs"),  # the primary, when several
     )
     probes = [PostgresProbe(conninfo), RedisProbe(settings.REDIS_URL), ChannelsProbe(), CeleryProbe()]
     if settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
@@ -139,14 +140,19 @@ def default_probes(*, names: list[str] | None = None, web_url: str = "") -> list
     return [probe for probe in probes if names is None or probe.name in names]
 
 
+def _registered(setting: str) -> list:
+    from django.utils.module_loading import import_string
+
+    made = (import_string(path)() for path in getattr(settings, setting, ()))
+    return [item for item in made if item is not None]
+
+
 def registered_probes() -> list:
     """Probes other apps contribute (settings.WATCHDOG_PROBES: dotted paths of factories returning a probe, or
     None when there is nothing to watch); each brings its ProbeSpec as `spec`."""
-    from django.utils.module_loading import import_string
+    return _registered("WATCHDOG_PROBES")
 
-    probes = []
-    for path in getattr(settings, "WATCHDOG_PROBES", ()):
-        probe = import_string(path)()
-        if probe is not None:
-            probes.append(probe)
-    return probes
+
+def registered_hooks() -> list:
+    """Per-round work other apps contribute (settings.WATCHDOG_HOOKS: factories of objects with tick())."""
+    return _registered("WATCHDOG_HOOKS")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from incidents.watchdog.monitor import Config, Watchdog
-from incidents.watchdog.probes import default_probes
+from incidents.watchdog.probes import default_probes, registered_hooks
 
 
 class Command(BaseCommand):
@@ -32,6 +32,7 @@ class Command(BaseCommand):
                 recover_after=options["recover_after"],
                 stable_seconds=options["stable_seconds"],
             ),
+            hooks=registered_hooks(),
         )
         self.stdout.write(
             f"watchdog: probing {', '.join(p.name for p in watchdog.probes)} every {options['interval']}s"
