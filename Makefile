@@ -79,5 +79,8 @@ nginx:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	  else echo "nginx is needed: sudo apt-get install nginx" >&2; exit 1; fi; }
 
+bench-recovery: services
+	SAAS_TESTING=1 $(BIN)/python bench/recovery_bench.py
+
 bench-rush: services nginx
 	SAAS_TESTING=1 $(BIN)/python bench/rush.py
