@@ -42,9 +42,10 @@ class BackupAgent:
         self.archiver.upload_ready()
         if self.archiver.receiver_running():
             self.archiver.switch_if_due()
-            kind = base_backup_due(self.config)
+            kind = "full" if self.archiver.gap else base_backup_due(self.config)
             if kind is not None:
                 backup = base_backup_take(config=self.config, recipient=self.recipient, kind=kind)
+                self.archiver.gap = False
                 logger.info("backup %s taken in %.1f s", backup.id, backup.seconds)
                 plan = prune(config=self.config)
                 if plan.drop:

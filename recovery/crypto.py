@@ -93,13 +93,18 @@ def seal(*, source: Path, target: Path, recipient: str) -> tuple[str, int]:
 def unseal(*, stream: BinaryIO, target: Path, identity: pyrage.x25519.Identity) -> None:
     """Decrypt and decompress a stored object into target (a wrong key or a changed byte fails loudly)."""
     with open(target, "wb") as out:
-        plain = zstandard.ZstdDecompressor().stream_writer(out, closefd=False)
-        try:
-            pyrage.decrypt_io(stream, plain, [identity])
-        except (pyrage.DecryptError, OSError) as error:
-            if isinstance(error, OSError) and "decrypt" not in str(error):
-                raise  # a disk error, not a wrong key or changed bytes
-            raise RecoveryError(
-                f"復号できません（鍵が違うか、バックアップが改変されています）: {target.name}"
-            ) from error
-        plain.flush()
+        unseal_into(stream=stream, out=out, identity=identity, name=target.name)
+
+
+def unseal_into(*, stream: BinaryIO, out: BinaryIO, identity: pyrage.x25519.Identity, name: str) -> None:
+    """Decrypt and decompress into a writer (a file, or the pipe of `tar -x` so nothing is written twice)."""
+    plain = zstandard.ZstdDecompressor().stream_writer(out, closefd=False)
+    try:
+        pyrage.decrypt_io(stream, plain, [identity])
+    except (pyrage.DecryptError, OSError) as error:
+        if isinstance(error, OSError) and "decrypt" not in str(error):
+            raise  # a disk or pipe error, not a wrong key or changed bytes
+        raise RecoveryError(
+            f"復号できません（鍵が違うか、バックアップが改変されています）: {name}"
+        ) from error
+    plain.flush()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tarfile
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +34,7 @@ from recovery.catalog import (
     wal_objects,
 )
 from recovery.config import BackupConfig
-from recovery.crypto import identity_load, unseal
+from recovery.crypto import identity_load, unseal, unseal_into
 from recovery.errors import RecoveryError
 from saas.processes import free_port
 
@@ -65,23 +65,32 @@ def _choose(backups: list[BaseBackup], target: datetime | None) -> list[BaseBack
 
 
 def _unseal_backup(store, backup: BaseBackup, folder: Path, identity) -> Path:
-    """The backup as a plain data folder (base.tar extracted, pg_wal.tar into pg_wal, the manifest beside)."""
+    """The backup as a plain data folder (base.tar extracted, pg_wal.tar into pg_wal, the manifest beside).
+
+    The tar files are decrypted and decompressed straight into GNU tar's pipe: nothing is written twice.
+    """
     data = folder / backup.id
     data.mkdir(parents=True)
     for item in backup.files:
-        plain = folder / f"{backup.id}.{item.name}"
-        with store.open(f"base/{backup.id}/{item.name}{SEALED}") as stream:
-            unseal(stream=stream, target=plain, identity=identity)
-        if item.name == "base.tar":
-            with tarfile.open(plain) as archive:
-                archive.extractall(data, filter="fully_trusted")
-        elif item.name == "pg_wal.tar":
-            (data / "pg_wal").mkdir(exist_ok=True)
-            with tarfile.open(plain) as archive:
-                archive.extractall(data / "pg_wal", filter="fully_trusted")
-        elif item.name == "backup_manifest":
-            shutil.copyfile(plain, data / "backup_manifest")
-        plain.unlink()
+        key = f"base/{backup.id}/{item.name}{SEALED}"
+        if item.name == "backup_manifest":
+            with store.open(key) as stream:
+                unseal(stream=stream, target=data / "backup_manifest", identity=identity)
+            continue
+        target = data if item.name == "base.tar" else data / "pg_wal"
+        target.mkdir(exist_ok=True)
+        tar = subprocess.Popen(
+            ["tar", "-x", "-f", "-", "-C", str(target)], stdin=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            with store.open(key) as stream:
+                unseal_into(stream=stream, out=tar.stdin, identity=identity, name=item.name)
+        finally:
+            tar.stdin.close()
+            error = tar.stderr.read().decode(errors="replace")
+            tar.stderr.close()
+        if tar.wait() != 0:
+            raise RecoveryError(f"{backup.id}/{item.name} を展開できません: {error.strip()[-500:]}")
     return data
 
 

@@ -27,6 +27,7 @@ from recovery.errors import RecoveryError
 logger = logging.getLogger("recovery.wal")
 SLOT = "saas_archive"
 PARTIAL_STALE_SECONDS = 3.0
+MAX_SLOT_KEEP = "8GB"
 
 
 class WalArchiver:
@@ -39,6 +40,7 @@ class WalArchiver:
         self.sealing = config.spool / f"{name}-sealing"
         self.sealing.mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen | None = None
+        self.gap = False  # set when WAL was lost: only a new base backup makes the archive whole again
         self.store = config.store()
         self._marker = config.spool / f"{name}-uploaded"
         self._partial_uploaded: tuple[str, int] | None = None
@@ -85,7 +87,29 @@ class WalArchiver:
             time.sleep(0.05)
         return False
 
+    def _slot_check(self) -> None:
+        """A slot the server gave up on (past max_slot_wal_keep_size) means a gap in the archive: drop it,
+        and have the agent take a full backup at once. An unbounded slot is bounded when the role may."""
+        with psycopg.connect(self.config.source_for(), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s", [self.slot]
+            ).fetchone()
+            if row and row[0] == "lost":
+                conn.execute("SELECT pg_drop_replication_slot(%s)", [self.slot])
+                self.gap = True
+                logger.warning(
+                    "replication slot %s was lost: the archive has a gap until the next backup", self.slot
+                )
+            superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[
+                0
+            ]
+            if superuser and conn.execute("SHOW max_slot_wal_keep_size").fetchone()[0] == "-1":
+                # An agent that stays away must not fill the server's disk with WAL kept for it.
+                conn.execute(f"ALTER SYSTEM SET max_slot_wal_keep_size = '{MAX_SLOT_KEEP}'")
+                conn.execute("SELECT pg_reload_conf()")
+
     def _slot_create(self, environment: dict[str, str]) -> bool:
+        self._slot_check()
         slot_created = subprocess.run(
             [
                 postgres.binary("pg_receivewal"),

@@ -14,7 +14,7 @@ def test_procfile_is_the_layouts():
 
 def test_procfile_runs_every_production_process_once():
     names = [line.split(":", 1)[0] for line in layout.procfile().splitlines() if not line.startswith("#")]
-    assert names == ["web", "ws", "rush1", "rush2", "worker", "beat", "watchdog"]
+    assert names == ["web", "ws", "rush1", "rush2", "worker", "beat", "watchdog", "backup"]
     text = layout.procfile()
     assert "uvicorn booking.rush.asgi:application" in text and "--loop asyncio --http httptools" in text
     assert "gunicorn saas.wsgi:application" in text and "daphne -b 127.0.0.1 -p 8002" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import uuid
@@ -31,7 +32,7 @@ class Archive:
     def take(self, kind: str = "auto") -> BaseBackup:
         return base_backup_take(config=self.config, recipient=self.recipient, kind=kind)
 
-    def archive_now(self, *, seconds: float = 60) -> str:
+    def archive_now(self, *, seconds: float = 120) -> str:
         """Close the current WAL segment and wait until it is in the store; returns its name."""
         with psycopg.connect(self.config.source_for(), autocommit=True) as conn:
             lsn = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
@@ -41,7 +42,14 @@ class Archive:
         store = self.config.store()
         deadline = time.monotonic() + seconds
         while not store.exists(f"wal/{segment}{SEALED}"):
-            assert time.monotonic() < deadline, f"{segment} was not archived"
+            log = self.archiver.folder.with_suffix(".log")
+            assert time.monotonic() < deadline, (
+                f"{segment} not archived: {log.read_text()[-1000:] if log.exists() else ''}"
+            )
+            if (
+                not self.archiver.receiver_running()
+            ):  # as the agent does: a receiver that stopped starts again
+                self.archiver.receiver_start()
             self.archiver.upload_ready()
             time.sleep(0.05)
         return segment
@@ -76,8 +84,8 @@ def backup_entry(
     )
 
 
-def archive_make(root: Path, **overrides) -> Archive:
-    """A store, a key pair and a receiver (no slot: nothing stays behind on the server) under root."""
+def archive_make(root: Path, *, slot: str | None = None, **overrides) -> Archive:
+    """A store, a key pair and a receiver under root (without a slot unless named: nothing stays behind)."""
     identity = pyrage.x25519.Identity.generate()
     identity_file = root / "keys" / "identity.txt"
     identity_file.parent.mkdir(parents=True)
@@ -85,7 +93,7 @@ def archive_make(root: Path, **overrides) -> Archive:
     identity_file.chmod(0o600)
     recipient = str(identity.to_public())
     config = backup_config(**{"url": str(root / "store"), "spool": root / "spool", **overrides})
-    archiver = WalArchiver(config=config, recipient=recipient, slot=None)
+    archiver = WalArchiver(config=config, recipient=recipient, slot=slot)
     archiver.receiver_start()
     assert archiver.receiver_streaming(seconds=30)
     return Archive(config=config, recipient=recipient, identity_file=identity_file, archiver=archiver)
@@ -109,10 +117,22 @@ def scratch(request) -> Path:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def _slots_drop(config: BackupConfig, pattern: str) -> None:
+    with psycopg.connect(config.source_for(), autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE %s AND NOT active",
+            [pattern],
+        )
+
+
 @pytest.fixture(scope="session")
 def archive(tenants) -> Archive:
+    """One archive for the session, with a slot: a receiver that falls behind while the whole suite writes
+    must not find its WAL recycled (a slot of an interrupted earlier run is dropped first)."""
     root = scratch_folder("archive")
-    made = archive_make(root)
+    _slots_drop(backup_config(), "test_archive_%")
+    made = archive_make(root, slot=f"test_archive_{os.getpid()}")
     yield made
     made.archiver.receiver_stop()
+    _slots_drop(made.config, f"test_archive_{os.getpid()}")
     shutil.rmtree(root, ignore_errors=True)
