@@ -120,6 +120,7 @@ def main() -> None:
         ]
     )
     env = stack_env(smtp_port)
+    env["OUTGOING_HTTP_ALLOW"] = f"127.0.0.1:{hook_port}"  # the local receiver stands for public servers
     ports = []
     try:
         for _ in range(DAPHNES):

@@ -237,6 +237,8 @@ if SENTRY_DSN:
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default=f"support@{BASE_DOMAIN}")
 
 PUBLIC_PORT = env("PUBLIC_PORT", default="8000" if (DEBUG or BASE_DOMAIN == "localhost") else "")
+# Exact "address:port" pairs outgoing HTTP may reach although not public (saas/egress.py); empty in production.
+OUTGOING_HTTP_ALLOW = env.list("OUTGOING_HTTP_ALLOW", default=[])
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 

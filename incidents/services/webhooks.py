@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from incidents.errors import IncidentError
 from incidents.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from saas import egress
 from tenants.models import Tenant
 
 MAX_ATTEMPTS = 6
@@ -54,8 +55,10 @@ def webhook_verify(*, secret: str, headers: dict[str, str], body: str, tolerance
 @transaction.atomic
 def webhook_endpoint_create(*, tenant: Tenant, url: str) -> WebhookEndpoint:
     url = url.strip()
-    if not url.startswith(("https://", "http://")):
-        raise IncidentError("送信先 URL は http:// または https:// で始めてください。")
+    try:
+        egress.destination_check(url)
+    except egress.DestinationRefused as refused:
+        raise IncidentError(refused.message) from refused
     if WebhookEndpoint.objects.filter(tenant=tenant, is_active=True).count() >= 5:
         raise IncidentError("Webhook は 1 社あたり 5 件まで登録できます。")
     return WebhookEndpoint.objects.create(tenant=tenant, url=url, secret=webhook_secret_new())
@@ -92,13 +95,10 @@ def _shared_client() -> httpx.Client:
     global _client
     with _client_lock:
         if _client is None:
-            # Redirects are not followed: a receiver must answer at the URL its company registered.
-            # Keep-alive for as many connections as the batch tasks open at once (8 tasks × 8 sends each).
-            _client = httpx.Client(
-                timeout=TIMEOUT_SECONDS,
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-            )
+            # Public destinations only, checked on every connection; redirects are not followed (a
+            # receiver answers at the URL its company registered). Keep-alive for as many connections
+            # as the batch tasks open at once (8 tasks × 8 sends each).
+            _client = egress.client_new(timeout=TIMEOUT_SECONDS, max_connections=100)
         return _client
 
 
@@ -110,7 +110,7 @@ def retry_delay_seconds(attempt: int) -> int:
 def _post(*, delivery: WebhookDelivery, client: httpx.Client) -> tuple[int | None, str]:
     """POST one signed delivery; (HTTP status or None, error name)."""
     timestamp = int(time.time())
-    headers: dict[str, Any] = {
+    headers: dict[str, str] = {
         "content-type": "application/json",
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(timestamp),
@@ -123,8 +123,15 @@ def _post(*, delivery: WebhookDelivery, client: httpx.Client) -> tuple[int | Non
         "user-agent": "saiyo-incidents/1",
     }
     try:
-        response = client.post(delivery.endpoint.url, content=delivery.payload.encode(), headers=headers)
-        return response.status_code, ""
+        status_code = egress.bounded_send(
+            client,
+            "POST",
+            delivery.endpoint.url,
+            content=delivery.payload.encode(),
+            headers=headers,
+            seconds=TIMEOUT_SECONDS,
+        )
+        return status_code, ""
     except httpx.HTTPError as exc:
         return None, type(exc).__name__
 

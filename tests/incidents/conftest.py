@@ -76,8 +76,11 @@ class Receiver:
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[Receiver]:
-    """A real local HTTP server recording what it receives (optionally failing the first requests)."""
+def webhook_receiver(settings) -> Iterator[Receiver]:
+    """A real local HTTP server recording what it receives (optionally failing the first requests).
+
+    Its exact address and port are exempt from the public-destinations rule (saas/egress.py).
+    """
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -94,6 +97,7 @@ def webhook_receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    settings.OUTGOING_HTTP_ALLOW = [f"127.0.0.1:{server.server_address[1]}"]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield state

@@ -6,11 +6,15 @@ import json
 
 import pytest
 
-from incidents.models import DeliveryStatus, Impact, Scope, Visibility, WebhookDelivery
+from incidents.models import DeliveryStatus, Impact, Scope, Visibility, WebhookDelivery, WebhookEndpoint
 from incidents.services.lifecycle import incident_create
 from incidents.services.webhooks import (
+    MAX_ATTEMPTS,
     retry_delay_seconds,
+    webhook_attempt,
+    webhook_deliveries_create,
     webhook_endpoint_create,
+    webhook_secret_new,
     webhook_sign,
     webhook_verify,
 )
@@ -91,8 +95,50 @@ def test_webhook_settings_are_for_admins_and_validate_input(tenants):
     admin = tenant_client(tenants["acme"])
     response = admin.post("/status/webhooks/", {"url": "ftp://example.com"})
     assert response.status_code == 400
-    assert admin.post("/status/webhooks/", {"url": "https://example.com/hook"}).status_code == 302
+    assert admin.post("/status/webhooks/", {"url": "https://93.184.215.14/hook"}).status_code == 302
     assert (
-        "https://example.com/hook"
+        "https://93.184.215.14/hook"
         not in tenant_client(tenants["globex"]).get("/status/webhooks/").content.decode()
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:6379/", "http://localhost/", "http://169.254.169.254/latest/", "http://[::1]/"]
+)
+def test_webhooks_to_the_internal_network_are_refused_at_save(tenants, url):
+    admin = tenant_client(tenants["acme"])
+    response = admin.post("/status/webhooks/", {"url": url})
+    assert response.status_code == 400 and "登録できません" in response.content.decode()
+    assert not WebhookEndpoint.objects.filter(tenant=tenants["acme"].tenant).exists()
+
+
+@pytest.mark.django_db
+def test_delivery_checks_the_destination_again_and_the_log_tells_only_delivered_or_failed(
+    tenants, webhook_receiver, settings
+):
+    # A row saved before the rule (or a name that resolved elsewhere then): delivery refuses it again.
+    settings.OUTGOING_HTTP_ALLOW = []
+    tenant = tenants["acme"].tenant
+    port = webhook_receiver.url.split(":")[2].split("/")[0]
+    ids = []
+    for url in (webhook_receiver.url, f"http://localhost:{port}/hook"):
+        endpoint = WebhookEndpoint.objects.create(tenant=tenant, url=url, secret=webhook_secret_new())
+        ids += webhook_deliveries_create(tenant_ids=[tenant.pk], event_type="t", payloads={tenant.pk: {}})[-1:]
+        endpoint.is_active = False
+        endpoint.save(update_fields=["is_active"])
+    for delivery_id in ids:
+        WebhookEndpoint.objects.filter(deliveries__id=delivery_id).update(is_active=True)
+        assert webhook_attempt(delivery_id=delivery_id).status != DeliveryStatus.SUCCEEDED
+    assert webhook_receiver.requests == []
+    # An allowed receiver that answers 503: the company sees that it failed, not how.
+    settings.OUTGOING_HTTP_ALLOW = [f"127.0.0.1:{port}"]
+    webhook_receiver.fail_first = 99
+    for delivery_id in ids:
+        WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=MAX_ATTEMPTS - 1)
+        assert webhook_attempt(delivery_id=delivery_id).status == DeliveryStatus.FAILED
+    assert len(webhook_receiver.requests) == 2
+    page = tenant_client(tenants["acme"]).get("/status/webhooks/").content.decode()
+    assert "失敗" in page
+    for detail in ("503", "ConnectError", "HTTP "):
+        assert detail not in page
