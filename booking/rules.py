@@ -111,6 +111,11 @@ def booking_refusal(
     return None
 
 
+def opening_refusal(*, access: RankAccess, now: datetime) -> errors.BookingError | None:
+    """Why the rank may not try yet (its opening time is later), or None: the waiting room asks this."""
+    return _not_open(Attempt(access=access, booking_deadline=None, starts_at=now, now=now))
+
+
 def bookable(*, slot: Slot, access: RankAccess, now: datetime) -> None:
     """Raise the refusal of booking_refusal, if any, for this slot."""
     refusal = booking_refusal(

@@ -48,7 +48,7 @@ def room_cookie_set(response: HttpResponse, *, state: SeminarState, student: Any
             schema=state.schema, seminar_id=state.seminar_id, candidate_id=student.candidate_id, ticket=ticket
         ),
         max_age=passes.ROOM_SECONDS,
-        path="/my/rush/",
+        path="/my/",  # the My Page form asks for it too while the room is on (booking/admission.py)
         httponly=True,
         samesite="Strict",
         secure=settings.SESSION_COOKIE_SECURE,

@@ -20,12 +20,14 @@ import logging
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import DatabaseError
 from django.http import HttpResponse
 
 from booking import errors
+from booking.admission import queue_refusal
 from booking.clients import REDIS_ERRORS
 from booking.rush import outcomes
 from booking.rush.answers import answer
@@ -140,8 +142,12 @@ def queue_steps(
     if student is None:
         return Decided(outcome=outcomes.signed_out())
     state = state_of()
-    if state is None or not state.rank_access(student.rank).visible:
+    if state is None:
         return Decided(outcome=outcomes.refusal(errors.NotVisibleError()), state=state, student=student)
+    # No place in line and no room pass before the rank's opening time (booking/admission.py).
+    refusal = queue_refusal(access=state.rank_access(student.rank), now=datetime.now(UTC))
+    if refusal is not None:
+        return Decided(outcome=outcomes.refusal(refusal), state=state, student=student)
     options = {
         "candidate_id": student.candidate_id,
         "issued_at": student.issued_at,

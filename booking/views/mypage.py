@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking import errors, selectors
+from booking.admission import admission_refusal_for_slot
 from booking.calendar import booking_ics
 from booking.rush.pages import rush_pass_attach
-from booking.rush.passes import page_path
+from booking.rush.passes import ROOM_COOKIE, page_path
 from booking.services import (
     booking_cancel,
     booking_change,
@@ -147,6 +148,12 @@ def mypage_book(request: HttpRequest) -> HttpResponse:
     slot_id = request.POST.get("slot", "")
     waitlist = request.POST.get("waitlist") == "1"
     back = "/my/"
+    # The waiting room holds every entrance, this form too (booking/admission.py).
+    refusal = admission_refusal_for_slot(
+        slot_id=slot_id, candidate_id=candidate.pk, room_pass=request.COOKIES.get(ROOM_COOKIE)
+    )
+    if refusal is not None:
+        return error_response(request, refusal, back=back)
     try:
         if request.POST.get("change") == "1":
             outcome = booking_change(candidate=candidate, slot_id=slot_id)
