@@ -41,7 +41,7 @@ from bench.rush_measure import RssSampler, cpu_by_role, percentile, print_table,
 from bench.rush_refs import LOAD, LOAD_PROCESSES, baseline, capacity, ceiling, run_load  # noqa: E402
 from bench.rush_setup import RANK_SHARE, seminar_new, students_ensure, tenant_ensure  # noqa: E402
 from booking.models import Booking, BookingStatus, Seminar, SlotQuota  # noqa: E402
-from booking.rush.passes import page_path, student_pass_issue  # noqa: E402
+from booking.rush.passes import student_pass_issue  # noqa: E402
 from deploy.stack import stack_start  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 
@@ -74,7 +74,6 @@ def scenario(
             title=f"説明会 {name}", slots=slots, seats=seats, opens_at=timezone.now() + timedelta(days=7)
         )
         passes = {pk: student_pass_issue(schema=schema, candidate_id=pk, rank=rank) for pk, rank in students}
-        pages = {rank: page_path(schema=schema, seminar_id=seminar.pk, rank=rank) for rank, _ in RANK_SHARE}
         ranks = dict(students)
     pids = stack.pids()
     tmp = Path(tempfile.mkdtemp(prefix="rush-watch-"))
@@ -110,11 +109,6 @@ def scenario(
     t0 = time.time() + 4
     with schema_context(schema):
         Seminar.objects.filter(pk=seminar.pk).update(opens_at=datetime.fromtimestamp(t0, tz=UTC))
-    # The students who were there before the opening loaded their rank's page (and so warmed the proxy).
-    import httpx
-
-    for path in pages.values():
-        httpx.get(f"http://127.0.0.1:{stack.port}{path}", headers={"Host": host}, timeout=30)
     order = list(students)
     random.shuffle(order)
     specs = []
@@ -132,7 +126,7 @@ def scenario(
                 "students": [
                     {
                         "pass": passes[pk],
-                        "page": pages[ranks[pk]],
+                        "page": f"/my/rush/{seminar.pk}/",
                         "rank": ranks[pk],
                         "offset": random.uniform(0, ARRIVAL_S),
                     }

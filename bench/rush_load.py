@@ -72,7 +72,7 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
     arrived = time.time()
     cookie = f"rush_pass={one['pass']}"
     headers = {"Host": spec["host"], "Cookie": cookie, "Accept": "text/html"}
-    # The link on the student's My Page leads to the page of their rank (cached by the proxy).
+    # The link on the student's My Page leads to the rush page (the rank's page, for a valid pass only).
     await rec.call(session, "GET", one["page"], headers=headers)
     slots = list(spec["slots"])
     random.shuffle(slots)

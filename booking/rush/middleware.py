@@ -19,7 +19,7 @@ from tenants.selectors import current_schema
 
 _ROUTE = re.compile(
     r"^/my/rush/(?:(?P<health>health)|(?P<seminar>\d{1,12})/"
-    r"(?:(?P<action>book|queue)|p/(?P<rank>[A-Z])-(?P<signature>[0-9a-f]{20})/)?)$"
+    r"(?P<action>book|queue)?)$"
 )
 
 
@@ -42,8 +42,4 @@ class RushMiddleware:
             return pipeline.book_sync(request, seminar_id=seminar_id, started=started)
         if action == "queue":
             return pipeline.queue_sync(request, seminar_id=seminar_id)
-        if match["rank"]:
-            return pages.rank_page(
-                request, seminar_id=seminar_id, rank=match["rank"], signature=match["signature"]
-            )
         return pages.seminar_page(request, seminar_id=seminar_id)

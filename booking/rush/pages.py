@@ -1,7 +1,8 @@
-"""The rush pages: the student's way in, the cached page of each rank, the health check, the pass."""
+"""The rush pages: the page of the student's rank (to a valid pass only), the health check, the pass."""
 
 from __future__ import annotations
 
+from cachetools import LRUCache
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -14,7 +15,8 @@ from booking.rush.request import student_of
 from booking.rush.state import SeminarState, seminar_state
 from tenants.selectors import current_schema
 
-_pages: dict[tuple[str, int, str, str], bytes] = {}
+# Rendered pages, bounded: least recently used ones leave first (a page is one render away).
+_pages: LRUCache[tuple[str, int, str, str], bytes] = LRUCache(maxsize=2_000)
 
 
 def health(request: HttpRequest) -> HttpResponse:
@@ -23,39 +25,36 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
-    """The student's way in: to the page of their rank (the regular page hands out the pass first)."""
-    student = student_of(request, schema=current_schema())
-    if student is None:
-        return HttpResponse(status=302, headers={"Location": f"/my/seminars/{seminar_id}/"})
-    location = passes.page_path(schema=current_schema(), seminar_id=seminar_id, rank=student.rank)
-    return HttpResponse(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+    """The page every student loads at the opening second, served only to a valid pass.
 
-
-def rank_page(request: HttpRequest, *, seminar_id: int, rank: str, signature: str) -> HttpResponse:
-    """The page every student loads at the opening second: one per tenant, seminar and rank.
-
-    Nothing personal is on it (the answers come from the booking calls; counts come over the websocket), so
-    it is rendered once per version in each process and may be cached by the proxy for a few seconds.
+    The rank stays on the server: the address names only the seminar, and the page of the pass's rank is
+    rendered once per company, seminar, rank and version in each process. It carries the meeting link, so
+    neither the proxy nor the browser keeps it (no-store). Without a valid pass: to the regular page, which
+    hands one out.
     """
     schema = current_schema()
-    if not passes.page_signature_valid(schema=schema, seminar_id=seminar_id, rank=rank, signature=signature):
-        return answer_refusal(errors.NotVisibleError())
+    student = student_of(request, schema=schema)
+    if student is None:
+        return HttpResponse(
+            status=302, headers={"Location": f"/my/seminars/{seminar_id}/", "Cache-Control": "no-store"}
+        )
     state = seminar_state(schema=schema, seminar_id=seminar_id)
-    if state is None or not state.rank_access(rank).visible:
-        return answer_refusal(errors.NotVisibleError())
-    key = (state.schema, seminar_id, rank, state.version)
+    if state is None or not state.rank_access(student.rank).visible:
+        return _no_store(answer_refusal(errors.NotVisibleError()))
+    key = (state.schema, seminar_id, student.rank, state.version)
     body = _pages.get(key)
     if body is None:
-        body = _render_page(state=state, rank=rank).encode("utf-8")
-        if len(_pages) > 2_000:
-            _pages.clear()
-        _pages[key] = body
+        body = _pages[key] = _render_page(state=state, rank=student.rank).encode("utf-8")
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "public, max-age=10"
     # The security middleware does not run for this path: the same headers, set here.
     response["X-Frame-Options"] = "DENY"
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "same-origin"
+    return _no_store(response)
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store, private"
     return response
 
 

@@ -1,23 +1,26 @@
 """Signed passes of the booking rush: who the student is, and that the waiting room let them in.
 
 The rush path answers without a session read: the student pass (a cookie set on the My Page) carries the
-student's id, rank and sign-in time, signed with HMAC-SHA256 under a salt that names the tenant's schema,
-so a pass from one company is worthless on another. The page of a rank is public content behind an
-unguessable address (an HMAC of tenant, seminar and rank), so a proxy can cache it. The room pass says "admitted from the queue", bound to
-the tenant, seminar and student, and lives two minutes. Neither can be forged without SECRET_KEY.
+student's id, rank and sign-in time, encrypted and authenticated (AES-GCM, a key derived from SECRET_KEY)
+with the tenant's schema as associated data: the student cannot read their rank from it, and a pass from
+one company is worthless on another. The room pass says "admitted from the queue", signed over the tenant,
+seminar and student, and lives two minutes. Neither can be forged without SECRET_KEY.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
+import os
 import time
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core import signing
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes
 
 STUDENT_COOKIE = "rush_pass"
@@ -61,19 +64,33 @@ def _signer(salt: str, key: str, fallbacks: tuple[str, ...]) -> signing.Timestam
     return _KeyedTimestampSigner(key=key, fallback_keys=list(fallbacks), salt=salt)
 
 
-def _student_signer(schema: str) -> signing.TimestampSigner:
-    # One signer per company and keys (the keys are part of the cache key, so a rotation takes effect).
-    return _signer(
-        f"booking.rush.student:{schema}", settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS)
-    )
-
-
 def _room_signer(schema: str) -> signing.TimestampSigner:
     return _signer(f"booking.rush.room:{schema}", settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
 
 
+def _student_ciphers() -> list[AESGCM]:
+    # One AES-GCM key per SECRET_KEY (current first, then fallbacks), derived once.
+    return _ciphers(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@functools.lru_cache(maxsize=8)
+def _ciphers(key: str, fallbacks: tuple[str, ...]) -> list[AESGCM]:
+    return [
+        AESGCM(hashlib.sha256(force_bytes("booking.rush.student-pass:" + one)).digest())
+        for one in (key, *fallbacks)
+    ]
+
+
 def student_pass_issue(*, schema: str, candidate_id: int, rank: str) -> str:
-    return _student_signer(schema).sign(f"{candidate_id}.{rank}.{int(time.time())}")
+    """An opaque pass: student id, rank and issue time, encrypted and authenticated (AES-GCM) for this company.
+
+    The student holds it but cannot read it (the rank stays the company's secret, as on the My Page) nor
+    change it; the company's schema is the associated data, so a pass of company A does not open on B.
+    """
+    nonce = os.urandom(12)
+    plain = f"{candidate_id}.{rank}.{int(time.time())}".encode()
+    sealed = _student_ciphers()[0].encrypt(nonce, plain, schema.encode())
+    return base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
 
 
 def student_pass_read(*, schema: str, value: str | None) -> StudentPass | None:
@@ -81,11 +98,25 @@ def student_pass_read(*, schema: str, value: str | None) -> StudentPass | None:
     if not value or len(value) > 200:
         return None
     try:
-        raw = _student_signer(schema).unsign(value, max_age=STUDENT_SECONDS)
-        candidate, rank, issued = raw.split(".")
-        return StudentPass(candidate_id=int(candidate), rank=rank, issued_at=int(issued))
-    except (signing.BadSignature, ValueError):
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError:
         return None
+    if len(raw) < 12 + 16:
+        return None
+    for cipher in _student_ciphers():
+        try:
+            plain = cipher.decrypt(raw[:12], raw[12:], schema.encode())
+        except InvalidTag:
+            continue
+        try:
+            candidate, rank, issued = plain.decode().split(".")
+            found = StudentPass(candidate_id=int(candidate), rank=rank, issued_at=int(issued))
+        except ValueError:
+            return None
+        if not 0 <= time.time() - found.issued_at <= STUDENT_SECONDS:
+            return None
+        return found
+    return None
 
 
 def room_pass_issue(*, schema: str, seminar_id: int, candidate_id: int, ticket: int) -> str:
@@ -102,20 +133,3 @@ def room_pass_valid(*, schema: str, value: str | None, seminar_id: int, candidat
         return int(seminar) == seminar_id and int(candidate) == candidate_id
     except (signing.BadSignature, ValueError):
         return False
-
-
-def page_signature(*, schema: str, seminar_id: int, rank: str) -> str:
-    """The unguessable part of a rank's rush page address (the page itself holds nothing personal)."""
-    return salted_hmac("booking.rush.page", f"{schema}:{seminar_id}:{rank}", algorithm="sha256").hexdigest()[
-        :20
-    ]
-
-
-def page_signature_valid(*, schema: str, seminar_id: int, rank: str, signature: str) -> bool:
-    return constant_time_compare(page_signature(schema=schema, seminar_id=seminar_id, rank=rank), signature)
-
-
-def page_path(*, schema: str, seminar_id: int, rank: str) -> str:
-    return (
-        f"/my/rush/{seminar_id}/p/{rank}-{page_signature(schema=schema, seminar_id=seminar_id, rank=rank)}/"
-    )

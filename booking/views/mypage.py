@@ -9,13 +9,14 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking import errors, selectors
 from booking.admission import admission_refusal_for_slot
 from booking.calendar import booking_ics
 from booking.rush.pages import rush_pass_attach
-from booking.rush.passes import ROOM_COOKIE, page_path
+from booking.rush.passes import ROOM_COOKIE
 from booking.services import (
     booking_cancel,
     booking_change,
@@ -28,7 +29,6 @@ from booking.services import (
 )
 from booking.services.mypage import SESSION_KEY
 from booking.views.common import error_response, mypage_required, wants_json
-from tenants.selectors import current_schema
 
 LINK_SENT = "ご登録のメールアドレスであれば、マイページへのリンクをお送りしました。メールをご確認ください。"
 
@@ -59,6 +59,7 @@ def mypage_logout(request: HttpRequest) -> HttpResponse:
     return render(request, "booking/mypage/link.html", {"sent": "ログアウトしました。"})
 
 
+@never_cache  # booked seminars' meeting links: no browser or proxy keeps the page
 @mypage_required
 def mypage_home(request: HttpRequest) -> HttpResponse:
     candidate = request.candidate
@@ -78,6 +79,7 @@ def mypage_home(request: HttpRequest) -> HttpResponse:
     return rush_pass_attach(response, candidate=candidate)
 
 
+@never_cache  # the seminar's meeting link
 @mypage_required
 def mypage_seminar(request: HttpRequest, seminar_id: int) -> HttpResponse:
     candidate = request.candidate
@@ -107,9 +109,7 @@ def mypage_seminar(request: HttpRequest, seminar_id: int) -> HttpResponse:
             "slots": slots,
             "booking": booking,
             "candidate": candidate,
-            "rush_url": page_path(schema=current_schema(), seminar_id=seminar.pk, rank=candidate.rank)
-            if rush and booking is None
-            else "",
+            "rush_url": f"/my/rush/{seminar.pk}/" if rush and booking is None else "",
         },
     )
     return rush_pass_attach(response, candidate=candidate)

@@ -93,11 +93,16 @@ def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants
         assert health.text == "ok"
         with schema_context(acme.schema):
             page = httpx.get(
-                f"{rush_server}{passes.page_path(schema=acme.schema, seminar_id=seminar.pk, rank='A')}",
+                f"{rush_server}/my/rush/{seminar.pk}/",
                 headers={"Host": acme.host},
+                cookies={
+                    passes.STUDENT_COOKIE: passes.student_pass_issue(
+                        schema=acme.schema, candidate_id=first.pk, rank="A"
+                    )
+                },
             )
             assert page.status_code == 200 and f'data-slot="{slot.pk}"' in page.text
-            assert page.headers["cache-control"] == "public, max-age=10"
+            assert page.headers["cache-control"] == "no-store, private"
             rows = list(Booking.objects.filter(seminar=seminar, status=BookingStatus.ACTIVE))
             assert sorted(row.candidate_id for row in rows) == sorted([first.pk, second.pk])
             assert SeatCounter(seminar_id=seminar.pk, schema=acme.schema).reconcile() == []
