@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("candidates.urls")),
     path("", include("booking.urls")),
     path("", include("notifications.urls")),
+    path("", include("selection.urls")),
     path("", include("incidents.urls_tenant")),
 ]
 

@@ -1,0 +1,20 @@
+"""App configuration of the selection app (rounds, evaluation forms, evaluations)."""
+
+from django.apps import AppConfig
+
+
+class SelectionConfig(AppConfig):
+    name = "selection"
+    verbose_name = "選考"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from candidates.detailpanels import detail_panel_register
+        from candidates.personal_data import holder_register
+        from selection.panels import evaluations_panel
+        from selection.personal_data import evaluations_holder
+
+        # A candidate's page shows every round's evaluations side by side (candidates knows nothing of us).
+        detail_panel_register(evaluations_panel)
+        # What selection keeps about a student, for disclosure and erasure (candidates.personal_data).
+        holder_register(evaluations_holder())

@@ -1,0 +1,109 @@
+"""Selection rounds of a season (説明会 → ES → 一次面接 → … → 内定), their evaluation forms and evaluations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Round(models.Model):
+    """One round of a season's flow; a student is in it while their status is the round's step."""
+
+    season = models.ForeignKey(
+        "seasons.Season", verbose_name=_("年度"), on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("名称"), max_length=60)
+    position = models.PositiveSmallIntegerField(_("順番"), default=0)
+    # The candidate status (candidates.SelectionStep key) of students in this round.
+    step_key = models.CharField(_("選考ステップ"), max_length=40)
+    # The interview students of this round book (its interviewers evaluate them), if the round has one.
+    interview_type = models.ForeignKey(
+        "booking.InterviewType",
+        verbose_name=_("面接"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Who evaluates: these users only; nobody listed means the interviewers of the round's interview and
+    # the company's recruiters.
+    evaluators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("評価者"), blank=True, related_name="+"
+    )
+    pass_invites = models.BooleanField(_("合格で次の面接の予約を案内"), default=True)
+    pass_step_mail = models.BooleanField(_("合格でステップメールを開始"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["season_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["season", "step_key"], name="round_one_per_step_and_season"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CriterionKind(models.TextChoices):
+    SCALE = "scale", _("5段階")
+    CHOICE = "choice", _("選択肢")
+
+
+class Criterion(models.Model):
+    """One line of a round's evaluation form: a 1–5 scale or a choice among the listed answers."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="criteria")
+    label = models.CharField(_("評価項目"), max_length=60)
+    kind = models.CharField(
+        _("形式"), max_length=8, choices=CriterionKind.choices, default=CriterionKind.SCALE
+    )
+    choices = models.JSONField(_("選択肢"), default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["round_id", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Decision(models.TextChoices):
+    PASS = "pass", _("合格")
+    HOLD = "hold", _("保留")
+    FAIL = "fail", _("不合格")
+
+
+class Evaluation(models.Model):
+    """One evaluator's form for one student in one round; the decision is recorded with who and when."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="evaluations")
+    candidate = models.ForeignKey(
+        "candidates.Candidate", on_delete=models.CASCADE, related_name="evaluations"
+    )
+    evaluator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The evaluator's address as it was, so the record keeps who decided after the account is gone.
+    evaluator_name = models.CharField(max_length=254)
+    decision = models.CharField(_("判定"), max_length=8, choices=Decision.choices)
+    scores = models.JSONField(_("評価"), default=dict)  # criterion id (str) -> 1..5 or the chosen answer
+    comment = models.TextField(_("コメント"), blank=True)
+    decided_at = models.DateTimeField(_("判定日時"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["round__position", "decided_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "candidate", "evaluator"], name="evaluation_one_per_evaluator"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=["pass", "hold", "fail"]), name="evaluation_decision_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["candidate", "round"], name="evaluation_candidate_round")]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}:{self.candidate_id}:{self.decision}"

@@ -1,0 +1,173 @@
+"""Selection reads: a season's rounds, who may see and evaluate whom, today's interviews, a student's history.
+
+The evaluation rule lives here alone (`evaluation_allowed`): the interviewer's pages, the evaluation form and
+the service that saves it all ask it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Role
+from booking.models import BookingStatus, InterviewBooking
+from candidates.models import Candidate, CandidateEvent
+from selection.models import Criterion, Evaluation, Round
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def round_list(*, season_id: int) -> QuerySet[Round]:
+    return (
+        Round.objects.filter(season_id=season_id)
+        .select_related("interview_type")
+        .prefetch_related("criteria", "evaluators")
+    )
+
+
+def round_get(*, round_id: int | str) -> Round | None:
+    try:
+        pk = int(round_id)
+    except (TypeError, ValueError):
+        return None
+    return Round.objects.filter(pk=pk).select_related("interview_type").first()
+
+
+def round_next(*, current: Round) -> Round | None:
+    """The round after `current` in its season's flow."""
+    return (
+        Round.objects.filter(season_id=current.season_id)
+        .filter(Q(position__gt=current.position) | Q(position=current.position, pk__gt=current.pk))
+        .order_by("position", "id")
+        .select_related("interview_type")
+        .first()
+    )
+
+
+def _interviews_of(user: User) -> QuerySet[InterviewBooking]:
+    return InterviewBooking.objects.filter(session__interviewer=user, status=BookingStatus.ACTIVE)
+
+
+def interviewer_candidates(*, user: User) -> Q:
+    """The students an interviewer sees: those they interview, have evaluated, or evaluate as a named
+    evaluator of the round the student is in."""
+    visible = Q(pk__in=_interviews_of(user).values("candidate_id")) | Q(
+        pk__in=Evaluation.objects.filter(evaluator=user).values("candidate_id")
+    )
+    for season_id, step_key in Round.objects.filter(evaluators=user).values_list("season_id", "step_key"):
+        visible |= Q(season_id=season_id, status=step_key)
+    return visible
+
+
+def candidate_visible_to(*, user: User, candidate_id: int) -> Candidate | None:
+    """The student if this user may open them (interviewers: only their own), else None."""
+    candidates = Candidate.objects.filter(pk=candidate_id, merged_into=None)
+    if user.role == Role.INTERVIEWER:
+        candidates = candidates.filter(interviewer_candidates(user=user))
+    elif user.role not in (Role.ADMIN, Role.RECRUITER, Role.VIEWER):
+        return None
+    return candidates.first()
+
+
+def evaluation_allowed(*, user: User, round: Round, candidate: Candidate) -> bool:
+    """Who may fill in `round`'s form for `candidate`: never a viewer; the round's named evaluators when it
+    names any (admins always); otherwise recruiters and admins, and an interviewer for the students they
+    interview in this round."""
+    if candidate.season_id != round.season_id or not user.is_active:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if user.role not in (Role.RECRUITER, Role.INTERVIEWER):
+        return False
+    if user.role == Role.INTERVIEWER and candidate_visible_to(user=user, candidate_id=candidate.pk) is None:
+        return False
+    if round.evaluators.exists():
+        return round.evaluators.filter(pk=user.pk).exists()
+    if user.role == Role.RECRUITER:
+        return True
+    return (
+        round.interview_type_id is not None
+        and _interviews_of(user)
+        .filter(candidate=candidate, interview_type_id=round.interview_type_id)
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class TodayInterview:
+    booking: InterviewBooking
+    round: Round | None
+    evaluated: bool
+
+
+def interviews_today(*, user: User, today: dt.date | None = None) -> list[TodayInterview]:
+    """The interviewer's interviews of one local day (today), in time order, with the round each belongs to."""
+    day = today or timezone.localdate()
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    bookings = list(
+        _interviews_of(user)
+        .filter(session__starts_at__gte=start, session__starts_at__lt=start + dt.timedelta(days=1))
+        .select_related("candidate", "session", "interview_type")
+        .order_by("session__starts_at", "id")
+    )
+    rounds = {
+        row.interview_type_id: row
+        for row in Round.objects.filter(
+            interview_type_id__in={booking.interview_type_id for booking in bookings}
+        )
+    }
+    done = set(
+        Evaluation.objects.filter(
+            evaluator=user, candidate_id__in=[booking.candidate_id for booking in bookings]
+        ).values_list("round_id", "candidate_id")
+    )
+    rows = []
+    for booking in bookings:
+        row_round = rounds.get(booking.interview_type_id)
+        evaluated = row_round is not None and (row_round.pk, booking.candidate_id) in done
+        rows.append(TodayInterview(booking=booking, round=row_round, evaluated=evaluated))
+    return rows
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    evaluation: Evaluation
+    answers: list[tuple[str, object]]
+
+
+@dataclass
+class RoundColumn:
+    round: Round
+    criteria: list[Criterion]
+    evaluations: list[EvaluationRow] = field(default_factory=list)
+    current: bool = False
+    can_evaluate: bool = False
+
+
+def candidate_rounds(*, candidate: Candidate) -> list[RoundColumn]:
+    """Every round of the student's season with its evaluations of the student, side by side."""
+    columns = [
+        RoundColumn(round=row, criteria=list(row.criteria.all()), current=row.step_key == candidate.status)
+        for row in Round.objects.filter(season_id=candidate.season_id).prefetch_related("criteria")
+    ]
+    by_round = {column.round.pk: column for column in columns}
+    for evaluation in Evaluation.objects.filter(candidate=candidate).order_by("decided_at", "id"):
+        column = by_round.get(evaluation.round_id)
+        if column is not None:
+            answers = [(item.label, evaluation.scores.get(str(item.pk), "")) for item in column.criteria]
+            column.evaluations.append(EvaluationRow(evaluation=evaluation, answers=answers))
+    return columns
+
+
+def candidate_history(*, candidate: Candidate, limit: int = 20) -> list[CandidateEvent]:
+    """The student's latest events (status changes, decisions) for the interviewer's page."""
+    return list(CandidateEvent.objects.filter(candidate=candidate).order_by("-id")[:limit])
+
+
+def evaluation_of(*, round: Round, candidate: Candidate, user: User) -> Evaluation | None:
+    return Evaluation.objects.filter(round=round, candidate=candidate, evaluator=user).first()

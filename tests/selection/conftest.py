@@ -1,0 +1,75 @@
+"""Fixtures of the selection tests: acme's schema and users, a season's flow of rounds, interviews booked."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.candidates.conftest import acme, admin_client, make_user  # noqa: F401 - fixtures used here
+from tests.factories import CandidateFactory, UserFactory
+
+_numbers = itertools.count(1)
+
+
+def person(role: str):
+    return UserFactory(email=f"{role}{next(_numbers)}@acme.example.jp", role=role)
+
+
+def interview_booked(*, candidate, interview_type, interviewer, starts_at: datetime):
+    """A student booked with this interviewer (the session rows interview_book makes, at any time)."""
+    from booking.models import InterviewBooking, InterviewSession
+
+    session = InterviewSession.objects.create(
+        interview_type=interview_type,
+        interviewer=interviewer,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=interview_type.duration_minutes),
+        capacity=1,
+        taken=1,
+    )
+    return InterviewBooking.objects.create(
+        candidate=candidate, session=session, interview_type=interview_type
+    )
+
+
+@pytest.fixture
+def flow(acme):  # noqa: F811 - the fixture imported above
+    """27卒's flow: 一次面接 (form: 論理性 1–5, 志望度 高/中/低) → 二次面接 (with its interview) → 内定."""
+    from booking.services.interviews import interview_type_create
+    from seasons.models import Season
+    from selection.services import criterion_add, round_create
+
+    season = Season.objects.get(graduation_year=2027)
+    interviewer = person("interviewer")
+    first_type = interview_type_create(
+        name="一次面接", step="interview", interviewers=[interviewer], season=season
+    )
+    second_type = interview_type_create(name="二次面接", step="", interviewers=[interviewer], season=season)
+    first = round_create(season=season, name="一次面接", step_key="interview", interview_type=first_type)
+    second = round_create(season=season, name="二次面接", interview_type=second_type)
+    second_type.step = second.step_key
+    second_type.save(update_fields=["step"])
+    offer = round_create(season=season, name="内定", step_key="offer")
+    logic = criterion_add(round=first, label="論理性", kind="scale")
+    motivation = criterion_add(round=first, label="志望度", kind="choice", choices_text="高, 中, 低")
+    return {
+        "season": season,
+        "interviewer": interviewer,
+        "rounds": (first, second, offer),
+        "types": (first_type, second_type),
+        "criteria": (logic, motivation),
+    }
+
+
+def student(**fields):
+    return CandidateFactory(status=fields.pop("status", "interview"), **fields)
+
+
+def later_today(minutes: int = 60) -> datetime:
+    """A time today (Japan), within the day whatever the clock says."""
+    now = timezone.localtime()
+    end_of_day = now.replace(hour=23, minute=30, second=0, microsecond=0)
+    return min(now + timedelta(minutes=minutes), end_of_day)
