@@ -37,7 +37,11 @@ def _backup_id(moment: datetime, kind: str) -> str:
 
 
 def incremental_supported(config: BackupConfig) -> bool:
-    """PostgreSQL 17+ with summarize_wal on (turned on here when the backup role may, as with the embedded server)."""
+    """PostgreSQL 17+ with summarize_wal on (turned on here when the backup role may, as with the embedded server).
+
+    Called before every base backup, full ones included, so that the first full backup of a server whose
+    summarizer was off can already be the parent of the next incremental one.
+    """
     with psycopg.connect(config.source_for(), autocommit=True) as conn:
         if conn.info.server_version < 170000:
             return False
@@ -48,7 +52,13 @@ def incremental_supported(config: BackupConfig) -> bool:
             return False
         conn.execute("ALTER SYSTEM SET summarize_wal = on")
         conn.execute("SELECT pg_reload_conf()")
-    return False  # summaries start now: the next backup can build on this one
+        # The summarizer starts from the last checkpoint's redo point; a backup taken once it runs is covered.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if conn.execute("SELECT summarizer_pid FROM pg_get_wal_summarizer_state()").fetchone()[0]:
+                return True
+            time.sleep(0.05)
+    return False
 
 
 def _manifest_folder(config: BackupConfig) -> Path:
@@ -87,7 +97,7 @@ def base_backup_take(*, config: BackupConfig, recipient: str, kind: str = "auto"
     parent = None
     if kind == "auto":
         kind = "full" if _due_kind(config, backups, _now()) == "full" else "incremental"
-    if kind == "incremental" and incremental_supported(config):
+    if incremental_supported(config) and kind == "incremental":
         parent = _parent_for_incremental(config, backups)
     kind = "incremental" if parent is not None else "full"
     try:

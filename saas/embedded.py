@@ -85,7 +85,7 @@ def postgres_url() -> str:
     if not (pgdata / "PG_VERSION").exists():
         initdb(["--auth=trust", "--encoding=UTF8", "--no-locale", "-U", "postgres"], pgdata=pgdata, user=user)
         with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
-            conf.write("\nmax_connections = 300\nshared_buffers = 256MB\nfsync = on\n")
+            conf.write("\nmax_connections = 300\nshared_buffers = 256MB\nfsync = on\nsummarize_wal = on\n")
     log = pgdata / "server.log"
     pg_ctl(
         ["-w", "-t", "60", "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}", "-l", str(log), "start"],
