@@ -64,26 +64,3 @@ def admission_refusal(
         return None
     return WaitingRoomError()
 
-
-def admission_refusal_for_slot(
-    *, slot_id: object, candidate_id: int, room_pass: str | None
-) -> errors.BookingError | None:
-    """admission_refusal for the seminar of a slot (the My Page form names only the slot), in this schema."""
-    from booking.models import Slot
-    from tenants.selectors import current_schema
-
-    try:
-        slot_pk = int(str(slot_id))
-    except ValueError:
-        return None  # the booking service answers "not found"
-    found = Slot.objects.filter(pk=slot_pk).values_list("seminar_id", "seminar__waiting_room").first()
-    if found is None:
-        return None
-    seminar_id, mode = found
-    return admission_refusal(
-        schema=current_schema(),
-        seminar_id=seminar_id,
-        mode=mode,
-        candidate_id=candidate_id,
-        room_pass=room_pass,
-    )

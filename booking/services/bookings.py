@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from booking import errors
+from booking.admission import admission_refusal
 from booking.live import seats_changed
 from booking.mail import booking_event
 from booking.models import Booking, BookingStatus, Seminar, Slot, SlotQuota, WaitlistEntry
@@ -65,6 +66,28 @@ def slot_for_candidate(*, candidate: Candidate, slot_id: int | str, now: datetim
     return slot, access
 
 
+@dataclass(frozen=True)
+class RoomEntry:
+    """An entrance the waiting room holds: the student's room pass (cookie), if any."""
+
+    room_pass: str | None
+
+
+def room_admit(room: RoomEntry | None, *, slot: Slot, candidate: Candidate) -> None:
+    """Raise the waiting room's refusal (booking/admission.py) for an entrance it holds."""
+    if room is None:
+        return
+    refusal = admission_refusal(
+        schema=current_schema(),
+        seminar_id=slot.seminar_id,
+        mode=slot.seminar.waiting_room,
+        candidate_id=candidate.pk,
+        room_pass=room.room_pass,
+    )
+    if refusal is not None:
+        raise refusal
+
+
 def seat_take(*, slot: Slot, candidate_id: int, rank: str) -> int | None:
     """Take one seat of the slot for this rank (own quota, then pool); the quota row id or None."""
     for quota_rank in seat_ranks(rank):
@@ -78,12 +101,22 @@ def seat_take(*, slot: Slot, candidate_id: int, rank: str) -> int | None:
 
 
 def booking_create(
-    *, candidate: Candidate, slot_id: int | str, waitlist: bool = False, now: datetime | None = None
+    *,
+    candidate: Candidate,
+    slot_id: int | str,
+    waitlist: bool = False,
+    now: datetime | None = None,
+    room: RoomEntry | None = None,
 ) -> BookingOutcome:
-    """Book a seat, or (when full and asked) join the waiting list; otherwise raise a BookingError."""
+    """Book a seat, or (when full and asked) join the waiting list; otherwise raise a BookingError.
+
+    `room`: this entrance is held by the seminar's waiting room (booking/admission.py), with the student's
+    room pass if any; internal callers (the rush path's own fallback, the waiting list) pass none.
+    """
     now = now or timezone.now()
     slot, access = slot_for_candidate(candidate=candidate, slot_id=slot_id, now=now)
     bookable(slot=slot, access=access, now=now)
+    room_admit(room, slot=slot, candidate=candidate)
     counted = _booking_create_counted(candidate=candidate, slot=slot, now=now, waitlist=waitlist)
     if counted is not None:
         return counted
@@ -236,7 +269,7 @@ def booking_insert_on_quota(
 
 
 def booking_change(
-    *, candidate: Candidate, slot_id: int | str, now: datetime | None = None
+    *, candidate: Candidate, slot_id: int | str, now: datetime | None = None, room: RoomEntry | None = None
 ) -> BookingOutcome:
     """Move the student's booking of this seminar to another slot in one step.
 
@@ -245,6 +278,7 @@ def booking_change(
     now = now or timezone.now()
     slot, access = slot_for_candidate(candidate=candidate, slot_id=slot_id, now=now)
     bookable(slot=slot, access=access, now=now)
+    room_admit(room, slot=slot, candidate=candidate)
     changeable(seminar=slot.seminar, now=now)
     with transaction.atomic():
         booking = (

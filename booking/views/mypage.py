@@ -13,7 +13,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking import errors, selectors
-from booking.admission import admission_refusal_for_slot
 from booking.calendar import booking_ics
 from booking.rush.pages import rush_pass_attach
 from booking.rush.passes import ROOM_COOKIE
@@ -27,6 +26,7 @@ from booking.services import (
     waitlist_join,
     waitlist_leave,
 )
+from booking.services.bookings import RoomEntry
 from booking.services.mypage import SESSION_KEY
 from booking.views.common import error_response, mypage_required, wants_json
 
@@ -149,17 +149,13 @@ def mypage_book(request: HttpRequest) -> HttpResponse:
     waitlist = request.POST.get("waitlist") == "1"
     back = "/my/"
     # The waiting room holds every entrance, this form too (booking/admission.py).
-    refusal = admission_refusal_for_slot(
-        slot_id=slot_id, candidate_id=candidate.pk, room_pass=request.COOKIES.get(ROOM_COOKIE)
-    )
-    if refusal is not None:
-        return error_response(request, refusal, back=back)
+    room = RoomEntry(room_pass=request.COOKIES.get(ROOM_COOKIE))
     try:
         if request.POST.get("change") == "1":
-            outcome = booking_change(candidate=candidate, slot_id=slot_id)
+            outcome = booking_change(candidate=candidate, slot_id=slot_id, room=room)
             message = "日程を変更しました。"
         else:
-            outcome = booking_create(candidate=candidate, slot_id=slot_id, waitlist=waitlist)
+            outcome = booking_create(candidate=candidate, slot_id=slot_id, waitlist=waitlist, room=room)
             message = outcome.message
     except errors.FullError as error:
         # Full for this rank: the answer page offers the waiting list in one click.
