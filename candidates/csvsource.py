@@ -21,6 +21,10 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 # Larger than io.DEFAULT_BUFFER_SIZE: fewer decode calls, still a constant amount of memory.
 _TEXT_CHUNK = 256 * 1024
 _SPOOL_IN_MEMORY = 1024 * 1024
+# Real exports have tens of columns and lines of a few KB; a line of millions of empty cells would cost
+# hundreds of MB as Python strings, so each physical line and each record is bounded before it is kept.
+MAX_LINE_CHARS = 100_000
+MAX_CELLS = 1_000
 
 _NOT_CSV_MESSAGE = (
     "CSVファイルではありません（Excel形式の場合は「CSV（コンマ区切り）」で保存し直してください）"
@@ -174,7 +178,7 @@ def _csv_reader(*, stream: IO[bytes], start: int, encoding: str, delimiter: str)
     stream.seek(start)
     text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
     text._CHUNK_SIZE = _TEXT_CHUNK
-    reader = csv.reader(text, delimiter=delimiter)
+    reader = csv.reader(_bounded_lines(text), delimiter=delimiter)
     try:
         yield reader
     except UnicodeDecodeError as error:
@@ -194,6 +198,19 @@ def _csv_reader(*, stream: IO[bytes], start: int, encoding: str, delimiter: str)
         # caller closed it before dropping an unfinished iteration, there is nothing to protect.
         with suppress(ValueError):
             text.detach()
+
+
+def _bounded_lines(text: IO[str]) -> Iterator[str]:
+    """The file's lines, refusing one longer than MAX_LINE_CHARS before it is read whole."""
+    number = 0
+    while line := text.readline(MAX_LINE_CHARS + 1):
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise CSVSourceError(
+                code="too_wide",
+                message=f"{number}行目が長すぎます（上限 {MAX_LINE_CHARS:,} 文字）。CSVの形式を確かめてください。",
+            )
+        yield line
 
 
 def _first_undecodable_line(*, stream: IO[bytes], start: int, encoding: str) -> int:
@@ -340,6 +357,11 @@ class CSVSource:
                 if not "".join(cells).strip():
                     continue
                 count = len(cells)
+                if count > MAX_CELLS:
+                    raise CSVSourceError(
+                        code="too_wide",
+                        message=f"{line}行目の列が多すぎます（{count:,} 列、上限 {MAX_CELLS:,} 列）。",
+                    )
                 if count < width:
                     cells = cells + [""] * (width - count)
                 # Cells beyond the header are added below under 列N keys, so zip may stop early.

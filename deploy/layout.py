@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from saas.bodylimit import BODY_MAX_BYTES, UPLOAD_PATHS
+
 HERE = Path(__file__).resolve().parent
 NGINX_TEMPLATE = HERE / "nginx.conf.template"
 
@@ -83,9 +85,9 @@ def daphne_command(
     bin_dir: Path | None = None,
     python: str | None = None,
 ) -> list[str]:
-    """HTTP and websockets (the websockets only, behind the proxy); `python`: run as `python -m daphne`."""
-    start = [python, "-m", "daphne"] if python else [_bin("daphne", bin_dir)]
-    return [*start, "-b", host, "-p", str(port), application]
+    """HTTP and websockets (the websockets only, behind the proxy): daphne with the request-body limit
+    applied before bodies are read (saas/serve.py)."""
+    return [python or _bin("python", bin_dir), "-m", "saas.serve", "-b", host, "-p", str(port), application]
 
 
 def celery_worker_command(
@@ -161,6 +163,13 @@ def nginx_conf(
         "WS_SERVERS": servers(ws_ports, host=host, options="max_fails=0"),
         "RUSH_SERVERS": servers(rush_ports, host=host, options="max_fails=0"),
     }
+    values["BODY_MAX"] = f"{BODY_MAX_BYTES}"
+    values["UPLOAD_LOCATIONS"] = "\n        ".join(
+        f"location = {path} {{ client_max_body_size {limit}; proxy_pass http://http_app; "
+        "proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host $http_host; "
+        "proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Request-Start \"t=${msec}\"; }"
+        for path, limit in UPLOAD_PATHS.items()
+    )
     text = NGINX_TEMPLATE.read_text()
     for name, value in values.items():
         text = text.replace(f"@{name}@", value)

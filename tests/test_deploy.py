@@ -17,7 +17,7 @@ def test_procfile_runs_every_production_process_once():
     assert names == ["web", "ws", "rush1", "rush2", "worker", "beat", "watchdog", "backup"]
     text = layout.procfile()
     assert "uvicorn booking.rush.asgi:application" in text and "--loop asyncio --http httptools" in text
-    assert "gunicorn saas.wsgi:application" in text and "daphne -b 127.0.0.1 -p 8002" in text
+    assert "gunicorn saas.wsgi:application" in text and "python -m saas.serve -b 127.0.0.1 -p 8002" in text
 
 
 def test_nginx_conf_fills_every_placeholder(tmp_path):

@@ -391,3 +391,24 @@ def test_twenty_thousand_rows_stream_lazily_with_flat_memory():
     # Holding the decoded file (or the rows) would cost far more than the 8 MB of input.
     assert len(data) > 8_000_000
     assert peak < 3_000_000
+
+
+def test_a_line_of_millions_of_cells_is_refused_in_bounded_memory():
+    from candidates.csvsource import MAX_CELLS, MAX_LINE_CHARS
+
+    header = ",".join(MYNAVI_HEADER) + "\r\n"
+    # A 10 MiB line of about 5 million empty cells, as an attacker or a broken export would send.
+    flood = header + "MN1," + "," * (10 * 1024 * 1024) + "\r\n"
+    tracemalloc.start()
+    with pytest.raises(CSVSourceError) as error:
+        list(CSVSource.open(fileobj=io.BytesIO(flood.encode())).rows())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert error.value.code == "too_wide" and "2行目" in error.value.message
+    assert peak < 40 * 1024 * 1024
+    # Within the line length but past the number of cells a record may have.
+    wide = header + ",".join(["a"] * (MAX_CELLS + 1)) + "\r\n"
+    assert len(wide) < MAX_LINE_CHARS
+    with pytest.raises(CSVSourceError) as error:
+        list(CSVSource.open(fileobj=io.BytesIO(wide.encode())).rows())
+    assert error.value.code == "too_wide" and "列が多すぎます" in error.value.message
