@@ -109,7 +109,7 @@ def capacity(*, tenant: Tenant, stack, host: str, students: list[tuple[int, str]
                 "path": f"/my/rush/{seminar.pk}/book",
                 "headers": {
                     "Host": host,
-                    "Cookie": f"rush_pass={student_pass_issue(schema=schema, candidate_id=pk, rank=rank)}",
+                    "Cookie": f"rush_pass={student_pass_issue(schema=schema, candidate_id=pk, rank=rank, season_id=seminar.season_id)}",
                     "Content-Type": "application/json",
                     "X-Requested-With": "rush",
                 },

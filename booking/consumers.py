@@ -54,7 +54,7 @@ def _watcher_rank(scope: dict[str, Any], seminar_id: int) -> str | None:
     student = student_pass_read(schema=current_schema(), value=_cookie(scope, STUDENT_COOKIE))
     if student is not None:
         state = seminar_state(schema=current_schema(), seminar_id=seminar_id)
-        if state is None or not state.rank_access(student.rank).visible:
+        if state is None or not state.open_to(student):
             return None
         return student.rank
     candidate = mypage_session_candidate(token_id=_session_token_id(scope))
@@ -113,7 +113,7 @@ def seminar_watch_fast(scope: dict[str, Any], schema: str, seminar_id: int) -> t
     if student is None:
         return None
     state = seminar_state_cached(schema=schema, seminar_id=seminar_id)
-    if state is None or not state.rank_access(student.rank).visible:
+    if state is None or not state.open_to(student):
         return None
     text = _first_cached(schema, seminar_id, student.rank)
     return (student.rank, text) if text is not None else None

@@ -53,11 +53,32 @@ def rank_access(*, seminar: Seminar, rank: str, rules: list[SeminarRankRule] | N
 OFFER_HOLDER_STATUSES = ("offer", "accepted")
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Whom a seminar is for: the students of its season; 内定者フォロー events only once they hold an offer."""
+
+    season_id: int
+    for_offer_holders: bool
+
+    def admits(self, *, season_id: int | None, offer_holder: bool) -> bool:
+        if season_id != self.season_id:
+            return False
+        return not self.for_offer_holders or offer_holder
+
+
+def audience_of(seminar: Seminar) -> Audience:
+    return Audience(season_id=seminar.season_id, for_offer_holders=seminar.for_offer_holders)
+
+
+def offer_holder(status: str) -> bool:
+    return status in OFFER_HOLDER_STATUSES
+
+
 def seminar_open_to(*, seminar: Seminar, candidate: Candidate) -> bool:
     """Season and audience: a student sees only their season's seminars, 内定者フォロー events only once offered."""
-    if seminar.season_id != candidate.season_id:
-        return False
-    return not seminar.for_offer_holders or candidate.status in OFFER_HOLDER_STATUSES
+    return audience_of(seminar).admits(
+        season_id=candidate.season_id, offer_holder=offer_holder(candidate.status)
+    )
 
 
 def seat_ranks(rank: str) -> tuple[str, str]:
@@ -67,18 +88,34 @@ def seat_ranks(rank: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Attempt:
-    """What the booking rules look at: the rank's access, the seminar's deadline, the slot's start, now."""
+    """What the booking rules look at: whom the seminar is for and who asks (their season, whether they hold
+    an offer), the rank's access, the seminar's deadline, the slot's start, now."""
 
+    audience: Audience
+    season_id: int | None
+    offer_holder: bool
     access: RankAccess
     booking_deadline: datetime | None
     starts_at: datetime
     now: datetime
 
 
-def _not_open(attempt: Attempt) -> errors.BookingError | None:
-    if attempt.access.is_open(attempt.now):
+def _not_for_student(attempt: Attempt) -> errors.BookingError | None:
+    """A seminar of another season (or a 内定者フォロー event before the offer) is not bookable, whichever entrance."""
+    if attempt.audience.admits(season_id=attempt.season_id, offer_holder=attempt.offer_holder):
         return None
-    opens = attempt.access.opens_at
+    return errors.NotVisibleError()
+
+
+def _not_open(attempt: Attempt) -> errors.BookingError | None:
+    return opening_refusal(access=attempt.access, now=attempt.now)
+
+
+def opening_refusal(*, access: RankAccess, now: datetime) -> errors.BookingError | None:
+    """Why the rank may not try yet (its opening time is later), or None: the waiting room asks this."""
+    if access.is_open(now):
+        return None
+    opens = access.opens_at
     when = f"（{timezone.localtime(opens):%-m月%-d日 %H:%M} から）" if opens else ""
     return errors.NotOpenError(f"まだ予約受付が始まっていません{when}。")
 
@@ -96,14 +133,35 @@ def _started(attempt: Attempt) -> errors.BookingError | None:
 
 
 # Asked in order; the first refusal is the answer.
-BOOKING_RULES: list[Callable[[Attempt], errors.BookingError | None]] = [_not_open, _past_deadline, _started]
+BOOKING_RULES: list[Callable[[Attempt], errors.BookingError | None]] = [
+    _not_for_student,
+    _not_open,
+    _past_deadline,
+    _started,
+]
 
 
 def booking_refusal(
-    *, access: RankAccess, booking_deadline: datetime | None, starts_at: datetime, now: datetime
+    *,
+    audience: Audience,
+    season_id: int | None,
+    offer_holder: bool,
+    access: RankAccess,
+    booking_deadline: datetime | None,
+    starts_at: datetime,
+    now: datetime,
 ) -> errors.BookingError | None:
-    """Why a slot cannot be booked right now (not open for the rank, past the deadline, started), or None."""
-    attempt = Attempt(access=access, booking_deadline=booking_deadline, starts_at=starts_at, now=now)
+    """Why a slot cannot be booked right now (not for this student's season or audience, not open for the
+    rank, past the deadline, started), or None."""
+    attempt = Attempt(
+        audience=audience,
+        season_id=season_id,
+        offer_holder=offer_holder,
+        access=access,
+        booking_deadline=booking_deadline,
+        starts_at=starts_at,
+        now=now,
+    )
     for rule in BOOKING_RULES:
         refusal = rule(attempt)
         if refusal is not None:
@@ -111,15 +169,16 @@ def booking_refusal(
     return None
 
 
-def opening_refusal(*, access: RankAccess, now: datetime) -> errors.BookingError | None:
-    """Why the rank may not try yet (its opening time is later), or None: the waiting room asks this."""
-    return _not_open(Attempt(access=access, booking_deadline=None, starts_at=now, now=now))
-
-
-def bookable(*, slot: Slot, access: RankAccess, now: datetime) -> None:
-    """Raise the refusal of booking_refusal, if any, for this slot."""
+def bookable(*, slot: Slot, candidate: Candidate, access: RankAccess, now: datetime) -> None:
+    """Raise the refusal of booking_refusal, if any, for this student and slot."""
     refusal = booking_refusal(
-        access=access, booking_deadline=slot.seminar.booking_deadline, starts_at=slot.starts_at, now=now
+        audience=audience_of(slot.seminar),
+        season_id=candidate.season_id,
+        offer_holder=offer_holder(candidate.status),
+        access=access,
+        booking_deadline=slot.seminar.booking_deadline,
+        starts_at=slot.starts_at,
+        now=now,
     )
     if refusal is not None:
         raise refusal

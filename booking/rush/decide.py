@@ -75,6 +75,9 @@ def decide(
         return outcomes.refusal(errors.NotVisibleError())
     # datetime.now(UTC) is timezone.now() under USE_TZ (always on here), without the settings lookup.
     closed = booking_refusal(
+        audience=state.audience,
+        season_id=student.season_id,
+        offer_holder=student.offer_holder,
         access=access,
         booking_deadline=state.booking_deadline,
         starts_at=slot.starts_at,

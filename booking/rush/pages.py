@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from booking import errors
+from booking.rules import offer_holder
 from booking.rush import passes
 from booking.rush.answers import answer_refusal
 from booking.rush.request import student_of
@@ -39,7 +40,7 @@ def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
             status=302, headers={"Location": f"/my/seminars/{seminar_id}/", "Cache-Control": "no-store"}
         )
     state = seminar_state(schema=schema, seminar_id=seminar_id)
-    if state is None or not state.rank_access(student.rank).visible:
+    if state is None or not state.open_to(student):
         return _no_store(answer_refusal(errors.NotVisibleError()))
     key = (state.schema, seminar_id, student.rank, state.version)
     body = _pages.get(key)
@@ -85,7 +86,11 @@ def rush_pass_attach(response: HttpResponse, *, candidate) -> HttpResponse:
     response.set_cookie(
         passes.STUDENT_COOKIE,
         passes.student_pass_issue(
-            schema=current_schema(), candidate_id=candidate.pk, rank=candidate.rank or "Z"
+            schema=current_schema(),
+            candidate_id=candidate.pk,
+            rank=candidate.rank or "Z",
+            season_id=candidate.season_id,
+            offer_holder=offer_holder(candidate.status),
         ),
         max_age=passes.STUDENT_SECONDS,
         path="/",

@@ -1,7 +1,7 @@
 """Signed passes of the booking rush: who the student is, and that the waiting room let them in.
 
 The rush path answers without a session read: the student pass (a cookie set on the My Page) carries the
-student's id, rank and sign-in time, encrypted and authenticated (AES-GCM, a key derived from SECRET_KEY)
+student's id, rank, season, whether they hold an offer, and sign-in time, encrypted and authenticated (AES-GCM, a key derived from SECRET_KEY)
 with the tenant's schema as associated data: the student cannot read their rank from it, and a pass from
 one company is worthless on another. The room pass says "admitted from the queue", signed over the tenant,
 seminar and student, and lives two minutes. Neither can be forged without SECRET_KEY.
@@ -34,6 +34,9 @@ class StudentPass:
     candidate_id: int
     rank: str
     issued_at: int
+    # What booking/rules.py's audience rule asks: the student's season, and whether they hold an offer.
+    season_id: int
+    offer_holder: bool
 
 
 class _KeyedTimestampSigner(signing.TimestampSigner):
@@ -81,14 +84,16 @@ def _ciphers(key: str, fallbacks: tuple[str, ...]) -> list[AESGCM]:
     ]
 
 
-def student_pass_issue(*, schema: str, candidate_id: int, rank: str) -> str:
-    """An opaque pass: student id, rank and issue time, encrypted and authenticated (AES-GCM) for this company.
+def student_pass_issue(
+    *, schema: str, candidate_id: int, rank: str, season_id: int, offer_holder: bool = False
+) -> str:
+    """An opaque pass: student id, rank, season, offer holder or not, and issue time, encrypted and authenticated (AES-GCM) for this company.
 
     The student holds it but cannot read it (the rank stays the company's secret, as on the My Page) nor
     change it; the company's schema is the associated data, so a pass of company A does not open on B.
     """
     nonce = os.urandom(12)
-    plain = f"{candidate_id}.{rank}.{int(time.time())}".encode()
+    plain = f"{candidate_id}.{rank}.{int(time.time())}.{season_id}.{int(offer_holder)}".encode()
     sealed = _student_ciphers()[0].encrypt(nonce, plain, schema.encode())
     return base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
 
@@ -109,8 +114,16 @@ def student_pass_read(*, schema: str, value: str | None) -> StudentPass | None:
         except InvalidTag:
             continue
         try:
-            candidate, rank, issued = plain.decode().split(".")
-            found = StudentPass(candidate_id=int(candidate), rank=rank, issued_at=int(issued))
+            # A pass of the earlier layout (no season) does not split in five: the student is simply
+            # given a new one by their next My Page page.
+            candidate, rank, issued, season, holder = plain.decode().split(".")
+            found = StudentPass(
+                candidate_id=int(candidate),
+                rank=rank,
+                issued_at=int(issued),
+                season_id=int(season),
+                offer_holder=holder == "1",
+            )
         except ValueError:
             return None
         if not 0 <= time.time() - found.issued_at <= STUDENT_SECONDS:

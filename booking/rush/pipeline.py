@@ -142,7 +142,7 @@ def queue_steps(
     if student is None:
         return Decided(outcome=outcomes.signed_out())
     state = state_of()
-    if state is None:
+    if state is None or not state.open_to(student):
         return Decided(outcome=outcomes.refusal(errors.NotVisibleError()), state=state, student=student)
     # No place in line and no room pass before the rank's opening time (booking/admission.py).
     refusal = queue_refusal(access=state.rank_access(student.rank), now=datetime.now(UTC))

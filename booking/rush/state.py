@@ -11,9 +11,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from booking.models import Seminar, SlotQuota
-from booking.rules import RANKS, RankAccess, rank_access, seat_ranks
+from booking.rules import RANKS, Audience, RankAccess, audience_of, rank_access, seat_ranks
+
+if TYPE_CHECKING:
+    from booking.rush.passes import StudentPass
 
 STATE_SECONDS = 2.0
 # After STATE_SECONDS an event-loop caller keeps answering from the state it has for up to this long while
@@ -44,12 +48,19 @@ class SeminarState:
     admission_per_second: int
     latency_ms: int
     slots: dict[int, SlotState]
+    audience: Audience
     access: dict[str, RankAccess] = field(default_factory=dict)
     loaded_at: float = 0.0
 
     def rank_access(self, rank: str) -> RankAccess:
         found = self.access.get(rank)
         return found if found is not None else RankAccess(visible=False, opens_at=None)
+
+    def open_to(self, student: StudentPass) -> bool:
+        """The student's rank sees the seminar and it is for them (their season; booking/rules.py's Audience)."""
+        return self.rank_access(student.rank).visible and self.audience.admits(
+            season_id=student.season_id, offer_holder=student.offer_holder
+        )
 
     @property
     def version(self) -> str:
@@ -151,6 +162,7 @@ def _load(*, schema: str, seminar_id: int) -> SeminarState | None:
         admission_per_second=max(int(seminar.admission_per_second), 1),
         latency_ms=int(seminar.waiting_room_latency_ms),
         slots=slots,
+        audience=audience_of(seminar),
         access={rank: rank_access(seminar=seminar, rank=rank, rules=rules) for rank in RANKS},
         loaded_at=time.time(),
     )

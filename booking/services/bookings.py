@@ -115,7 +115,7 @@ def booking_create(
     """
     now = now or timezone.now()
     slot, access = slot_for_candidate(candidate=candidate, slot_id=slot_id, now=now)
-    bookable(slot=slot, access=access, now=now)
+    bookable(slot=slot, candidate=candidate, access=access, now=now)
     room_admit(room, slot=slot, candidate=candidate)
     counted = _booking_create_counted(candidate=candidate, slot=slot, now=now, waitlist=waitlist)
     if counted is not None:
@@ -277,7 +277,7 @@ def booking_change(
     """
     now = now or timezone.now()
     slot, access = slot_for_candidate(candidate=candidate, slot_id=slot_id, now=now)
-    bookable(slot=slot, access=access, now=now)
+    bookable(slot=slot, candidate=candidate, access=access, now=now)
     room_admit(room, slot=slot, candidate=candidate)
     changeable(seminar=slot.seminar, now=now)
     with transaction.atomic():

@@ -34,7 +34,7 @@ def waitlist_join(*, candidate: Candidate, slot_id: int | str, now: datetime | N
 
     now = now or timezone.now()
     slot, access = slot_for_candidate(candidate=candidate, slot_id=slot_id, now=now)
-    bookable(slot=slot, access=access, now=now)
+    bookable(slot=slot, candidate=candidate, access=access, now=now)
     if Booking.objects.filter(candidate=candidate, slot=slot, status=BookingStatus.ACTIVE).exists():
         raise errors.SameSlotError()
     quotas = slot_quota_remaining(slot_ids=[slot.pk]).get(slot.pk, {})

@@ -47,7 +47,9 @@ def _rush_booking(acme, seminar, student, slot_id: int):
     from booking.rush.asgi import book_on_loop
     from booking.rush.request import RushRequest
 
-    cookie = passes.student_pass_issue(schema=acme.schema, candidate_id=student.pk, rank="A")
+    cookie = passes.student_pass_issue(
+        schema=acme.schema, candidate_id=student.pk, rank="A", season_id=student.season_id
+    )
     scope = {
         "type": "http",
         "method": "POST",
@@ -87,7 +89,7 @@ def test_a_rule_changed_in_one_module_holds_at_every_entrance(seminar, monkeypat
     # 4. The rush path under Django (RushMiddleware → booking/rush/pipeline.py::book_sync).
     rush = Client(HTTP_HOST=acme.host)
     rush.cookies[passes.STUDENT_COOKIE] = passes.student_pass_issue(
-        schema=acme.schema, candidate_id=students[3].pk, rank="A"
+        schema=acme.schema, candidate_id=students[3].pk, rank="A", season_id=students[3].season_id
     )
     answer = rush.post(
         f"/my/rush/{seminar.pk}/book",
@@ -105,3 +107,65 @@ def test_a_rule_changed_in_one_module_holds_at_every_entrance(seminar, monkeypat
     monkeypatch.setattr(rules, "BOOKING_RULES", [r for r in rules.BOOKING_RULES if r is not _two_weeks_ahead])
     with schema_context(acme.schema):
         assert booking_create(candidate=students[0], slot_id=slot.pk).kind == "booked"
+
+
+def test_a_student_of_another_season_is_refused_at_every_entrance(seminar):
+    """The season rule (booking/rules.py's Audience) holds on the rush path too, whose pass carries the season."""
+    from seasons.models import Season
+
+    acme, seminar = seminar
+    with schema_context(acme.schema):
+        created_season = not Season.objects.filter(graduation_year=2028).exists()
+        slot = seminar.slots.get()
+        others = [candidate_make(rank="A", graduation_year=2028) for _ in range(4)]
+        own = candidate_make(rank="A")
+        assert {student.season_id for student in others} == {Season.objects.get(graduation_year=2028).pk}
+        assert own.season_id == seminar.season_id
+        token = mypage_token_create(candidate=others[1])
+        with pytest.raises(errors.NotVisibleError):
+            booking_create(candidate=others[0], slot_id=slot.pk)
+        with pytest.raises(errors.NotVisibleError):
+            waitlist_join(candidate=others[0], slot_id=slot.pk)
+        tenant_for_host(hostname=acme.host)
+        seminar_state(schema=acme.schema, seminar_id=seminar.pk)
+    try:
+        page = Client(HTTP_HOST=acme.host)
+        assert page.get(f"/my/login/{token}/").status_code == 302
+        answer = page.post("/my/book/", {"slot": slot.pk}, HTTP_ACCEPT="application/json")
+        assert answer.json()["code"] == "not_visible"
+        rush = Client(HTTP_HOST=acme.host)
+        rush.cookies[passes.STUDENT_COOKIE] = passes.student_pass_issue(
+            schema=acme.schema, candidate_id=others[2].pk, rank="A", season_id=others[2].season_id
+        )
+        answer = rush.post(
+            f"/my/rush/{seminar.pk}/book",
+            data=json.dumps({"slot": slot.pk}),
+            content_type="application/json",
+            HTTP_X_REQUESTED_WITH="rush",
+        )
+        assert answer.status_code == 404 and answer.json()["code"] == "not_visible"
+        answer = _rush_booking(acme, seminar, others[3], slot.pk)
+        assert answer.status_code == 404 and json.loads(answer.content)["code"] == "not_visible"
+        with schema_context(acme.schema):
+            assert not Booking.objects.filter(seminar=seminar).exists()
+        # The seminar's own season books through the same rush path.
+        answer = _rush_booking(acme, seminar, own, slot.pk)
+        assert answer.status_code == 200, answer.content
+    finally:
+        with schema_context(acme.schema):
+            Booking.objects.filter(seminar=seminar).delete()
+            from candidates.models import Candidate
+
+            Candidate.objects.filter(pk__in=[student.pk for student in [*others, own]]).delete()
+            if created_season:
+                Season.objects.filter(graduation_year=2028).delete()
+
+
+def test_a_pass_carries_the_season_and_an_offer_sealed():
+    read = passes.student_pass_read(
+        schema="t_x",
+        value=passes.student_pass_issue(
+            schema="t_x", candidate_id=7, rank="B", season_id=3, offer_holder=True
+        ),
+    )
+    assert (read.candidate_id, read.rank, read.season_id, read.offer_holder) == (7, "B", 3, True)

@@ -39,7 +39,10 @@ def rush(acme_schema):
 def student_client(info, candidate, *, schema: str | None = None) -> Client:
     client = Client(HTTP_HOST=info.host)
     client.cookies[passes.STUDENT_COOKIE] = passes.student_pass_issue(
-        schema=schema or info.schema, candidate_id=candidate.pk, rank=candidate.rank
+        schema=schema or info.schema,
+        candidate_id=candidate.pk,
+        rank=candidate.rank,
+        season_id=candidate.season_id,
     )
     return client
 
@@ -219,7 +222,7 @@ def test_rush_keys_and_passes_of_one_tenant_do_not_work_on_another(rush, acme_sc
     # acme's pass presented on globex's host: globex's salt rejects it.
     client = Client(HTTP_HOST=globex.host)
     client.cookies[passes.STUDENT_COOKIE] = passes.student_pass_issue(
-        schema=acme_schema.schema, candidate_id=student.pk, rank="A"
+        schema=acme_schema.schema, candidate_id=student.pk, rank="A", season_id=student.season_id
     )
     with schema_context(globex.schema):
         answer = client.post(

@@ -58,7 +58,9 @@ def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants
     try:
 
         def post(candidate, *, schema: str = acme.schema, host: str = acme.host):
-            cookie = passes.student_pass_issue(schema=schema, candidate_id=candidate.pk, rank="A")
+            cookie = passes.student_pass_issue(
+                schema=schema, candidate_id=candidate.pk, rank="A", season_id=candidate.season_id
+            )
             return httpx.post(
                 f"{rush_server}/my/rush/{seminar.pk}/book",
                 json={"slot": slot.pk},
@@ -97,7 +99,7 @@ def test_uvicorn_rush_app_books_refuses_and_serves_the_page(rush_server, tenants
                 headers={"Host": acme.host},
                 cookies={
                     passes.STUDENT_COOKIE: passes.student_pass_issue(
-                        schema=acme.schema, candidate_id=first.pk, rank="A"
+                        schema=acme.schema, candidate_id=first.pk, rank="A", season_id=first.season_id
                     )
                 },
             )

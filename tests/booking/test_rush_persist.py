@@ -40,7 +40,13 @@ def _winners(acme, seminar, count: int, *, quota_id=None) -> list[Winner]:
             student = candidate_make(rank="A")
             plan = BookPlan(
                 state=state,
-                student=StudentPass(candidate_id=student.pk, rank="A", issued_at=0),
+                student=StudentPass(
+                    candidate_id=student.pk,
+                    rank="A",
+                    issued_at=0,
+                    season_id=student.season_id,
+                    offer_holder=False,
+                ),
                 slot_id=slot.slot_id,
                 quota_ids=[quota],
                 others=[],
@@ -177,7 +183,13 @@ def test_concurrent_batches_over_the_same_rows_all_go_through_whole(tenants, com
                         student = candidate_make(rank="A")
                         plan = BookPlan(
                             state=state,
-                            student=StudentPass(candidate_id=student.pk, rank="A", issued_at=0),
+                            student=StudentPass(
+                                candidate_id=student.pk,
+                                rank="A",
+                                issued_at=0,
+                                season_id=student.season_id,
+                                offer_holder=False,
+                            ),
                             slot_id=slot.slot_id,
                             quota_ids=[slot.quotas["A"]],
                             others=[],
