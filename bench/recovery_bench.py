@@ -170,8 +170,11 @@ class Booker(threading.Thread):
         csrf = ""
         while not self.stop.is_set() and not csrf:
             try:
-                if client.get(f"/my/login/{self.token}/").status_code == 302:
-                    csrf = client.get("/my/link/").cookies.get("csrftoken") or client.cookies["csrftoken"]
+                client.get(f"/my/login/{self.token}/")
+                token = client.cookies["csrftoken"]
+                login = client.post(f"/my/login/{self.token}/", data={"csrfmiddlewaretoken": token})
+                if login.status_code == 302:
+                    csrf = token
             except (httpx.HTTPError, KeyError):
                 time.sleep(0.2)
         # Book, cancel, book again: one booking at a time per student, as long as the load runs.

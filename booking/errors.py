@@ -96,7 +96,7 @@ class QuotaError(BookingError):
 
 class TokenInvalidError(BookingError):
     code = "token_invalid"
-    message = "このリンクは無効か、有効期限が切れています。新しいリンクをお送りしますので、メールアドレスを入力してください。"
+    message = "このリンクは無効か、使用済みか、有効期限が切れています。新しいリンクをお送りしますので、メールアドレスを入力してください。"
     http_status = 403
 
 

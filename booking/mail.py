@@ -13,8 +13,9 @@ from tenants.selectors import current_schema
 logger = logging.getLogger(__name__)
 
 
-def booking_mail_send(*, candidate, subject: str, body: str, key: str) -> None:
-    """Queue one transactional mail to a student in the tenant's outbox (idempotent on `key`)."""
+def booking_mail_send(*, candidate, subject: str, body: str, key: str, needs_render: bool = False) -> None:
+    """Queue one transactional mail to a student in the tenant's outbox (idempotent on `key`); with
+    `needs_render` the outbox fills the template variables (the My Page link) when it sends."""
     from notifications.services import outbox_enqueue
 
     address = candidate.email
@@ -22,7 +23,13 @@ def booking_mail_send(*, candidate, subject: str, body: str, key: str) -> None:
         logger.info("booking mail skipped, no deliverable address key=%s", key)
         return
     outbox_enqueue(
-        key=key, to=address, subject=subject, body=body, kind="transactional", candidate_id=candidate.pk
+        key=key,
+        to=address,
+        subject=subject,
+        body=body,
+        kind="transactional",
+        candidate_id=candidate.pk,
+        needs_render=needs_render,
     )
 
 

@@ -184,6 +184,14 @@ class LiveServer:
         headers = {"Host": f"{host}:{self.port}", **kwargs.pop("headers", {})}
         return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers=headers, **kwargs)
 
+    @staticmethod
+    def mypage_sign_in(http: httpx.Client, token: str) -> httpx.Response:
+        """A student opening their personal link and pressing its sign-in button (the POST's answer)."""
+        http.get(f"/my/login/{token}/")
+        return http.post(
+            f"/my/login/{token}/", data={"csrfmiddlewaretoken": http.cookies.get("csrftoken", "")}
+        )
+
     def ws_connect(self, host: str, path: str, **kwargs):
         """A websockets client for a company host, connecting to loopback with the right Host header."""
         return websockets.connect(self.ws_url(host, path), host="127.0.0.1", port=self.port, **kwargs)

@@ -6,6 +6,7 @@ from booking.services.mypage import (
     mypage_link_request,
     mypage_link_send,
     mypage_token_check,
+    mypage_token_exchange,
     mypage_tokens_revoke,
 )
 from booking.services.waitlist import (
@@ -25,6 +26,7 @@ __all__ = [
     "mypage_link_request",
     "mypage_link_send",
     "mypage_token_check",
+    "mypage_token_exchange",
     "mypage_tokens_revoke",
     "waitlist_accept",
     "waitlist_join",

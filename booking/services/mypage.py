@@ -1,4 +1,5 @@
-"""My Page sign-in: personal links with an unguessable, expiring, revocable token (only its hash is kept)."""
+"""My Page sign-in: personal links with an unguessable, expiring, revocable, one-time token (only its hash is
+kept). Opening a link shows a button; the POST of that button exchanges the token for a session, once."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -72,20 +74,32 @@ def mypage_link_for(*, host: str, candidate_id: int) -> str:
     return mypage_link_create(candidate=candidate) if candidate else site_url(host=host, path="/my/")
 
 
-def mypage_token_check(*, token: str, now: datetime | None = None) -> MyPageToken:
-    """The live token row for a raw token from a link, or TokenInvalidError."""
-    now = now or timezone.now()
+def _live_tokens(*, token: str, now: datetime) -> QuerySet[MyPageToken]:
     if not token or len(token) > 128:
         raise errors.TokenInvalidError()
-    row = (
-        MyPageToken.objects.select_related("candidate")
-        .filter(token_hash=token_hash(token), revoked_at__isnull=True, expires_at__gt=now)
-        .first()
+    return MyPageToken.objects.filter(
+        token_hash=token_hash(token), revoked_at__isnull=True, expires_at__gt=now, last_used_at__isnull=True
     )
-    if row is None:
+
+
+def mypage_token_check(*, token: str, now: datetime | None = None) -> None:
+    """TokenInvalidError unless the link can still be exchanged; reads only (a link preview or a mail
+    scanner opening the link spends nothing)."""
+    if not _live_tokens(token=token, now=now or timezone.now()).exists():
         raise errors.TokenInvalidError()
-    MyPageToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    return row
+
+
+def mypage_token_exchange(*, token: str, now: datetime | None = None) -> MyPageToken:
+    """Spend a link on a session: one conditional UPDATE, so a link signs in once, even when two browsers
+    race. `last_used_at` is the moment it was spent; the session stays bound to the row (its expiry and
+    revocation end the session)."""
+    now = now or timezone.now()
+    ids = list(_live_tokens(token=token, now=now).values_list("pk", flat=True)[:1])
+    if not ids or not MyPageToken.objects.filter(pk=ids[0], last_used_at__isnull=True).update(
+        last_used_at=now
+    ):
+        raise errors.TokenInvalidError()
+    return MyPageToken.objects.select_related("candidate").get(pk=ids[0])
 
 
 def mypage_session_candidate(*, token_id: object, now: datetime | None = None) -> Candidate | None:
@@ -122,24 +136,25 @@ def _rush_passes_revoke(*, schema_name: str, candidate_id: int) -> None:
         logger.warning("rush: could not record a revocation (redis unavailable)")
 
 
-def mypage_link_send(*, candidate: Candidate, now: datetime | None = None) -> str:
-    link = mypage_link_create(candidate=candidate, now=now)
+def mypage_link_send(*, candidate: Candidate) -> None:
+    """Mail a student a fresh sign-in link. The body is queued with the 「マイページURL」 variable, so the
+    token is minted when the mail leaves and the stored copy never holds it (notifications redacts it)."""
     body = (
         f"{candidate.full_name} 様\n\n"
-        f"マイページへのリンクをお送りします（{TOKEN_DAYS} 日間有効）。\n{link}\n\n"
+        f"マイページへのリンクをお送りします（{TOKEN_DAYS} 日間有効・1 回限り）。\n{{{{ マイページURL }}}}\n\n"
         "このリンクはあなた専用です。他の人に転送しないでください。\n"
     )
     booking_mail_send(
         candidate=candidate,
         subject="マイページへのリンク",
         body=body,
-        # One mail per link: a student who asks again gets the new link, not a deduplicated old one.
-        key=f"mypage-link:{candidate.pk}:{token_hash(link)[:24]}",
+        # One mail per request: a student who asks again gets a new link, not a deduplicated old one.
+        key=f"mypage-link:{candidate.pk}:{secrets.token_hex(12)}",
+        needs_render=True,
     )
-    return link
 
 
-def mypage_link_request(*, email: str, now: datetime | None = None) -> None:
+def mypage_link_request(*, email: str) -> None:
     """Send a fresh link to every student with this address; says nothing about whether one exists."""
     from candidates.models import Candidate
 
@@ -150,7 +165,7 @@ def mypage_link_request(*, email: str, now: datetime | None = None) -> None:
         return
     with transaction.atomic():
         for candidate in Candidate.objects.filter(email__iexact=address)[:5]:
-            mypage_link_send(candidate=candidate, now=now)
+            mypage_link_send(candidate=candidate)
 
 
 LINK_REQUESTS_PER_HOUR = 3

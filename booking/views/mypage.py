@@ -22,6 +22,7 @@ from booking.services import (
     booking_create,
     mypage_link_request,
     mypage_token_check,
+    mypage_token_exchange,
     waitlist_accept,
     waitlist_join,
     waitlist_leave,
@@ -33,16 +34,25 @@ from booking.views.common import error_response, mypage_required, wants_json
 LINK_SENT = "ご登録のメールアドレスであれば、マイページへのリンクをお送りしました。メールをご確認ください。"
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def mypage_login(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a sign-in button and spends nothing (mail scanners and link previews open links); the
+    button's POST exchanges the one-time token for a session."""
     try:
-        row = mypage_token_check(token=token)
+        if request.method == "GET":
+            mypage_token_check(token=token)
+            response = render(request, "booking/mypage/login.html", {})
+        else:
+            row = mypage_token_exchange(token=token)
+            request.session.cycle_key()
+            request.session[SESSION_KEY] = row.pk
+            # The token leaves the address bar at once (no leak through history or Referer).
+            response = redirect("booking:mypage_home")
     except errors.TokenInvalidError as error:
-        return render(request, "booking/mypage/link.html", {"error": error.message}, status=403)
-    request.session.cycle_key()
-    request.session[SESSION_KEY] = row.pk
-    # The token leaves the address bar at once (no leak through history or Referer).
-    return redirect("booking:mypage_home")
+        response = render(request, "booking/mypage/link.html", {"error": error.message}, status=403)
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -23,7 +23,12 @@ from notifications.services.ratelimit import ratelimit_refund, ratelimit_take
 from notifications.services.schedule import in_quiet_hours, mail_settings_get
 from notifications.services.templating import template_render
 from notifications.services.unsubscribe import unsubscribe_headers, unsubscribe_url
-from notifications.services.variables import candidate_values, tenant_for_schema
+from notifications.services.variables import (
+    candidate_values,
+    links_withheld,
+    tenant_for_schema,
+    text_withhold,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +241,7 @@ def _deliver_one(
         headers.update(unsubscribe_headers(url=link))
     else:
         link = ""
+    values = {"配信停止URL": link}
     if row.needs_render:
         values = candidate_values(
             tenant=tenant,
@@ -245,6 +251,7 @@ def _deliver_one(
             unsubscribe_link=link,
         )
         subject, body = template_render(subject, values), template_render(body, values)
+    withheld = links_withheld(host=host, values=values)
     if link and link not in body:
         body = f"{body.rstrip()}\n\n----\n配信停止はこちら: {link}\n"
     message_id = f"<outbox-{schema_name}-{row.id}@{settings.BASE_DOMAIN}>"
@@ -263,7 +270,13 @@ def _deliver_one(
             "outbox send failed", extra={"tenant": schema_name, "outbox_id": row.id, "error": description}
         )
         if permanent:
-            _finish(row_id=row.id, status=OutboxStatus.FAILED, error=description, subject=subject, body=body)
+            _finish(
+                row_id=row.id,
+                status=OutboxStatus.FAILED,
+                error=description,
+                subject=text_withhold(subject, withheld),
+                body=text_withhold(body, withheld),
+            )
             if row.candidate_id:
                 Candidate.objects.filter(id=row.candidate_id).update(email_undeliverable=True)
             return "failed"
@@ -282,9 +295,9 @@ def _deliver_one(
         row_id=row.id,
         status=OutboxStatus.SENT,
         sent_at=timezone.now(),
-        subject=subject,
-        body=body,
-        headers=headers,
+        subject=text_withhold(subject, withheld),
+        body=text_withhold(body, withheld),
+        headers={name: text_withhold(value, withheld) for name, value in headers.items()},
         needs_render=False,
         error="",
     )

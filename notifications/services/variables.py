@@ -29,6 +29,26 @@ def candidate_mypage_url(*, host: str, candidate_id: int | None) -> str:
     return site_url(host=host, path="/my/")
 
 
+# What the outbox keeps instead of a link that lets its holder act as the student: the mail that leaves has
+# the link, the stored copy (mail history, exports, the database) never does.
+_WITHHELD = {
+    "マイページURL": "［マイページのログインリンク（送信したメールにだけ記載し、保存していません）］",
+    "配信停止URL": "［配信停止リンク（送信したメールにだけ記載し、保存していません）］",
+}
+
+
+def links_withheld(*, host: str, values: dict[str, str]) -> dict[str, str]:
+    """Each personal link among the rendered values, mapped to the text stored in its place."""
+    public = {site_url(host=host, path="/my/"), ""}
+    return {values[name]: shown for name, shown in _WITHHELD.items() if values.get(name, "") not in public}
+
+
+def text_withhold(text: str, links: dict[str, str]) -> str:
+    for link, shown in links.items():
+        text = text.replace(link, shown)
+    return text
+
+
 def tenant_for_schema(*, schema_name: str) -> Tenant:
     tenant: Tenant = Tenant.objects.get(schema_name=schema_name)
     return tenant

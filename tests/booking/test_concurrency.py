@@ -40,9 +40,13 @@ def _cleanup(schema: str, seminar_id: int, candidate_ids: list[int]) -> None:
 
 
 async def _sign_in(http: httpx.AsyncClient, token: str, csrf: str, gate: asyncio.Semaphore) -> str:
-    """The Cookie header of a student who followed their personal link."""
+    """The Cookie header of a student who followed their personal link and pressed its button."""
     async with gate:
-        login = await http.get(f"/my/login/{token}/", headers={"Cookie": ""})
+        login = await http.post(
+            f"/my/login/{token}/",
+            data={"csrfmiddlewaretoken": csrf},
+            headers={"Cookie": f"csrftoken={csrf}"},
+        )
         assert login.status_code == 302, login.text[:200]
         return f"sessionid={login.cookies['sessionid']}; csrftoken={csrf}"
 

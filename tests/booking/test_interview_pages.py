@@ -44,7 +44,7 @@ def test_student_books_moves_and_cancels_an_interview(client, acme):
             mypage_token_create(candidate=student),
             mypage_token_create(candidate=outsider),
         )
-    client.get(f"/my/login/{token}/", HTTP_HOST=acme.host)
+    client.post(f"/my/login/{token}/", HTTP_HOST=acme.host)
     home = client.get("/my/", HTTP_HOST=acme.host).content.decode()
     assert "一次面接の日時を選ぶ" in home
     page = client.get(f"/my/interviews/{kind.pk}/", HTTP_HOST=acme.host).content.decode()
@@ -75,7 +75,7 @@ def test_student_books_moves_and_cancels_an_interview(client, acme):
     assert "キャンセルしました" in cancel.content.decode()
     # A student at another step sees nothing of it and cannot book it.
     client.cookies.clear()
-    client.get(f"/my/login/{outsider_token}/", HTTP_HOST=acme.host)
+    client.post(f"/my/login/{outsider_token}/", HTTP_HOST=acme.host)
     assert client.get(f"/my/interviews/{kind.pk}/", HTTP_HOST=acme.host).status_code == 404
     refused = client.post(
         f"/my/interviews/{kind.pk}/book/", {"starts_at": start.isoformat()}, HTTP_HOST=acme.host

@@ -20,7 +20,7 @@ from tests.booking.conftest import candidate_make, seminar_make
 def sign_in(server, host: str, token: str, seminar_id: int) -> tuple[str, str]:
     """(Cookie header, csrf token) of a student who followed their link and opened the seminar."""
     with server.http(host) as http:
-        assert http.get(f"/my/login/{token}/").status_code == 302
+        assert server.mypage_sign_in(http, token).status_code == 302
         assert http.get(f"/my/seminars/{seminar_id}/").status_code == 200
         session, csrf = http.cookies["sessionid"], http.cookies["csrftoken"]
     return f"sessionid={session}; csrftoken={csrf}", csrf
@@ -115,7 +115,7 @@ def test_hidden_rank_signed_out_and_other_tenant_are_refused(live_server_daphne,
     globex = tenants["globex"]
     path = f"/ws/seminars/{seminar.pk}/"
     with server.http(acme.host) as http:
-        assert http.get(f"/my/login/{tokens['d_watch']}/").status_code == 302
+        assert server.mypage_sign_in(http, tokens["d_watch"]).status_code == 302
         d_cookie = f"sessionid={http.cookies['sessionid']}"
     a_cookie, _ = sign_in(server, acme.host, tokens["a_watch"], seminar.pk)
 

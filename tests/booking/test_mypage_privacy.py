@@ -17,13 +17,11 @@ def acme(tenants, db):
 
 
 def signed_in(info, candidate) -> Client:
-    """A student's browser signed in through their personal link (a one-step or two-step exchange)."""
+    """A student's browser signed in through their personal link."""
     client = Client(HTTP_HOST=info.host)
     with schema_context(info.schema):
         token = mypage_token_create(candidate=candidate)
-    response = client.get(f"/my/login/{token}/")
-    if response.status_code != 302:
-        response = client.post(f"/my/login/{token}/")
+    response = client.post(f"/my/login/{token}/")
     assert response.status_code == 302
     return client
 

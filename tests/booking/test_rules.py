@@ -83,7 +83,7 @@ def test_a_rule_changed_in_one_module_holds_at_every_entrance(seminar, monkeypat
         seminar_state(schema=acme.schema, seminar_id=seminar.pk)
     # 3. The My Page booking form, signed in with a personal link.
     page = Client(HTTP_HOST=acme.host)
-    assert page.get(f"/my/login/{token}/").status_code == 302
+    assert page.post(f"/my/login/{token}/").status_code == 302
     answer = page.post("/my/book/", {"slot": slot.pk}, HTTP_ACCEPT="application/json")
     assert answer.json()["code"] == "deadline_passed" and answer.json()["message"] == MESSAGE
     # 4. The rush path under Django (RushMiddleware → booking/rush/pipeline.py::book_sync).

@@ -206,7 +206,7 @@ def test_page_is_served_from_the_pass_and_my_page_hands_it_out(rush, acme_schema
     assert anonymous.status_code == 302 and anonymous["Location"] == f"/my/seminars/{rush.pk}/"
     client = Client(HTTP_HOST=acme_schema.host)
     token = mypage_token_create(candidate=student)
-    client.get(f"/my/login/{token}/")
+    client.post(f"/my/login/{token}/")
     seminar_page = client.get(f"/my/seminars/{rush.pk}/")
     issued = passes.student_pass_read(
         schema=acme_schema.schema, value=seminar_page.cookies[passes.STUDENT_COOKIE].value

@@ -20,7 +20,7 @@ from tests.conftest import start_daphne, stop_process
 
 def _sign_in(server, host: str, token: str):
     http = server.http(host)
-    assert http.get(f"/my/login/{token}/").status_code == 302
+    assert server.mypage_sign_in(http, token).status_code == 302
     return http
 
 

@@ -81,7 +81,7 @@ def _outage_and_recovery(*, acme, tenants, before, during, student, token: str) 
         public = server.http(public_host, timeout=15)
         globex = server.http(tenants["globex"].host, timeout=15)
         clients += [http, public, globex]
-        assert http.get(f"/my/login/{token}/").status_code == 302
+        assert server.mypage_sign_in(http, token).status_code == 302
         csrf = http.get("/my/link/").cookies.get("csrftoken") or http.cookies["csrftoken"]
 
         def book(slot_id: int, *, as_json: bool = True):

@@ -84,10 +84,11 @@ def test_entry_trigger_immediate_step_renders_and_sends_once(tenants, smtp_serve
     assert "配信停止はこちら: http://acme.localhost:8000/mail/unsubscribe/" in body
     # The My Page link in the mail signs the student in (booking's personal token).
     link = re.search(r"http://acme\.localhost:8000(/my/login/[^\s]+/)", body).group(1)
-    response = client.get(link, HTTP_HOST=tenants["acme"].host)
+    response = client.post(link, HTTP_HOST=tenants["acme"].host)
     assert response.status_code == 302 and "/my/login/" not in response["Location"]
-    # The history keeps what was sent, rendered.
+    # The history keeps what was sent, rendered, without the links that act for the student.
     assert row.subject == "山田様 説明会のご案内" and "山田 太郎 様" in row.body and not row.needs_render
+    assert "/my/login/" not in row.body and "/mail/unsubscribe/" not in row.body
 
 
 @pytest.mark.parametrize(

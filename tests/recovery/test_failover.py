@@ -74,8 +74,10 @@ class Student(threading.Thread):
         )
         while not self.stop.is_set():
             try:
-                if client.get(f"/my/login/{self.token}/").status_code == 302:
-                    csrf = client.get("/my/link/").cookies.get("csrftoken") or client.cookies["csrftoken"]
+                client.get(f"/my/login/{self.token}/")
+                csrf = client.cookies["csrftoken"]
+                login = client.post(f"/my/login/{self.token}/", data={"csrfmiddlewaretoken": csrf})
+                if login.status_code == 302:
                     break
             except (httpx.HTTPError, KeyError):
                 pass

@@ -79,6 +79,6 @@ class Command(BaseCommand):
                 _demo_students(tenant)
             links = booking_demo_seed(tenant=tenant)
             for rank, link in sorted(links.items()):
-                lines.append(f"      My Page of a rank-{rank} student: {link}")
+                lines.append(f"      My Page of a rank-{rank} student (signs in once): {link}")
         lines.append(f"  Mails the demo sent: {site_url(host=settings.BASE_DOMAIN, path='/demo/mail/')}")
         self.stdout.write("\n".join(lines) + "\n")
