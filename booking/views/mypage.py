@@ -50,7 +50,8 @@ def mypage_login(request: HttpRequest, token: str) -> HttpResponse:
             response = redirect("booking:mypage_home")
     except errors.TokenInvalidError as error:
         response = render(request, "booking/mypage/link.html", {"error": error.message}, status=403)
-    response["Referrer-Policy"] = "no-referrer"
+    # Never sent to another site; same-origin keeps the form's Origin header (no-referrer would make it "null").
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     return response
 
