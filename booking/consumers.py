@@ -1,4 +1,5 @@
-"""Websocket: live seats left per slot of one seminar, for the signed-in student's rank only."""
+"""Websockets of the My Page: live seats per slot of one seminar (for the student's rank), and pushes to the
+open My Page (incident notices, offers)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from django.conf import settings
 
 from booking.fanout import fanout_join, fanout_leave, newest
 from booking.live import seats_group
+from notifications.consumers import PushedEventsConsumer
 from tenants.selectors import current_schema
-from tenants.websocket import tenant_database_sync_to_async
+from tenants.websocket import tenant_database_sync_to_async, tenant_group
 
 
 def _session_token_id(scope: dict[str, Any]) -> int | None:
@@ -160,3 +162,24 @@ class SeminarSeatsConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "ping":
             await self.send(text_data="pong")
+
+
+def _student_id(scope: dict[str, Any]) -> int | None:
+    """The signed-in My Page student of the socket's session (call inside the tenant's schema)."""
+    from booking.services.mypage import mypage_session_candidate
+
+    candidate = mypage_session_candidate(token_id=_session_token_id(scope))
+    return candidate.pk if candidate is not None else None
+
+
+class StudentEventsConsumer(PushedEventsConsumer):
+    """Pushes to an open My Page: the company's incident notices and offers meant for this student."""
+
+    async def join(self) -> tuple[str, ...]:
+        from notifications.services import STUDENT_GROUP, student_group
+
+        tenant = self.scope["tenant"]
+        candidate_id = await tenant_database_sync_to_async(tenant, _student_id)(self.scope)
+        if candidate_id is None:
+            return ()
+        return (tenant_group(tenant, STUDENT_GROUP), student_group(tenant, candidate_id))

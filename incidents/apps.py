@@ -16,8 +16,3 @@ class IncidentsConfig(AppConfig):
         from incidents.receivers import foreign_session
 
         foreign_session_presented.connect(foreign_session, dispatch_uid="incidents.foreign_session")
-        # The My Page's service notice while an incident or a maintenance affects booking.
-        from incidents.selectors import booking_notice_for
-        from notifications.notices import notice_source_register
-
-        notice_source_register(name="incidents", source=booking_notice_for)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import dateformat, timezone
 from django_tenants.utils import get_public_schema_name
 
+from accounts.services import site_url
 from incidents.models import (
     Acknowledgement,
     Component,
     ComponentStatus,
     Impact,
     Incident,
+    IncidentUpdate,
     Maintenance,
     MaintenanceState,
     Scope,
@@ -166,29 +172,182 @@ def maintenances_upcoming(*, tenant: Tenant | None) -> QuerySet[Maintenance]:
 
 def booking_notice_for(*, tenant: Tenant) -> str | None:
     """A plain notice for students on this company's My Page when booking is affected, else None."""
-    # Affecting this company, not merely visible to it: a public incident of another company stays quiet here.
-    incident_hit = (
+    banners = banners_for(tenant=tenant, audience=Audience.STUDENTS)
+    return banners[0].text if banners else None
+
+
+# ---- banners: the company's active incidents on every page it opens -----------------------------------------
+
+
+class Audience(StrEnum):
+    RECRUITERS = "recruiters"
+    STUDENTS = "students"
+
+
+BANNER_TIME_FORMAT = "n月j日 H:i"
+STUDENT_INCIDENT_TEXT = (
+    "現在、説明会の予約・マイページの一部機能がご利用しにくい状態になっています。"
+    "復旧まで今しばらくお待ちください。ご迷惑をおかけし申し訳ございません。"
+)
+STUDENT_RESOLVED_TEXT = "説明会の予約・マイページの不具合は復旧しました。ご迷惑をおかけし申し訳ございません。"
+STUDENT_MAINTENANCE_TEXT = (
+    "現在、システムメンテナンスのため説明会の予約・マイページの一部機能がご利用いただけません。"
+)
+STUDENT_MAINTENANCE_DONE_TEXT = "システムメンテナンスは終了しました。ご協力ありがとうございました。"
+MAINTENANCE_STATE_TEXT = {
+    MaintenanceState.SCHEDULED: "予定",
+    MaintenanceState.IN_PROGRESS: "実施中",
+    MaintenanceState.COMPLETED: "完了",
+}
+
+
+@dataclass(frozen=True)
+class Banner:
+    """An incident or a running maintenance as one company's recruiters (or students) see it on every page."""
+
+    key: str  # "incident-12", "maintenance-3": one banner per key on a page
+    version: str  # changes with every update: a dismissal lasts for one version only
+    text: str
+    state: str  # the incident's or maintenance's state; "resolved"/"completed" end the banner
+    url: str  # the incident's page ("" when this audience has none to open)
+    started_at: datetime
+    updated_at: datetime
+    link_text: str = "詳細"
+
+    @property
+    def started_label(self) -> str:
+        return dateformat.format(timezone.localtime(self.started_at), BANNER_TIME_FORMAT)
+
+    @property
+    def updated_label(self) -> str:
+        return dateformat.format(timezone.localtime(self.updated_at), BANNER_TIME_FORMAT)
+
+    @property
+    def is_over(self) -> bool:
+        return self.state in (State.RESOLVED, MaintenanceState.COMPLETED)
+
+    def as_event(self) -> dict[str, Any]:
+        """The websocket push of this banner (static/js/events.js draws it as templates/_banners.html does)."""
+        return {
+            "type": "banner",
+            "key": self.key,
+            "version": self.version,
+            "text": self.text,
+            "state": self.state,
+            "over": self.is_over,
+            "url": self.url,
+            "link_text": self.link_text,
+            "started": self.started_label,
+            "started_iso": self.started_at.isoformat(),
+            "updated": self.updated_label,
+            "updated_iso": self.updated_at.isoformat(),
+        }
+
+
+def _affects_booking(components: Iterable[Component]) -> bool:
+    return any(component.affects_booking for component in components)
+
+
+def _public_url(path: str) -> str:
+    return site_url(host=settings.STATUS_DOMAIN, path=path)
+
+
+def incident_banner(
+    *, incident: Incident, update: IncidentUpdate | None, audience: Audience
+) -> Banner | None:
+    """The banner of this incident for this audience (None: students are not affected by it)."""
+    started = incident.published_at or incident.created_at
+    updated = max(started, update.created_at) if update is not None else started
+    if incident.state == State.RESOLVED and incident.resolved_at:
+        updated = max(updated, incident.resolved_at)
+    version = f"{update.pk if update is not None else 0}.{incident.state}"
+    if audience == Audience.STUDENTS:
+        if incident.impact == Impact.NONE or not _affects_booking(incident.components.all()):
+            return None
+        public = incident.visibility == Visibility.PUBLIC
+        return Banner(
+            key=f"incident-{incident.pk}",
+            version=version,
+            text=STUDENT_RESOLVED_TEXT if incident.state == State.RESOLVED else STUDENT_INCIDENT_TEXT,
+            state=incident.state,
+            url=_public_url(f"/incidents/{incident.pk}/") if public else "",
+            started_at=started,
+            updated_at=updated,
+        )
+    kind = "メンテナンス" if incident.title.startswith("[メンテナンス]") else "障害"
+    text = f"【{kind}のお知らせ・{State(incident.state).label}】{incident.title}"
+    if update is not None:
+        text += f" — {update.message_ja[:140]}"
+    return Banner(
+        key=f"incident-{incident.pk}",
+        version=version,
+        text=text,
+        state=incident.state,
+        url=f"/status/incidents/{incident.pk}/",
+        started_at=started,
+        updated_at=updated,
+        link_text="詳細・受領確認",
+    )
+
+
+def maintenance_banner(*, maintenance: Maintenance, audience: Audience) -> Banner | None:
+    """The banner of this maintenance for this audience (None: students are not affected by it)."""
+    started = maintenance.started_at or maintenance.starts_at
+    updated = maintenance.completed_at or started
+    if audience == Audience.STUDENTS:
+        if maintenance.state == MaintenanceState.SCHEDULED or not _affects_booking(
+            maintenance.components.all()
+        ):
+            return None
+        public = maintenance.visibility == Visibility.PUBLIC
+        done = maintenance.state == MaintenanceState.COMPLETED
+        text = STUDENT_MAINTENANCE_DONE_TEXT if done else STUDENT_MAINTENANCE_TEXT
+        url = _public_url("/") if public else ""
+        link_text = "詳細"
+    else:
+        when = (
+            f"{dateformat.format(timezone.localtime(maintenance.starts_at), BANNER_TIME_FORMAT)}〜"
+            f"{dateformat.format(timezone.localtime(maintenance.ends_at), BANNER_TIME_FORMAT)}"
+        )
+        state_text = MAINTENANCE_STATE_TEXT[MaintenanceState(maintenance.state)]
+        text, url = f"【メンテナンス・{state_text}】{maintenance.title}（{when}）", "/status/"
+        link_text = "稼働状況"
+    return Banner(
+        key=f"maintenance-{maintenance.pk}",
+        version=maintenance.state,
+        text=text,
+        state=maintenance.state,
+        url=url,
+        started_at=started,
+        updated_at=updated,
+        link_text=link_text,
+    )
+
+
+def banners_for(*, tenant: Tenant, audience: Audience) -> list[Banner]:
+    """The banners every page of this company shows on load: its open incidents and running maintenances.
+
+    Affecting this company, not merely visible to it: a public incident of another company stays quiet here.
+    """
+    latest = Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-created_at", "-id"))
+    incidents = (
         Incident.objects.filter(_affects(Incident, tenant))
         .exclude(visibility=Visibility.DRAFT)
         .exclude(state=State.RESOLVED)
-        .exclude(impact=Impact.NONE)
-        .filter(components__affects_booking=True)
-        .exists()
+        .prefetch_related("components", latest)
+        .order_by("-created_at", "-id")
     )
-    if incident_hit:
-        return (
-            "現在、説明会の予約・マイページの一部機能がご利用しにくい状態になっています。"
-            "復旧まで今しばらくお待ちください。ご迷惑をおかけし申し訳ございません。"
-        )
-    maintenance_hit = (
+    maintenances = (
         Maintenance.objects.filter(_affects(Maintenance, tenant))
         .exclude(visibility=Visibility.DRAFT)
-        .filter(state=MaintenanceState.IN_PROGRESS, components__affects_booking=True)
-        .exists()
+        .filter(state=MaintenanceState.IN_PROGRESS)
+        .prefetch_related("components")
     )
-    if maintenance_hit:
-        return "現在、システムメンテナンスのため説明会の予約・マイページの一部機能がご利用いただけません。"
-    return None
+    found = [
+        incident_banner(incident=incident, update=next(iter(incident.updates.all()), None), audience=audience)
+        for incident in incidents
+    ] + [maintenance_banner(maintenance=maintenance, audience=audience) for maintenance in maintenances]
+    return [banner for banner in found if banner is not None]
 
 
 def acknowledgements_for(*, incident: Incident) -> QuerySet[Acknowledgement]:

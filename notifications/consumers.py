@@ -1,4 +1,5 @@
-"""Websocket consumers: live events for signed-in recruiters of one company."""
+"""Websocket consumers: live events pushed to the signed-in people of one company (recruiters here; the My
+Page's students in booking/consumers.py, on the same base)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,27 @@ from notifications.services import RECRUITER_GROUP
 from tenants.websocket import session_user, tenant_database_sync_to_async, tenant_group
 
 
-class RecruiterEventsConsumer(AsyncJsonWebsocketConsumer):
-    """Banners and progress pushed to every signed-in recruiter of the tenant."""
+class PushedEventsConsumer(AsyncJsonWebsocketConsumer):
+    """Joins the groups `join` gives (none: refused with 4401) and relays every `event.push` sent to them."""
+
+    groups_joined: tuple[str, ...] = ()
+
+    async def join(self) -> tuple[str, ...]:
+        raise NotImplementedError
 
     async def connect(self) -> None:
-        tenant = self.scope["tenant"]
-        user = await tenant_database_sync_to_async(tenant, session_user)(tenant, self.scope)
-        if user is None or not user.is_active:
+        groups = await self.join()
+        if not groups:
             await self.close(code=4401)
             return
-        self.group = tenant_group(tenant, RECRUITER_GROUP)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups_joined = groups
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self.send_json({"type": "hello", "tenant": tenant.slug})
+        await self.send_json({"type": "hello", "tenant": self.scope["tenant"].slug})
 
     async def disconnect(self, code: int) -> None:
-        group = getattr(self, "group", None)
-        if group:
+        for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
@@ -35,3 +40,14 @@ class RecruiterEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def event_push(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+
+
+class RecruiterEventsConsumer(PushedEventsConsumer):
+    """Banners and progress pushed to every signed-in recruiter of the tenant."""
+
+    async def join(self) -> tuple[str, ...]:
+        tenant = self.scope["tenant"]
+        user = await tenant_database_sync_to_async(tenant, session_user)(tenant, self.scope)
+        if user is None or not user.is_active:
+            return ()
+        return (tenant_group(tenant, RECRUITER_GROUP),)

@@ -111,7 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "booking.context_processors.service_notice",
+                "incidents.context_processors.incident_banners",
                 "seasons.context_processors.season",
             ],
         },
@@ -269,7 +269,9 @@ BACKUP_URL = env("BACKUP_URL", default=str(BASE_DIR / ".data" / "backups"))
 BACKUP_DATABASE_URL = env("BACKUP_DATABASE_URL", default="")  # a REPLICATION role; default: DATABASE_URL's
 BACKUP_RECIPIENT = env("BACKUP_RECIPIENT", default="")  # age1…; default: .data/backup-keys/recipient.txt
 # Only the restore commands open this file; settings hold its path, never the key.
-BACKUP_IDENTITY_FILE = env("BACKUP_IDENTITY_FILE", default=str(BASE_DIR / ".data" / "backup-keys" / "identity.txt"))
+BACKUP_IDENTITY_FILE = env(
+    "BACKUP_IDENTITY_FILE", default=str(BASE_DIR / ".data" / "backup-keys" / "identity.txt")
+)
 BACKUP_SPOOL = env("BACKUP_SPOOL", default=str(BASE_DIR / ".data" / "backup-spool"))
 BACKUP_FULL_HOURS = env.float("BACKUP_FULL_HOURS", default=24.0)
 BACKUP_INCREMENTAL_HOURS = env.float("BACKUP_INCREMENTAL_HOURS", default=1.0)

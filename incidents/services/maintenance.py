@@ -13,12 +13,13 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import site_url
+from incidents.context_processors import student_banners_forget
 from incidents.errors import IncidentError
 from incidents.mail import incident_mail_send
 from incidents.models import Component, Maintenance, MaintenanceState, Scope, Visibility
-from incidents.selectors import maintenance_affected_tenants
+from incidents.selectors import Audience, maintenance_affected_tenants, maintenance_banner
 from incidents.services.audit import staff_audit
-from notifications.services import recruiters_push
+from notifications.services import recruiters_push, students_push_many
 from tenants.models import Tenant
 from tenants.services import tenant_domain
 
@@ -120,11 +121,18 @@ def maintenance_notify(*, maintenance_id: int, phase: str) -> int:
         f"{timezone.localtime(maintenance.ends_at):%Y-%m-%d %H:%M}"
     )
     text = f"【メンテナンス】{PHASE_TEXT[phase]}: {maintenance.title}（{when}）"
+    banner = maintenance_banner(maintenance=maintenance, audience=Audience.RECRUITERS)
+    assert banner is not None  # recruiters see every maintenance that affects their company
+    # The phase's own words; a new phase shows the banner again where the last one was dismissed.
+    event = banner.as_event() | {"text": text, "version": phase, "over": phase == "completed"}
+    student_banner = maintenance_banner(maintenance=maintenance, audience=Audience.STUDENTS)
+    student_event = student_banner.as_event() if student_banner is not None else None
     sent = 0
     for tenant in maintenance_affected_tenants(maintenance=maintenance):
-        recruiters_push(
-            tenant=tenant, event={"type": "banner", "text": text, "maintenance_id": maintenance.pk}
-        )
+        recruiters_push(tenant=tenant, event=event)
+        if student_event is not None:
+            student_banners_forget(tenants=[tenant])
+            students_push_many(tenants=[tenant], event=student_event)
         if phase == "started":
             continue  # the reminder already went by e-mail; the banner is enough at start
         with schema_context(tenant.schema_name):

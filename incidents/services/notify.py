@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import site_url
+from incidents.context_processors import student_banners_forget
 from incidents.errors import IncidentError
 from incidents.mail import incident_mails_send
 from incidents.models import (
@@ -25,9 +26,9 @@ from incidents.models import (
     State,
     Visibility,
 )
-from incidents.selectors import incident_affected_tenants, incident_affects
+from incidents.selectors import Audience, incident_affected_tenants, incident_affects, incident_banner
 from incidents.services.webhooks import webhook_deliveries_create
-from notifications.services import recruiters_push, recruiters_push_many
+from notifications.services import recruiters_push, recruiters_push_many, students_push_many
 from tenants.models import Tenant
 from tenants.services import tenant_domain
 
@@ -54,19 +55,10 @@ def ack_token_read(*, token: str) -> tuple[int, int]:
 
 
 def banner_event(*, incident: Incident, update: IncidentUpdate | None) -> dict[str, Any]:
-    state_label = State(incident.state).label
-    kind = "メンテナンス" if incident.title.startswith("[メンテナンス]") else "障害"
-    text = f"【{kind}のお知らせ・{state_label}】{incident.title}"
-    if update is not None:
-        text += f" — {update.message_ja[:140]}"
-    return {
-        "type": "banner",
-        "text": text,
-        "incident_id": incident.pk,
-        "state": incident.state,
-        "impact": incident.impact,
-        "url": f"/status/incidents/{incident.pk}/",
-    }
+    """The recruiters' banner push of this incident (the same banner every page renders on load)."""
+    banner = incident_banner(incident=incident, update=update, audience=Audience.RECRUITERS)
+    assert banner is not None  # recruiters see every incident that affects their company
+    return banner.as_event()
 
 
 def _webhook_payload(*, incident: Incident, update: IncidentUpdate | None, tenant: Tenant) -> dict[str, Any]:
@@ -94,6 +86,14 @@ def banners_push(*, tenants: list[Tenant], event: dict[str, Any]) -> None:
     recruiters_push_many(tenants=tenants, event=event)
 
 
+def student_banners_push(*, tenants: list[Tenant], incident: Incident, update: IncidentUpdate | None) -> None:
+    """The students' notice on every open My Page of these companies, when the incident affects booking."""
+    banner = incident_banner(incident=incident, update=update, audience=Audience.STUDENTS)
+    if banner is not None:
+        student_banners_forget(tenants=tenants)
+        students_push_many(tenants=tenants, event=banner.as_event())
+
+
 @dataclass(frozen=True)
 class Fanout:
     tenant_ids: list[int]
@@ -114,6 +114,7 @@ def incident_fanout(*, incident_id: int, update_id: int | None) -> Fanout:
     update = IncidentUpdate.objects.filter(pk=update_id).first() if update_id else incident.updates.first()
     tenants = list(incident_affected_tenants(incident=incident).only("pk", "slug", "name", "schema_name"))
     banners_push(tenants=tenants, event=banner_event(incident=incident, update=update))
+    student_banners_push(tenants=tenants, incident=incident, update=update)
     now = timezone.now()
     with transaction.atomic():
         if incident.state != State.RESOLVED:
@@ -280,8 +281,9 @@ def acknowledgements_escalate(*, now: datetime | None = None) -> list[tuple[int,
         if Acknowledgement.objects.filter(pk=ack.pk, renotified_at__isnull=True).update(
             renotified_at=now, phone_call_flagged_at=now
         ):
-            event = banner_event(incident=ack.incident, update=None)
+            event = banner_event(incident=ack.incident, update=ack.incident.updates.first())
             event["text"] = "【要確認】" + event["text"] + "（管理者の方は受領確認をお願いします）"
+            event["version"] += ".escalated"  # shown again even where the banner was dismissed
             recruiters_push(tenant=ack.tenant, event=event)
             escalated.append((ack.incident_id, ack.tenant_id))
     return escalated

@@ -90,3 +90,20 @@ def mailoutbox(tenants):
     outbox = OutboxMails([tenants["acme"].schema, tenants["globex"].schema])
     outbox.clear()
     return outbox
+
+
+def mypage_session_key(*, schema: str, candidate) -> str:
+    """A signed-in My Page session for this student (its key, for a cookie), as the sign-in link opens one."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from booking.models import MyPageToken
+    from booking.services.mypage import SESSION_KEY, mypage_token_create
+
+    with schema_context(schema):
+        mypage_token_create(candidate=candidate)
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
+        session[SESSION_KEY] = MyPageToken.objects.filter(candidate=candidate).latest("pk").pk
+        session.save()
+        return session.session_key

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from incidents.context_processors import STUDENT_CACHE_KEY
 from incidents.models import Component, Scope
 from incidents.services.maintenance import maintenance_create, maintenance_tick
 from tests.booking.conftest import candidate_make
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def _my_page(client, info) -> str:
     with schema_context(info.schema):
-        cache.delete("booking:service-notice")
+        cache.delete(STUDENT_CACHE_KEY)
     return client.get("/my/", HTTP_HOST=info.host).content.decode()
 
 

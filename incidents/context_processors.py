@@ -1,0 +1,61 @@
+"""Template context of every page on a company's host: the banners of its active incidents.
+
+Recruiters' pages show every open incident and running maintenance affecting the company; the My Page shows
+students a plain notice while booking is affected. templates/_banners.html draws them, static/js/events.js
+keeps them live over the page's websocket (recruiters: /ws/events/, students: /ws/my/events/).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest
+from django_redis import get_redis_connection
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from incidents.selectors import Audience, banners_for
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+STUDENT_CACHE_KEY = "incidents:student-banners"
+STUDENT_CACHE_SECONDS = 15
+MYPAGE_PREFIX = "/my/"
+
+
+def incident_banners(request: HttpRequest) -> dict[str, Any]:
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.schema_name == get_public_schema_name():
+        return {}
+    if request.path.startswith(MYPAGE_PREFIX):
+        # Read on every My Page view (also while many students book at once): cached briefly; the cache key
+        # carries the tenant's schema. A new incident reaches an open page by push meanwhile.
+        banners = cache.get(STUDENT_CACHE_KEY)
+        if banners is None:
+            banners = banners_for(tenant=tenant, audience=Audience.STUDENTS)
+            cache.set(STUDENT_CACHE_KEY, banners, STUDENT_CACHE_SECONDS)
+        return {"incident_banners": banners, "events_socket": "/ws/my/events/"}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "incident_banners": banners_for(tenant=tenant, audience=Audience.RECRUITERS),
+        "events_socket": "/ws/events/",
+    }
+
+
+def student_banners_forget(*, tenants: Iterable[Tenant]) -> None:
+    """Drop these companies' cached My Page banners (an incident changed): the next page load reads afresh."""
+    keys = []
+    for tenant in tenants:
+        with schema_context(tenant.schema_name):  # no query: the cache key carries the schema name
+            keys.append(cache.make_key(STUDENT_CACHE_KEY))
+    if not keys:
+        return
+    try:
+        get_redis_connection("default").delete(*keys)
+    except Exception:  # noqa: BLE001 - the banner then shows within STUDENT_CACHE_SECONDS; pushes still go
+        logger.warning("student banner cache not cleared")
