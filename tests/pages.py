@@ -80,6 +80,7 @@ ARGUMENTS = {
     "sequence_id": "sequence",
     "step_id": "step",
     "template_id": "template",
+    "round_id": "selection_round",
 }
 # Where one route's argument names another object than ARGUMENTS says (and every `pk`).
 ROUTE_ARGUMENTS = {
@@ -158,6 +159,7 @@ def page_objects(*, incident: Any, data_incident: Any, title: str = "全ペー�
     from candidates.services.privacy_requests import privacy_request_create, privacy_request_erase
     from incidents.services.appi import data_incident_attach
     from notifications.services import sequence_save, step_save, template_save
+    from selection.services import round_create
     from tests.candidates.conftest import sample_bytes
     from tests.factories import CandidateFactory, SeminarFactory
 
@@ -181,6 +183,7 @@ def page_objects(*, incident: Any, data_incident: Any, title: str = "全ペー�
         "privacy_deletion": privacy_request_erase(request_id=deletion.pk, user=admin),
         "interview_type": interview_type_create(name=title, step=candidate.status, interviewers=[admin]),
         "template": template,
+        "selection_round": round_create(season=candidate.season, name=title, evaluators=[admin]),
         "sequence": sequence,
         "step": step,
         "incident": incident,
