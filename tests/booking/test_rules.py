@@ -130,7 +130,7 @@ def test_a_student_of_another_season_is_refused_at_every_entrance(seminar):
         seminar_state(schema=acme.schema, seminar_id=seminar.pk)
     try:
         page = Client(HTTP_HOST=acme.host)
-        assert page.get(f"/my/login/{token}/").status_code == 302
+        assert page.post(f"/my/login/{token}/").status_code == 302
         answer = page.post("/my/book/", {"slot": slot.pk}, HTTP_ACCEPT="application/json")
         assert answer.json()["code"] == "not_visible"
         rush = Client(HTTP_HOST=acme.host)

@@ -30,7 +30,7 @@ def _readable(value: str) -> bytes:
 def test_the_pass_my_page_hands_out_does_not_show_the_rank(rush, acme_schema):  # noqa: F811
     student = candidate_make(rank="C")
     client = Client(HTTP_HOST=acme_schema.host)
-    client.get(f"/my/login/{mypage_token_create(candidate=student)}/")
+    client.post(f"/my/login/{mypage_token_create(candidate=student)}/")
     value = client.get("/my/").cookies[passes.STUDENT_COOKIE].value
     readable = _readable(value)
     assert f"{student.pk}.C".encode() not in readable and b".C." not in readable
@@ -71,7 +71,7 @@ def test_my_page_links_to_the_rush_page_without_the_rank_and_is_never_cached(rus
     )
     student = candidate_make(rank="B")
     client = Client(HTTP_HOST=acme_schema.host)
-    client.get(f"/my/login/{mypage_token_create(candidate=student)}/")
+    client.post(f"/my/login/{mypage_token_create(candidate=student)}/")
     page = client.get(f"/my/seminars/{rush.pk}/")
     html = page.content.decode()
     assert f'href="/my/rush/{rush.pk}/"' in html and "/p/B-" not in html
