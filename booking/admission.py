@@ -63,4 +63,3 @@ def admission_refusal(
     ):
         return None
     return WaitingRoomError()
-

@@ -5,44 +5,88 @@ from __future__ import annotations
 import threading
 import time
 
+from cachetools import TTLCache
 from django.db import connection
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.models import Domain, Tenant
 
-# Host → tenant is read on every request and websocket; a short in-process cache keeps it off
-# the database on the hot path while a deleted tenant stops resolving within seconds.
+# Host → tenant is read on every request and websocket; a short in-process cache keeps it off the database
+# on the hot path while a deleted tenant stops resolving within seconds. Both caches are bounded with LRU
+# eviction (cachetools), so a flood of made-up host names pushes out only the least used entries instead of
+# emptying the cache for everyone. A host found missing is answered from memory from then on, as long as no
+# domain was added since: the newest domain id, read at most once a second, is the domains' generation
+# (a new company shows everywhere within a second; in the process that created it at once).
 _HOST_CACHE_SECONDS = 5.0
-_host_cache: dict[str, tuple[float, Tenant | None]] = {}
+_MISSING_SECONDS = 300.0
+_GENERATION_SECONDS = 1.0
+_host_cache: TTLCache[str, Tenant] = TTLCache(maxsize=10_000, ttl=_HOST_CACHE_SECONDS)
+_host_missing: TTLCache[str, int] = TTLCache(maxsize=50_000, ttl=_MISSING_SECONDS)
+_generation: list[float] = [float("-inf"), -1.0]  # checked at (monotonic), newest domain id
 _host_cache_lock = threading.Lock()
 
 
+def _hostname(hostname: str) -> str:
+    return hostname.lower().rstrip(".")
+
+
+def _domains_generation(*, now: float) -> int:
+    """The newest domain id, read again when older than a second."""
+    if now - _generation[0] >= _GENERATION_SECONDS:
+        with schema_context(get_public_schema_name()):
+            newest = Domain.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        with _host_cache_lock:
+            _generation[0], _generation[1] = now, float(newest)
+    return int(_generation[1])
+
+
 def tenant_for_host(*, hostname: str) -> Tenant | None:
-    hostname = hostname.lower().rstrip(".")
-    now = time.monotonic()
-    cached = _host_cache.get(hostname)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    hostname = _hostname(hostname)
+    with _host_cache_lock:
+        tenant = _host_cache.get(hostname)
+        missing_at = _host_missing.get(hostname)
+    if tenant is not None:
+        return tenant
+    generation = _domains_generation(now=time.monotonic())
+    if missing_at is not None and missing_at == generation:
+        return None
     with schema_context(get_public_schema_name()):
         domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-    tenant = domain.tenant if domain is not None else None
     with _host_cache_lock:
-        if len(_host_cache) > 10_000:
-            _host_cache.clear()
-        _host_cache[hostname] = (now + _HOST_CACHE_SECONDS, tenant)
-    return tenant
+        if domain is not None:
+            _host_cache[hostname] = domain.tenant
+            _host_missing.pop(hostname, None)
+        else:
+            _host_missing[hostname] = generation
+    return domain.tenant if domain is not None else None
+
+
+def tenant_for_host_known(*, hostname: str) -> tuple[bool, Tenant | None]:
+    """What this process knows of a host without touching the database: (True, tenant), (True, None) for a
+    host known to be missing (and no domain added since), or (False, None) when the database must be asked."""
+    hostname = _hostname(hostname)
+    with _host_cache_lock:
+        tenant = _host_cache.get(hostname)
+        missing_at = _host_missing.get(hostname)
+        fresh = time.monotonic() - _generation[0] < _GENERATION_SECONDS
+    if tenant is not None:
+        return True, tenant
+    if missing_at is not None and fresh and missing_at == int(_generation[1]):
+        return True, None
+    return False, None
 
 
 def tenant_for_host_cached(*, hostname: str) -> Tenant | None:
     """The tenant if this process resolved the host recently, without touching the database (else None)."""
-    cached = _host_cache.get(hostname.lower().rstrip("."))
-    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+    return tenant_for_host_known(hostname=hostname)[1]
 
 
 def host_cache_clear() -> None:
     with _host_cache_lock:
         _host_cache.clear()
+        _host_missing.clear()
+        _generation[0] = float("-inf")
 
 
 def tenant_all() -> QuerySet[Tenant]:

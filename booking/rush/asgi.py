@@ -33,6 +33,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from cachetools import LRUCache  # noqa: E402
 from django.core.exceptions import DisallowedHost  # noqa: E402
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
@@ -44,16 +45,17 @@ import booking.live  # noqa: E402, F401
 import booking.services.bookings  # noqa: E402, F401
 import booking.services.confirmations  # noqa: E402, F401
 from booking import clients, keys  # noqa: E402
+from booking.rush.answers import answer  # noqa: E402
 from booking.rush.gate import GATE_SCRIPT, Gate, gate_answer  # noqa: E402
 from booking.rush.middleware import RushMiddleware  # noqa: E402
-from booking.rush.outcomes import unavailable  # noqa: E402
+from booking.rush.outcomes import signed_out, unavailable  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
 from booking.rush.pipeline import Claim, Decided, Persist, book_steps, finish  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
-from booking.rush.request import RushRequest  # noqa: E402
+from booking.rush.request import RushRequest, student_of  # noqa: E402
 from booking.rush.state import seminar_state, seminar_state_or_stale  # noqa: E402
 from booking.seatcounter import SeatCounter  # noqa: E402
-from tenants.selectors import tenant_for_host, tenant_for_host_cached  # noqa: E402
+from tenants.selectors import tenant_for_host, tenant_for_host_known  # noqa: E402
 
 THREADS = int(os.environ.get("RUSH_THREADS", "8"))
 # The event loop holds the interpreter almost all the time at the opening second; the threads that write
@@ -103,8 +105,6 @@ def handle(request: ASGIRequest) -> HttpResponse:
         with schema_context(tenant.schema_name):
             return _rush(request)
     except DatabaseError:
-        from booking.rush.answers import answer
-
         return answer(unavailable())
 
 
@@ -148,7 +148,8 @@ def _state_refresh(tenant: Any, seminar_id: int) -> None:
 
 _redis: dict[int, RedisBatcher] = {}
 _batchers: dict[int, WinnerBatcher] = {}
-_gates: dict[tuple[str, int], Gate] = {}  # Gate objects (their keys built once), per company and seminar
+# Gate objects (their keys built once), per company and seminar; bounded, least used out first.
+_gates: LRUCache[tuple[str, int], Gate] = LRUCache(maxsize=5_000)
 
 
 def _redis_batcher() -> RedisBatcher:
@@ -172,8 +173,6 @@ def _winner_batcher() -> WinnerBatcher:
 def _gate(schema: str, seminar_id: int) -> Gate:
     gate = _gates.get((schema, seminar_id))
     if gate is None:
-        if len(_gates) > 5_000:
-            _gates.clear()
         gate = _gates[(schema, seminar_id)] = Gate(schema=schema, seminar_id=seminar_id)
     return gate
 
@@ -187,19 +186,24 @@ async def book_on_loop(request: RushRequest, *, seminar_id: int, started: float)
     try:
         hostname = request.get_host().split(":")[0]
     except DisallowedHost:
-        return None
-    tenant = tenant_for_host_cached(hostname=hostname)
+        return _not_found()
+    known, tenant = tenant_for_host_known(hostname=hostname)
     if tenant is None:
+        if known:
+            return _not_found()  # a host known to be missing: answered from memory
         # First contact (or the entry expired): one lookup on a thread, every request of the moment waits for it.
         tenant = await _once(("host", hostname), _host_lookup, hostname)
         if tenant is None:
             return None
     schema = tenant.schema_name
+    if student_of(request, schema=schema) is None:
+        # No valid pass: answered before anything about the seminar is looked up.
+        return answer(signed_out())
     state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
-    if state is None:
+    if state is None and refresh:
         await _once(("state", schema, seminar_id), _state_refresh, tenant, seminar_id)
         state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
-        if state is None:
+        if state is None and refresh:
             return None
     if refresh:
         asyncio.get_running_loop().run_in_executor(_light, _state_refresh, tenant, seminar_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cachetools import LRUCache
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import QueryDict
@@ -26,7 +27,7 @@ _META_NAMES = {
     b"x-request-start": "HTTP_X_REQUEST_START",
     b"content-type": "CONTENT_TYPE",
 }
-_hosts_valid: dict[str, bool] = {}
+_hosts_valid: LRUCache[str, bool] = LRUCache(maxsize=10_000)  # bounded: made-up hosts evict the least used
 
 
 class RushRequest:
@@ -57,8 +58,6 @@ class RushRequest:
         if valid is None:
             domain, _port = split_domain_port(host)
             valid = bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
-            if len(_hosts_valid) > 10_000:
-                _hosts_valid.clear()
             _hosts_valid[host] = valid
         if not valid:
             raise DisallowedHost(host)

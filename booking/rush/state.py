@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from cachetools import LRUCache
+
 from booking.models import Seminar, SlotQuota
 from booking.rules import RANKS, Audience, RankAccess, audience_of, rank_access, seat_ranks
 
@@ -75,8 +77,14 @@ class SeminarState:
         return str(hash(shown))
 
 
-_cache: dict[tuple[str, int], tuple[float, SeminarState | None]] = {}
+# Per process, bounded with LRU eviction (cachetools): made-up seminar ids push out only the least used
+# entries. A seminar known to be missing stays answered from memory: ids are handed out in order, so an id
+# above the company's newest (read at most once a second) cannot exist, and a missing id below it never will.
+_cache: LRUCache[tuple[str, int], tuple[float, SeminarState | None]] = LRUCache(maxsize=5_000)
+_newest: dict[str, tuple[float, int]] = {}  # schema -> (read at, newest seminar id)
 _lock = threading.Lock()
+NEWEST_SECONDS = 1.0
+MISSING_SECONDS = 300.0
 
 
 def seminar_state(
@@ -88,20 +96,44 @@ def seminar_state(
     """
     now = now if now is not None else time.monotonic()
     key = (schema, seminar_id)
-    cached = _cache.get(key)
+    with _lock:
+        cached = _cache.get(key)
     if cached is not None and cached[0] > now and not fresh:
         return cached[1]
+    if seminar_id > _newest_id(schema=schema, now=now):
+        # Not yet: nothing to keep (no cache entry for a made-up id), asked again with the newest id.
+        return None
     state = _load(schema=schema, seminar_id=seminar_id)
+    seconds = STATE_SECONDS if state is not None else MISSING_SECONDS
     with _lock:
-        if len(_cache) > 5_000:
-            _cache.clear()
-        _cache[key] = (now + STATE_SECONDS, state)
+        _cache[key] = (now + seconds, state)
     return state
+
+
+def _newest_id(*, schema: str, now: float) -> int:
+    """The company's newest seminar id, read again when older than NEWEST_SECONDS."""
+    known = _newest.get(schema)
+    if known is not None and now - known[0] < NEWEST_SECONDS:
+        return known[1]
+    newest = Seminar.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with _lock:
+        _newest[schema] = (now, newest)
+        if len(_newest) > 20_000:
+            _newest.pop(next(iter(_newest)))
+    return newest
+
+
+def seminar_created(*, schema: str, seminar_id: int) -> None:
+    """A new seminar is seen at once in this process (other processes within NEWEST_SECONDS)."""
+    with _lock:
+        _newest.pop(schema, None)
+        _cache.pop((schema, seminar_id), None)
 
 
 def seminar_state_cached(*, schema: str, seminar_id: int) -> SeminarState | None:
     """The cached state if it is fresh, without touching the database (None otherwise)."""
-    cached = _cache.get((schema, seminar_id))
+    with _lock:
+        cached = _cache.get((schema, seminar_id))
     return cached[1] if cached is not None and cached[0] > time.monotonic() else None
 
 
@@ -112,9 +144,13 @@ def seminar_state_or_stale(*, schema: str, seminar_id: int) -> tuple[SeminarStat
     gets True starts it (seminar_state() on a thread), the others keep using what is there meanwhile.
     """
     key = (schema, seminar_id)
-    cached = _cache.get(key)
+    with _lock:
+        cached = _cache.get(key)
     now = time.monotonic()
     if cached is None or cached[0] + STALE_SECONDS <= now:
+        newest = _newest.get(schema)
+        if newest is not None and now - newest[0] < NEWEST_SECONDS and seminar_id > newest[1]:
+            return None, False  # above the company's newest seminar: no such seminar, from memory
         return None, True
     if cached[0] > now:
         return cached[1], False
@@ -130,6 +166,7 @@ def seminar_state_or_stale(*, schema: str, seminar_id: int) -> tuple[SeminarStat
 def seminar_state_forget() -> None:
     with _lock:
         _cache.clear()
+        _newest.clear()
 
 
 def _load(*, schema: str, seminar_id: int) -> SeminarState | None:

@@ -22,6 +22,7 @@ from booking.models import (
     SlotQuota,
     WaitingRoomMode,
 )
+from booking.rush.state import seminar_created
 from booking.signals import attendance_marked
 from tenants.selectors import current_schema
 
@@ -53,7 +54,11 @@ def seminar_create(*, title: str, season: Season | None = None, **fields: Any) -
         raise TypeError(f"unknown seminar fields: {sorted(unknown)}")
     if season is not None:
         fields["season"] = season
-    return Seminar.objects.create(title=title, **fields)
+    seminar = Seminar.objects.create(title=title, **fields)
+    schema = current_schema()
+    # The rush path's "no such seminar" answers end here at once (elsewhere within a second).
+    transaction.on_commit(lambda: seminar_created(schema=schema, seminar_id=seminar.pk))
+    return seminar
 
 
 @transaction.atomic
