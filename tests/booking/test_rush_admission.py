@@ -13,7 +13,7 @@ from booking.models import Booking, Seminar
 from booking.rush import passes
 from booking.rush.gate import Gate, room_keys
 from booking.rush.state import seminar_state_forget
-from booking.services.mypage import SESSION_KEY, mypage_token_check, mypage_token_create
+from booking.services.mypage import SESSION_KEY, mypage_token_create, mypage_token_exchange
 from tests.booking.conftest import candidate_make
 from tests.booking.test_rush import rush, student_client  # noqa: F401 - the rush seminar fixture
 
@@ -21,7 +21,7 @@ from tests.booking.test_rush import rush, student_client  # noqa: F401 - the rus
 def mypage_client(info, candidate) -> Client:
     """A student signed in to the My Page (the session the personal link opens)."""
     client = Client(HTTP_HOST=info.host)
-    row = mypage_token_check(token=mypage_token_create(candidate=candidate))
+    row = mypage_token_exchange(token=mypage_token_create(candidate=candidate))
     session = client.session
     session[SESSION_KEY] = row.pk
     session.save()
