@@ -27,6 +27,8 @@ BEAT_SCHEDULE = {
     "booking-reminders": {"task": "booking.reminders", "schedule": 3600.0},
     "booking-rush-confirmations": {"task": "booking.rush_confirmations", "schedule": 1.0},
     "booking-rush-confirmations-sweep": {"task": "booking.rush_confirmations_sweep", "schedule": 60.0},
+    # selection (offers: deadline reminders, then expiry)
+    "selection-offer-reminders": {"task": "selection.offer_reminders", "schedule": 900.0},
     # notifications
     "notifications-outbox-scan": {"task": "notifications.outbox_scan", "schedule": 10.0},
     "notifications-sequence-scan": {"task": "notifications.sequence_scan", "schedule": 60.0},

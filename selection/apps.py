@@ -9,12 +9,15 @@ class SelectionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Registers the tasks (their beat schedule is saas/celery.py's).
         from candidates.detailpanels import detail_panel_register
         from candidates.personal_data import holder_register
-        from selection.panels import evaluations_panel
+        from selection import tasks  # noqa: F401
+        from selection.panels import evaluations_panel, offers_panel
         from selection.personal_data import evaluations_holder
 
         # A candidate's page shows every round's evaluations side by side (candidates knows nothing of us).
         detail_panel_register(evaluations_panel)
+        detail_panel_register(offers_panel)
         # What selection keeps about a student, for disclosure and erasure (candidates.personal_data).
         holder_register(evaluations_holder())

@@ -48,3 +48,19 @@ class CriterionForm(forms.Form):
     choices_text = forms.CharField(
         label="選択肢（選択肢形式のみ・カンマ区切り）", required=False, max_length=500
     )
+
+
+class OfferForm(forms.Form):
+    deadline = forms.DateTimeField(
+        label="承諾期限",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    start_date = forms.DateField(
+        label="入社予定日", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+
+class OfferLetterForm(forms.Form):
+    subject = forms.CharField(label="件名", max_length=200)
+    body = forms.CharField(label="本文", max_length=10000, widget=forms.Textarea(attrs={"rows": 14}))

@@ -107,3 +107,76 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}:{self.candidate_id}:{self.decision}"
+
+
+class OfferStatus(models.TextChoices):
+    ISSUED = "issued", _("回答待ち")
+    ACCEPTED = "accepted", _("承諾")
+    DECLINED = "declined", _("辞退")
+    EXPIRED = "expired", _("期限切れ")
+
+
+class DeclineReason(models.TextChoices):
+    OTHER_COMPANY = "other_company", _("他社への入社を決めたため")
+    STUDY = "study", _("進学するため")
+    LOCATION = "location", _("勤務地のため")
+    WORK = "work", _("仕事内容のため")
+    CONDITIONS = "conditions", _("給与・待遇のため")
+    PERSONAL = "personal", _("一身上の都合")
+    OTHER = "other", _("その他")
+
+
+class OfferLetter(models.Model):
+    """A season's 内定通知書: subject and body with {{ 変数 }} placeholders (selection.offers.LETTER_VARIABLES)."""
+
+    season = models.OneToOneField("seasons.Season", on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(_("件名"), max_length=200)
+    body = models.TextField(_("本文"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Offer(models.Model):
+    """An offer (内定) to one student: the letter as sent, the acceptance deadline, the answer with its reason."""
+
+    season = models.ForeignKey("seasons.Season", on_delete=models.PROTECT, related_name="+")
+    candidate = models.ForeignKey("candidates.Candidate", on_delete=models.CASCADE, related_name="offers")
+    status = models.CharField(
+        _("状態"), max_length=10, choices=OfferStatus.choices, default=OfferStatus.ISSUED
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_by_name = models.CharField(max_length=254)
+    issued_at = models.DateTimeField(_("内定日"))
+    deadline = models.DateTimeField(_("承諾期限"))
+    start_date = models.DateField(_("入社予定日"))
+    letter_subject = models.CharField(max_length=200)
+    letter_body = models.TextField()
+    responded_at = models.DateTimeField(_("回答日時"), null=True, blank=True)
+    decline_reason = models.CharField(_("辞退理由"), max_length=20, choices=DeclineReason.choices, blank=True)
+    decline_note = models.CharField(_("辞退理由（自由記述）"), max_length=500, blank=True)
+    # How many deadline reminders went out (OFFER_REMINDER_DAYS, the earliest first).
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["candidate"],
+                condition=Q(status__in=["issued", "accepted"]),
+                name="offer_one_open_per_candidate",
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline__gt=models.F("issued_at")), name="offer_deadline_after_issue"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decline_reason=""), name="offer_decline_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "deadline"], name="offer_status_deadline")]
+
+    def __str__(self) -> str:
+        return f"offer {self.pk} ({self.status})"

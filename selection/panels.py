@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import User
 from candidates.detailpanels import Panel
-from selection.selectors import candidate_rounds, evaluation_allowed
+from selection.forms import OfferForm
+from selection.selectors import candidate_rounds, evaluation_allowed, offers_of
 
 
 def evaluations_panel(*, request: HttpRequest, candidate: Any) -> Panel | None:
@@ -20,3 +23,17 @@ def evaluations_panel(*, request: HttpRequest, candidate: Any) -> Panel | None:
         # Only whom the rule lets evaluate get the form's link; viewers read.
         column.can_evaluate = evaluation_allowed(user=user, round=column.round, candidate=candidate)
     return Panel(template="selection/_panel.html", context={"columns": columns, "candidate": candidate})
+
+
+def offers_panel(*, request: HttpRequest, candidate: Any) -> Panel | None:
+    """The student's offers and, for recruiters, the form that issues one (deadline, start in April)."""
+    offers = offers_of(candidate=candidate)
+    user = cast(User, request.user)
+    if not offers and not user.can_edit:
+        return None
+    start = dt.date((candidate.graduation_year or timezone.localdate().year + 1), 4, 1)
+    form = OfferForm(initial={"deadline": timezone.localtime() + dt.timedelta(days=14), "start_date": start})
+    return Panel(
+        template="selection/_offer_panel.html",
+        context={"offers": offers, "candidate": candidate, "form": form, "can_edit": user.can_edit},
+    )

@@ -10,13 +10,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role
 from booking.models import BookingStatus, InterviewBooking
 from candidates.models import Candidate, CandidateEvent
-from selection.models import Criterion, Evaluation, Round
+from selection.models import Criterion, DeclineReason, Evaluation, Offer, OfferStatus, Round
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -171,3 +171,50 @@ def candidate_history(*, candidate: Candidate, limit: int = 20) -> list[Candidat
 
 def evaluation_of(*, round: Round, candidate: Candidate, user: User) -> Evaluation | None:
     return Evaluation.objects.filter(round=round, candidate=candidate, evaluator=user).first()
+
+
+def offer_list(*, season_id: int, status: str = "") -> QuerySet[Offer]:
+    offers = Offer.objects.filter(season_id=season_id).select_related("candidate")
+    return offers.filter(status=status) if status in OfferStatus.values else offers
+
+
+@dataclass(frozen=True)
+class OfferSummary:
+    issued: int
+    waiting: int
+    accepted: int  # who will join
+    declined: int
+    expired: int
+    reasons: list[tuple[str, int]]
+
+
+def offer_summary(*, season_id: int) -> OfferSummary:
+    """The season's offers at a glance: how many were made, await an answer, will join, declined, and why."""
+    counts = dict(
+        Offer.objects.filter(season_id=season_id).values_list("status").annotate(n=Count("id")).order_by()
+    )
+    reasons = dict(
+        Offer.objects.filter(season_id=season_id, status=OfferStatus.DECLINED)
+        .values_list("decline_reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return OfferSummary(
+        issued=sum(counts.values()),
+        waiting=counts.get(OfferStatus.ISSUED, 0),
+        accepted=counts.get(OfferStatus.ACCEPTED, 0),
+        declined=counts.get(OfferStatus.DECLINED, 0),
+        expired=counts.get(OfferStatus.EXPIRED, 0),
+        reasons=[
+            (str(label), reasons[value]) for value, label in DeclineReason.choices if reasons.get(value)
+        ],
+    )
+
+
+def offers_of(*, candidate: Candidate) -> list[Offer]:
+    return list(Offer.objects.filter(candidate=candidate))
+
+
+def offer_current(*, candidate: Candidate) -> Offer | None:
+    """The offer the student sees on the My Page: their latest."""
+    return Offer.objects.filter(candidate=candidate).order_by("-issued_at", "-id").first()

@@ -2,17 +2,21 @@
 
 from django.urls import path
 
-from selection import views
+from selection.views import offers, rounds
 
 app_name = "selection"
 
 urlpatterns = [
-    path("selection/rounds/", views.round_list_view, name="rounds"),
-    path("selection/rounds/<int:round_id>/", views.round_detail_view, name="round"),
-    path("selection/today/", views.interviews_today_view, name="today"),
+    path("selection/rounds/", rounds.round_list_view, name="rounds"),
+    path("selection/rounds/<int:round_id>/", rounds.round_detail_view, name="round"),
+    path("selection/today/", rounds.interviews_today_view, name="today"),
     path(
         "selection/rounds/<int:round_id>/candidates/<int:candidate_id>/",
-        views.evaluation_view,
+        rounds.evaluation_view,
         name="evaluate",
     ),
+    path("selection/offers/", offers.offer_list_view, name="offers"),
+    path("selection/candidates/<int:candidate_id>/offer/", offers.offer_issue_view, name="offer_issue"),
+    path("selection/offers/<int:offer_id>/deadline/", offers.offer_deadline_view, name="offer_deadline"),
+    path("my/offer/", offers.mypage_offer_view, name="mypage_offer"),
 ]

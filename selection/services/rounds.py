@@ -1,4 +1,4 @@
-"""Selection writes: a season's rounds and their forms, evaluations, and what a pass sets in motion.
+"""Round writes: a season's rounds and their forms, evaluations, and what a pass sets in motion.
 
 A pass moves the student to the next round (one conditional UPDATE: a second evaluator's pass moves nobody
 twice), then, once the transaction commits, invites them to book the next round's interview and starts the
@@ -213,12 +213,13 @@ def _pass_apply(*, round: Round, candidate: Candidate, user: User) -> None:
     )
     candidate_id, status = candidate.pk, following.step_key
     if round.pass_step_mail:
-        transaction.on_commit(lambda: _step_mails_start(candidate_id=candidate_id, status=status))
+        transaction.on_commit(lambda: step_mails_start(candidate_id=candidate_id, status=status))
     if round.pass_invites and following.interview_type is not None and following.interview_type.active:
         _invitation_queue(candidate=candidate, following=following)
 
 
-def _step_mails_start(*, candidate_id: int, status: str) -> None:
+def step_mails_start(*, candidate_id: int, status: str) -> None:
+    """Start the step mails of a student's new status (notifications' status_changed sequences)."""
     try:
         sequence_trigger(
             event=Trigger.STATUS_CHANGED,
@@ -228,7 +229,7 @@ def _step_mails_start(*, candidate_id: int, status: str) -> None:
         )
     except Exception:
         # A decision never fails because a step mail could not be scheduled; the error is logged.
-        logger.exception("step-mail trigger failed after a pass status=%s", status)
+        logger.exception("step-mail trigger failed after a decision status=%s", status)
 
 
 INVITATION_SUBJECT = "【{{ 会社名 }}】{name}のご案内"
