@@ -1,52 +1,17 @@
-"""Sign-in with an optional TOTP code and per-tenant throttling of repeated failures."""
+"""Sign-in with an optional TOTP code; repeated failures are throttled (accounts/throttle.py)."""
 
 from __future__ import annotations
 
-import hashlib
-
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
-from django.db import connection
 from django_otp import devices_for_user
 
+from accounts import throttle
 from accounts.models import Role
-from tenants.selectors import current_schema
-
-FAILURE_LIMIT = 5  # per e-mail address
-IP_FAILURE_LIMIT = 30  # per client address: a whole office may share one
-FAILURE_WINDOW_SECONDS = 15 * 60
 
 
 class ThrottledError(forms.ValidationError):
     pass
-
-
-def _failure_keys(*, email: str, ip: str) -> list[str]:
-    # The schema in the key (on top of the tenant-aware key function): a company's lock-outs
-    # never touch another company's recruiters, and the e-mail is hashed, never stored as is.
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    # The database name too: test runs on one shared cache must not throttle each other.
-    scope = f"{connection.settings_dict['NAME']}:{current_schema()}"
-    return [f"login-fail:{scope}:user:{digest}", f"login-fail:{scope}:ip:{ip}"]
-
-
-def login_throttled(*, email: str, ip: str) -> bool:
-    user_key, ip_key = _failure_keys(email=email, ip=ip)
-    return (cache.get(user_key) or 0) >= FAILURE_LIMIT or (cache.get(ip_key) or 0) >= IP_FAILURE_LIMIT
-
-
-def login_failure_record(*, email: str, ip: str) -> None:
-    for key in _failure_keys(email=email, ip=ip):
-        if not cache.add(key, 1, FAILURE_WINDOW_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, FAILURE_WINDOW_SECONDS)
-
-
-def login_failures_clear(*, email: str, ip: str) -> None:
-    cache.delete_many(_failure_keys(email=email, ip=ip))
 
 
 class TenantAuthenticationForm(AuthenticationForm):
@@ -60,12 +25,12 @@ class TenantAuthenticationForm(AuthenticationForm):
         "role": "このアカウントではログインできません。",
     }
 
-    def _ip(self) -> str:
-        return (self.request.META.get("REMOTE_ADDR") if self.request else "") or "unknown"
+    attempt: throttle.Attempt | None = None
 
     def clean(self):
         email = self.cleaned_data.get("username") or ""
-        if login_throttled(email=email, ip=self._ip()):
+        self.attempt = throttle.attempt_for(request=self.request, email=email)
+        if throttle.signin_throttled(self.attempt):
             raise ThrottledError(self.error_messages["throttled"], code="throttled")
         try:
             cleaned = super().clean()
@@ -74,9 +39,8 @@ class TenantAuthenticationForm(AuthenticationForm):
                 raise forms.ValidationError(self.error_messages["role"], code="role")
             self._verify_otp(user)
         except forms.ValidationError:
-            login_failure_record(email=email, ip=self._ip())
+            throttle.signin_failure_record(self.attempt)
             raise
-        cache.delete(_failure_keys(email=email, ip=self._ip())[0])
         return cleaned
 
     def _verify_otp(self, user) -> None:

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django_otp import user_has_device
 
+from accounts import throttle
 from accounts.errors import AccountError
 from accounts.forms import TenantAuthenticationForm
 from accounts.models import Role, User
@@ -27,6 +28,12 @@ class TenantLoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
     authentication_form = TenantAuthenticationForm
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if form.attempt is not None:
+            throttle.signin_succeeded(form.attempt, request=self.request, response=response)
+        return response
 
     def form_invalid(self, form):
         response = super().form_invalid(form)

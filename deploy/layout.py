@@ -38,6 +38,9 @@ def gunicorn_command(*, host: str, port: int, workers: int, bin_dir: Path | None
         "75",
         "--log-level",
         "warning",
+        # nginx on this machine sets X-Forwarded-For to the client's address (saas/clientaddress.py).
+        "--env",
+        "TRUSTED_PROXIES=127.0.0.1",
     ]
 
 

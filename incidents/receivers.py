@@ -14,10 +14,17 @@ def login_failed(sender: Any, credentials: dict, request: Any = None, **kwargs: 
     tenant = getattr(request, "tenant", None)
     if tenant is None or tenant.schema_name == get_public_schema_name():
         return
+    from accounts.selectors import user_active_exists
+    from accounts.throttle import account_digest, client_address
     from incidents.services.leak import leak_check_failed_signin
 
     try:
-        leak_check_failed_signin(tenant=tenant)
+        username = str(credentials.get("username") or credentials.get("email") or "")
+        if not username or not user_active_exists(email=username):
+            return  # no such account: noise, not a sign of a leak
+        leak_check_failed_signin(
+            tenant=tenant, account=account_digest(username), address=client_address(request)
+        )
     except Exception:  # the sign-in page must answer whatever happens here
         logger.exception("failed sign-in signal not recorded")
 

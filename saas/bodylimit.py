@@ -40,7 +40,11 @@ def too_large_response_head(*, keep_alive: bool = False) -> bytes:
     connection = b"keep-alive" if keep_alive else b"close"
     return (
         b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        b"content-length: " + str(len(TOO_LARGE_TEXT)).encode() + b"\r\nconnection: " + connection + b"\r\n\r\n"
+        b"content-length: "
+        + str(len(TOO_LARGE_TEXT)).encode()
+        + b"\r\nconnection: "
+        + connection
+        + b"\r\n\r\n"
     )
 
 

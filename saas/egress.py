@@ -157,7 +157,9 @@ class _CheckedBackend(httpcore.SyncBackend):
             addresses = addresses_resolve(host, port)
         except DestinationRefused as error:
             raise httpcore.ConnectError("destination refused") from error
-        stream = super().connect_tcp(str(addresses[0]), port, _remaining(timeout), local_address, socket_options)
+        stream = super().connect_tcp(
+            str(addresses[0]), port, _remaining(timeout), local_address, socket_options
+        )
         return _BoundedStream(stream)
 
     def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:

@@ -84,6 +84,7 @@ ROOT_URLCONF = "saas.urls_tenants"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.unknown_host"
 
 MIDDLEWARE = [
+    "saas.clientaddress.ClientAddressMiddleware",  # REMOTE_ADDR from a trusted proxy's X-Forwarded-For
     "tenants.middleware.TenantMiddleware",
     "recovery.middleware.TenantMaintenanceMiddleware",  # a company being restored gets its maintenance page
     "booking.rush.middleware.RushMiddleware",  # /my/rush/ answers here, ahead of sessions and CSRF
@@ -238,6 +239,8 @@ if SENTRY_DSN:
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default=f"support@{BASE_DOMAIN}")
 
 PUBLIC_PORT = env("PUBLIC_PORT", default="8000" if (DEBUG or BASE_DOMAIN == "localhost") else "")
+# Proxies whose X-Forwarded-For names the client (saas/clientaddress.py): addresses or networks.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Exact "address:port" pairs outgoing HTTP may reach although not public (saas/egress.py); empty in production.
 OUTGOING_HTTP_ALLOW = env.list("OUTGOING_HTTP_ALLOW", default=[])
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3

@@ -118,7 +118,9 @@ def test_an_unauthenticated_500_mb_post_is_refused_at_once_and_other_companies_s
 
 def _run(app, *, path: str, headers: list, chunks: list[bytes]) -> tuple[list[dict], list[int]]:
     sent: list[dict] = []
-    pending = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    pending = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)
+    ]
     read: list[int] = []
 
     async def receive():
@@ -158,7 +160,12 @@ def test_the_asgi_middleware_refuses_by_declared_length_and_by_counting():
 
 def test_nginx_refuses_large_bodies_except_on_the_upload_paths(tmp_path):
     conf = layout.nginx_conf(
-        listen="127.0.0.1:8080", http_ports=[8001], rush_ports=[8011], ws_ports=[8002], tmp=tmp_path, logs=tmp_path
+        listen="127.0.0.1:8080",
+        http_ports=[8001],
+        rush_ports=[8011],
+        ws_ports=[8002],
+        tmp=tmp_path,
+        logs=tmp_path,
     )
     http_block = conf.split("server {", 1)[0]
     assert f"client_max_body_size {BODY_MAX_BYTES};" in http_block

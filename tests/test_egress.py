@@ -117,7 +117,12 @@ def test_a_slow_answer_is_cut_at_the_time_budget(raw_server, settings):
     with pytest.raises(httpx.TimeoutException):
         # Each byte comes well within the per-read timeout: only the total budget stops it.
         egress.bounded_send(
-            egress.client_new(timeout=5), "POST", f"http://127.0.0.1:{port}/", content=b"", headers={}, seconds=1
+            egress.client_new(timeout=5),
+            "POST",
+            f"http://127.0.0.1:{port}/",
+            content=b"",
+            headers={},
+            seconds=1,
         )
     assert time.monotonic() - started < 2
 

@@ -153,9 +153,20 @@ def leak_check_reads(
     )
 
 
-def leak_check_failed_signin(*, tenant: Tenant) -> LeakSignal | None:
+def leak_check_failed_signin(*, tenant: Tenant, account: str, address: str) -> LeakSignal | None:
+    """Failed sign-ins to existing accounts, each account and address pair counted once per 15 minutes.
+
+    The caller passes only failures against a real, active account (`account` is its digest): failures
+    for addresses that are no account, and one client retrying one account, are noise anyone can make and
+    must not mail and webhook a company about a leak.
+    """
+    seconds = 15 * 60
+    pair = window_key(tenant=tenant, name=f"failed-signin:{account}:{address}", seconds=seconds)
+    with schema_context(tenant.schema_name):
+        if not cache.add(pair, 1, seconds * 2):
+            return None
     policy = leak_policy_for(tenant=tenant)
-    total = _window_count(tenant=tenant, name="failed-signins", amount=1, seconds=15 * 60)
+    total = _window_count(tenant=tenant, name="failed-signins", amount=1, seconds=seconds)
     if total != policy.failed_signins + 1:
         return None
     return leak_signal_record(

@@ -70,22 +70,43 @@ def test_bulk_reads_fire_once_when_the_window_limit_is_crossed(tenants, acme):
     _assert_private_to_acme(signal.incident, tenants)
 
 
-@pytest.mark.django_db
-def test_repeated_failed_sign_ins_are_a_signal(tenants, acme, client):
+def _fail(client, host: str, email: str, address: str) -> None:
+    response = client.post(
+        "/login/", {"username": email, "password": "wrong-password"}, HTTP_HOST=host, REMOTE_ADDR=address
+    )
+    assert response.status_code in (200, 429)
+
+
+def _address() -> str:
     # Fresh addresses each run: the sign-in form's own throttle (Redis, 15 min) must not answer first.
-    run = uuid.uuid4().hex[:8]
-    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    for attempt in range(4):
-        response = client.post(
-            "/login/",
-            {"username": f"nobody-{run}-{attempt}@example.jp", "password": "wrong-password"},
-            HTTP_HOST=tenants["acme"].host,
-            REMOTE_ADDR=address,
-        )
-        assert response.status_code == 200
+    return f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+@pytest.mark.django_db
+def test_failed_sign_ins_to_real_accounts_from_many_clients_are_a_signal(tenants, acme, client):
+    host, email = tenants["acme"].host, tenants["acme"].admin_email
+    for _attempt in range(3):
+        _fail(client, host, email, _address())
+    assert not LeakSignal.objects.filter(kind=SignalKind.FAILED_SIGNINS).exists()
+    _fail(client, host, email, _address())
     signal = LeakSignal.objects.get(kind=SignalKind.FAILED_SIGNINS)
     assert signal.tenant == acme and signal.detail["count"] == 4
-    assert leak_check_failed_signin(tenant=acme) is None  # once per window
+    assert leak_check_failed_signin(tenant=acme, account="x", address="y") is None  # once per window
+
+
+@pytest.mark.django_db
+def test_anonymous_noise_is_no_leak_signal(tenants, acme, client, settings):
+    """Failures for addresses that are no account, or one client retrying one account, mail nobody."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    run = uuid.uuid4().hex[:8]
+    host = tenants["acme"].host
+    address = _address()
+    for attempt in range(40):
+        _fail(client, host, f"nobody-{run}-{attempt}@example.jp", address)
+    for _attempt in range(10):
+        _fail(client, host, tenants["acme"].admin_email, address)
+    assert not LeakSignal.objects.filter(kind=SignalKind.FAILED_SIGNINS).exists()
+    assert not Incident.objects.filter(detection_key=f"leak:{acme.pk}").exists()
 
 
 @pytest.mark.django_db
