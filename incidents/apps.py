@@ -16,3 +16,9 @@ class IncidentsConfig(AppConfig):
         from incidents.receivers import foreign_session
 
         foreign_session_presented.connect(foreign_session, dispatch_uid="incidents.foreign_session")
+        # Support staff creating or deleting a company (tenants tells, incidents audits).
+        from incidents.receivers import tenant_audit
+        from tenants.signals import tenant_created, tenant_deleted
+
+        tenant_created.connect(tenant_audit, dispatch_uid="incidents.tenant_created")
+        tenant_deleted.connect(tenant_audit, dispatch_uid="incidents.tenant_deleted")

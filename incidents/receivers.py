@@ -1,4 +1,5 @@
-"""Receivers of documented signals: Django's failed sign-in and accounts' foreign session (leak signals)."""
+"""Receivers of documented signals: Django's failed sign-in and accounts' foreign session (leak signals),
+tenants' company created and deleted (the support staff's audit)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,22 @@ def foreign_session(sender: Any, *, owner: Any, presented_on: Any, what: str, **
     from incidents.services.leak import leak_foreign_token
 
     leak_foreign_token(owner=owner, presented_on=presented_on, what=what)
+
+
+def tenant_audit(
+    sender: Any, *, signal: Any, tenant: Any, actor: Any, export: str = "", **kwargs: Any
+) -> None:
+    """tenants.signals.tenant_created / tenant_deleted: who created or deleted which company."""
+    from incidents.services.audit import staff_audit
+    from tenants import signals
+
+    created = signal is signals.tenant_created
+    detail = {"slug": tenant.slug, "name": tenant.name, "schema": tenant.schema_name}
+    if export:
+        detail["export"] = export
+    staff_audit(
+        actor=actor,
+        action="tenant.create" if created else "tenant.delete",
+        target=f"Tenant:{tenant.slug}",
+        detail=detail,
+    )

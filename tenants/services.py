@@ -19,6 +19,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 
 from accounts.models import Role, User
 from accounts.services import user_invite
+from tenants import signals
 from tenants.cloning import quote_identifier, template_key, tenant_schema_create
 from tenants.db import dedicated_connection
 from tenants.errors import TenantError
@@ -30,6 +31,7 @@ from tenants.selectors import host_cache_clear
 logger = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+SLUG_MESSAGE = "サブドメインは半角英小文字・数字・ハイフンで 3〜40 文字、英字で始めてください。"
 RESERVED_SLUGS = frozenset(
     {"www", "status", "admin", "api", "static", "media", "public", "support", "mail", "app", "ws", "test"}
 )
@@ -96,7 +98,7 @@ def _validate(*, name: str, slug: str, admin_email: str) -> None:
     if not name.strip():
         raise TenantError("会社名を入力してください。")
     if not SLUG_RE.match(slug):
-        raise TenantError("サブドメインは半角英小文字・数字・ハイフンで 3〜40 文字、英字で始めてください。")
+        raise TenantError(SLUG_MESSAGE)
     if slug in RESERVED_SLUGS:
         raise TenantError(f"「{slug}」は予約されているため使えません。")
     if "@" not in admin_email:
@@ -109,10 +111,14 @@ def tenant_domain(*, slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
 
 
-def tenant_create(*, name: str, slug: str, admin_email: str) -> TenantCreated:
-    """Provision a company: schema, domain, and an invitation for its first admin."""
+def tenant_create(*, name: str, slug: str, admin_email: str, actor: Any = "system") -> TenantCreated:
+    """Provision a company: schema, domain, and an invitation for its first admin; `actor` is audited."""
     started = time.perf_counter()
-    slug = slug.strip().lower()
+    slug = slug.strip()
+    if not slug.isascii():
+        # str.lower() folds some non-ASCII letters to ASCII (the Kelvin sign K becomes k): refuse, never fold.
+        raise TenantError(SLUG_MESSAGE)
+    slug = slug.lower()
     admin_email = admin_email.strip().lower()
     _validate(name=name, slug=slug, admin_email=admin_email)
     template_schema_ensure()
@@ -135,6 +141,7 @@ def tenant_create(*, name: str, slug: str, admin_email: str) -> TenantCreated:
         tenant.delete()
         raise
     host_cache_clear()
+    signals.tenant_created.send(sender=Tenant, tenant=tenant, actor=actor)
     return TenantCreated(
         tenant=tenant,
         domain=tenant_domain(slug=slug),
@@ -170,8 +177,11 @@ def tenant_export(*, tenant: Tenant, directory: Path | None = None) -> Path:
     return path
 
 
-def tenant_delete(*, tenant: Tenant, confirm_slug: str, export_directory: Path | None = None) -> Path:
-    """Export the tenant's data, then drop its schema and domains; needs the slug typed as confirmation."""
+def tenant_delete(
+    *, tenant: Tenant, confirm_slug: str, export_directory: Path | None = None, actor: Any = "system"
+) -> Path:
+    """Export the tenant's data, then drop its schema and domains; needs the slug typed as confirmation;
+    `actor` is audited."""
     if confirm_slug.strip() != tenant.slug:
         raise TenantError("確認のため、削除する会社のサブドメインを正確に入力してください。")
     if tenant.schema_name == get_public_schema_name():
@@ -180,6 +190,7 @@ def tenant_delete(*, tenant: Tenant, confirm_slug: str, export_directory: Path |
     _schema_drop(tenant.schema_name)
     tenant.delete()
     host_cache_clear()
+    signals.tenant_deleted.send(sender=Tenant, tenant=tenant, actor=actor, export=path.name)
     return path
 
 

@@ -30,7 +30,7 @@ def support_tenant_list(request: HttpRequest) -> HttpResponse:
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            created = services.tenant_create(**form.cleaned_data)
+            created = services.tenant_create(**form.cleaned_data, actor=request.user)
         except TenantError as error:
             form.add_error(None, error.message)
         else:
@@ -54,7 +54,9 @@ def support_tenant_delete(request: HttpRequest, slug: str) -> HttpResponse:
     form = TenantDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            path = services.tenant_delete(tenant=tenant, confirm_slug=form.cleaned_data["confirm_slug"])
+            path = services.tenant_delete(
+                tenant=tenant, confirm_slug=form.cleaned_data["confirm_slug"], actor=request.user
+            )
         except TenantError as error:
             form.add_error("confirm_slug", error.message)
         else:

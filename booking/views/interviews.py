@@ -23,6 +23,7 @@ from booking.services.interviews import (
 )
 from booking.views.common import error_response, mypage_required, wants_json
 from booking.views.recruiter import editor_required
+from candidates.services.audit import audit_request
 
 
 @mypage_required
@@ -138,12 +139,20 @@ def interview_types(request: HttpRequest) -> HttpResponse:
 @role_required(*EVERYONE)
 def interview_type_detail(request: HttpRequest, type_id: int) -> HttpResponse:
     interview_type = get_object_or_404(InterviewType, pk=type_id)
+    bookings = list(selectors.interview_bookings_of_type(interview_type=interview_type))
+    audit_request(
+        request=request,
+        action="list",
+        student_count=len(bookings),
+        target=f"面接の予約一覧（{interview_type.pk}）",
+        candidate_ids=[booking.candidate_id for booking in bookings],
+    )
     return render(
         request,
         "booking/recruiter/interview_type.html",
         {
             "interview_type": interview_type,
-            "bookings": selectors.interview_bookings_of_type(interview_type=interview_type),
+            "bookings": bookings,
             "times": selectors.interview_times(interview_type=interview_type)[:50],
         },
     )

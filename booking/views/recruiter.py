@@ -28,6 +28,7 @@ from booking.services.seminars import (
     slot_create,
     slot_quotas_set,
 )
+from candidates.services.audit import audit_request
 
 
 def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -174,13 +175,22 @@ def slot_detail(request: HttpRequest, slot_id: int) -> HttpResponse:
 
 
 def _slot(request, slot, *, form=None, status=200) -> HttpResponse:
+    bookings = list(selectors.slot_bookings(slot=slot))
+    # The booking and check-in list of a slot names its students: audited, so bulk reads reach the leak checks.
+    audit_request(
+        request=request,
+        action="list",
+        student_count=len(bookings),
+        target=f"予約一覧（枠 {slot.pk}）",
+        candidate_ids=[booking.candidate_id for booking in bookings],
+    )
     return render(
         request,
         "booking/recruiter/slot_detail.html",
         {
             "slot": slot,
             "quotas": slot.quotas.all(),
-            "bookings": selectors.slot_bookings(slot=slot),
+            "bookings": bookings,
             "form": form
             or QuotaForm(initial={"capacity": slot.capacity, "quotas": quotas_format(slot.quotas.all())}),
             "attendance_choices": Attendance.choices,
@@ -272,6 +282,14 @@ def checkin(request: HttpRequest) -> HttpResponse:
         booking = attendance_mark(booking_id=booking.pk, attendance=Attendance.ATTENDED)
         booking = selectors.booking_get_by_code(code=code)
         messages.success(request, f"{booking.candidate} さんの出席を記録しました。")
+    if booking is not None:
+        audit_request(
+            request=request,
+            action="read",
+            student_count=1,
+            target="受付",
+            candidate_ids=[booking.candidate_id],
+        )
     return render(
         request,
         "booking/recruiter/checkin.html",

