@@ -1,4 +1,4 @@
-"""What selection holds about a student (evaluations: decisions, answers, comments), for 開示 and 削除."""
+"""What selection holds about a student (evaluations; offers with their letters and answers), for 開示 and 削除."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from candidates.personal_data import PersonalDataHolder
-from selection.models import Evaluation
+from selection.models import Evaluation, Offer
 
 
 def evaluations_collect(candidate_ids: list[int]) -> list[dict[str, Any]]:
@@ -48,3 +48,32 @@ def evaluations_holder() -> PersonalDataHolder:
         collect=evaluations_collect,
         erase=evaluations_erase,
     )
+
+
+def offers_collect(candidate_ids: list[int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "offer",
+            "status": offer.get_status_display(),
+            "issued_at": timezone.localtime(offer.issued_at).isoformat(),
+            "deadline": timezone.localtime(offer.deadline).isoformat(),
+            "start_date": offer.start_date.isoformat(),
+            "letter": f"{offer.letter_subject}\n{offer.letter_body}",
+            "answered_at": timezone.localtime(offer.responded_at).isoformat() if offer.responded_at else None,
+            "decline_reason": offer.get_decline_reason_display(),
+            "decline_note": offer.decline_note,
+        }
+        for offer in Offer.objects.filter(candidate_id__in=candidate_ids)
+    ]
+
+
+def offers_erase(candidate_ids: list[int], *, keep_statistics: bool) -> int:
+    """Anonymising keeps the offer's outcome and reason (who will join, why students decline), not the letter."""
+    offers = Offer.objects.filter(candidate_id__in=candidate_ids)
+    if keep_statistics:
+        return offers.update(letter_body="", decline_note="")
+    return offers.delete()[0]
+
+
+def offers_holder() -> PersonalDataHolder:
+    return PersonalDataHolder(key="offers", label=_("内定"), collect=offers_collect, erase=offers_erase)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from selection.views import offers, rounds
+from selection.views import bulk, offers, rounds
 
 app_name = "selection"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("selection/candidates/<int:candidate_id>/offer/", offers.offer_issue_view, name="offer_issue"),
     path("selection/offers/<int:offer_id>/deadline/", offers.offer_deadline_view, name="offer_deadline"),
     path("my/offer/", offers.mypage_offer_view, name="mypage_offer"),
+    path("selection/bulk/", bulk.bulk_view, name="bulk"),
 ]

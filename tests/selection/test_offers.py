@@ -85,7 +85,9 @@ def test_deadlines_are_checked_and_one_open_offer_per_student(acme):
     with pytest.raises(SelectionError, match="すでに"):
         issue(candidate)
     first_deadline = offer.deadline
-    offer_deadline_extend(offer=offer, deadline=first_deadline + dt.timedelta(days=7), user=person("recruiter"))
+    offer_deadline_extend(
+        offer=offer, deadline=first_deadline + dt.timedelta(days=7), user=person("recruiter")
+    )
     assert Offer.objects.get(pk=offer.pk).deadline - first_deadline == dt.timedelta(days=7)
 
 

@@ -1,0 +1,180 @@
+"""Bulk actions on a filtered candidate list: move to a round, add a tag, a segment mail, an invitation to book.
+
+Set-based: each action is a few statements whatever the number of students (10,000 in well under a second
+of database time), and writes one audit entry naming every student it touched and the list's filters.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from booking.models import InterviewType, Seminar
+from candidates.models import Tag
+from candidates.services.audit import audit_record
+from candidates.textnorm import nfkc
+from notifications.errors import NotificationError
+from notifications.services import segment_create
+from selection.errors import SelectionError
+from selection.models import Round
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from seasons.models import Season
+
+BULK_LIMIT = 50_000
+
+
+def _checked(candidate_ids: list[int]) -> list[int]:
+    ids = sorted({int(candidate_id) for candidate_id in candidate_ids})
+    if not ids:
+        raise SelectionError("対象の学生がいません。")
+    if len(ids) > BULK_LIMIT:
+        raise SelectionError(f"一度に操作できるのは{BULK_LIMIT:,}名までです。条件を絞ってください。")
+    return ids
+
+
+def _events(*, candidate_ids: list[int], kind: str, message: str, user: User) -> None:
+    """One history line per student, in one INSERT."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO candidates_candidateevent (candidate_id, kind, message, user_id, created_at)"
+            " SELECT unnest(%s::bigint[]), %s, %s, %s, %s",
+            [candidate_ids, kind, message[:500], user.pk, timezone.now()],
+        )
+
+
+def _audit(
+    *, user: User, ip: str | None, action: str, target: str, candidate_ids: list[int], filters: dict[str, Any]
+) -> None:
+    audit_record(
+        user=user,
+        action=action,
+        student_count=len(candidate_ids),
+        target=target,
+        ip=ip,
+        candidate_ids=candidate_ids,
+        filters=filters,
+    )
+
+
+@transaction.atomic
+def bulk_move(
+    *,
+    candidate_ids: list[int],
+    round: Round,
+    season: Season,
+    user: User,
+    ip: str | None = None,
+    filters: dict[str, Any] | None = None,
+) -> int:
+    """Put the students in `round` (its step becomes their status); those already there stay as they are."""
+    ids = _checked(candidate_ids)
+    if round.season_id != season.pk:
+        raise SelectionError("この年度の選考を選んでください。")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE candidates_candidate SET status = %s, updated_at = %s"
+            " WHERE id = ANY(%s) AND season_id = %s AND status <> %s RETURNING id",
+            [round.step_key, timezone.now(), ids, season.pk, round.step_key],
+        )
+        moved = [row[0] for row in cursor.fetchall()]
+    _events(
+        candidate_ids=moved, kind="status", message=f"選考ステータス: 一括で「{round.name}」へ", user=user
+    )
+    _audit(user=user, ip=ip, action="bulk_move", target=round.name, candidate_ids=ids, filters=filters or {})
+    return len(moved)
+
+
+@transaction.atomic
+def bulk_tag(
+    *,
+    candidate_ids: list[int],
+    name: str,
+    user: User,
+    ip: str | None = None,
+    filters: dict[str, Any] | None = None,
+) -> int:
+    ids = _checked(candidate_ids)
+    label = nfkc(name)[:40]
+    if not label:
+        raise SelectionError("タグ名を入力してください。")
+    tag, _created = Tag.objects.get_or_create(name=label)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO candidates_candidate_tags (candidate_id, tag_id) SELECT unnest(%s::bigint[]), %s"
+            " ON CONFLICT DO NOTHING RETURNING candidate_id",
+            [ids, tag.pk],
+        )
+        added = [row[0] for row in cursor.fetchall()]
+    _events(candidate_ids=added, kind="tag", message=f"タグを追加（一括）: {label}", user=user)
+    _audit(user=user, ip=ip, action="bulk_tag", target=label, candidate_ids=ids, filters=filters or {})
+    return len(added)
+
+
+@transaction.atomic
+def bulk_mail(
+    *,
+    candidate_ids: list[int],
+    season: Season,
+    name: str,
+    subject: str,
+    body: str,
+    user: User,
+    ip: str | None = None,
+    filters: dict[str, Any] | None = None,
+    action: str = "bulk_mail",
+) -> int:
+    """A segment mail to exactly these students (notifications: unsubscribes, quiet hours, its own outbox)."""
+    ids = _checked(candidate_ids)
+    try:
+        segment = segment_create(
+            name=name, subject=subject, body=body, filters={"candidate_ids": ids}, season=season
+        )
+    except NotificationError as error:
+        raise SelectionError(str(error)) from None
+    _audit(
+        user=user, ip=ip, action=action, target=segment.name[:200], candidate_ids=ids, filters=filters or {}
+    )
+    return segment.recipients
+
+
+INVITE_SUBJECT = "【{{ 会社名 }}】{name}のご予約のご案内"
+INVITE_BODY = (
+    "{{{{ 姓 }}}} {{{{ 名 }}}} 様\n\n「{name}」のご予約を受け付けています。\n"
+    "マイページから日時をお選びください。\n\n{{{{ マイページURL }}}}\n\n{{{{ 会社名 }}}} 採用担当\n"
+)
+
+
+def bulk_invite(
+    *,
+    candidate_ids: list[int],
+    season: Season,
+    target: str,
+    user: User,
+    ip: str | None = None,
+    filters: dict[str, Any] | None = None,
+) -> int:
+    """Invite the students to book a seminar ("seminar:<id>") or an interview ("interview:<id>") of the season."""
+    kind, _sep, pk = target.partition(":")
+    found: Seminar | InterviewType | None = None
+    if pk.isdigit() and kind == "seminar":
+        found = Seminar.objects.filter(pk=int(pk), season=season, published=True).first()
+    elif pk.isdigit() and kind == "interview":
+        found = InterviewType.objects.filter(pk=int(pk), season=season, active=True).first()
+    if found is None:
+        raise SelectionError("案内する説明会か面接を選んでください。")
+    title = found.title if isinstance(found, Seminar) else found.name
+    return bulk_mail(
+        candidate_ids=candidate_ids,
+        season=season,
+        name=f"予約のご案内: {title}"[:100],
+        subject=INVITE_SUBJECT.replace("{name}", title.replace("{", "｛").replace("}", "｝")),
+        body=INVITE_BODY.format(name=title.replace("{", "｛").replace("}", "｝")),
+        user=user,
+        ip=ip,
+        filters=filters,
+        action="bulk_invite",
+    )
