@@ -57,6 +57,7 @@ SHARED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "channels",
+    "ninja",  # the API docs page's own copy of its scripts (no CDN)
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -70,6 +71,7 @@ TENANT_APPS = [
     "booking",
     "notifications",
     "selection",
+    "api",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

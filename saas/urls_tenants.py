@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("selection.urls")),
     path("", include("incidents.urls_tenant")),
+    path("", include("api.urls")),
 ]
 
 # The database away answers 503 "try again in a few seconds"; any other uncaught error the plain 500 page.

@@ -110,7 +110,8 @@ class Normaliser:
             hit = self._university_cache[raw] = (written, canonical, rank, key)
         return hit
 
-    def identity(self, source_row: SourceRow) -> tuple[str, str, str]:
+    @staticmethod
+    def identity(source_row: SourceRow) -> tuple[str, str, str]:
         """(member ID, dedupe key, row hash): cheap, so re-imported rows skip normalisation."""
         raw = source_row.raw
         digest = hashlib.sha1(

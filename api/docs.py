@@ -1,0 +1,69 @@
+"""Examples on the docs page: one curl per operation, in Japanese and in English (Redoc's x-codeSamples)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BASE = "https://acme.example.jp/api/v1"
+AUTH = '-H "Authorization: Bearer $SAIYO_TOKEN"'
+
+# operation -> (what it does in Japanese, in English, the curl arguments after `curl`)
+_EXAMPLES: dict[str, tuple[str, str, str]] = {
+    "candidates_list": (
+        "27卒のAランクの候補者を100件ずつ取得（続きは next_cursor を cursor に）",
+        "Rank A candidates of the 2027 season, 100 a page (pass next_cursor as cursor)",
+        f'{AUTH} "{BASE}/candidates?season=2027&rank=A&limit=100"',
+    ),
+    "candidates_get": ("候補者 #42 の詳細", "Candidate #42", f"{AUTH} {BASE}/candidates/42"),
+    "candidates_create": (
+        "候補者を登録（同じメール・携帯番号の学生には名寄せ）",
+        "Create a candidate (merged with the student holding the same e-mail or mobile number)",
+        f'{AUTH} -H "Idempotency-Key: 7f3c2a10" -H "Content-Type: application/json" '
+        f'-d \'{{"full_name": "山田 太郎", "full_kana": "やまだ たろう", "email": "taro@example.jp", '
+        f'"university": "東京大学", "graduation": "2027年3月"}}\' {BASE}/candidates',
+    ),
+    "candidates_update": (
+        "選考ステータスを変え、タグを付ける",
+        "Change the selection status and add a tag",
+        f'{AUTH} -X PATCH -H "Content-Type: application/json" '
+        f'-d \'{{"status": "interview", "add_tags": ["理系"]}}\' {BASE}/candidates/42',
+    ),
+    "entries_list": (
+        "候補者 #42 のエントリー",
+        "Entries of candidate #42",
+        f'{AUTH} "{BASE}/entries?candidate_id=42"',
+    ),
+    "ranks_get": ("大学ランク表", "The university rank table", f"{AUTH} {BASE}/ranks"),
+    "seminars_list": (
+        "説明会と日程・残席",
+        "Seminars, slots and seats",
+        f'{AUTH} "{BASE}/seminars?season=2027"',
+    ),
+    "seminars_get": ("説明会 #3", "Seminar #3", f"{AUTH} {BASE}/seminars/3"),
+    "bookings_list": (
+        "説明会 #3 の有効な予約",
+        "Active bookings of seminar #3",
+        f'{AUTH} "{BASE}/bookings?seminar_id=3&status=active"',
+    ),
+    "bookings_create": (
+        "候補者 #42 を日程 #7 に予約（満席なら 409 full）",
+        "Book slot #7 for candidate #42 (409 full when no seat is left for the rank)",
+        f'{AUTH} -H "Idempotency-Key: 9b1e77d4" -H "Content-Type: application/json" '
+        f'-d \'{{"candidate_id": 42, "slot_id": 7}}\' {BASE}/bookings',
+    ),
+    "bookings_cancel": (
+        "予約 #15 をキャンセル",
+        "Cancel booking #15",
+        f"{AUTH} -X POST {BASE}/bookings/15/cancel",
+    ),
+}
+
+
+def examples(operation: str) -> dict[str, Any]:
+    ja, en, arguments = _EXAMPLES[operation]
+    return {
+        "x-codeSamples": [
+            {"lang": "Shell", "label": "curl（日本語）", "source": f"# {ja}\ncurl {arguments}"},
+            {"lang": "Shell", "label": "curl (English)", "source": f"# {en}\ncurl {arguments}"},
+        ]
+    }

@@ -1,0 +1,190 @@
+"""Candidates, their entries and the rank table."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Path, Query, Router, Schema, Status
+from pydantic import Field
+
+from api import schemas
+from api.auth import CANDIDATES_READ, CANDIDATES_WRITE
+from api.docs import examples
+from api.errors import ApiProblem
+from api.http import audit_note
+from api.idempotency import IDEMPOTENCY_DOC, idempotent
+from api.imports import candidate_import_one
+from api.selectors import candidate_visible_get, entry_list, id_page, rank_table
+from candidates.models import Candidate, Tag
+from candidates.selectors import CandidateFilters, candidate_list
+from candidates.services.ranks import candidate_rank_override
+from candidates.services.workspace import candidate_status_set, candidate_tag_add, candidate_tag_remove
+from seasons.selectors import season_default, season_list
+
+router = Router(tags=["candidates"])
+PROBLEMS = schemas.PROBLEMS
+
+
+class CandidateQuery(Schema):
+    q: str = Field("", max_length=100, description="氏名・カナ・メール・大学名で検索 / search")
+    rank: str = Field("", max_length=1)
+    graduation_year: int | None = Field(None, ge=1900, le=2200)
+    board: str = Field("", max_length=40)
+    status: str = Field("", max_length=40)
+    tag: str = Field("", max_length=40)
+    season: int | None = Field(None, ge=1900, le=2200, description="年度（卒業年）。省略時は既定の年度")
+    sort: Literal["new", "old"] = "new"
+    limit: int = Field(50, ge=1, le=100)
+    cursor: str = Field("", max_length=100)
+
+
+def _season_id(year: int | None) -> int:
+    if year is None:
+        return season_default().pk
+    for season in season_list(include_archived=True):
+        if season.graduation_year == year:
+            return season.pk
+    raise ApiProblem("not_found", f"{year}年卒の年度はありません。")
+
+
+def candidate_body(candidate: Candidate, *, detail: bool = False) -> dict[str, Any]:
+    body = {field: getattr(candidate, field) for field in schemas.Candidate.model_fields}
+    if detail:
+        body["tags"] = [tag.name for tag in candidate.tags.all()]
+        body["entries"] = list(candidate.entries.order_by("id"))
+    return body
+
+
+@router.get(
+    "/candidates",
+    response={200: schemas.CandidatePage, **PROBLEMS},
+    auth=CANDIDATES_READ,
+    summary="候補者の一覧 / List candidates",
+    openapi_extra=examples("candidates_list"),
+)
+def candidates_list(request: HttpRequest, query: Query[CandidateQuery]) -> Any:
+    filters = CandidateFilters(
+        q=query.q,
+        rank=query.rank,
+        graduation_year=query.graduation_year,
+        board=query.board,
+        status=query.status,
+        tag=query.tag,
+        sort=query.sort,
+        season_id=_season_id(query.season),
+    )
+    page, next_cursor = id_page(
+        queryset=candidate_list(filters=filters),
+        cursor=query.cursor,
+        limit=query.limit,
+        descending=query.sort == "new",
+    )
+    audit_note(request, action="list", candidate_ids=[candidate.pk for candidate in page])
+    return {"items": [candidate_body(candidate) for candidate in page], "next_cursor": next_cursor}
+
+
+@router.get(
+    "/candidates/{candidate_id}",
+    response={200: schemas.CandidateDetail, **PROBLEMS},
+    auth=CANDIDATES_READ,
+    summary="候補者の詳細 / Get a candidate",
+    openapi_extra=examples("candidates_get"),
+)
+def candidates_get(request: HttpRequest, candidate_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
+    candidate = candidate_visible_get(candidate_id=candidate_id)
+    audit_note(request, action="detail", candidate_ids=[candidate.pk])
+    return candidate_body(candidate, detail=True)
+
+
+@router.post(
+    "/candidates",
+    response={201: schemas.CandidateCreated, 200: schemas.CandidateCreated, 409: schemas.Problem, **PROBLEMS},
+    auth=CANDIDATES_WRITE,
+    summary="候補者の登録（取り込みと同じ正規化・名寄せ） / Create a candidate (import rules)",
+    description=IDEMPOTENCY_DOC,
+    openapi_extra=examples("candidates_create"),
+)
+def candidates_create(request: HttpRequest, payload: schemas.CandidateIn) -> Any:
+    def work() -> tuple[int, dict[str, Any]]:
+        imported = candidate_import_one(values=payload.model_dump())
+        candidate = candidate_visible_get(candidate_id=imported.candidate_id)
+        body = schemas.dump(
+            schemas.CandidateCreated,
+            {
+                "candidate": candidate_body(candidate, detail=True),
+                "outcome": imported.outcome,
+                "possible_duplicate": imported.possible_duplicate,
+            },
+        )
+        return (201 if imported.outcome == "created" else 200), body
+
+    status, body = idempotent(request, work)
+    audit_note(request, action="api_write", candidate_ids=[body["candidate"]["id"]])
+    return Status(status, body)
+
+
+@router.patch(
+    "/candidates/{candidate_id}",
+    response={200: schemas.CandidateDetail, **PROBLEMS},
+    auth=CANDIDATES_WRITE,
+    summary="選考ステータス・ランク・タグの更新 / Update status, rank, tags",
+    openapi_extra=examples("candidates_update"),
+)
+def candidates_update(
+    request: HttpRequest,
+    payload: schemas.CandidatePatch,
+    candidate_id: int = Path(..., ge=1, le=schemas.MAX_ID),
+) -> Any:
+    candidate = candidate_visible_get(candidate_id=candidate_id)
+    user = request.auth.created_by
+    if payload.status is not None:
+        candidate_status_set(candidate=candidate, status=payload.status, user=user)
+    if payload.rank is not None:
+        candidate_rank_override(candidate=candidate, rank=payload.rank or None, user=user)
+    for name in payload.add_tags:
+        candidate_tag_add(candidate=candidate, name=name, user=user)
+    for name in payload.remove_tags:
+        tag_id = Tag.objects.filter(name=name).values_list("pk", flat=True).first()
+        if tag_id is not None:
+            candidate_tag_remove(candidate=candidate, tag_id=tag_id, user=user)
+    audit_note(request, action="api_write", candidate_ids=[candidate.pk])
+    return candidate_body(candidate_visible_get(candidate_id=candidate.pk), detail=True)
+
+
+class EntryQuery(Schema):
+    candidate_id: int | None = Field(None, ge=1, le=schemas.MAX_ID)
+    board: str = Field("", max_length=40)
+    limit: int = Field(50, ge=1, le=100)
+    cursor: str = Field("", max_length=100)
+
+
+class EntryPage(Schema):
+    items: list[schemas.Entry]
+    next_cursor: str | None
+
+
+@router.get(
+    "/entries",
+    response={200: EntryPage, **PROBLEMS},
+    auth=CANDIDATES_READ,
+    summary="エントリーの一覧 / List entries",
+    openapi_extra=examples("entries_list"),
+)
+def entries_list(request: HttpRequest, query: Query[EntryQuery]) -> Any:
+    entries = entry_list(candidate_id=query.candidate_id, board=query.board)
+    page, next_cursor = id_page(queryset=entries, cursor=query.cursor, limit=query.limit)
+    audit_note(request, action="list", candidate_ids=sorted({entry.candidate_id for entry in page}))
+    return {"items": page, "next_cursor": next_cursor}
+
+
+@router.get(
+    "/ranks",
+    response={200: schemas.Ranks, **PROBLEMS},
+    auth=CANDIDATES_READ,
+    summary="大学ランク表 / University rank table",
+    openapi_extra=examples("ranks_get"),
+)
+def ranks_get(request: HttpRequest) -> Any:
+    default_rank, rules = rank_table()
+    return {"default_rank": default_rank, "rules": rules}

@@ -1,0 +1,152 @@
+"""The company API object: one exit for every answer (problem details, ETag, audit) and the OpenAPI page."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import Redoc
+
+from api.errors import PROBLEMS, ApiProblem
+from booking.errors import BookingError
+from candidates.errors import CandidateError
+from candidates.services.audit import audit_record, client_ip
+
+logger = logging.getLogger(__name__)
+PROBLEM_TYPE = "https://docs.saiyo.example/api/problems/"
+
+
+@dataclass
+class AuditNote:
+    """What an operation touched, for its audit entry (ids only)."""
+
+    action: str = "api"
+    candidate_ids: list[int] = field(default_factory=list)
+
+
+def audit_note(request: HttpRequest, *, action: str, candidate_ids: list[int]) -> None:
+    """Called by an operation that read or wrote students: the call's audit entry names them."""
+    request.api_audit = AuditNote(action=action, candidate_ids=candidate_ids)
+
+
+def problem_body(request: HttpRequest, problem: ApiProblem) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_TYPE + problem.code,
+        "title": problem.title,
+        "title_en": problem.title_en,
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": request.path,
+        "code": problem.code,
+        **problem.extra,
+    }
+
+
+class CompanyApi(NinjaAPI):
+    def create_response(
+        self,
+        request: HttpRequest,
+        data: Any,
+        *,
+        status: int | None = None,
+        temporal_response: HttpResponse | None = None,
+    ) -> HttpResponse:
+        response = super().create_response(request, data, status=status, temporal_response=temporal_response)
+        if response.status_code >= 400:
+            response["Content-Type"] = "application/problem+json"
+        elif request.method in ("GET", "HEAD") and response.status_code == 200:
+            etag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+            response["ETag"] = etag
+            response["Cache-Control"] = "private, no-cache"
+            wanted = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
+            if etag in wanted or "*" in wanted:
+                response = HttpResponse(
+                    status=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"}
+                )
+        if getattr(request, "idempotent_replay", False):
+            response["Idempotent-Replayed"] = "true"
+        _audit(request, response)
+        return response
+
+
+def _audit(request: HttpRequest, response: HttpResponse) -> None:
+    """One audit entry per authenticated call, like the pages' (the personal data read are named)."""
+    token = getattr(request, "api_token", None)
+    if token is None:
+        return
+    note: AuditNote = getattr(request, "api_audit", None) or AuditNote()
+    audit_record(
+        user=token.created_by,
+        action=note.action,
+        student_count=len(note.candidate_ids),
+        target=f"API {token.prefix}… {request.method} {request.path} {response.status_code}",
+        ip=client_ip(request=request),
+        candidate_ids=note.candidate_ids,
+    )
+
+
+def problem_response(api: NinjaAPI, request: HttpRequest, problem: ApiProblem) -> HttpResponse:
+    response = api.create_response(request, problem_body(request, problem), status=problem.status)
+    for name, value in problem.headers.items():
+        response[name] = value
+    return response
+
+
+_STATUS_CODES = {status: code for code, (status, *_titles) in reversed(PROBLEMS.items())}
+
+
+def handlers_install(api: NinjaAPI) -> None:
+    """Every error the API can meet answers in the one problem shape."""
+
+    @api.exception_handler(ApiProblem)
+    def _problem(request: HttpRequest, exc: ApiProblem) -> HttpResponse:
+        return problem_response(api, request, exc)
+
+    @api.exception_handler(BookingError)
+    def _booking(request: HttpRequest, exc: BookingError) -> HttpResponse:
+        general = _STATUS_CODES.get(exc.http_status, "bad_request")
+        problem = ApiProblem(general, exc.message, status=exc.http_status)
+        problem.code = exc.code
+        return problem_response(api, request, problem)
+
+    @api.exception_handler(CandidateError)
+    def _candidate(request: HttpRequest, exc: CandidateError) -> HttpResponse:
+        return problem_response(api, request, ApiProblem("validation", exc.message))
+
+    @api.exception_handler(ValidationError)
+    def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = [
+            {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
+            for error in exc.errors
+        ]
+        return problem_response(api, request, ApiProblem("validation", extra={"errors": errors}))
+
+    @api.exception_handler(AuthenticationError)
+    def _authentication(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return problem_response(api, request, ApiProblem("unauthorized"))
+
+    @api.exception_handler(Http404)
+    def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return problem_response(api, request, ApiProblem("not_found"))
+
+    @api.exception_handler(HttpError)
+    def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        code = _STATUS_CODES.get(exc.status_code, "bad_request")
+        return problem_response(api, request, ApiProblem(code, status=exc.status_code))
+
+    @api.exception_handler(Exception)
+    def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # No message, no values: the traceback goes to the log and Sentry (scrubbed), not to the caller.
+        logger.exception("API error on %s %s", request.method, request.path)
+        return problem_response(api, request, ApiProblem("server_error"))
+
+
+def company_api_new(**kwargs: Any) -> CompanyApi:
+    api = CompanyApi(docs=Redoc(settings={"hideDownloadButton": False}), **kwargs)
+    handlers_install(api)
+    return api

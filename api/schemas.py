@@ -1,0 +1,166 @@
+"""Shapes of the API's bodies (OpenAPI 3.1 comes from these): timestamps in ISO 8601 with their offset."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from django.utils import timezone
+from ninja import Schema
+from pydantic import Field, PlainSerializer
+
+# Ids are PostgreSQL bigints: anything larger is refused before it reaches a query.
+MAX_ID = 2**63 - 1
+
+
+def _local_iso(value: datetime) -> str:
+    return timezone.localtime(value).isoformat()
+
+
+# "2026-04-01T10:00:00+09:00": the company's time zone, its offset written out.
+Timestamp = Annotated[datetime, PlainSerializer(_local_iso, return_type=str, when_used="always")]
+
+
+class Problem(Schema):
+    """RFC 9457 problem details (application/problem+json)."""
+
+    type: str
+    title: str = Field(description="日本語の見出し")
+    title_en: str = Field(description="English title")
+    status: int
+    detail: str
+    instance: str
+    code: str = Field(description="stable machine-readable code")
+
+
+# The problems every operation can answer (401 token, 403 scope, 404, 422 input, 429 limit).
+PROBLEMS: dict[int, type[Schema]] = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}
+
+
+class Entry(Schema):
+    id: int
+    board: str
+    board_member_id: str
+    faculty: str
+    graduation_year: int | None
+    entry_date: date | None
+    created_at: Timestamp
+
+
+class Candidate(Schema):
+    id: int
+    family_name: str
+    given_name: str
+    family_kana: str
+    given_kana: str
+    email: str
+    phone: str
+    birth_date: date | None
+    university_raw: str
+    university: str
+    rank: str
+    rank_is_manual: bool
+    graduation_year: int | None
+    status: str
+    email_undeliverable: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CandidateDetail(Candidate):
+    tags: list[str]
+    entries: list[Entry]
+
+
+class CandidatePage(Schema):
+    items: list[Candidate]
+    next_cursor: str | None = Field(description="次のページ（なければ null） / the next page, or null")
+
+
+class CandidateIn(Schema):
+    """One student as a job board would give them; normalised and deduplicated like an imported row."""
+
+    external_id: str = Field("", max_length=100, description="連携元の会員ID（同じIDは同じエントリー）")
+    full_name: str = Field("", max_length=200)
+    family_name: str = Field("", max_length=100)
+    given_name: str = Field("", max_length=100)
+    full_kana: str = Field("", max_length=200)
+    family_kana: str = Field("", max_length=100)
+    given_kana: str = Field("", max_length=100)
+    email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=40)
+    birth_date: str = Field("", max_length=40, description="例 2004-05-01, 2004/5/1")
+    university: str = Field("", max_length=200)
+    faculty: str = Field("", max_length=200)
+    graduation: str = Field("", max_length=40, description="例 2027, 2027年3月")
+
+
+class CandidateCreated(Schema):
+    candidate: CandidateDetail
+    outcome: str = Field(description="created | merged | unchanged")
+    possible_duplicate: bool
+
+
+class CandidatePatch(Schema):
+    status: str | None = Field(None, max_length=40, description="選考ステップのキー")
+    rank: str | None = Field(None, max_length=1, description="A–Z、空文字で手動設定を解除")
+    add_tags: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
+    remove_tags: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
+
+
+class RankRule(Schema):
+    university: str
+    rank: str
+
+
+class Ranks(Schema):
+    default_rank: str
+    rules: list[RankRule]
+
+
+class Quota(Schema):
+    rank: str = Field(description="A–Z, or * for the shared pool")
+    seats: int
+    taken: int
+
+
+class Slot(Schema):
+    id: int
+    seminar_id: int
+    starts_at: Timestamp
+    ends_at: Timestamp
+    capacity: int
+    quotas: list[Quota]
+
+
+class Seminar(Schema):
+    id: int
+    title: str
+    description: str
+    place: str
+    published: bool
+    opens_at: Timestamp | None
+    booking_deadline: Timestamp | None
+    cancellation_deadline: Timestamp | None
+    slots: list[Slot]
+
+
+class Booking(Schema):
+    id: int
+    candidate_id: int
+    seminar_id: int
+    slot_id: int
+    status: str
+    attendance: str
+    created_at: Timestamp
+    cancelled_at: Timestamp | None
+
+
+class BookingIn(Schema):
+    candidate_id: int = Field(ge=1, le=MAX_ID)
+    slot_id: int = Field(ge=1, le=MAX_ID)
+
+
+def dump(schema: type[Schema], value: Any) -> dict[str, Any]:
+    """A body as the API sends it (stored verbatim for idempotent replays)."""
+    return schema.model_validate(value).model_dump(mode="json")
