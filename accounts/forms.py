@@ -14,8 +14,8 @@ class ThrottledError(forms.ValidationError):
     pass
 
 
-class TenantAuthenticationForm(AuthenticationForm):
-    otp_token = forms.CharField(label="確認コード（2段階認証）", required=False, max_length=10)
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form with repeated failures throttled (recruiters and support staff)."""
 
     error_messages = {
         "invalid_login": "メールアドレスまたはパスワードが正しくありません。",
@@ -34,14 +34,23 @@ class TenantAuthenticationForm(AuthenticationForm):
             raise ThrottledError(self.error_messages["throttled"], code="throttled")
         try:
             cleaned = super().clean()
-            user = self.get_user()
-            if user is not None and user.role not in (Role.ADMIN, Role.RECRUITER, Role.VIEWER):
-                raise forms.ValidationError(self.error_messages["role"], code="role")
-            self._verify_otp(user)
+            self.check_user(self.get_user())
         except forms.ValidationError:
             throttle.signin_failure_record(self.attempt)
             raise
         return cleaned
+
+    def check_user(self, user) -> None:
+        """More checks on a user whose password was right; raise ValidationError to refuse."""
+
+
+class TenantAuthenticationForm(ThrottledAuthenticationForm):
+    otp_token = forms.CharField(label="確認コード（2段階認証）", required=False, max_length=10)
+
+    def check_user(self, user) -> None:
+        if user is not None and user.role not in (Role.ADMIN, Role.RECRUITER, Role.VIEWER):
+            raise forms.ValidationError(self.error_messages["role"], code="role")
+        self._verify_otp(user)
 
     def _verify_otp(self, user) -> None:
         devices = list(devices_for_user(user, confirmed=True)) if user is not None else []

@@ -12,7 +12,7 @@ from django_otp import user_has_device
 
 from accounts import throttle
 from accounts.errors import AccountError
-from accounts.forms import TenantAuthenticationForm
+from accounts.forms import TenantAuthenticationForm, ThrottledAuthenticationForm
 from accounts.models import Role, User
 from accounts.permissions import ADMINS, EVERYONE, role_required
 from accounts.services import (
@@ -24,10 +24,11 @@ from accounts.services import (
 )
 
 
-class TenantLoginView(auth_views.LoginView):
+class ThrottledLoginView(auth_views.LoginView):
+    """Sign-in with repeated failures throttled per account and client (accounts/throttle.py)."""
+
     template_name = "accounts/login.html"
-    redirect_authenticated_user = True
-    authentication_form = TenantAuthenticationForm
+    authentication_form = ThrottledAuthenticationForm
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -41,6 +42,11 @@ class TenantLoginView(auth_views.LoginView):
         if any(error.code == "throttled" for error in form.errors.as_data().get("__all__", [])):
             response.status_code = 429
         return response
+
+
+class TenantLoginView(ThrottledLoginView):
+    redirect_authenticated_user = True
+    authentication_form = TenantAuthenticationForm
 
 
 @login_required

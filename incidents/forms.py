@@ -161,6 +161,16 @@ class StudentNoticeForm(forms.Form):
     body = forms.CharField(label="本文", widget=forms.Textarea(attrs={"rows": 14}))
 
 
+class EnrolCodeForm(forms.Form):
+    code = forms.CharField(label="メールで届いた確認コード", max_length=20, required=False)
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data.get("code", "").strip()
+        if not code:
+            raise forms.ValidationError("メールで届いた確認コードを入力してください。")
+        return code
+
+
 class TokenForm(forms.Form):
     token = forms.RegexField(
         label="確認コード（6 桁）",

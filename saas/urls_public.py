@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.views import ThrottledLoginView
 from saas.views import healthz
 from tenants import views as tenant_views
 
@@ -13,7 +14,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(
         "support/login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", next_page="/support/incidents/"),
+        ThrottledLoginView.as_view(next_page="/support/incidents/"),
         name="login",
     ),
     path("support/logout/", auth_views.LogoutView.as_view(next_page="public_home"), name="logout"),

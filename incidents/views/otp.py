@@ -11,7 +11,8 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from incidents.forms import TokenForm
+from incidents.forms import EnrolCodeForm, TokenForm
+from incidents.services import staff_enrol
 from incidents.services.audit import staff_audit
 
 
@@ -37,6 +38,8 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
         return redirect(f"/support/otp/verify/?next={_next(request)}")
+    if not staff_enrol.enrol_verified(session=request.session, user=user):
+        return _enrol_code(request, user)
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first() or TOTPDevice.objects.create(
         user=user, name="認証アプリ", confirmed=False
     )
@@ -46,6 +49,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            staff_enrol.enrol_finished(session=request.session)
             staff_audit(actor=user, action="staff.otp_setup")
             return redirect(_next(request))
         form.add_error("token", "確認コードが正しくありません。認証アプリの時刻を確認してください。")
@@ -54,6 +58,25 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
         request,
         "incidents/support/otp_setup.html",
         {"form": form, "qr_svg": qr_svg, "next": _next(request), "secret": _base32(device.bin_key)},
+        status=400 if form.errors else 200,
+    )
+
+
+def _enrol_code(request: HttpRequest, user) -> HttpResponse:
+    """Before the first authenticator: the code mailed to the account proves the mailbox, not just the password."""
+    resend = request.method == "POST" and "resend" in request.POST
+    form = EnrolCodeForm(request.POST if request.method == "POST" and not resend else None)
+    if form.is_bound and form.is_valid():
+        if staff_enrol.enrol_code_check(session=request.session, user=user, code=form.cleaned_data["code"]):
+            return redirect(f"/support/otp/setup/?next={_next(request)}")
+        form.add_error("code", "確認コードが正しくないか、期限が切れています。新しいコードを送ってください。")
+    sent = False
+    if request.method == "GET" or resend:
+        sent = staff_enrol.enrol_code_send(session=request.session, user=user)
+    return render(
+        request,
+        "incidents/support/otp_enrol.html",
+        {"form": form, "next": _next(request), "sent": sent},
         status=400 if form.errors else 200,
     )
 

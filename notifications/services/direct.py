@@ -33,3 +33,8 @@ def mail_send_without_database(*, to: Sequence[str], subject: str, body: str, bc
 def support_mail_send(*, subject: str, body: str) -> None:
     """Internal reminders to the support team (no company, no personal data; no tenant outbox to use)."""
     send_mail(subject, body, None, [settings.SUPPORT_EMAIL], fail_silently=False)
+
+
+def staff_mail_send(*, to: str, subject: str, body: str) -> None:
+    """A mail to one support staff member (the public site's accounts have no company outbox)."""
+    send_mail(subject, body, None, [to], fail_silently=False)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import time_machine
+from django.core import mail
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -24,12 +25,50 @@ def _login(client: Client, email: str) -> None:
     assert response.status_code == 302
 
 
+def _mailed_code(email: str) -> str:
+    body = [m for m in mail.outbox if email in m.to][-1].body
+    return re.search(r"確認コード: ([A-Z0-9-]+)", body).group(1)
+
+
+@pytest.mark.django_db
+def test_a_staff_password_alone_cannot_enrol_an_authenticator(staff_user):
+    client = Client(HTTP_HOST="localhost")
+    _login(client, staff_user.email)
+    page = client.get("/support/otp/setup/").content.decode()
+    assert "<svg" not in page and "otpauth" not in page
+    assert not TOTPDevice.objects.filter(user=staff_user).exists()
+    code = _mailed_code(staff_user.email)
+    for wrong in ("AAAAA-AAAAA", "", "BBBBB-BBBBB", "CCCCC-CCCCC", "DDDDD-DDDDD", "EEEEE-EEEEE"):
+        assert client.post("/support/otp/setup/", {"code": wrong}).status_code == 400
+    # Five wrong tries void the code; the right one no longer opens the set-up.
+    assert client.post("/support/otp/setup/", {"code": code}).status_code == 400
+    # Another session (the password's other holder) cannot use a code mailed for this one.
+    other = Client(HTTP_HOST="localhost")
+    _login(other, staff_user.email)
+    assert other.post("/support/otp/setup/", {"code": code}).status_code == 400
+    assert not TOTPDevice.objects.filter(user=staff_user).exists()
+
+
+@pytest.mark.django_db
+def test_support_sign_in_is_throttled(staff_user):
+    client = Client(HTTP_HOST="localhost")
+    for _ in range(5):
+        response = client.post("/support/login/", {"username": staff_user.email, "password": "wrong"})
+        assert response.status_code == 200
+    response = client.post("/support/login/", {"username": staff_user.email, "password": STAFF_PASSWORD})
+    assert response.status_code == 429 and "一時的にログインできません" in response.content.decode()
+
+
 @pytest.mark.django_db
 def test_totp_setup_then_verify_on_next_sign_in(staff_user):
     client = Client(HTTP_HOST="localhost")
     _login(client, staff_user.email)
     response = client.get("/support/incidents/")
     assert response.status_code == 302 and response["Location"].startswith("/support/otp/setup/")
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and "<svg" not in page.content.decode()
+    code = _mailed_code(staff_user.email)
+    assert client.post("/support/otp/setup/", {"code": code}).status_code == 302
     page = client.get(response["Location"])
     assert page.status_code == 200 and "<svg" in page.content.decode()
     device = TOTPDevice.objects.get(user=staff_user, confirmed=False)
@@ -56,6 +95,7 @@ def test_totp_setup_then_verify_on_next_sign_in(staff_user):
         assert other.post("/support/otp/verify/", {"token": totp_now(device)}).status_code == 302
         assert other.get("/support/incidents/").status_code == 200
     assert set(StaffAuditEntry.objects.filter(actor=staff_user.email).values_list("action", flat=True)) == {
+        "staff.otp_enrol_code_sent",
         "staff.otp_setup",
         "staff.otp_verify",
     }
