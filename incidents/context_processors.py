@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from accounts.context_processors import MYPAGE_PREFIX, is_workspace_request
 from incidents.selectors import Audience, banners_for
 from tenants.models import Tenant
 
@@ -23,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 STUDENT_CACHE_KEY = "incidents:student-banners"
 STUDENT_CACHE_SECONDS = 15
-MYPAGE_PREFIX = "/my/"
 
 
 def incident_banners(request: HttpRequest) -> dict[str, Any]:
@@ -38,8 +38,7 @@ def incident_banners(request: HttpRequest) -> dict[str, Any]:
             banners = banners_for(tenant=tenant, audience=Audience.STUDENTS)
             cache.set(STUDENT_CACHE_KEY, banners, STUDENT_CACHE_SECONDS)
         return {"incident_banners": banners, "events_socket": "/ws/my/events/"}
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if not is_workspace_request(request):
         return {}
     return {
         "incident_banners": banners_for(tenant=tenant, audience=Audience.RECRUITERS),

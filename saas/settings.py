@@ -114,6 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.workspace",
                 "incidents.context_processors.incident_banners",
                 "seasons.context_processors.season",
             ],
