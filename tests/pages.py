@@ -81,6 +81,7 @@ ARGUMENTS = {
     "step_id": "step",
     "template_id": "template",
     "round_id": "selection_round",
+    "offer_id": "offer",
 }
 # Where one route's argument names another object than ARGUMENTS says (and every `pk`).
 ROUTE_ARGUMENTS = {
@@ -149,6 +150,8 @@ def mypage_pages() -> list[Route]:
 def page_objects(*, incident: Any, data_incident: Any, title: str = "全ページ確認") -> dict[str, Any]:
     """One of each object the pages' URLs name, in the current company's schema (call inside it); the two
     incidents (public schema) are the caller's, `data_incident` becomes a personal-data incident."""
+    from datetime import timedelta
+
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
@@ -160,6 +163,7 @@ def page_objects(*, incident: Any, data_incident: Any, title: str = "全ペー�
     from incidents.services.appi import data_incident_attach
     from notifications.services import sequence_save, step_save, template_save
     from selection.services import round_create
+    from selection.services.offers import offer_issue
     from tests.candidates.conftest import sample_bytes
     from tests.factories import CandidateFactory, SeminarFactory
 
@@ -172,6 +176,14 @@ def page_objects(*, incident: Any, data_incident: Any, title: str = "全ペー�
     sequence = sequence_save(name=title, trigger="entry_imported")
     step = step_save(sequence=sequence, template=template)
     admin = User.objects.filter(role="admin").first()
+    # The student holds an offer (their My Page shows it); the interview is for their status after it.
+    offer = offer_issue(
+        candidate=candidate,
+        user=admin,
+        deadline=timezone.now() + timedelta(days=14),
+        start_date=timezone.localdate() + timedelta(days=180),
+    )
+    candidate.refresh_from_db()
     deletion = privacy_request_create(candidate=CandidateFactory(), kind=PrivacyRequest.Kind.DELETION)
     objects = {
         "seminar": seminar,
@@ -183,6 +195,7 @@ def page_objects(*, incident: Any, data_incident: Any, title: str = "全ペー�
         "privacy_deletion": privacy_request_erase(request_id=deletion.pk, user=admin),
         "interview_type": interview_type_create(name=title, step=candidate.status, interviewers=[admin]),
         "template": template,
+        "offer": offer,
         "selection_round": round_create(season=candidate.season, name=title, evaluators=[admin]),
         "sequence": sequence,
         "step": step,
