@@ -68,6 +68,14 @@ NOT_PAGES = {
     "incidents_tenant_data_export": "CSV file",
 }
 
+# Whole namespaces that are not pages.
+NOT_PAGE_NAMESPACES = {"companyapi": "the company API (JSON and its generated docs; tests/api)"}
+
+
+def _not_page(name: str) -> bool:
+    return name in NOT_PAGES or name.split(":", 1)[0] in NOT_PAGE_NAMESPACES
+
+
 # The object each URL argument names (built by `page_objects`).
 ARGUMENTS = {
     "candidate_id": "candidate",
@@ -131,7 +139,7 @@ def routes_unclassified() -> list[str]:
     """Routes that are neither pages this module can open nor named in NOT_PAGES."""
     missing = []
     for route in tenant_routes():
-        if route.name in NOT_PAGES:
+        if _not_page(route.name):
             continue
         for argument in route.arguments:
             if argument not in ARGUMENTS and argument not in ROUTE_ARGUMENTS.get(route.name, {}):
@@ -140,11 +148,11 @@ def routes_unclassified() -> list[str]:
 
 
 def recruiter_pages() -> list[Route]:
-    return [route for route in tenant_routes() if route.name not in NOT_PAGES and not route.is_mypage]
+    return [route for route in tenant_routes() if not _not_page(route.name) and not route.is_mypage]
 
 
 def mypage_pages() -> list[Route]:
-    return [route for route in tenant_routes() if route.name not in NOT_PAGES and route.is_mypage]
+    return [route for route in tenant_routes() if not _not_page(route.name) and route.is_mypage]
 
 
 def page_objects(*, incident: Any, data_incident: Any, title: str = "全ページ確認") -> dict[str, Any]:
