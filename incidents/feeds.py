@@ -9,8 +9,18 @@ from incidents.models import Incident
 from incidents.selectors import incidents_visible
 
 
+class PlainTextAtomFeed(Atom1Feed):
+    """Atom with the summary as text: Django's Atom1Feed marks it `type="html"`, so a feed reader would
+    run markup an incident message carries. Titles are text in Atom already."""
+
+    def add_item_elements(self, handler, item) -> None:
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"] is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
+
+
 class IncidentFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = PlainTextAtomFeed
     link = "/"
 
     def get_object(self, request, *args, **kwargs):

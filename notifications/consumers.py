@@ -34,6 +34,20 @@ class PushedEventsConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """Anything but a JSON text frame gets an error answer and the socket stays open (Channels' own
+        decoding would raise and close it with 1011)."""
+        try:
+            content = await self.decode_json(text_data) if text_data else None
+        except ValueError:
+            content = None
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "message": "JSON オブジェクトを送ってください。"})
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})

@@ -23,6 +23,7 @@ from candidates.services.ranks import (
     university_alias_add,
 )
 from candidates.services.workspace import selection_step_add, selection_step_delete, selection_step_update
+from candidates.views.roles import roles_audited
 
 
 @role_required(*EVERYONE)
@@ -34,12 +35,21 @@ def duplicates_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(*EDITORS)
+@roles_audited(*EDITORS, action="merge_denied")
 def duplicate_merge_view(request: HttpRequest, duplicate_id: int) -> HttpResponse:
+    kept = request.POST.get("kept", "").strip()
+    if not (kept.isascii() and kept.isdigit() and len(kept) <= 18):
+        # A hand-made request: answered 400 on the same page, nothing merged.
+        messages.error(
+            request, "残す候補者の指定が正しくありません。画面の「統合」ボタンから操作してください。"
+        )
+        response = duplicates_view(request)
+        response.status_code = 400
+        return response
     try:
         record = duplicate_merge(
             duplicate_id=duplicate_id,
-            kept_id=int(request.POST.get("kept", "0") or 0),
+            kept_id=int(kept),
             user=request.user,
             ip=client_ip(request=request),
         )
@@ -51,7 +61,7 @@ def duplicate_merge_view(request: HttpRequest, duplicate_id: int) -> HttpRespons
 
 
 @require_POST
-@role_required(*EDITORS)
+@roles_audited(*EDITORS, action="merge_denied")
 def duplicate_dismiss_view(request: HttpRequest, duplicate_id: int) -> HttpResponse:
     try:
         duplicate_dismiss(duplicate_id=duplicate_id, user=request.user)
@@ -63,7 +73,7 @@ def duplicate_dismiss_view(request: HttpRequest, duplicate_id: int) -> HttpRespo
 
 
 @require_POST
-@role_required(*EDITORS)
+@roles_audited(*EDITORS, action="merge_denied")
 def merge_undo_view(request: HttpRequest, record_id: int) -> HttpResponse:
     get_object_or_404(MergeRecord, pk=record_id)
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import ADMINS, EDITORS, forbidden, role_required
+from accounts.permissions import ADMINS, EDITORS
 from candidates.errors import CandidateError
 from candidates.forms import RetentionPolicyForm
 from candidates.models import PRIVACY_REQUEST_TARGET_DAYS, Candidate, PrivacyRequest, SelectionStep
@@ -30,6 +29,7 @@ from candidates.services.privacy_requests import (
     privacy_request_erase,
 )
 from candidates.services.retention import retention_policy_set
+from candidates.views.roles import roles_audited
 
 SECTION_TITLES = {
     "profiles": "登録情報",
@@ -46,21 +46,7 @@ SECTION_TITLES = {
 
 def privacy_roles(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """`role_required`, and a signed-in user refused by role leaves an audit entry."""
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            user = request.user
-            if user.is_authenticated and getattr(user, "role", None) not in roles:
-                audit_request(
-                    request=request, action="privacy_denied", student_count=0, target=request.path[:200]
-                )
-                return forbidden(request, _("個人情報の請求を扱う権限がありません。"))
-            return role_required(*roles)(view)(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
+    return roles_audited(*roles, action="privacy_denied", message=_("個人情報の請求を扱う権限がありません。"))
 
 
 @privacy_roles(*EDITORS)

@@ -30,6 +30,7 @@ from candidates.services.workspace import (
     candidate_tag_remove,
     note_add,
 )
+from candidates.views.roles import roles_audited
 
 PAGE_SIZE = 50
 SORT_LABELS = {
@@ -155,7 +156,7 @@ def candidate_tag_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*ADMINS)
+@roles_audited(*ADMINS, action="delete_denied")
 def candidate_delete_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
     candidate = get_object_or_404(Candidate, pk=candidate_id)
     candidate_delete(candidate_id=candidate.pk, user=request.user, ip=request.META.get("REMOTE_ADDR"))
@@ -163,7 +164,7 @@ def candidate_delete_view(request: HttpRequest, candidate_id: int) -> HttpRespon
     return redirect("candidates:list")
 
 
-@role_required(*ADMINS)
+@roles_audited(*ADMINS, action="export_denied")
 def candidate_export_view(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV for Excel (CP932 or UTF-8 with BOM), formulas neutralised, audited."""
     form = CandidateFilterForm(request.GET or None, season_id=request.season.pk)

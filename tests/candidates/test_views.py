@@ -156,6 +156,11 @@ def test_duplicates_merge_dismiss_undo_through_pages(acme, make_user):
     duplicate = PossibleDuplicate.objects.get()
     page = client.get("/candidates/duplicates/")
     assert page.status_code == 200 and "one@example.jp" in page.content.decode()
+    # A hand-made request with a kept id that is no number: a clear 400, nothing merged.
+    for bad in ("abc", "", "1e3", "１２", "9" * 40):
+        refused = client.post(f"/candidates/duplicates/{duplicate.pk}/merge/", {"kept": bad})
+        assert refused.status_code == 400 and "残す候補者の指定が正しくありません" in refused.content.decode()
+    assert not Candidate.objects.exclude(merged_into=None).exists()
     response = client.post(f"/candidates/duplicates/{duplicate.pk}/merge/", {"kept": duplicate.second_id})
     assert response.status_code == 302
     assert Candidate.objects.get(pk=duplicate.first_id).merged_into_id == duplicate.second_id
@@ -240,3 +245,31 @@ def test_selection_steps_are_configurable(acme, admin_client, make_user):
     assert response.status_code == 400 and "削除できません" in response.content.decode()
     client, _user = make_user("recruiter")
     assert client.get("/candidates/steps/").status_code == 403
+
+
+def test_a_viewers_refused_export_merge_and_delete_are_audited(acme, make_user):
+    entries_import_file(
+        fileobj=io.BytesIO(
+            csv_bytes(
+                "氏名,氏名（カナ）,生年月日,メールアドレス,学校名\n"
+                "佐藤　一郎,サトウ　イチロウ,2004/02/02,a@example.jp,東京大学\n"
+                "佐藤　一郎,サトウ　イチロウ,2004/02/02,b@example.jp,東大\n",
+                encoding="utf-8",
+            )
+        )
+    )
+    duplicate = PossibleDuplicate.objects.get()
+    record_id = Candidate.objects.order_by("pk").values_list("pk", flat=True).first()
+    client, user = make_user("viewer")
+    attempts = [
+        ("get", "/candidates/export.csv", "export_denied"),
+        ("post", f"/candidates/duplicates/{duplicate.pk}/merge/", "merge_denied"),
+        ("post", f"/candidates/duplicates/{duplicate.pk}/dismiss/", "merge_denied"),
+        ("post", f"/candidates/{record_id}/delete/", "delete_denied"),
+    ]
+    for method, path, _action in attempts:
+        data = {"kept": duplicate.second_id} if path.endswith("/merge/") else {}
+        assert getattr(client, method)(path, data).status_code == 403, path
+    entries = list(AuditEntry.objects.filter(user=user).order_by("pk").values_list("action", "target"))
+    assert entries == [(action, path) for _method, path, action in attempts]
+    assert Candidate.objects.filter(merged_into=None).count() == 2

@@ -141,3 +141,22 @@ def test_public_incident_of_one_company_gives_no_notice_to_another(tenants):
     assert booking_notice_for(tenant=tenants["acme"].tenant) is not None
     # Public means readable by anyone, not that globex's students are affected.
     assert booking_notice_for(tenant=tenants["globex"].tenant) is None
+
+
+@pytest.mark.django_db
+def test_feed_summaries_are_text_never_markup(client, tenants):
+    message = '<script>alert("x")</script><img src=x onerror="alert(1)"> 復旧作業中'
+    incident_create(
+        actor="ops",
+        title="<b>太字</b> の障害",
+        message_ja=message,
+        impact=Impact.MINOR,
+        visibility=Visibility.PUBLIC,
+        components=[Component.objects.get(slug="email")],
+    )
+    raw = client.get("/feed.atom", HTTP_HOST="status.localhost").content.decode()
+    assert 'type="html"' not in raw and "<script>" not in raw
+    feed = feedparser.parse(raw)
+    [entry] = [entry for entry in feed.entries if "太字" in entry.title]
+    assert entry.summary_detail.type == "text/plain" and entry.summary == message
+    assert entry.title_detail.type == "text/plain" and entry.title == "[調査中] <b>太字</b> の障害"
