@@ -41,3 +41,19 @@ def test_nginx_conf_fills_every_placeholder(tmp_path):
     # The split the rush path depends on: /my/rush/ to the rush processes, websockets to daphne.
     assert re.search(r"location /my/rush/ \{\s+proxy_pass http://rush_app;", conf)
     assert re.search(r"location /ws/ \{\s+proxy_pass http://ws_app;", conf)
+
+
+def test_no_cached_location_passes_on_a_set_cookie(tmp_path):
+    """A cached answer that ignored Set-Cookie would hand one client's cookie to everyone served from cache."""
+    conf = layout.nginx_conf(
+        listen="127.0.0.1:8080",
+        http_ports=[8001],
+        rush_ports=[8011],
+        ws_ports=[8002],
+        tmp=tmp_path,
+        logs=tmp_path,
+    )
+    for block in re.findall(r"location [^{]*\{[^}]*\}", conf):
+        if re.search(r"\bproxy_cache\s+(?!off)\w", block):
+            ignores_cookie = re.search(r"proxy_ignore_headers[^;]*Set-Cookie", block)
+            assert not ignores_cookie or re.search(r"proxy_hide_header\s+Set-Cookie;", block), block

@@ -75,6 +75,9 @@ def sentry_alert_receive(*, resource: str, payload: dict[str, Any]) -> SentryAle
         return None
 
 
+PUBLIC_TITLE = "エラー監視の警告（調査中）"
+
+
 def _title(alert: SentryAlert) -> tuple[str, str]:
     data = alert.payload.get("data") or {}
     if alert.resource == "metric_alert":
@@ -95,7 +98,9 @@ def sentry_alert_process(*, alert_id: int) -> Incident | None:
     alert = SentryAlert.objects.select_for_update().get(pk=alert_id)
     if alert.processed_at is not None:
         return alert.incident
-    key, title = _title(alert)
+    # The alert's own title (an exception message, a query, a name) stays with the alert (staff read it
+    # there and in Sentry): the incident may be published, so its title says only what kind of alert it is.
+    key, _raw_title = _title(alert)
     detection_key = f"sentry:{key}"
     incident = Incident.objects.filter(detection_key=detection_key).exclude(state=State.RESOLVED).first()
     action = alert.action
@@ -104,7 +109,7 @@ def sentry_alert_process(*, alert_id: int) -> Incident | None:
         if incident is None:
             incident = incident_create(
                 actor=ACTOR,
-                title=f"エラー監視の警告: {title}",
+                title=PUBLIC_TITLE,
                 message_ja="エラー監視（Sentry）が警告を出しました。影響の有無を調査しています。",
                 impact=impact,
                 scope=Scope.ALL,
