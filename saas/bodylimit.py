@@ -19,6 +19,8 @@ BODY_MAX_BYTES = 2 * MIB
 UPLOAD_PATHS: dict[str, int] = {
     "/candidates/imports/": 101 * MIB,
     "/candidates/ranks/": 3 * MIB,
+    # An エントリーシート attachment (5 MB, selection/services/entrysheets.py), one per request.
+    "/my/es/upload/": 6 * MIB,
 }
 
 TOO_LARGE_TEXT = "リクエストが大きすぎます（413）。ファイルは分割して送ってください。\n".encode()

@@ -15,10 +15,11 @@ class SelectionConfig(AppConfig):
         from candidates.personal_data import holder_register
         from selection import tasks  # noqa: F401
         from selection.listfilters import OFFER_FILTER
-        from selection.panels import evaluations_panel, offers_panel
-        from selection.personal_data import evaluations_holder, offers_holder
+        from selection.panels import entry_sheet_panel, evaluations_panel, offers_panel
+        from selection.personal_data import entry_sheets_holder, evaluations_holder, offers_holder
 
         # A candidate's page shows every round's evaluations side by side (candidates knows nothing of us).
+        detail_panel_register(entry_sheet_panel)
         detail_panel_register(evaluations_panel)
         detail_panel_register(offers_panel)
         # The candidate list filters by offer (and bulk actions take the same filters).
@@ -26,3 +27,4 @@ class SelectionConfig(AppConfig):
         # What selection keeps about a student, for disclosure and erasure (candidates.personal_data).
         holder_register(evaluations_holder())
         holder_register(offers_holder())
+        holder_register(entry_sheets_holder())

@@ -9,7 +9,7 @@ from django import forms
 from accounts.models import Role, User
 from booking.models import InterviewType
 from candidates.models import SelectionStep
-from selection.models import CriterionKind
+from selection.models import CriterionKind, QuestionKind, Round
 
 
 class RoundForm(forms.Form):
@@ -64,3 +64,36 @@ class OfferForm(forms.Form):
 class OfferLetterForm(forms.Form):
     subject = forms.CharField(label="件名", max_length=200)
     body = forms.CharField(label="本文", max_length=10000, widget=forms.Textarea(attrs={"rows": 14}))
+
+
+class EntrySheetForm(forms.Form):
+    title = forms.CharField(label="名称", max_length=100)
+    intro = forms.CharField(
+        label="説明（学生に表示）", required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    deadline = forms.DateTimeField(
+        label="提出期限",
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    is_open = forms.BooleanField(label="受付中（マイページに表示）", required=False)
+    round = forms.ModelChoiceField(
+        label="評価する選考", queryset=Round.objects.none(), required=False, empty_label="（なし）"
+    )
+
+    def __init__(self, *args: Any, season_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["round"].queryset = Round.objects.filter(season_id=season_id)
+
+
+class QuestionForm(forms.Form):
+    label = forms.CharField(label="設問", max_length=300)
+    kind = forms.ChoiceField(label="形式", choices=QuestionKind.choices)
+    required = forms.BooleanField(label="必須", required=False, initial=True)
+    max_length = forms.IntegerField(
+        label="文字数の上限（文章のみ）", min_value=1, max_value=4000, initial=400
+    )
+    choices_text = forms.CharField(
+        label="選択肢（選択肢形式のみ・カンマ区切り）", required=False, max_length=1000
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -180,3 +182,89 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"offer {self.pk} ({self.status})"
+
+
+class EntrySheet(models.Model):
+    """A season's エントリーシート: questions students answer on the My Page before the deadline."""
+
+    season = models.OneToOneField("seasons.Season", on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("名称"), max_length=100, default="エントリーシート")
+    intro = models.TextField(_("説明"), blank=True)
+    deadline = models.DateTimeField(_("提出期限"), null=True, blank=True)
+    is_open = models.BooleanField(_("受付中"), default=False)
+    # The round whose evaluation form scores the sheets (recruiters decide in the same flow).
+    round = models.ForeignKey(
+        Round, verbose_name=_("評価する選考"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class QuestionKind(models.TextChoices):
+    TEXT = "text", _("文章")
+    CHOICE = "choice", _("選択肢")
+    FILE = "file", _("ファイル（PDF・画像）")
+
+
+class Question(models.Model):
+    sheet = models.ForeignKey(EntrySheet, on_delete=models.CASCADE, related_name="questions")
+    label = models.CharField(_("設問"), max_length=300)
+    kind = models.CharField(_("形式"), max_length=8, choices=QuestionKind.choices, default=QuestionKind.TEXT)
+    required = models.BooleanField(_("必須"), default=True)
+    max_length = models.PositiveSmallIntegerField(_("文字数の上限"), default=400)
+    choices = models.JSONField(_("選択肢"), default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sheet_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_length__gte=1, max_length__lte=4000), name="question_max_length_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Submission(models.Model):
+    """One student's sheet: a draft saved as they type, then submitted once (read-only from then on)."""
+
+    sheet = models.ForeignKey(EntrySheet, on_delete=models.CASCADE, related_name="submissions")
+    candidate = models.ForeignKey(
+        "candidates.Candidate", on_delete=models.CASCADE, related_name="entry_sheets"
+    )
+    submitted_at = models.DateTimeField(_("提出日時"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "candidate"], name="submission_one_per_student")
+        ]
+
+    def __str__(self) -> str:
+        return f"submission {self.pk}"
+
+
+def answer_file_path(_instance: object, filename: str) -> str:
+    """A random name (no student's name in paths), keeping the checked extension."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"entry-sheets/{uuid.uuid4().hex}.{extension}"
+
+
+class Answer(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(blank=True)
+    # An uploaded PDF or image: stored under the company's folder, served only to its staff (and the student).
+    file = models.FileField(upload_to=answer_file_path, blank=True, max_length=300)
+    file_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "question"], name="answer_one_per_question")
+        ]
+
+    def __str__(self) -> str:
+        return f"answer {self.pk}"

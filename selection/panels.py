@@ -11,7 +11,14 @@ from django.utils import timezone
 from accounts.models import User
 from candidates.detailpanels import Panel
 from selection.forms import OfferForm
-from selection.selectors import candidate_rounds, evaluation_allowed, offers_of
+from selection.selectors import (
+    candidate_rounds,
+    entry_sheet_of,
+    evaluation_allowed,
+    offers_of,
+    sheet_answers,
+    submission_of,
+)
 
 
 def evaluations_panel(*, request: HttpRequest, candidate: Any) -> Panel | None:
@@ -36,4 +43,20 @@ def offers_panel(*, request: HttpRequest, candidate: Any) -> Panel | None:
     return Panel(
         template="selection/_offer_panel.html",
         context={"offers": offers, "candidate": candidate, "form": form, "can_edit": user.can_edit},
+    )
+
+
+def entry_sheet_panel(*, request: HttpRequest, candidate: Any) -> Panel | None:
+    """The student's エントリーシート (submitted or draft), read on the candidate page."""
+    sheet = entry_sheet_of(season_id=candidate.season_id)
+    submission = submission_of(sheet=sheet, candidate=candidate) if sheet is not None else None
+    if sheet is None or submission is None:
+        return None
+    return Panel(
+        template="selection/_es_panel.html",
+        context={
+            "sheet": sheet,
+            "submission": submission,
+            "rows": sheet_answers(sheet=sheet, submission=submission),
+        },
     )

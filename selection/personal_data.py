@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from candidates.personal_data import PersonalDataHolder
-from selection.models import Evaluation, Offer
+from selection.models import Answer, Evaluation, Offer, Submission
 
 
 def evaluations_collect(candidate_ids: list[int]) -> list[dict[str, Any]]:
@@ -77,3 +78,43 @@ def offers_erase(candidate_ids: list[int], *, keep_statistics: bool) -> int:
 
 def offers_holder() -> PersonalDataHolder:
     return PersonalDataHolder(key="offers", label=_("内定"), collect=offers_collect, erase=offers_erase)
+
+
+def entry_sheets_collect(candidate_ids: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    for submission in Submission.objects.filter(candidate_id__in=candidate_ids).select_related("sheet"):
+        answers = Answer.objects.filter(submission=submission).select_related("question")
+        rows.append(
+            {
+                "type": "entry_sheet",
+                "sheet": submission.sheet.title,
+                "submitted_at": timezone.localtime(submission.submitted_at).isoformat()
+                if submission.submitted_at
+                else None,
+                "answers": {answer.question.label: answer.file_name or answer.text for answer in answers},
+            }
+        )
+    return rows
+
+
+def entry_sheets_erase(candidate_ids: list[int], *, keep_statistics: bool) -> int:
+    """Answers and attachments go (the files after the transaction commits); anonymising keeps nothing either:
+    an answer is the student's own words."""
+    answers = Answer.objects.filter(submission__candidate_id__in=candidate_ids).exclude(file="")
+    files = [(answer.file.storage, answer.file.name) for answer in answers]
+
+    def remove() -> None:
+        for storage, name in files:
+            storage.delete(name)
+
+    transaction.on_commit(remove)
+    return Submission.objects.filter(candidate_id__in=candidate_ids).delete()[0]
+
+
+def entry_sheets_holder() -> PersonalDataHolder:
+    return PersonalDataHolder(
+        key="entry_sheets",
+        label=_("エントリーシート"),
+        collect=entry_sheets_collect,
+        erase=entry_sheets_erase,
+    )

@@ -7,8 +7,9 @@ the service that saves it all ask it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -16,7 +17,18 @@ from django.utils import timezone
 from accounts.models import Role
 from booking.models import BookingStatus, InterviewBooking
 from candidates.models import Candidate, CandidateEvent
-from selection.models import Criterion, DeclineReason, Evaluation, Offer, OfferStatus, Round
+from selection.models import (
+    Answer,
+    Criterion,
+    DeclineReason,
+    EntrySheet,
+    Evaluation,
+    Offer,
+    OfferStatus,
+    Question,
+    Round,
+    Submission,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -218,3 +230,72 @@ def offers_of(*, candidate: Candidate) -> list[Offer]:
 def offer_current(*, candidate: Candidate) -> Offer | None:
     """The offer the student sees on the My Page: their latest."""
     return Offer.objects.filter(candidate=candidate).order_by("-issued_at", "-id").first()
+
+
+def entry_sheet_of(*, season_id: int) -> EntrySheet | None:
+    return EntrySheet.objects.filter(season_id=season_id).select_related("round").first()
+
+
+def submission_of(*, sheet: EntrySheet, candidate: Candidate) -> Submission | None:
+    return Submission.objects.filter(sheet=sheet, candidate=candidate).first()
+
+
+def sheet_answers(
+    *, sheet: EntrySheet, submission: Submission | None
+) -> list[tuple[Question, Answer | None]]:
+    """Every question of the sheet with the student's answer (None when not answered yet)."""
+    given = {answer.question_id: answer for answer in submission.answers.all()} if submission else {}
+    return [(question, given.get(question.pk)) for question in sheet.questions.all()]
+
+
+def submitted_list(*, sheet: EntrySheet) -> QuerySet[Submission]:
+    return (
+        Submission.objects.filter(sheet=sheet, submitted_at__isnull=False)
+        .select_related("candidate")
+        .prefetch_related("answers")
+        .order_by("submitted_at", "id")
+    )
+
+
+def entry_sheet_columns(*, sheet: EntrySheet) -> list[tuple[str, str]]:
+    """The CSV's (key, header) pairs: the student, when, then each question."""
+    columns = [
+        ("学生ID", "学生ID"),
+        ("氏名", "氏名"),
+        ("カナ", "カナ"),
+        ("大学", "大学"),
+        ("提出日時", "提出日時"),
+    ]
+    for number, question in enumerate(sheet.questions.all(), start=1):
+        columns.append((f"Q{number} {question.label[:40]}", f"Q{number} {question.label[:40]}"))
+    return columns
+
+
+def entry_sheet_records(*, sheet: EntrySheet) -> Iterator[dict[str, Any]]:
+    """One row per submitted sheet for the CSV (keys of entry_sheet_columns)."""
+    questions = list(sheet.questions.all())
+    for submission in submitted_list(sheet=sheet).iterator(chunk_size=500):
+        given = {answer.question_id: answer for answer in submission.answers.all()}
+        candidate = submission.candidate
+        row: dict[str, Any] = {
+            "学生ID": candidate.pk,
+            "氏名": candidate.full_name,
+            "カナ": f"{candidate.family_kana} {candidate.given_kana}".strip(),
+            "大学": candidate.university or candidate.university_raw,
+            "提出日時": f"{timezone.localtime(submission.submitted_at):%Y-%m-%d %H:%M}"
+            if submission.submitted_at
+            else "",
+        }
+        for number, question in enumerate(questions, start=1):
+            answer = given.get(question.pk)
+            value = (answer.file_name if question.kind == "file" else answer.text) if answer else ""
+            row[f"Q{number} {question.label[:40]}"] = value
+        yield row
+
+
+def answer_file_for_staff(*, user: User, answer_id: int) -> Answer | None:
+    """An uploaded file, for a member of the company who may open the student (interviewers: their own)."""
+    answer = Answer.objects.filter(pk=answer_id).exclude(file="").select_related("submission").first()
+    if answer is None or candidate_visible_to(user=user, candidate_id=answer.submission.candidate_id) is None:
+        return None
+    return answer

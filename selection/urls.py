@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from selection.views import bulk, offers, rounds
+from selection.views import bulk, entrysheets, offers, rounds
 
 app_name = "selection"
 
@@ -20,4 +20,14 @@ urlpatterns = [
     path("selection/offers/<int:offer_id>/deadline/", offers.offer_deadline_view, name="offer_deadline"),
     path("my/offer/", offers.mypage_offer_view, name="mypage_offer"),
     path("selection/bulk/", bulk.bulk_view, name="bulk"),
+    path("selection/entry-sheet/", entrysheets.sheet_view, name="entry_sheet"),
+    path("selection/entry-sheet/export.csv", entrysheets.sheet_export_view, name="entry_sheet_export"),
+    path("selection/entry-sheet/print/", entrysheets.sheet_print_view, name="entry_sheet_print"),
+    path(
+        "selection/entry-sheet/files/<int:answer_id>/", entrysheets.staff_file_view, name="entry_sheet_file"
+    ),
+    path("my/es/", entrysheets.mypage_sheet_view, name="mypage_sheet"),
+    path("my/es/draft", entrysheets.mypage_draft_view, name="mypage_sheet_draft"),
+    path("my/es/upload/", entrysheets.mypage_upload_view, name="mypage_sheet_upload"),
+    path("my/es/files/<int:answer_id>/", entrysheets.mypage_file_view, name="mypage_sheet_file"),
 ]

@@ -39,8 +39,12 @@ def _cell(name: str, value: Any) -> str:
     return neutralise_formula(text)
 
 
-def csv_lines(*, records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """The header line, then one CRLF-terminated line per record."""
+def csv_lines(
+    *, records: Iterable[dict[str, Any]], columns: list[tuple[str, str]] | None = None
+) -> Iterator[str]:
+    """The header line, then one CRLF-terminated line per record (`columns`: (key, header) pairs, the
+    candidate list's by default)."""
+    columns = columns or CSV_COLUMNS
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -51,17 +55,19 @@ def csv_lines(*, records: Iterable[dict[str, Any]]) -> Iterator[str]:
         buffer.truncate()
         return line
 
-    yield take([label for _, label in CSV_COLUMNS])
+    yield take([label for _, label in columns])
     for record in records:
-        yield take([_cell(name, record[name]) for name, _ in CSV_COLUMNS])
+        yield take([_cell(name, record[name]) for name, _ in columns])
 
 
-def csv_encoded(*, records: Iterable[dict[str, Any]], encoding: str) -> Iterator[bytes]:
+def csv_encoded(
+    *, records: Iterable[dict[str, Any]], encoding: str, columns: list[tuple[str, str]] | None = None
+) -> Iterator[bytes]:
     """Bytes for Excel: 'cp932' (characters outside it become '?') or 'utf-8-sig' (with BOM)."""
     if encoding == "cp932":
-        for line in csv_lines(records=records):
+        for line in csv_lines(records=records, columns=columns):
             yield line.encode("cp932", errors="replace")
         return
     yield "\ufeff".encode()
-    for line in csv_lines(records=records):
+    for line in csv_lines(records=records, columns=columns):
         yield line.encode("utf-8")

@@ -11,11 +11,12 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Role, User
 from accounts.permissions import EVERYONE, STAFF, forbidden, role_required
+from candidates.models import Candidate
 from candidates.services.audit import audit_request
 from selection import selectors, services
 from selection.errors import EvaluationNotAllowed, SelectionError
 from selection.forms import CriterionForm, RoundForm
-from selection.models import Decision, Round
+from selection.models import Answer, Decision, Question, Round
 
 
 def _user(request: HttpRequest) -> User:
@@ -156,6 +157,16 @@ def evaluation_view(request: HttpRequest, round_id: int, candidate_id: int) -> H
             "decisions": Decision.choices,
             "columns": selectors.candidate_rounds(candidate=candidate),
             "history": selectors.candidate_history(candidate=candidate),
+            "entry_sheet": _entry_sheet_rows(candidate=candidate),
         },
         status=status,
     )
+
+
+def _entry_sheet_rows(*, candidate: Candidate) -> list[tuple[Question, Answer | None]]:
+    """The student's submitted エントリーシート, shown with every evaluation form (the ES round reads it)."""
+    sheet = selectors.entry_sheet_of(season_id=candidate.season_id)
+    submission = selectors.submission_of(sheet=sheet, candidate=candidate) if sheet is not None else None
+    if sheet is None or submission is None or submission.submitted_at is None:
+        return []
+    return selectors.sheet_answers(sheet=sheet, submission=submission)

@@ -162,7 +162,7 @@ def test_the_student_accepts_on_the_my_page_and_the_recruiters_count_who_will_jo
     offer = Offer.objects.get(candidate=candidate)
     assert offer.issued_by == recruiter and offer.start_date == dt.date(2099, 4, 1)
     page = Client(HTTP_HOST=acme.host)
-    assert page.get(f"/my/login/{mypage_token_create(candidate=candidate)}/").status_code == 302
+    assert page.post(f"/my/login/{mypage_token_create(candidate=candidate)}/").status_code == 302
     assert "内定のご連絡" in page.get("/my/").content.decode()
     letter = page.get("/my/offer/").content.decode()
     assert "小林" in letter and "内定を承諾する" in letter and 'name="reason"' in letter
@@ -186,7 +186,7 @@ def test_a_student_without_an_offer_finds_no_offer_page(acme):
     from booking.services.mypage import mypage_token_create
 
     page = Client(HTTP_HOST=acme.host)
-    page.get(f"/my/login/{mypage_token_create(candidate=student())}/")
+    page.post(f"/my/login/{mypage_token_create(candidate=student())}/")
     assert page.get("/my/offer/").status_code == 404
     assert Client(HTTP_HOST=acme.host).get("/my/offer/").status_code == 403
 

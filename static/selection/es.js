@@ -1,0 +1,34 @@
+// エントリーシート: the draft is saved while the student types (a second after they stop), without a reload.
+(function () {
+  "use strict";
+  var form = document.getElementById("entry-sheet");
+  var status = document.getElementById("draft-status");
+  if (!form || !status || !window.fetch || !window.FormData) return;
+  var timer = null;
+  var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  function save() {
+    var data = new FormData();
+    form.querySelectorAll("[name^=q_]").forEach(function (field) {
+      if ((field.type === "radio" || field.type === "checkbox") && !field.checked) return;
+      data.append(field.name, field.value);
+    });
+    status.textContent = "保存中…";
+    fetch(form.dataset.draftUrl, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "X-CSRFToken": token, "Accept": "application/json" }
+    }).then(function (response) { return response.json(); }).then(function (answer) {
+      status.textContent = answer.ok ? "下書きを保存しました（" + answer.saved_at + "）" : answer.message;
+    }).catch(function () { status.textContent = "下書きを保存できませんでした。通信状態を確認してください。"; });
+  }
+  form.addEventListener("input", function () {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(save, 1000);
+  });
+  form.querySelectorAll("textarea[maxlength]").forEach(function (area) {
+    var counter = document.getElementById(area.id + "-count");
+    if (!counter) return;
+    var show = function () { counter.textContent = area.value.length + " / " + area.getAttribute("maxlength"); };
+    area.addEventListener("input", show);
+    show();
+  });
+})();
