@@ -101,7 +101,7 @@ def entry_sheets_erase(candidate_ids: list[int], *, keep_statistics: bool) -> in
     """Answers and attachments go (the files after the transaction commits); anonymising keeps nothing either:
     an answer is the student's own words."""
     answers = Answer.objects.filter(submission__candidate_id__in=candidate_ids).exclude(file="")
-    files = [(answer.file.storage, answer.file.name) for answer in answers]
+    files = [(answer.file.storage, str(answer.file.name)) for answer in answers]
 
     def remove() -> None:
         for storage, name in files:
