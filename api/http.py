@@ -48,6 +48,17 @@ def problem_body(request: HttpRequest, problem: ApiProblem) -> dict[str, Any]:
 
 
 class CompanyApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """The document says what the answers are: errors come as application/problem+json."""
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content["application/problem+json"] = content.pop("application/json")
+        return schema
+
     def create_response(
         self,
         request: HttpRequest,

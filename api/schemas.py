@@ -13,6 +13,18 @@ from pydantic import Field, PlainSerializer
 MAX_ID = 2**63 - 1
 
 
+# PostgreSQL text cannot hold NUL: refused with the other input errors (422), never a server error.
+NO_NUL = r"^[^\x00]*$"
+
+
+def text(default: str = "", *, max_length: int, description: str | None = None) -> Any:
+    """A string field of a request: bounded, and without NUL characters."""
+    return Field(default, max_length=max_length, pattern=NO_NUL, description=description)
+
+
+Tag = Annotated[str, Field(max_length=40, pattern=NO_NUL)]
+
+
 def _local_iso(value: datetime) -> str:
     return timezone.localtime(value).isoformat()
 
@@ -80,19 +92,19 @@ class CandidatePage(Schema):
 class CandidateIn(Schema):
     """One student as a job board would give them; normalised and deduplicated like an imported row."""
 
-    external_id: str = Field("", max_length=100, description="連携元の会員ID（同じIDは同じエントリー）")
-    full_name: str = Field("", max_length=200)
-    family_name: str = Field("", max_length=100)
-    given_name: str = Field("", max_length=100)
-    full_kana: str = Field("", max_length=200)
-    family_kana: str = Field("", max_length=100)
-    given_kana: str = Field("", max_length=100)
-    email: str = Field("", max_length=254)
-    phone: str = Field("", max_length=40)
-    birth_date: str = Field("", max_length=40, description="例 2004-05-01, 2004/5/1")
-    university: str = Field("", max_length=200)
-    faculty: str = Field("", max_length=200)
-    graduation: str = Field("", max_length=40, description="例 2027, 2027年3月")
+    external_id: str = text(max_length=100, description="連携元の会員ID（同じIDは同じエントリー）")
+    full_name: str = text(max_length=200)
+    family_name: str = text(max_length=100)
+    given_name: str = text(max_length=100)
+    full_kana: str = text(max_length=200)
+    family_kana: str = text(max_length=100)
+    given_kana: str = text(max_length=100)
+    email: str = text(max_length=254)
+    phone: str = text(max_length=40)
+    birth_date: str = text(max_length=40, description="例 2004-05-01, 2004/5/1")
+    university: str = text(max_length=200)
+    faculty: str = text(max_length=200)
+    graduation: str = text(max_length=40, description="例 2027, 2027年3月")
 
 
 class CandidateCreated(Schema):
@@ -102,10 +114,10 @@ class CandidateCreated(Schema):
 
 
 class CandidatePatch(Schema):
-    status: str | None = Field(None, max_length=40, description="選考ステップのキー")
-    rank: str | None = Field(None, max_length=1, description="A–Z、空文字で手動設定を解除")
-    add_tags: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
-    remove_tags: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
+    status: str | None = Field(None, max_length=40, pattern=NO_NUL, description="選考ステップのキー")
+    rank: str | None = Field(None, max_length=1, pattern=NO_NUL, description="A–Z、空文字で手動設定を解除")
+    add_tags: list[Tag] = Field(default_factory=list, max_length=20)
+    remove_tags: list[Tag] = Field(default_factory=list, max_length=20)
 
 
 class RankRule(Schema):

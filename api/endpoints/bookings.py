@@ -73,7 +73,7 @@ class BookingQuery(Schema):
     seminar_id: int | None = Field(None, ge=1, le=schemas.MAX_ID)
     status: Literal["", "active", "cancelled"] = ""
     limit: int = Field(50, ge=1, le=100)
-    cursor: str = Field("", max_length=100)
+    cursor: str = schemas.text(max_length=100)
 
 
 class BookingPage(Schema):

@@ -27,16 +27,16 @@ PROBLEMS = schemas.PROBLEMS
 
 
 class CandidateQuery(Schema):
-    q: str = Field("", max_length=100, description="氏名・カナ・メール・大学名で検索 / search")
-    rank: str = Field("", max_length=1)
+    q: str = schemas.text(max_length=100, description="氏名・カナ・メール・大学名で検索 / search")
+    rank: str = schemas.text(max_length=1)
     graduation_year: int | None = Field(None, ge=1900, le=2200)
-    board: str = Field("", max_length=40)
-    status: str = Field("", max_length=40)
-    tag: str = Field("", max_length=40)
+    board: str = schemas.text(max_length=40)
+    status: str = schemas.text(max_length=40)
+    tag: str = schemas.text(max_length=40)
     season: int | None = Field(None, ge=1900, le=2200, description="年度（卒業年）。省略時は既定の年度")
     sort: Literal["new", "old"] = "new"
     limit: int = Field(50, ge=1, le=100)
-    cursor: str = Field("", max_length=100)
+    cursor: str = schemas.text(max_length=100)
 
 
 def _season_id(year: int | None) -> int:
@@ -154,9 +154,9 @@ def candidates_update(
 
 class EntryQuery(Schema):
     candidate_id: int | None = Field(None, ge=1, le=schemas.MAX_ID)
-    board: str = Field("", max_length=40)
+    board: str = schemas.text(max_length=40)
     limit: int = Field(50, ge=1, le=100)
-    cursor: str = Field("", max_length=100)
+    cursor: str = schemas.text(max_length=100)
 
 
 class EntryPage(Schema):
