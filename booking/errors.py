@@ -94,6 +94,12 @@ class QuotaError(BookingError):
     http_status = 400
 
 
+class LinkRequestsExceededError(BookingError):
+    code = "link_requests_exceeded"
+    message = "この端末・ネットワークからのリンクの請求が多すぎます。しばらくしてからもう一度お試しください。"
+    http_status = 429
+
+
 class TokenInvalidError(BookingError):
     code = "token_invalid"
     message = "このリンクは無効か、使用済みか、有効期限が切れています。新しいリンクをお送りしますので、メールアドレスを入力してください。"

@@ -9,6 +9,8 @@ import sentry_sdk
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 
+from saas.redact import secrets_redact
+
 FILTERED = "[Filtered]"
 EMAIL_RE = re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+")
 # Japanese phone numbers in any common shape: 090-1234-5678, 03(1234)5678, +81 90 1234 5678, 09012345678.
@@ -20,10 +22,20 @@ PERSONAL_KEYS = re.compile(
     re.IGNORECASE,
 )
 KEEP_HEADERS = {"host", "user-agent", "content-type", "content-length", "accept-language"}
+# In an exception's or a log line's own words, names come as Japanese text or as quoted values
+# (`<Candidate: 山田 太郎>`, `Key (family_name)=(Yamada)`, `'Taro'`): both are replaced.
+NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+(?:[\s　]+[^\x00-\x7f]+)*")
+QUOTED_RE = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|(?<=\)=\()[^)\n]*(?=\))")
 
 
 def scrub_text(text: str) -> str:
-    return PHONE_RE.sub(FILTERED, EMAIL_RE.sub(FILTERED, text))
+    """E-mail addresses, phone numbers and the tokens of link paths (saas/redact.py) replaced."""
+    return secrets_redact(PHONE_RE.sub(FILTERED, EMAIL_RE.sub(FILTERED, text)))
+
+
+def scrub_words(text: str) -> str:
+    """`scrub_text`, and the parts of free text that may be a name: Japanese text and quoted values."""
+    return QUOTED_RE.sub(FILTERED, NON_ASCII_RE.sub(FILTERED, scrub_text(text)))
 
 
 def _scrub(value: Any, *, key: str = "") -> Any:
@@ -51,12 +63,22 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     user = event.get("user")
     if isinstance(user, dict):
         event["user"] = {"id": user["id"]} if "id" in user else {}
-    for section in ("extra", "contexts", "breadcrumbs", "logentry", "message"):
+    for section in ("extra", "contexts", "breadcrumbs"):
         if section in event:
             event[section] = _scrub(event[section])
+    if isinstance(event.get("transaction"), str):
+        event["transaction"] = scrub_text(event["transaction"])
+    if isinstance(event.get("message"), str):
+        event["message"] = scrub_words(event["message"])
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict):
+        event["logentry"] = {
+            "message": scrub_words(str(logentry.get("formatted") or logentry.get("message") or "")),
+            "params": [],
+        }
     for exception in (event.get("exception") or {}).get("values", []):
         if isinstance(exception.get("value"), str):
-            exception["value"] = scrub_text(exception["value"])
+            exception["value"] = scrub_words(exception["value"])
         for frame in (exception.get("stacktrace") or {}).get("frames", []):
             frame.pop("vars", None)
             # Source lines around the failure can hold literals (test data, fixtures): scrub them too.

@@ -17,9 +17,11 @@ import sys
 from typing import Any
 
 from daphne import server as daphne_server
+from daphne.access import AccessLogGenerator
 from daphne.http_protocol import HTTPFactory, WebRequest
 
 from saas.bodylimit import TOO_LARGE_TEXT, body_limit, too_large_response_head
+from saas.redact import secrets_redact
 
 LINGER_SECONDS = 3.0
 
@@ -81,11 +83,22 @@ class BoundedHTTPFactory(HTTPFactory):
         return protocol
 
 
+class RedactingAccessLog(AccessLogGenerator):
+    """daphne's access log without the tokens of sign-in, password, acknowledgement and unsubscribe links."""
+
+    def __call__(self, protocol: str, action: str, details: dict[str, Any]) -> None:
+        if isinstance(details.get("path"), str):
+            details = {**details, "path": secrets_redact(details["path"])}
+        super().__call__(protocol, action, details)
+
+
 def main() -> None:
+    from daphne import cli
     from daphne.cli import CommandLineInterface
 
-    # daphne builds its factory by this name when the server starts.
+    # daphne builds its factory and its access log by these names when the server starts.
     daphne_server.HTTPFactory = BoundedHTTPFactory
+    cli.AccessLogGenerator = RedactingAccessLog
     CommandLineInterface.entrypoint()
 
 

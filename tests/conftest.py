@@ -136,16 +136,20 @@ def _public_schema_after_test():
 
 @pytest.fixture(autouse=True)
 def _sign_in_failures_forgotten():
-    """Failed sign-ins counted by one test (per IP and company) must not throttle a later one."""
+    """Failed sign-ins and link requests counted by one test (per IP and company) must not throttle a later one."""
     yield
+    from django.core.cache import cache
     from django_tenants.utils import schema_context
 
     from accounts.throttle import signin_counters_forget_all
+    from booking.services.mypage import token_hash
 
     try:
         for schema in ("public", "t_acme", "t_globex"):
             with schema_context(schema):
                 signin_counters_forget_all()
+                # ...and the My Page link requests counted per client (tests all come from 127.0.0.1).
+                cache.delete(f"booking:link-request-client:{token_hash('127.0.0.1')}")
     except Exception:  # noqa: BLE001 - a test that stopped Redis on purpose leaves nothing to forget
         pass
 

@@ -13,4 +13,10 @@ def fail(request: HttpRequest) -> HttpResponse:
     raise ValueError(f"could not save {request.POST.get('email')} tel {request.POST.get('phone')}")
 
 
-urlpatterns = [*tenant_urlpatterns, path("fail/", fail)]
+def fail_with_token(request: HttpRequest, token: str) -> HttpResponse:
+    # As in the product, the names come from data (here the query string), not from the source.
+    raise ValueError(f"could not open <Candidate: {request.GET['kanji']}> for '{request.GET['roman']}'")
+
+
+# Before the product's own /my/login/<token>/, so this one answers: a failure on an address carrying a token.
+urlpatterns = [path("my/login/<str:token>/fail/", fail_with_token), *tenant_urlpatterns, path("fail/", fail)]

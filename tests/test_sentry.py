@@ -107,6 +107,24 @@ def test_http_error_reaches_sentry_tagged_and_scrubbed(sentry_server, tenants):
         assert "vars" not in frame
 
 
+def test_tokens_in_addresses_and_names_in_exception_text_never_reach_sentry(sentry_server, tenants):
+    receiver, server = sentry_server
+    token = "Zq3xSecretSignInToken0123456789abcdefGHIJKL"
+    with server.http(tenants["acme"].host) as http:
+        response = http.get(
+            f"/my/login/{token}/fail/",
+            params={"key": "feedkey-secret-123", "kanji": "山田 花子", "roman": "Hanako Yamada"},
+        )
+    assert response.status_code == 500
+    event = receiver.wait_for_events(1)[0]
+    raw = b"".join(receiver.bodies).decode("utf-8", "replace")
+    for secret in (token, "feedkey-secret-123", "山田", "花子", "Hanako Yamada"):
+        assert secret not in raw, secret
+    assert event["request"]["url"].endswith("/my/login/[redacted]/fail/")
+    value = event["exception"]["values"][-1]["value"]
+    assert value == "could not open <Candidate: [Filtered]> for [Filtered]"
+
+
 def test_websocket_consumer_error_reaches_sentry_scrubbed(sentry_server, tenants):
     receiver, server = sentry_server
     host = tenants["acme"].host
@@ -138,3 +156,22 @@ def test_before_send_scrubs_personal_fields_and_text():
     assert cleaned["user"] == {"id": "7"}
     assert cleaned["request"]["headers"] == {"User-Agent": "x"}
     assert scrub_text("連絡先 03(1234)5678 / +81 90 1234 5678") == "連絡先 [Filtered] / [Filtered]"
+
+
+def test_before_send_scrubs_tokens_and_names_everywhere_they_are_written():
+    token = "Zq3xSecretSignInToken0123456789abcdefGHIJKL"
+    event = {
+        "transaction": f"/mail/unsubscribe/{token}/",
+        "logentry": {"message": "student %s opened %s", "params": ["山田 花子", f"/status/ack/{token}/"]},
+        "breadcrumbs": {
+            "values": [{"category": "httplib", "data": {"url": f"https://x.jp/my/login/{token}/"}}]
+        },
+        "exception": {
+            "values": [{"type": "IntegrityError", "value": 'Key (family_name)=(Yamada) exists: "Hanako"'}]
+        },
+        "request": {"url": f"https://acme.example.jp/accounts/password/MQ/{token}/"},
+    }
+    text = json.dumps(before_send(event, {}), ensure_ascii=False)
+    for secret in (token, "山田", "Yamada", "Hanako"):
+        assert secret not in text, secret
+    assert "/accounts/password/MQ/[redacted]/" in text and "Key (family_name)=([Filtered])" in text

@@ -154,14 +154,25 @@ def mypage_link_send(*, candidate: Candidate) -> None:
     )
 
 
-def mypage_link_request(*, email: str) -> None:
-    """Send a fresh link to every student with this address; says nothing about whether one exists."""
+def mypage_link_request(*, email: str, client: str) -> None:
+    """Send a fresh link to every student with this address; says nothing about whether one exists.
+
+    Limited per address (silently: the answer never tells whether it exists) and per client address
+    (LinkRequestsExceededError: one client asking for many addresses is someone collecting or flooding).
+    """
     from candidates.models import Candidate
 
+    if not _under_limit(
+        key=f"booking:link-request-client:{token_hash(client)}", limit=LINK_REQUESTS_PER_CLIENT_HOUR
+    ):
+        raise errors.LinkRequestsExceededError()
     address = (email or "").strip()
     if not address or "@" not in address or len(address) > 254:
         return
-    if not _link_request_allowed(address=address):
+    # The address itself is never a key (hash only).
+    if not _under_limit(
+        key=f"booking:link-request:{token_hash(address.lower())}", limit=LINK_REQUESTS_PER_HOUR
+    ):
         return
     with transaction.atomic():
         for candidate in Candidate.objects.filter(email__iexact=address)[:5]:
@@ -169,17 +180,16 @@ def mypage_link_request(*, email: str) -> None:
 
 
 LINK_REQUESTS_PER_HOUR = 3
+LINK_REQUESTS_PER_CLIENT_HOUR = 20
 
 
-def _link_request_allowed(*, address: str) -> bool:
-    """At most a few fresh links per address and hour (the answer to the visitor stays the same)."""
+def _under_limit(*, key: str, limit: int) -> bool:
+    """Count one request under `key` (per hour; the cache key function adds the tenant's schema)."""
     from django.core.cache import cache
 
-    # The cache key function adds the tenant's schema; the address itself is never a key (hash only).
-    key = f"booking:link-request:{token_hash(address.lower())}"
     try:
         if cache.add(key, 1, timeout=3600):
             return True
-        return cache.incr(key) <= LINK_REQUESTS_PER_HOUR
+        return cache.incr(key) <= limit
     except Exception:
         return True

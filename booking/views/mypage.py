@@ -59,7 +59,14 @@ def mypage_login(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def mypage_link(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        mypage_link_request(email=request.POST.get("email", ""))
+        try:
+            mypage_link_request(
+                email=request.POST.get("email", ""), client=request.META.get("REMOTE_ADDR", "")
+            )
+        except errors.LinkRequestsExceededError as error:
+            return render(
+                request, "booking/mypage/link.html", {"error": error.message}, status=error.http_status
+            )
         return render(request, "booking/mypage/link.html", {"sent": LINK_SENT})
     return render(request, "booking/mypage/link.html", {})
 

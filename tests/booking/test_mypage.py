@@ -285,3 +285,40 @@ def test_booking_request_query_budget(client, acme, django_assert_max_num_querie
     with django_assert_max_num_queries(10):
         answer = client.post("/my/book/", {"slot": slot.pk}, HTTP_HOST=acme.host, **JSON)
     assert answer.json()["code"] == "booked"
+
+
+def test_one_client_asking_for_many_addresses_is_stopped(
+    client, acme, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from booking.services.mypage import LINK_REQUESTS_PER_CLIENT_HOUR, token_hash
+
+    with schema_context(acme.schema):
+        candidate_make(rank="B", email="flood-target@example.jp")
+        cache.delete(f"booking:link-request-client:{token_hash('203.0.113.9')}")
+        cache.delete(f"booking:link-request:{token_hash('flood-target@example.jp')}")
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [
+            client.post(
+                "/my/link/",
+                {"email": f"student{number}@example.jp"},
+                HTTP_HOST=acme.host,
+                REMOTE_ADDR="203.0.113.9",
+            ).status_code
+            for number in range(150)
+        ]
+        blocked = client.post(
+            "/my/link/", {"email": "flood-target@example.jp"}, HTTP_HOST=acme.host, REMOTE_ADDR="203.0.113.9"
+        )
+    assert answers.count(200) == LINK_REQUESTS_PER_CLIENT_HOUR and answers.count(429) == 150 - answers.count(
+        200
+    )
+    assert blocked.status_code == 429 and "多すぎます" in blocked.content.decode()
+    assert len(mailoutbox) == 0
+    # Another client is not held back by this one.
+    with django_capture_on_commit_callbacks(execute=True):
+        other = client.post(
+            "/my/link/", {"email": "flood-target@example.jp"}, HTTP_HOST=acme.host, REMOTE_ADDR="198.51.100.7"
+        )
+    assert other.status_code == 200 and [mail.to for mail in mailoutbox] == [["flood-target@example.jp"]]
