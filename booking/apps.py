@@ -16,3 +16,13 @@ class BookingConfig(AppConfig):
         mypage_url_provider_set(mypage_link_for)
         # What booking keeps about a student, for disclosure and erasure (candidates.personal_data).
         holder_register(booking_holder())
+        # A new rank ends the student's rush passes, which carry the old one.
+        from candidates.signals import ranks_changed
+
+        ranks_changed.connect(_ranks_changed, dispatch_uid="booking.rush_passes")
+
+
+def _ranks_changed(sender, *, candidate_ids, **kwargs) -> None:
+    from booking.services.rush_passes import rush_passes_revoke
+
+    rush_passes_revoke(candidate_ids=candidate_ids)

@@ -210,6 +210,19 @@ class MyPageToken(models.Model):
         return f"mypage token {self.pk}"
 
 
+class RushPassRevocation(models.Model):
+    """Rush passes of this student issued before `revoked_at` no longer work (signed out, links revoked, a new
+    rank). PostgreSQL holds it so the check still holds while Redis is away; Redis keeps a copy for the gate."""
+
+    candidate = models.OneToOneField(
+        "candidates.Candidate", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"rush pass revocation {self.pk}"
+
+
 class InterviewType(models.Model):
     """An interview of one selection step (一次面接, 二次面接 …) and who can run it."""
 

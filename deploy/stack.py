@@ -79,6 +79,8 @@ def stack_start(
     logs.mkdir(parents=True, exist_ok=True)
     stack = Stack(port=port, tmp=tmp)
     env = dict(env, PUBLIC_PORT=str(port), PYTHONPATH=str(ROOT))
+    # nginx on this machine sets X-Request-Start for every request: the backends believe it from there only.
+    env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
 
     def run(command: list[str], log: str) -> None:
         stack.processes.append(

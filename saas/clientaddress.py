@@ -32,6 +32,12 @@ def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
+def from_trusted_proxy(peer: str) -> bool:
+    """Whether the peer is one of the configured proxies (whose headers about the request are believed)."""
+    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
+    return bool(networks) and bool(peer) and _trusted(peer, networks)
+
+
 def real_client_address(*, peer: str, forwarded_for: str) -> str:
     networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
     if not networks or not forwarded_for or not _trusted(peer, networks):

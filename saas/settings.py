@@ -245,7 +245,8 @@ if SENTRY_DSN:
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default=f"support@{BASE_DOMAIN}")
 
 PUBLIC_PORT = env("PUBLIC_PORT", default="8000" if (DEBUG or BASE_DOMAIN == "localhost") else "")
-# Proxies whose X-Forwarded-For names the client (saas/clientaddress.py): addresses or networks.
+# Proxies whose X-Forwarded-For names the client (saas/clientaddress.py) and whose X-Request-Start the
+# waiting room believes (booking/rush/request.py): addresses or networks. Empty: trust none (the demo).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Exact "address:port" pairs outgoing HTTP may reach although not public (saas/egress.py); empty in production.
 OUTGOING_HTTP_ALLOW = env.list("OUTGOING_HTTP_ALLOW", default=[])

@@ -194,15 +194,3 @@ class Gate:
 
     def room_switch_on(self, *, reason: str = "auto", seconds: int = AUTO_ON_SECONDS) -> None:
         self.client.set(self.room["on"], reason, ex=seconds)
-
-
-def student_revoke_in_rush(*, schema: str, candidate_id: int) -> None:
-    """Passes issued before now stop working on the rush path (called when a student's links are revoked)."""
-    from booking.clients import counter_client
-    from booking.rush.passes import STUDENT_SECONDS
-
-    key = keys.revoked_key(schema=schema)
-    pipe = counter_client().pipeline(transaction=False)
-    pipe.hset(key, str(candidate_id), int(time.time()))
-    pipe.expire(key, STUDENT_SECONDS + 60)
-    pipe.execute()

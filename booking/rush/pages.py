@@ -14,6 +14,7 @@ from booking.rush import passes
 from booking.rush.answers import answer_refusal
 from booking.rush.request import student_of
 from booking.rush.state import SeminarState, seminar_state
+from booking.services.rush_passes import rush_pass_revoked
 from tenants.selectors import current_schema
 
 # Rendered pages, bounded: least recently used ones leave first (a page is one render away).
@@ -35,6 +36,10 @@ def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
     """
     schema = current_schema()
     student = student_of(request, schema=schema)
+    if student is not None and rush_pass_revoked(
+        candidate_id=student.candidate_id, issued_at=student.issued_at
+    ):
+        student = None
     if student is None:
         return HttpResponse(
             status=302, headers={"Location": f"/my/seminars/{seminar_id}/", "Cache-Control": "no-store"}

@@ -36,9 +36,10 @@ from booking.rush.gate import ADMITTED, ALREADY, CLAIMED, NOT_LOADED, QUEUED, SI
 from booking.rush.metrics import rush_mark
 from booking.rush.outcomes import Outcome
 from booking.rush.persist import persist_one
-from booking.rush.request import student_of
+from booking.rush.request import proxy_received_at, student_of
 from booking.rush.state import SeminarState, seminar_state
 from booking.seatcounter import claim_loading, steps_run
+from booking.services.rush_passes import rush_pass_revoked
 from tenants.selectors import current_schema
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,8 @@ def queue_steps(
         gate_answer = yield from claim_loading(Claim(options), LOAD)
     except REDIS_ERRORS:
         logger.error("rush: redis unavailable, the waiting room lets students through")
+        if rush_pass_revoked(candidate_id=student.candidate_id, issued_at=student.issued_at):
+            return Decided(outcome=outcomes.signed_out())
         return Decided(
             outcome=outcomes.admitted(message="ご予約いただけます。"), state=state, student=student
         )
@@ -247,7 +250,12 @@ def book_without_redis(plan: BookPlan) -> Outcome:
 
     try:
         candidate = Candidate.objects.filter(pk=plan.student.candidate_id).first()
-        if candidate is None:
+        # The gate checks revocations in Redis; without it PostgreSQL does (signed out, a new rank).
+        if (
+            candidate is None
+            or candidate.rank != plan.student.rank
+            or rush_pass_revoked(candidate_id=candidate.pk, issued_at=plan.student.issued_at)
+        ):
             return outcomes.signed_out()
         booking = booking_create(candidate=candidate, slot_id=plan.slot_id).booking
     except errors.FullError as error:
@@ -281,20 +289,16 @@ def watch_latency(
 ) -> None:
     """In "auto" mode the room opens by itself while decisions take longer than the seminar's threshold.
 
-    The time counts from when the proxy received the request (X-Request-Start, set by nginx), so time spent
-    waiting for a free worker counts too; without the header, from when this process started on it. It ends
+    The time counts from when the proxy received the request (X-Request-Start, set by nginx, believed only
+    from settings.TRUSTED_PROXIES), so time spent waiting for a free worker counts too; otherwise from when
+    this process started on it. It ends
     when Redis decided: a winner's durable write afterwards is not a sign of overload the room would relieve
     (counting it opened the room at every big release, whose winners wait a few hundred ms for their commit).
     """
     if state.waiting_room != "auto":
         return
-    began = started
-    header = request.META.get("HTTP_X_REQUEST_START", "")
-    if header.startswith("t="):
-        try:
-            began = min(float(header[2:]), started)
-        except ValueError:
-            pass
+    received = proxy_received_at(request)
+    began = min(received, started) if received is not None else started
     if (decided_at - began) * 1000 < state.latency_ms:
         return
     key = (state.schema, state.seminar_id)

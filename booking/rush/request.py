@@ -18,6 +18,7 @@ from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
 from booking.rush import passes
+from saas.clientaddress import from_trusted_proxy
 
 _META_NAMES = {
     b"host": "HTTP_HOST",
@@ -46,6 +47,8 @@ class RushRequest:
             key = _META_NAMES.get(name)
             if key is not None:
                 meta[key] = value.decode("latin-1")
+        client = scope.get("client")
+        meta["REMOTE_ADDR"] = client[0] if client else ""
         self.META = meta
         self.method = scope["method"]
         self.body = body
@@ -68,6 +71,17 @@ class RushRequest:
         if self.content_type == "application/x-www-form-urlencoded":
             return QueryDict(self.body, encoding="utf-8")
         return QueryDict()
+
+
+def proxy_received_at(request: Any) -> float | None:
+    """When the proxy received the request (X-Request-Start: t=<seconds>), only if a trusted proxy says so."""
+    header = request.META.get("HTTP_X_REQUEST_START", "")
+    if not header.startswith("t=") or not from_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
+        return None
+    try:
+        return float(header[2:])
+    except ValueError:
+        return None
 
 
 def same_origin(request: Any) -> bool:

@@ -17,6 +17,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from booking import errors
 from booking.mail import booking_mail_send
 from booking.models import MyPageToken
+from booking.services.rush_passes import rush_passes_revoke
 from tenants.selectors import current_schema
 
 if TYPE_CHECKING:
@@ -119,21 +120,16 @@ def mypage_tokens_revoke(*, candidate: Candidate, now: datetime | None = None) -
     """Revoke every link of a student; sessions opened with them end at their next request."""
     now = now or timezone.now()
     count = MyPageToken.objects.filter(candidate=candidate, revoked_at__isnull=True).update(revoked_at=now)
-    schema_name = current_schema()
-    transaction.on_commit(lambda: _rush_passes_revoke(schema_name=schema_name, candidate_id=candidate.pk))
+    # The rush path's passes of this student stop working too.
+    rush_passes_revoke(candidate_ids=[candidate.pk], now=now)
     return count
 
 
-def _rush_passes_revoke(*, schema_name: str, candidate_id: int) -> None:
-    """The rush path's signed passes of this student stop working too."""
-    from booking.rush.gate import student_revoke_in_rush
-    from booking.seatcounter import REDIS_ERRORS
-
-    try:
-        student_revoke_in_rush(schema=schema_name, candidate_id=candidate_id)
-    except REDIS_ERRORS:
-        # Passes live 15 minutes; without Redis the rush path falls back to the session check anyway.
-        logger.warning("rush: could not record a revocation (redis unavailable)")
+def mypage_sign_out(*, token_id: object) -> None:
+    """The student leaves the My Page: the rush passes they hold stop working as the session ends."""
+    candidate = mypage_session_candidate(token_id=token_id)
+    if candidate is not None:
+        rush_passes_revoke(candidate_ids=[candidate.pk])
 
 
 def mypage_link_send(*, candidate: Candidate) -> None:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from booking import errors, selectors
 from booking.calendar import booking_ics
 from booking.rush.pages import rush_pass_attach
-from booking.rush.passes import ROOM_COOKIE
+from booking.rush.passes import ROOM_COOKIE, STUDENT_COOKIE
 from booking.services import (
     booking_cancel,
     booking_change,
@@ -28,7 +28,7 @@ from booking.services import (
     waitlist_leave,
 )
 from booking.services.bookings import RoomEntry
-from booking.services.mypage import SESSION_KEY
+from booking.services.mypage import SESSION_KEY, mypage_sign_out
 from booking.views.common import error_response, mypage_required, wants_json
 
 LINK_SENT = "ご登録のメールアドレスであれば、マイページへのリンクをお送りしました。メールをご確認ください。"
@@ -73,8 +73,11 @@ def mypage_link(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def mypage_logout(request: HttpRequest) -> HttpResponse:
-    request.session.pop(SESSION_KEY, None)
-    return render(request, "booking/mypage/link.html", {"sent": "ログアウトしました。"})
+    mypage_sign_out(token_id=request.session.pop(SESSION_KEY, None))
+    response = render(request, "booking/mypage/link.html", {"sent": "ログアウトしました。"})
+    response.delete_cookie(STUDENT_COOKIE, path="/", samesite="Strict")
+    response.delete_cookie(ROOM_COOKIE, path="/my/", samesite="Strict")
+    return response
 
 
 @never_cache  # booked seminars' meeting links: no browser or proxy keeps the page

@@ -13,6 +13,7 @@ from candidates.boards import normalize_header
 from candidates.csvsource import CSVSourceError, detect_encoding
 from candidates.errors import RankTableError
 from candidates.models import Candidate, CandidateEvent, RankRule, RankSettings, RerankRun, UniversityAlias
+from candidates.signals import ranks_changed
 from candidates.textnorm import FieldError, nfkc
 from candidates.universities import RankTable, UniversityMatcher, _rank_letter, normalise_university
 from tenants.selectors import current_schema
@@ -203,6 +204,7 @@ def candidates_rerank(*, reason: str) -> RerankRun:
                 if len(changes) < RECORDED_CHANGES:
                     changes.append({"candidate": candidate_id, "old": old, "new": rank})
             CandidateEvent.objects.bulk_create(events, batch_size=2000)
+            ranks_changed.send(sender=Candidate, candidate_ids=[event.candidate_id for event in events])
         run.changed_count = changed
         run.changes = changes
         run.finished_at = timezone.now()
@@ -225,4 +227,6 @@ def candidate_rank_override(*, candidate: Candidate, rank: str | None, user: Any
         message = f"ランクを自動に戻す: {old} → {locked.rank}"
     locked.save(update_fields=["rank", "rank_is_manual", "updated_at"])
     CandidateEvent.objects.create(candidate=locked, kind="rank", message=message, user=user)
+    if locked.rank != old:
+        ranks_changed.send(sender=Candidate, candidate_ids=[locked.pk])
     return locked

@@ -318,8 +318,10 @@ def test_pass_signatures_are_djangos_own_both_ways(settings):
         passes._signer("booking.rush.student:t_other", settings.SECRET_KEY, ()).unsign(value)
 
 
-def test_auto_room_counts_the_wait_until_the_decision_not_the_winners_write(rush, acme_schema):
+def test_auto_room_counts_the_wait_until_the_decision_not_the_winners_write(rush, acme_schema, settings):
     from django.test import RequestFactory
+
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # RequestFactory's address: the proxy that set the header
 
     from booking.rush import pipeline
     from booking.rush.state import seminar_state
