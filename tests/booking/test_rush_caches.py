@@ -84,16 +84,20 @@ def test_unknown_hosts_are_answered_from_memory_until_a_domain_is_added(tenants,
         host_cache_clear()
 
 
-def test_a_flood_of_made_up_hosts_does_not_empty_the_host_cache(tenants, db):
+def test_a_flood_of_made_up_hosts_does_not_empty_the_host_cache(tenants, db, monkeypatch):
+    from cachetools import TTLCache
+
     from tenants import selectors
 
     host_cache_clear()
+    monkeypatch.setattr(selectors, "_host_missing", TTLCache(maxsize=100, ttl=300))
     acme_host = tenants["acme"].host
     assert tenant_for_host(hostname=acme_host) is not None
-    for index in range(selectors._host_missing.maxsize + 10):
-        selectors._host_missing[f"x{index}.localhost"] = 0
+    for index in range(250):
+        assert tenant_for_host(hostname=f"made-up-{index}.localhost") is None
+    # Bounded, least used out first; the company's host still resolves from memory.
+    assert len(selectors._host_missing) == 100 and "made-up-249.localhost" in selectors._host_missing
     assert _queries(lambda: tenant_for_host(hostname=acme_host)) == 0
-    assert len(selectors._host_missing) <= selectors._host_missing.maxsize
     host_cache_clear()
 
 
