@@ -48,7 +48,8 @@ class TenantAuthenticationForm(ThrottledAuthenticationForm):
     otp_token = forms.CharField(label="確認コード（2段階認証）", required=False, max_length=10)
 
     def check_user(self, user) -> None:
-        if user is not None and user.role not in (Role.ADMIN, Role.RECRUITER, Role.VIEWER):
+        # Interviewers sign in to their own pages (今日の面接, the evaluation form); any other role is refused.
+        if user is not None and user.role not in (Role.ADMIN, Role.RECRUITER, Role.VIEWER, Role.INTERVIEWER):
             raise forms.ValidationError(self.error_messages["role"], code="role")
         self._verify_otp(user)
 

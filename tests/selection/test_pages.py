@@ -144,3 +144,16 @@ def test_the_candidate_page_shows_every_rounds_evaluations_side_by_side_and_view
     )
     assert refused.status_code == 403
     assert Evaluation.objects.filter(candidate=candidate).count() == 2
+
+
+def test_an_interviewer_signs_in_with_the_login_form(acme, flow):
+    from tests.factories import UserFactory
+
+    UserFactory(email="signin-interviewer@acme.example.jp", role="interviewer", password="pw-1234567890")
+    client = Client(HTTP_HOST=acme.host)
+    answer = client.post(
+        "/login/?next=/selection/today/",
+        {"username": "signin-interviewer@acme.example.jp", "password": "pw-1234567890"},
+    )
+    assert answer.status_code == 302 and answer["Location"] == "/selection/today/"
+    assert client.get("/selection/today/").status_code == 200
