@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import User
+from accounts.errors import AccountError
+from accounts.models import Role, User
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -108,7 +109,29 @@ def totp_device_pending(*, user: User):  # type: ignore[no-untyped-def]
 
 
 @transaction.atomic
-def totp_device_remove(*, user: User) -> None:
+def totp_device_remove(*, user: User, token: str, tenant: Tenant) -> None:
+    """Turn the second factor off: only with a current code, and never where the company requires it."""
+    from django_otp import match_token
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from tenants.selectors import tenant_totp_required
+
+    if tenant_totp_required(tenant_id=tenant.pk):
+        raise AccountError("会社の設定で2段階認証が必須のため、解除できません。")
+    if match_token(user, token.strip()) is None:
+        raise AccountError(
+            "確認コードが正しくありません。解除するには認証アプリの現在のコードを入力してください。"
+        )
     TOTPDevice.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def tenant_totp_requirement_set(*, tenant: Tenant, required: bool, acting: User) -> None:
+    """An admin requires (or stops requiring) the second factor of every recruiter of the company."""
+    if acting.role != Role.ADMIN:
+        raise AccountError("管理者のみが変更できます。")
+    # Every process reads the flag fresh (tenants.selectors.tenant_totp_required), not from its cached Tenant.
+    from tenants.selectors import tenant_totp_required_forget
+
+    type(tenant).objects.filter(pk=tenant.pk).update(recruiter_totp_required=required)
+    tenant_totp_required_forget(tenant_id=tenant.pk)

@@ -8,7 +8,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django_otp import login as otp_login
 from django_otp import user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import throttle
 from accounts.errors import AccountError
@@ -18,10 +20,12 @@ from accounts.permissions import ADMINS, EVERYONE, role_required
 from accounts.services import (
     recruiter_invite,
     recruiter_update,
+    tenant_totp_requirement_set,
     totp_device_confirm,
     totp_device_pending,
     totp_device_remove,
 )
+from tenants.selectors import tenant_totp_required
 
 
 class ThrottledLoginView(auth_views.LoginView):
@@ -59,7 +63,14 @@ def recruiters_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            if request.POST.get("action") == "invite":
+            if request.POST.get("action") == "totp_required":
+                tenant_totp_requirement_set(
+                    tenant=request.tenant,
+                    required=request.POST.get("required") == "1",
+                    acting=request.user,  # type: ignore[arg-type]
+                )
+                messages.success(request, "2段階認証の設定を更新しました。")
+            elif request.POST.get("action") == "invite":
                 user = recruiter_invite(
                     email=request.POST.get("email", ""),
                     role=request.POST.get("role", Role.RECRUITER),
@@ -82,7 +93,11 @@ def recruiters_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/recruiters.html",
-        {"users": User.objects.order_by("email"), "roles": Role.choices},
+        {
+            "users": User.objects.order_by("email"),
+            "roles": Role.choices,
+            "totp_required": tenant_totp_required(tenant_id=request.tenant.pk),
+        },
         status=status,
     )
 
@@ -92,18 +107,33 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     status = 200
     if request.method == "POST":
+        token = request.POST.get("token", "")
         if request.POST.get("action") == "remove":
-            totp_device_remove(user=user)  # type: ignore[arg-type]
-            messages.success(request, "2段階認証を解除しました。")
-            return redirect("candidates:otp_setup")
-        if totp_device_confirm(user=user, token=request.POST.get("token", "")):  # type: ignore[arg-type]
+            try:
+                totp_device_remove(user=user, token=token, tenant=request.tenant)  # type: ignore[arg-type]
+            except AccountError as error:
+                messages.error(request, error.message)
+                status = 400
+            else:
+                messages.success(request, "2段階認証を解除しました。")
+                return redirect("candidates:otp_setup")
+        elif totp_device_confirm(user=user, token=token):  # type: ignore[arg-type]
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is not None:
+                otp_login(request, device)  # this session has passed the second factor
             messages.success(request, "2段階認証を有効にしました。次回から確認コードが必要です。")
             return redirect("candidates:otp_setup")
-        messages.error(request, "確認コードが正しくありません。")
-        status = 400
+        else:
+            messages.error(request, "確認コードが正しくありません。")
+            status = 400
     enabled = user_has_device(user, confirmed=True)
     qr_svg = ""
     if not enabled:
         device = totp_device_pending(user=user)  # type: ignore[arg-type]
         qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
-    return render(request, "accounts/otp_setup.html", {"enabled": enabled, "qr_svg": qr_svg}, status=status)
+    context = {
+        "enabled": enabled,
+        "qr_svg": qr_svg,
+        "required": tenant_totp_required(tenant_id=request.tenant.pk),
+    }
+    return render(request, "accounts/otp_setup.html", context, status=status)

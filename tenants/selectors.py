@@ -89,6 +89,29 @@ def host_cache_clear() -> None:
         _generation[0] = float("-inf")
 
 
+_TOTP_RULE_SECONDS = 5.0
+_totp_rule: dict[int, tuple[bool, float]] = {}
+
+
+def tenant_totp_required(*, tenant_id: int) -> bool:
+    """Whether the company requires TOTP of every recruiter, at most a few seconds old in any process
+    (the host cache above keeps Tenant objects for the life of a process, so their field is not used)."""
+    now = time.monotonic()
+    known = _totp_rule.get(tenant_id)
+    if known is not None and now - known[1] < _TOTP_RULE_SECONDS:
+        return known[0]
+    with schema_context(get_public_schema_name()):
+        required = bool(
+            Tenant.objects.filter(pk=tenant_id).values_list("recruiter_totp_required", flat=True).first()
+        )
+    _totp_rule[tenant_id] = (required, now)
+    return required
+
+
+def tenant_totp_required_forget(*, tenant_id: int) -> None:
+    _totp_rule.pop(tenant_id, None)
+
+
 def tenant_all() -> QuerySet[Tenant]:
     """Every company (never the public schema): the one query behind every "all companies" read."""
     tenants: QuerySet[Tenant] = Tenant.objects.exclude(schema_name=get_public_schema_name())

@@ -113,3 +113,77 @@ def test_admin_invites_and_manages_recruiters(
         "/accounts/recruiters/", {"action": "invite", "email": "new@acme.example.jp", "role": "viewer"}
     )
     assert response.status_code == 400 and "すでに登録" in response.content.decode()
+
+
+def _code(device) -> str:
+    device.refresh_from_db()
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=0):06d}"
+
+
+@pytest.fixture
+def totp_not_required(acme):
+    from tenants.selectors import tenant_totp_required_forget
+
+    yield
+    type(acme.tenant).objects.filter(pk=acme.tenant.pk).update(recruiter_totp_required=False)
+    tenant_totp_required_forget(tenant_id=acme.tenant.pk)
+
+
+def test_a_company_can_require_totp_for_every_recruiter(
+    acme, admin_client, clear_throttle, totp_not_required
+):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    User.objects.create_user(
+        username="rec@acme.example.jp",
+        email="rec@acme.example.jp",
+        password="right-password-1",
+        role="recruiter",
+    )
+    recruiter, _ok = login(acme.host, "rec@acme.example.jp", "right-password-1")
+    assert recruiter.get("/candidates/").status_code == 200
+    # Only an admin may require it.
+    assert (
+        recruiter.post("/accounts/recruiters/", {"action": "totp_required", "required": "1"}).status_code
+        == 403
+    )
+    assert (
+        admin_client.post("/accounts/recruiters/", {"action": "totp_required", "required": "1"}).status_code
+        == 302
+    )
+    # A recruiter without a second factor is sent to set one up, whatever page they ask for...
+    for path in ("/candidates/", "/accounts/recruiters/", "/candidates/imports/"):
+        response = recruiter.get(path)
+        assert response.status_code == 302 and response["Location"] == "/accounts/otp/"
+    page = recruiter.get("/accounts/otp/")
+    assert page.status_code == 200 and "<svg" in page.content.decode()
+    device = TOTPDevice.objects.get(user__email="rec@acme.example.jp", confirmed=False)
+    assert recruiter.post("/accounts/otp/", {"token": _code(device)}).status_code == 302
+    # ...and once it is set up (this session passed it), the workspace opens again.
+    assert recruiter.get("/candidates/").status_code == 200
+    # Where it is required, it cannot be turned off, even with a code.
+    with_code = recruiter.post("/accounts/otp/", {"action": "remove", "token": _code(device)})
+    assert with_code.status_code == 400 and TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_turning_totp_off_needs_a_current_code(acme, clear_throttle):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.create_user(
+        username="rec@acme.example.jp",
+        email="rec@acme.example.jp",
+        password="right-password-1",
+        role="recruiter",
+    )
+    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    client = Client(HTTP_HOST=acme.host)
+    client.force_login(user)
+    for token in ("", "000000"):
+        response = client.post("/accounts/otp/", {"action": "remove", "token": token})
+        assert response.status_code == 400 and TOTPDevice.objects.filter(pk=device.pk).exists()
+    device.throttling_failure_count = 0
+    device.throttling_failure_timestamp = None
+    device.save()
+    done = client.post("/accounts/otp/", {"action": "remove", "token": _code(device)})
+    assert done.status_code == 302, done.content.decode()[-1500:]
+    assert not TOTPDevice.objects.filter(user=user).exists()
