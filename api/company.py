@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.endpoints import bookings, candidates
-from api.http import company_api_new
+from api.http import api_new
 
 DESCRIPTION = """
 採用管理の API です。会社の管理者が「API トークン」画面で作ったトークンを `Authorization: Bearer` で送ります。
@@ -16,7 +16,7 @@ with their offset; lists page with `next_cursor`; reads carry an ETag (send it b
 Each token has a per-minute limit: over it, 429 with Retry-After.
 """
 
-company_api = company_api_new(
+company_api = api_new(
     title="採用管理 API / Recruitment API",
     version="1",
     description=DESCRIPTION,

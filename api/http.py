@@ -47,7 +47,12 @@ def problem_body(request: HttpRequest, problem: ApiProblem) -> dict[str, Any]:
     }
 
 
-class CompanyApi(NinjaAPI):
+class ProblemApi(NinjaAPI):
+    """A NinjaAPI whose every answer leaves through create_response: problems, ETags, the call's audit."""
+
+    # Company data is per token; the public status is the same for everybody and may be cached briefly.
+    cache_control = "private, no-cache"
+
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """The document says what the answers are: errors come as application/problem+json."""
         schema = super().get_openapi_schema(**kwargs)
@@ -73,11 +78,11 @@ class CompanyApi(NinjaAPI):
         elif request.method in ("GET", "HEAD") and response.status_code == 200:
             etag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
             response["ETag"] = etag
-            response["Cache-Control"] = "private, no-cache"
+            response["Cache-Control"] = self.cache_control
             wanted = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
             if etag in wanted or "*" in wanted:
                 response = HttpResponse(
-                    status=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"}
+                    status=304, headers={"ETag": etag, "Cache-Control": self.cache_control}
                 )
         if getattr(request, "idempotent_replay", False):
             response["Idempotent-Replayed"] = "true"
@@ -157,7 +162,8 @@ def handlers_install(api: NinjaAPI) -> None:
         return problem_response(api, request, ApiProblem("server_error"))
 
 
-def company_api_new(**kwargs: Any) -> CompanyApi:
-    api = CompanyApi(docs=Redoc(settings={"hideDownloadButton": False}), **kwargs)
+def api_new(*, cache_control: str = ProblemApi.cache_control, **kwargs: Any) -> ProblemApi:
+    api = ProblemApi(docs=Redoc(settings={"hideDownloadButton": False}), **kwargs)
+    api.cache_control = cache_control
     handlers_install(api)
     return api

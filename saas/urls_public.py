@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("notifications.urls_public")),
+    path("", include("api.urls_public")),
 ]
 
 # The database away answers 503 "try again in a few seconds"; any other uncaught error the plain 500 page.

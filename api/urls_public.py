@@ -1,0 +1,7 @@
+"""URLs of the API on the public site: the status API."""
+
+from django.urls import path
+
+from api.platform import platform_api
+
+urlpatterns = [path("api/v1/", platform_api.urls)]
