@@ -299,3 +299,13 @@ def answer_file_for_staff(*, user: User, answer_id: int) -> Answer | None:
     if answer is None or candidate_visible_to(user=user, candidate_id=answer.submission.candidate_id) is None:
         return None
     return answer
+
+
+def interview_for_staff(*, user: User, booking_id: int) -> InterviewBooking | None:
+    """An interview booking an interviewer runs (recruiters and admins: any), for its .ics."""
+    bookings = InterviewBooking.objects.select_related("session", "interview_type")
+    if user.role == Role.INTERVIEWER:
+        bookings = bookings.filter(session__interviewer=user)
+    elif user.role not in (Role.ADMIN, Role.RECRUITER, Role.VIEWER):
+        return None
+    return bookings.filter(pk=booking_id).first()

@@ -11,6 +11,11 @@ urlpatterns = [
     path("selection/rounds/<int:round_id>/", rounds.round_detail_view, name="round"),
     path("selection/today/", rounds.interviews_today_view, name="today"),
     path(
+        "selection/interviews/<int:booking_id>/calendar.ics",
+        rounds.interview_calendar_view,
+        name="interview_calendar",
+    ),
+    path(
         "selection/rounds/<int:round_id>/candidates/<int:candidate_id>/",
         rounds.evaluation_view,
         name="evaluate",

@@ -160,6 +160,7 @@ def interview_book(
             ) from None
         raise errors.InterviewTimeTakenError() from None
     _confirmation_mail(booking=booking, verb="予約")
+    _interviewer_notice(booking=booking, verb="予約")
     return booking
 
 
@@ -201,11 +202,17 @@ def interview_reschedule(
             raise errors.SameSlotError("すでにこの時間で予約しています。")
         _offered(interview_type=booking.interview_type, starts_at=start, now=now)
         old_session_id = booking.session_id
+        old_session = booking.session
         booking.session = _session_take(interview_type=booking.interview_type, starts_at=start)
         booking.reminder_sent_at = None
         booking.save(update_fields=["session", "reminder_sent_at"])
         _session_release(session_id=old_session_id)
     _confirmation_mail(booking=booking, verb="変更")
+    if old_session.interviewer_id == booking.session.interviewer_id:
+        _interviewer_notice(booking=booking, verb="変更", before=old_session)
+    else:  # the new time went to another interviewer: one hears of a cancellation, the other of a booking
+        _interviewer_notice(booking=booking, verb="キャンセル", session=old_session)
+        _interviewer_notice(booking=booking, verb="予約")
     return booking
 
 
@@ -226,6 +233,7 @@ def interview_cancel(
         booking.cancelled_at = now
         booking.save(update_fields=["status", "cancelled_at"])
         _session_release(session_id=booking.session_id)
+    _interviewer_notice(booking=booking, verb="キャンセル")
     return booking
 
 
@@ -264,4 +272,46 @@ def _confirmation_mail(*, booking: InterviewBooking, verb: str) -> None:
         subject=subject,
         body=body,
         key=f"interview-{verb}:{booking.pk}:{booking.session_id}",
+    )
+
+
+def _interviewer_notice(
+    *,
+    booking: InterviewBooking,
+    verb: str,
+    session: InterviewSession | None = None,
+    before: InterviewSession | None = None,
+) -> None:
+    """The interviewer hears of a booking, a change (with the old time) or a cancellation of their interview,
+    with links to 今日の面接 and the interview's .ics. The mail names the student by number only: it leaves
+    the company's database, and the page it links to shows who it is."""
+    from booking.services.mypage import mypage_url
+    from notifications.services import outbox_enqueue
+
+    session = session or booking.session
+    interviewer = session.interviewer
+    if not interviewer.email or not interviewer.is_active:
+        return
+    start = timezone.localtime(session.starts_at)
+    lines = [
+        f"{interviewer.display_name or interviewer.email} 様",
+        "",
+        f"担当の面接が{verb}されました。",
+        f"{booking.interview_type.name}: {start:%Y年%-m月%-d日 %H:%M}〜{timezone.localtime(session.ends_at):%H:%M}",
+        f"学生: #{booking.candidate_id}",
+    ]
+    if before is not None:
+        lines.append(f"（変更前: {timezone.localtime(before.starts_at):%Y年%-m月%-d日 %H:%M}〜）")
+    if verb != "キャンセル":
+        lines += [
+            "",
+            f"カレンダーに追加（.ics）: {mypage_url(path=f'/selection/interviews/{booking.pk}/calendar.ics')}",
+        ]
+    lines += [f"今日の面接: {mypage_url(path='/selection/today/')}", ""]
+    outbox_enqueue(
+        key=f"interviewer-{verb}:{booking.pk}:{session.pk}",
+        to=interviewer.email,
+        subject=f"【面接{verb}】{start:%-m月%-d日 %H:%M} {booking.interview_type.name}",
+        body="\n".join(lines),
+        kind="transactional",
     )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Role, User
 from accounts.permissions import EVERYONE, STAFF, forbidden, role_required
+from booking.calendar import interview_ics
 from candidates.models import Candidate
 from candidates.services.audit import audit_request
 from selection import selectors, services
@@ -170,3 +171,16 @@ def _entry_sheet_rows(*, candidate: Candidate) -> list[tuple[Question, Answer | 
     if sheet is None or submission is None or submission.submitted_at is None:
         return []
     return selectors.sheet_answers(sheet=sheet, submission=submission)
+
+
+@role_required(*STAFF)
+def interview_calendar_view(request: HttpRequest, booking_id: int) -> HttpResponse:
+    """An interview as an .ics for the interviewer's calendar (their own interviews; recruiters any)."""
+    booking = selectors.interview_for_staff(user=_user(request), booking_id=booking_id)
+    if booking is None:
+        raise Http404
+    response = HttpResponse(
+        interview_ics(booking=booking, host=request.get_host()), content_type="text/calendar"
+    )
+    response["Content-Disposition"] = f'attachment; filename="interview-{booking.pk}.ics"'
+    return response
