@@ -24,12 +24,13 @@ stop: install
 	$(BIN)/python -m saas.embedded stop
 
 migrate: services
-	DEBUG=1 $(BIN)/python manage.py bootstrap
+	DEMO=1 $(BIN)/python manage.py bootstrap
 
+# The demo runs as production does (DEBUG off, real error pages); DEMO=1 adds the mailbox page for support staff.
 demo: services
-	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v 0
-	DEBUG=1 $(BIN)/python manage.py demo_seed
-	DEBUG=1 EMAIL_URL=smtp://127.0.0.1:1025 $(BIN)/honcho -f Procfile start
+	DEMO=1 $(BIN)/python manage.py collectstatic --noinput -v 0
+	DEMO=1 $(BIN)/python manage.py demo_seed
+	DEMO=1 EMAIL_URL=smtp://127.0.0.1:1025 $(BIN)/honcho -f Procfile start
 
 # The recovery drill: restore the latest backup into a scratch server and check it (docs/recovery.md).
 drill: migrate

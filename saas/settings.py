@@ -15,9 +15,12 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("SAAS_TESTING", default=False)
+# `make demo`: production behaviour (DEBUG off, real error pages) on one machine, plus the demo's mailbox
+# page for support staff; the secret key is the installation's own, like the tests'.
+DEMO = env.bool("DEMO", default=False)
 SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
+    if not (DEBUG or TESTING or DEMO):
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")

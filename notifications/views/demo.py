@@ -1,4 +1,5 @@
-"""The demo's mailbox page on the public host: mails caught by `manage.py smtp_sink` (DEBUG only)."""
+"""The demo's mailbox page on the public host: mails caught by `manage.py smtp_sink` (`make demo` only,
+for signed-in support staff: the mails hold working sign-in links)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.permissions import staff_otp_required
 from notifications.sink import mailbox_list
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -28,8 +30,13 @@ def _linkify(text: str) -> SafeString:
 
 
 def demo_mailbox(request: HttpRequest) -> HttpResponse:
-    if not settings.DEBUG:
+    if not settings.DEMO:
         raise Http404("デモ環境でのみ使えます")
+    return _mailbox(request)
+
+
+@staff_otp_required
+def _mailbox(request: HttpRequest) -> HttpResponse:
     mails = mailbox_list(limit=100)
     for mail in mails:
         mail.body_html = _linkify(mail.body)

@@ -36,16 +36,20 @@ def staff_user(db, tenants) -> User:
     )
 
 
-@pytest.fixture
-def staff_client(staff_user) -> Client:
+def staff_signed_in(user: User) -> Client:
     """Signed in on the public host, second factor verified (the device's persistent id in the session)."""
-    device = TOTPDevice.objects.create(user=staff_user, name="test", confirmed=True)
+    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
     client = Client(HTTP_HOST="localhost")
-    client.force_login(staff_user)
+    client.force_login(user)
     session = client.session
     session["otp_device_id"] = device.persistent_id
     session.save()
     return client
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    return staff_signed_in(staff_user)
 
 
 @pytest.fixture

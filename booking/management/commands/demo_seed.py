@@ -80,5 +80,7 @@ class Command(BaseCommand):
             links = booking_demo_seed(tenant=tenant)
             for rank, link in sorted(links.items()):
                 lines.append(f"      My Page of a rank-{rank} student (signs in once): {link}")
-        lines.append(f"  Mails the demo sent: {site_url(host=settings.BASE_DOMAIN, path='/demo/mail/')}")
+        lines.append(
+            f"  Mails the demo sent (support staff sign-in): {site_url(host=settings.BASE_DOMAIN, path='/demo/mail/')}"
+        )
         self.stdout.write("\n".join(lines) + "\n")
