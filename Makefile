@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-rush nginx drill restore bench-recovery
+.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-rush nginx pgbouncer drill restore bench-recovery
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -56,7 +56,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: services lint browser-deps
+test: services lint browser-deps pgbouncer
 	@# pytest's exit code 5 means it collected no tests: that is a failure, never a silent pass.
 	SAAS_TESTING=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
@@ -72,6 +72,12 @@ bench-mail: services
 
 bench-incidents: services
 	SAAS_TESTING=1 $(BIN)/python bench/incidents_bench.py
+
+pgbouncer:
+	@# The isolation test runs companies' connections through a real PgBouncer (tests/test_pgbouncer.py).
+	@command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	  else echo "pgbouncer is needed: sudo apt-get install pgbouncer" >&2; exit 1; fi; }
 
 nginx:
 	@# The rush benchmark serves through nginx as production does; installed from Debian when missing.
