@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 from deploy import layout
 from saas.processes import ROOT
@@ -31,6 +34,20 @@ def test_nginx_conf_fills_every_placeholder(tmp_path):
         workers=2,
     )
     assert "@" not in re.sub(r"#.*", "", conf)
+    # A placeholder that expands to several lines must never sit in a comment: its lines would become directives.
+    template = (Path(layout.__file__).parent / "nginx.conf.template").read_text().splitlines()
+    rendered = conf.splitlines()
+    for number, line in enumerate(template):
+        if not line.startswith("#"):
+            break  # the header's comment lines map one to one; the first directive ends them
+        assert rendered[number].startswith("#"), (number, rendered[number])
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx:  # where nginx is installed (the rush benchmark's machines), it accepts the file as it is
+        (tmp_path / "nginx.conf").write_text(conf)
+        check = subprocess.run(
+            [nginx, "-t", "-q", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stderr
     assert (
         "upstream rush_app {\n        least_conn; server 127.0.0.1:8011 max_fails=0; server 127.0.0.1:8012"
         in conf
