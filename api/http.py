@@ -16,6 +16,7 @@ from api.errors import PROBLEMS, ApiProblem
 from booking.errors import BookingError
 from candidates.errors import CandidateError
 from candidates.services.audit import audit_record, client_ip
+from incidents.errors import IncidentError
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE = "https://docs.saiyo.example/api/problems/"
@@ -52,6 +53,8 @@ class ProblemApi(NinjaAPI):
 
     # Company data is per token; the public status is the same for everybody and may be cached briefly.
     cache_control = "private, no-cache"
+    # Company calls are audited per call (candidates' audit log); staff calls by the incident services.
+    audit_calls = True
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """The document says what the answers are: errors come as application/problem+json."""
@@ -77,16 +80,19 @@ class ProblemApi(NinjaAPI):
             response["Content-Type"] = "application/problem+json"
         elif request.method in ("GET", "HEAD") and response.status_code == 200:
             etag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+            # What a token reads is that token's: never a shared cache's, whatever the API's default.
+            cache_control = "private, no-cache" if getattr(request, "api_token", None) else self.cache_control
             response["ETag"] = etag
-            response["Cache-Control"] = self.cache_control
+            response["Cache-Control"] = cache_control
             wanted = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
             if etag in wanted or "*" in wanted:
                 response = HttpResponse(
-                    status=304, headers={"ETag": etag, "Cache-Control": self.cache_control}
+                    status=304, headers={"ETag": etag, "Cache-Control": cache_control}
                 )
         if getattr(request, "idempotent_replay", False):
             response["Idempotent-Replayed"] = "true"
-        _audit(request, response)
+        if self.audit_calls:
+            _audit(request, response)
         return response
 
 
@@ -130,6 +136,10 @@ def handlers_install(api: NinjaAPI) -> None:
         problem.code = exc.code
         return problem_response(api, request, problem)
 
+    @api.exception_handler(IncidentError)
+    def _incident(request: HttpRequest, exc: IncidentError) -> HttpResponse:
+        return problem_response(api, request, ApiProblem("validation", exc.message))
+
     @api.exception_handler(CandidateError)
     def _candidate(request: HttpRequest, exc: CandidateError) -> HttpResponse:
         return problem_response(api, request, ApiProblem("validation", exc.message))
@@ -162,8 +172,11 @@ def handlers_install(api: NinjaAPI) -> None:
         return problem_response(api, request, ApiProblem("server_error"))
 
 
-def api_new(*, cache_control: str = ProblemApi.cache_control, **kwargs: Any) -> ProblemApi:
+def api_new(
+    *, cache_control: str = ProblemApi.cache_control, audit_calls: bool = True, **kwargs: Any
+) -> ProblemApi:
     api = ProblemApi(docs=Redoc(settings={"hideDownloadButton": False}), **kwargs)
     api.cache_control = cache_control
+    api.audit_calls = audit_calls
     handlers_install(api)
     return api

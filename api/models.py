@@ -14,6 +14,12 @@ class Scope(models.TextChoices):
     CANDIDATES_WRITE = "candidates:write", _("候補者の登録・更新")
     BOOKINGS_READ = "bookings:read", _("説明会・日程・予約の閲覧")
     BOOKINGS_WRITE = "bookings:write", _("学生に代わって予約・キャンセル")
+    # Support staff's tokens only (public schema): incidents from their monitoring tools.
+    INCIDENTS_WRITE = "incidents:write", _("障害の起票・更新・解決（サポート担当）")
+
+
+COMPANY_SCOPES = (Scope.CANDIDATES_READ, Scope.CANDIDATES_WRITE, Scope.BOOKINGS_READ, Scope.BOOKINGS_WRITE)
+STAFF_SCOPES = (Scope.INCIDENTS_WRITE,)
 
 
 class ApiToken(models.Model):

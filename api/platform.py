@@ -11,6 +11,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 
 from api import schemas
+from api.endpoints import incidents
 from api.http import api_new
 from incidents import selectors
 from incidents.models import ComponentStatus, Incident, Maintenance
@@ -196,10 +197,15 @@ def summary_json(request: HttpRequest) -> Any:
 platform_api = api_new(
     title="採用管理 ステータス API / Status API",
     version="1",
-    description="公開ステータス（企業名は含みません） / The public status; it names no company.",
+    description=(
+        "公開ステータス（企業名は含みません）と、サポート担当のトークンによる障害の起票・更新・解決。"
+        " / The public status (it names no company), and incidents for support staff's tokens."
+    ),
     urls_namespace="platformapi",
     openapi_url="/openapi.json",
     docs_url="/docs",
     cache_control="public, max-age=30",
+    audit_calls=False,
 )
 platform_api.add_router("", router)
+platform_api.add_router("", incidents.router)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from api.errors import ApiProblem
-from api.models import ApiToken, IdempotentRequest, Scope
+from api.models import COMPANY_SCOPES, ApiToken, IdempotentRequest
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +38,23 @@ class CreatedToken:
 
 @transaction.atomic
 def token_create(
-    *, name: str, scopes: list[str], days: int, user: User, rate_per_minute: int = 120
+    *,
+    name: str,
+    scopes: list[str],
+    days: int,
+    user: User,
+    rate_per_minute: int = 120,
+    allowed: tuple[str, ...] = COMPANY_SCOPES,
 ) -> CreatedToken:
-    """A new token; the secret is returned once and only its hash is kept."""
+    """A new token; the secret is returned once and only its hash is kept.
+
+    `allowed`: a company's tokens never carry the support staff's scopes, nor the other way round.
+    """
     label = name.strip()[:100]
     if not label:
         raise ApiProblem("validation", "トークンの名前を入力してください。")
     wanted = sorted(set(scopes))
-    if not wanted or any(scope not in Scope.values for scope in wanted):
+    if not wanted or any(scope not in allowed for scope in wanted):
         raise ApiProblem("validation", "権限を1つ以上選んでください。")
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ApiProblem("validation", f"有効期限は1日から{MAX_TOKEN_DAYS}日の間で指定してください。")

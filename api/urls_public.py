@@ -2,6 +2,10 @@
 
 from django.urls import path
 
+from api import views
 from api.platform import platform_api
 
-urlpatterns = [path("api/v1/", platform_api.urls)]
+urlpatterns = [
+    path("api/v1/", platform_api.urls),
+    path("support/api-tokens/", views.staff_tokens_view, name="api_staff_tokens"),
+]

@@ -61,6 +61,7 @@ SHARED_APPS = [
     "django_otp.plugins.otp_totp",
     "channels",
     "ninja",  # the API docs page's own copy of its scripts (no CDN)
+    "api",  # support staff's tokens for the platform API live in the public schema
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
