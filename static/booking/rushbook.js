@@ -12,8 +12,11 @@
   var wanted = null;
   var busy = false;
 
+  // Before the opening time no button is active (the page says when it opens and counts down).
+  function opened() { return !opensAt || Date.now() >= opensAt; }
+
   function buttons(disabled) {
-    root.querySelectorAll("button.book").forEach(function (b) { b.disabled = disabled; });
+    root.querySelectorAll("button.book").forEach(function (b) { b.disabled = disabled || !opened(); });
   }
 
   function show(text, ok) {
@@ -85,11 +88,12 @@
     });
   });
 
-  if (opensAt && countdown) {
+  if (opensAt) {
     var tick = function () {
       var left = Math.ceil((opensAt - Date.now()) / 1000);
-      countdown.textContent = left > 0 ? "（あと " + left + " 秒）" : "（受付中）";
-      if (left > 0) window.setTimeout(tick, 500);
+      if (countdown) countdown.textContent = left > 0 ? "（あと " + left + " 秒）" : "（受付中）";
+      if (left > 0) { window.setTimeout(tick, 250); return; }
+      if (!busy) buttons(false);
     };
     tick();
   }

@@ -11,11 +11,23 @@
   var pollTimer = null;
   var socket = null;
 
+  // A full slot reads 満席 and offers the waiting list; a slot with seats offers booking: never both.
+  function mark(cell, count) {
+    var slot = cell.closest(".slot");
+    if (!slot) return;
+    var full = Number(count) <= 0;
+    slot.classList.toggle("full", full);
+    slot.querySelectorAll("[data-when-full]").forEach(function (el) { el.hidden = !full; });
+    slot.querySelectorAll("[data-when-free]").forEach(function (el) { el.hidden = full; });
+  }
+
   function apply(message) {
     if (!message || message.type !== "seats" || !message.slots) return;
     Object.keys(message.slots).forEach(function (slotId) {
       var cell = list.querySelector('.seats[data-slot="' + slotId + '"]');
-      if (cell) cell.textContent = String(message.slots[slotId]);
+      if (!cell) return;
+      cell.textContent = String(message.slots[slotId]);
+      mark(cell, message.slots[slotId]);
     });
   }
 
