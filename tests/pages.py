@@ -66,6 +66,9 @@ NOT_PAGES = {
     "incidents_tenant_leak_report": "action",
     "incidents_tenant_webhook_delete": "action",
     "incidents_tenant_data_export": "CSV file",
+    "selection:entry_sheet_print": "a printable document (no workspace chrome)",
+    "selection:entry_sheet_file": "an uploaded file",
+    "selection:mypage_sheet_file": "an uploaded file",
 }
 
 # Whole namespaces that are not pages.
@@ -171,6 +174,7 @@ def page_objects(*, incident: Any, data_incident: Any, title: str = "全ペー�
     from incidents.services.appi import data_incident_attach
     from notifications.services import sequence_save, step_save, template_save
     from selection.services import round_create
+    from selection.services.entrysheets import sheet_for, sheet_update
     from selection.services.offers import offer_issue
     from tests.candidates.conftest import sample_bytes
     from tests.factories import CandidateFactory, SeminarFactory
@@ -193,6 +197,15 @@ def page_objects(*, incident: Any, data_incident: Any, title: str = "全ペー�
     )
     candidate.refresh_from_db()
     deletion = privacy_request_create(candidate=CandidateFactory(), kind=PrivacyRequest.Kind.DELETION)
+    # The season's entry sheet is open (the student's My Page has it).
+    sheet_update(
+        sheet=sheet_for(season=candidate.season),
+        title=title,
+        intro="",
+        deadline=None,
+        is_open=True,
+        round=None,
+    )
     objects = {
         "seminar": seminar,
         "slot": seminar.slots.first(),
@@ -212,3 +225,14 @@ def page_objects(*, incident: Any, data_incident: Any, title: str = "全ペー�
     }
     data_incident_attach(incident=data_incident, aware_at=timezone.now())
     return objects
+
+
+def page_html(client: Any, route: Route, objects: dict[str, Any]) -> str | None:
+    """The page's HTML on a GET; None when the route is no page after all: an action answering POST only
+    (405), or a file (CSV, JSON, a streamed download)."""
+    path = route.path(objects)
+    response = client.get(path)
+    if response.status_code == 405 or not response.get("Content-Type", "").startswith("text/html"):
+        return None
+    assert response.status_code == 200, (route.name, path, response.status_code)
+    return response.content.decode()

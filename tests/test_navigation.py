@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 from incidents.models import Scope, Visibility
 from incidents.services.lifecycle import incident_create
 from tests.incidents.helpers import tenant_client
-from tests.pages import mypage_pages, page_objects, recruiter_pages
+from tests.pages import mypage_pages, page_html, page_objects, recruiter_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -34,21 +34,13 @@ def _objects(tenants):
         return page_objects(incident=incident("案内確認"), data_incident=incident("案内確認: データ"))
 
 
-def _get(client: Client, route, objects) -> str | None:
-    response = client.get(route.path(objects))
-    if response.status_code == 405:
-        return None  # an action answering POST only
-    assert response.status_code == 200, (route.name, response.status_code)
-    return response.content.decode()
-
-
 def test_every_recruiter_page_has_the_menu_and_the_company_name_links_home(tenants):
     objects = _objects(tenants)
     client = tenant_client(tenants["acme"])
     brand = re.compile(r'<span class="brand"><a href="/home/">アクメ商事</a></span>')
     pages = 0
     for route in recruiter_pages():
-        page = _get(client, route, objects)
+        page = page_html(client, route, objects)
         if page is None:
             continue
         pages += 1
@@ -82,6 +74,6 @@ def test_students_pages_have_no_workspace_menu(tenants):
         schema=tenants["acme"].schema, candidate=objects["candidate"]
     )
     for route in mypage_pages():
-        page = _get(client, route, objects)
+        page = page_html(client, route, objects)
         if page is not None:
             assert MENU not in page and 'href="/home/"' not in page, route.name

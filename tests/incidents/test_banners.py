@@ -17,7 +17,7 @@ from incidents.selectors import Audience, banners_for
 from incidents.services.lifecycle import incident_create, incident_update_post
 from tests.booking.conftest import mypage_session_key
 from tests.incidents.helpers import tenant_client
-from tests.pages import mypage_pages, page_objects, recruiter_pages, routes_unclassified
+from tests.pages import mypage_pages, page_html, page_objects, recruiter_pages, routes_unclassified
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_every_recruiter_page_renders_the_active_incident_on_load(tenants):
     )
     checked = []
     for route in recruiter_pages():
-        page, path = _page(client, route, objects), route.route
+        page, path = page_html(client, route, objects), route.route
         if page is None:
             continue
         assert f'data-banner="incident-{incident.pk}"' in page, (route.name, path)
@@ -81,16 +81,6 @@ def _student_client(info, candidate) -> Client:
     return client
 
 
-def _page(client: Client, route, objects) -> str | None:
-    """The page's HTML; None for an action that only answers POST (not a page)."""
-    path = route.path(objects)
-    response = client.get(path)
-    if response.status_code == 405:
-        return None
-    assert response.status_code == 200, (route.name, path, response.status_code)
-    return response.content.decode()
-
-
 def test_every_mypage_page_shows_the_notice_while_booking_is_affected(tenants):
     acme = tenants["acme"]
     incident = _incident(tenants, visibility=Visibility.PUBLIC)
@@ -100,7 +90,7 @@ def test_every_mypage_page_shows_the_notice_while_booking_is_affected(tenants):
         cache.delete(STUDENT_CACHE_KEY)
     client = _student_client(acme, objects["candidate"])
     for route in mypage_pages():
-        page, path = _page(client, route, objects), route.route
+        page, path = page_html(client, route, objects), route.route
         if page is None:
             continue
         assert f'data-banner="incident-{incident.pk}"' in page, (route.name, path)
