@@ -7,6 +7,7 @@ NOT_PAGES with the reason it is not one; anything else fails `routes_unclassifie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -75,8 +76,16 @@ NOT_PAGES = {
 NOT_PAGE_NAMESPACES = {"companyapi": "the company API (JSON and its generated docs; tests/api)"}
 
 
-def _not_page(name: str) -> bool:
-    return name in NOT_PAGES or name.split(":", 1)[0] in NOT_PAGE_NAMESPACES
+# Routes naming a file by its extension (calendar.ics, export.csv, seats.json …) are files, not pages.
+FILE_ROUTE = re.compile(r"\.[a-z0-9]{2,5}$")
+
+
+def _not_page(route: Route) -> bool:
+    return (
+        route.name in NOT_PAGES
+        or route.name.split(":", 1)[0] in NOT_PAGE_NAMESPACES
+        or bool(FILE_ROUTE.search(route.route))
+    )
 
 
 # The object each URL argument names (built by `page_objects`).
@@ -142,7 +151,7 @@ def routes_unclassified() -> list[str]:
     """Routes that are neither pages this module can open nor named in NOT_PAGES."""
     missing = []
     for route in tenant_routes():
-        if _not_page(route.name):
+        if _not_page(route):
             continue
         for argument in route.arguments:
             if argument not in ARGUMENTS and argument not in ROUTE_ARGUMENTS.get(route.name, {}):
@@ -151,11 +160,11 @@ def routes_unclassified() -> list[str]:
 
 
 def recruiter_pages() -> list[Route]:
-    return [route for route in tenant_routes() if not _not_page(route.name) and not route.is_mypage]
+    return [route for route in tenant_routes() if not _not_page(route) and not route.is_mypage]
 
 
 def mypage_pages() -> list[Route]:
-    return [route for route in tenant_routes() if not _not_page(route.name) and route.is_mypage]
+    return [route for route in tenant_routes() if not _not_page(route) and route.is_mypage]
 
 
 def page_objects(*, incident: Any, data_incident: Any, title: str = "全ページ確認") -> dict[str, Any]:
