@@ -45,10 +45,11 @@ import booking.live  # noqa: E402, F401
 import booking.services.bookings  # noqa: E402, F401
 import booking.services.confirmations  # noqa: E402, F401
 from booking import clients, keys  # noqa: E402
+from booking.rush import budgets  # noqa: E402
 from booking.rush.answers import answer  # noqa: E402
 from booking.rush.gate import GATE_SCRIPT, Gate, gate_answer  # noqa: E402
 from booking.rush.middleware import RushMiddleware  # noqa: E402
-from booking.rush.outcomes import signed_out, unavailable  # noqa: E402
+from booking.rush.outcomes import busy, signed_out, unavailable  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
 from booking.rush.pipeline import Claim, Decided, Persist, book_steps, finish  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
@@ -101,11 +102,15 @@ def handle(request: ASGIRequest) -> HttpResponse:
     tenant = tenant_for_host(hostname=hostname)
     if tenant is None:
         return _not_found()
-    try:
-        with schema_context(tenant.schema_name):
-            return _rush(request)
-    except DatabaseError:
-        return answer(unavailable())
+    # A company holds at most its share of this pool's threads (and their database connections).
+    with budgets.connections.held(tenant.schema_name) as within:
+        if not within:
+            return answer(busy())
+        try:
+            with schema_context(tenant.schema_name):
+                return _rush(request)
+        except DatabaseError:
+            return answer(unavailable())
 
 
 _loading: dict[tuple, asyncio.Future] = {}
@@ -195,6 +200,18 @@ async def book_on_loop(request: RushRequest, *, seminar_id: int, started: float)
         tenant = await _once(("host", hostname), _host_lookup, hostname)
         if tenant is None:
             return None
+    schema = tenant.schema_name
+    if not budgets.admission.enter(schema):
+        return answer(busy())  # this company's share of the process is taken: at once, nothing asked
+    try:
+        return await _book_admitted(request, tenant=tenant, seminar_id=seminar_id, started=started)
+    finally:
+        budgets.admission.leave(schema)
+
+
+async def _book_admitted(
+    request: RushRequest, *, tenant: Any, seminar_id: int, started: float
+) -> HttpResponse | None:
     schema = tenant.schema_name
     if student_of(request, schema=schema) is None:
         # No valid pass: answered before anything about the seminar is looked up.

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
-from booking.rush import pages, pipeline
+from booking.rush import budgets, pages, pipeline
+from booking.rush.answers import answer
+from booking.rush.outcomes import busy
 from tenants.selectors import current_schema
 
 _ROUTE = re.compile(
@@ -37,6 +39,14 @@ class RushMiddleware:
         if match["health"]:
             return pages.health(request)
         seminar_id = int(match["seminar"])
+        with budgets.admission.held(current_schema()) as admitted:
+            if not admitted:
+                return answer(busy())
+            return self._route(request, match, seminar_id=seminar_id, started=started)
+
+    def _route(
+        self, request: HttpRequest, match: re.Match, *, seminar_id: int, started: float
+    ) -> HttpResponse:
         action = match["action"]
         if action == "book":
             return pipeline.book_sync(request, seminar_id=seminar_id, started=started)

@@ -91,6 +91,16 @@ def unavailable(*, count: str | None = None) -> Outcome:
     return Outcome(code="unavailable", status=503, message=UNAVAILABLE_MESSAGE, retry_after=3, count=count)
 
 
+def busy() -> Outcome:
+    """Over the company's budget in this process: ask again in a moment (booking/rush/budgets.py)."""
+    return Outcome(
+        code="busy",
+        status=503,
+        message="ただいま大変混み合っています。数秒後に自動でもう一度お送りします。",
+        retry_after=2,
+    )
+
+
 def method_not_allowed() -> Outcome:
     return Outcome(code="method", status=405, message="POST でお送りください。")
 

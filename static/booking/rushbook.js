@@ -40,9 +40,9 @@
     }
     queue.hidden = true;
     if (data.code === "admitted") { send(); return; }
-    if (data.code === "unavailable") {
+    if (data.code === "unavailable" || data.code === "busy") {
       show(data.message, false);
-      window.setTimeout(function () { busy ? send() : null; }, 3000);
+      window.setTimeout(function () { busy ? send() : null; }, data.code === "busy" ? 2000 : 3000);
       return;
     }
     busy = false;
