@@ -181,3 +181,40 @@ def test_disclosure_lists_the_sheet_and_erasure_removes_it_with_its_files(
     with django_capture_on_commit_callbacks(execute=True):
         entry_sheets_erase([candidate.pk], keep_statistics=True)
     assert not Submission.objects.filter(candidate=candidate).exists() and not storage.exists(name)
+
+
+def test_a_recruiter_sets_the_sheet_and_its_questions_up_on_the_page(acme, flow, make_user):
+    from selection.models import EntrySheet
+
+    client, _recruiter = make_user("recruiter")
+    deadline = timezone.localtime() + dt.timedelta(days=5)
+    saved = client.post(
+        "/selection/entry-sheet/",
+        {
+            "action": "sheet",
+            "title": "本選考ES",
+            "intro": "800字以内でお書きください",
+            "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+            "is_open": "on",
+            "round": flow["rounds"][0].pk,
+        },
+    )
+    assert saved.status_code == 302
+    client.post(
+        "/selection/entry-sheet/",
+        {
+            "action": "question",
+            "label": "学生時代に力を入れたこと",
+            "kind": "text",
+            "required": "on",
+            "max_length": 800,
+        },
+    )
+    refused = client.post(
+        "/selection/entry-sheet/",
+        {"action": "question", "label": "色", "kind": "choice", "max_length": 10, "choices_text": "赤"},
+    )
+    assert refused.status_code == 400 and "選択肢は2〜20個" in refused.content.decode()
+    sheet = EntrySheet.objects.get(season=flow["season"])
+    assert (sheet.title, sheet.is_open, sheet.round_id) == ("本選考ES", True, flow["rounds"][0].pk)
+    assert [(q.label, q.max_length) for q in sheet.questions.all()] == [("学生時代に力を入れたこと", 800)]
