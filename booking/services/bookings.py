@@ -27,7 +27,7 @@ from booking.models import Booking, BookingStatus, Seminar, Slot, SlotQuota, Wai
 from booking.rules import RankAccess, bookable, changeable, rank_access, seat_ranks, seminar_open_to
 from booking.seatcounter import ALREADY, CLAIMED, FULL, REDIS_ERRORS, SeatCounter
 from booking.seats import ONE_ACTIVE_PER_SEMINAR, SeatRequest, check_in_code_new, seat_give_back, seats_take
-from booking.services.confirmations import booking_confirmation_mail
+from booking.services.confirmations import booking_cancellation_mail, booking_confirmation_mail
 from tenants.selectors import current_schema
 
 if TYPE_CHECKING:
@@ -344,6 +344,8 @@ def booking_cancel(
         seats_changed(slot_ids=[booking.slot_id])
         if record_event:
             booking_event(event="booking_cancelled", booking=booking)
+        if record_event and not by_recruiter:
+            booking_cancellation_mail(booking=booking)  # the student's own cancellation is confirmed by mail
     return booking
 
 

@@ -147,3 +147,23 @@ def booking_confirmation_mail(*, booking: Booking, changed: bool = False) -> Non
         body=body,
         key=f"booking-{'change' if changed else 'confirm'}:{booking.pk}:{booking.slot_id}",
     )
+
+
+def booking_cancellation_mail(*, booking: Booking) -> None:
+    """Queue the mail confirming a student's own cancellation, once per booking."""
+    from booking.services.mypage import mypage_url
+
+    seminar = booking.seminar
+    start = timezone.localtime(booking.slot.starts_at)
+    body = (
+        f"{booking.candidate.full_name} 様\n\n"
+        f"「{seminar.title}」{start:%Y年%-m月%-d日 %H:%M} のご予約をキャンセルしました。\n"
+        "またのご予約をお待ちしております。\n"
+        f"\n別の日程のご予約はマイページから: {mypage_url(path='/my/')}\n"
+    )
+    booking_mail_send(
+        candidate=booking.candidate,
+        subject=f"【キャンセル完了】{seminar.title}",
+        body=body,
+        key=f"booking-cancel:{booking.pk}",
+    )
