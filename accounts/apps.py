@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "アカウント"
+
+    def ready(self) -> None:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from saas.sealing import seal_existing_field
+
+        # TOTP keys are stored sealed (saas/sealing.py); django-otp's model keeps its class and migrations.
+        seal_existing_field(TOTPDevice._meta.get_field("key"), hex_value=True)

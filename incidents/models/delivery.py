@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from saas.sealing import SealedCharField
+
 
 class WebhookEndpoint(models.Model):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="incident_webhooks")
     url = models.URLField(_("送信先 URL"), max_length=500)
-    # Standard Webhooks secret: "whsec_" + base64 of the key bytes.
-    secret = models.CharField(max_length=100)
+    # Standard Webhooks secret: "whsec_" + base64 of the key bytes; stored sealed (saas/sealing.py).
+    secret = SealedCharField(max_length=100)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

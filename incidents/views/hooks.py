@@ -56,24 +56,28 @@ def tenant_webhooks(request: HttpRequest) -> HttpResponse:
     if not request.user.is_tenant_admin:
         return HttpResponseForbidden("管理者のみが利用できます。")
     form = forms.WebhookForm(request.POST or None)
+    new_secret = ""
     if request.method == "POST" and form.is_valid():
         try:
             endpoint = webhooks.webhook_endpoint_create(tenant=request.tenant, url=form.cleaned_data["url"])
         except IncidentError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"Webhook を登録しました。署名用シークレット: {endpoint.secret}")
-            return redirect("incidents_tenant_webhooks")
+            # Shown once, in this answer only: never through the messages cookie or a redirect.
+            new_secret = endpoint.secret
+            form = forms.WebhookForm()
     endpoints = WebhookEndpoint.objects.filter(tenant=request.tenant, is_active=True)
     deliveries = WebhookDelivery.objects.filter(endpoint__tenant=request.tenant).select_related("endpoint")[
         :100
     ]
-    return render(
+    response = render(
         request,
         "incidents/tenant/webhooks.html",
-        {"form": form, "endpoints": endpoints, "deliveries": deliveries},
+        {"form": form, "endpoints": endpoints, "deliveries": deliveries, "new_secret": new_secret},
         status=400 if form.errors else 200,
     )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
