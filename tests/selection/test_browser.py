@@ -171,3 +171,53 @@ def test_an_interviewer_evaluates_on_a_phone_and_a_student_answers_the_es_and_th
         draft = Answer.objects.get(submission__candidate=flow["hanako"], question=flow["question"])
         assert draft.text == "人の役に立つものづくりがしたいからです。"
         assert Offer.objects.get(pk=flow["offer"].pk).status == "accepted"
+
+
+@pytest.mark.browser
+def test_a_recruiter_defines_a_round_and_its_form_and_issues_an_offer_in_the_browser(
+    live_server_daphne, season_flow, tmp_path
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    from candidates.models import SelectionStep
+    from selection.models import Offer, Round
+
+    flow, server = season_flow, live_server_daphne
+    acme = flow["acme"]
+    taro = flow["taro"]
+    deadline = (timezone.localtime() + dt.timedelta(days=14)).strftime("%Y-%m-%dT%H:%M")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_context(locale="ja-JP").new_page()
+                page.goto(server.url(acme.host, "/login/?next=/selection/rounds/"))
+                page.fill("#id_username", acme.admin_email)
+                page.fill("#id_password", DEMO_PASSWORD)
+                page.get_by_role("button", name="ログイン").click()
+                expect(page.locator("h1")).to_contain_text("選考フロー")
+                page.fill("#id_name", "最終面接")
+                page.get_by_role("button", name="追加").click()
+                expect(page.locator("h1")).to_contain_text("最終面接 の評価フォーム")
+                page.fill("#id_label", "総合評価")
+                page.select_option("#id_kind", "scale")
+                page.get_by_role("button", name="追加").click()
+                expect(page.locator("table")).to_contain_text("総合評価")
+                page.goto(server.url(acme.host, f"/candidates/{taro.pk}/"))
+                expect(page.locator("#evaluations")).to_contain_text("最終面接")
+                page.fill("#offers input[name=deadline]", deadline)
+                page.fill("#offers input[name=start_date]", f"{timezone.localdate().year + 1}-04-01")
+                page.get_by_role("button", name="内定を出す（内定通知メールを送る）").click()
+                expect(page.locator(".messages")).to_contain_text("内定を出しました")
+                expect(page.locator("#offers")).to_contain_text("回答待ち")
+            finally:
+                browser.close()
+        with schema_context(acme.schema):
+            final = Round.objects.get(season_id=taro.season_id, name="最終面接")
+            assert [item.label for item in final.criteria.all()] == ["総合評価"]
+            assert Offer.objects.get(candidate=taro).status == "issued"
+    finally:
+        with schema_context(acme.schema):
+            for row in Round.objects.filter(season_id=taro.season_id, name="最終面接"):
+                SelectionStep.objects.filter(key=row.step_key).delete()
+                row.delete()
