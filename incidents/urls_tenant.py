@@ -7,6 +7,7 @@ from incidents.views import data, hooks, status
 urlpatterns = [
     path("status/", status.tenant_status, name="incidents_tenant_status"),
     path("status/feed.atom", status.tenant_feed, name="incidents_tenant_feed"),
+    path("status/feed/revoke/", status.tenant_feed_keys_revoke, name="incidents_tenant_feed_revoke"),
     path("status/incidents/<int:pk>/", status.tenant_incident, name="incidents_tenant_incident"),
     path("status/incidents/<int:pk>/ack/", status.tenant_incident_ack, name="incidents_tenant_ack"),
     path("status/ack/<str:token>/", status.ack_by_token, name="incidents_ack_by_token"),

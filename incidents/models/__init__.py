@@ -1,6 +1,12 @@
 """Incidents models (public schema), split by concern."""
 
-from incidents.models.delivery import DeliveryStatus, SentryAlert, WebhookDelivery, WebhookEndpoint
+from incidents.models.delivery import (
+    DeliveryStatus,
+    FeedKeyRevocation,
+    SentryAlert,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from incidents.models.leak import (
     AffectedStudent,
     DataCategory,
@@ -28,6 +34,7 @@ from incidents.models.status import (
 )
 
 __all__ = [
+    "FeedKeyRevocation",
     "Acknowledgement",
     "AffectedStudent",
     "Component",

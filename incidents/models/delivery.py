@@ -61,3 +61,15 @@ class SentryAlert(models.Model):
 
     def __str__(self) -> str:
         return self.dedupe_key
+
+
+class FeedKeyRevocation(models.Model):
+    """A company's feed keys issued before `revoked_before` no longer open its feed."""
+
+    tenant = models.OneToOneField(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="feed_key_revocation"
+    )
+    revoked_before = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {self.revoked_before:%Y-%m-%d %H:%M}"

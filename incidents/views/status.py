@@ -6,7 +6,6 @@ import nh3
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -16,11 +15,10 @@ from incidents import forms, selectors
 from incidents.errors import IncidentError
 from incidents.feeds import IncidentFeed
 from incidents.models import ComponentSubscription
-from incidents.services import notify
+from incidents.services import feedkeys, notify
 from incidents.services.leak import leak_foreign_token, leak_report
 from tenants.models import Tenant
 
-FEED_SALT = "incidents.feed"
 _markdown = MarkdownIt("commonmark")
 
 
@@ -69,20 +67,13 @@ def public_feed(request: HttpRequest) -> HttpResponse:
     return IncidentFeed()(request)
 
 
-def tenant_feed_key(*, tenant: Tenant) -> str:
-    return signing.dumps(tenant.pk, salt=FEED_SALT)
-
-
 def tenant_feed(request: HttpRequest) -> HttpResponse:
     """Readable by signed-in users, or by a feed reader holding the company's signed key."""
     tenant = request.tenant
     key = request.GET.get("key", "")
     allowed = request.user.is_authenticated
     if not allowed and key:
-        try:
-            allowed = signing.loads(key, salt=FEED_SALT) == tenant.pk
-        except signing.BadSignature:
-            allowed = False
+        allowed = feedkeys.feed_key_valid(tenant=tenant, key=key)
     if not allowed:
         return HttpResponseForbidden("フィードを読むにはログインするか、フィード用 URL を使ってください。")
     request.feed_tenant = tenant
@@ -104,10 +95,23 @@ def tenant_status(request: HttpRequest) -> HttpResponse:
         | {
             "tenant_page": True,
             "subscribed": subscribed,
-            "feed_url": f"/status/feed.atom?key={tenant_feed_key(tenant=tenant)}",
+            "feed_url": f"/status/feed.atom?key={feedkeys.feed_key_issue(tenant=tenant)}",
+            "feed_key_days": feedkeys.FEED_KEY_DAYS,
             "leak_form": forms.TenantLeakReportForm(),
         },
     )
+
+
+@login_required
+@require_POST
+def tenant_feed_keys_revoke(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_tenant_admin:
+        return HttpResponseForbidden("管理者のみが利用できます。")
+    feedkeys.feed_keys_revoke(tenant=request.tenant, actor=request.user)
+    messages.success(
+        request, "これまでのフィード用 URL をすべて無効にしました。新しい URL をお使いください。"
+    )
+    return redirect("incidents_tenant_status")
 
 
 @login_required

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import feedparser
 import pytest
+from django_tenants.utils import schema_context
 
-from incidents.models import Component, ComponentStatus, Impact, Scope, Visibility
+from accounts.models import User
+from incidents.models import Component, ComponentStatus, Impact, Scope, StaffAuditEntry, Visibility
 from incidents.selectors import booking_notice_for, incidents_visible
 from incidents.services.lifecycle import incident_create
 from incidents.services.notify import incident_fanout
@@ -160,3 +162,35 @@ def test_feed_summaries_are_text_never_markup(client, tenants):
     [entry] = [entry for entry in feed.entries if "太字" in entry.title]
     assert entry.summary_detail.type == "text/plain" and entry.summary == message
     assert entry.title_detail.type == "text/plain" and entry.title == "[調査中] <b>太字</b> の障害"
+
+
+@pytest.mark.django_db
+def test_feed_keys_expire_and_can_be_revoked(client, tenants, incidents):
+    import time
+
+    import time_machine
+
+    from incidents.services.feedkeys import FEED_KEY_DAYS
+
+    host = tenants["acme"].host
+    admin = tenant_client(tenants["acme"])
+
+    def key_from_page() -> str:
+        return admin.get("/status/").content.decode().split('href="/status/feed.atom?key=')[1].split('"')[0]
+
+    old = key_from_page()
+    assert client.get(f"/status/feed.atom?key={old}", HTTP_HOST=host).status_code == 200
+    # Keys expire.
+    with time_machine.travel(time.time() + (FEED_KEY_DAYS + 1) * 24 * 3600, tick=False):
+        assert client.get(f"/status/feed.atom?key={old}", HTTP_HOST=host).status_code == 403
+    # An admin revokes every key issued so far; the page then shows a new one that works.
+    with schema_context(tenants["acme"].schema):
+        User.objects.create_user(username="v@acme.example.jp", email="v@acme.example.jp", role="viewer")
+    viewer = tenant_client(tenants["acme"], email="v@acme.example.jp")
+    assert viewer.post("/status/feed/revoke/").status_code == 403
+    assert client.get(f"/status/feed.atom?key={old}", HTTP_HOST=host).status_code == 200
+    assert admin.post("/status/feed/revoke/").status_code == 302
+    assert client.get(f"/status/feed.atom?key={old}", HTTP_HOST=host).status_code == 403
+    new = key_from_page()
+    assert client.get(f"/status/feed.atom?key={new}", HTTP_HOST=host).status_code == 200
+    assert StaffAuditEntry.objects.filter(action="feed.keys_revoke").exists()
