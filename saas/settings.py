@@ -122,7 +122,7 @@ TEMPLATES = [
                 "accounts.context_processors.workspace",
                 "incidents.context_processors.incident_banners",
                 "seasons.context_processors.season",
-                "selection.context_processors.entry_sheet",
+                "selection.context_processors.mypage",
             ],
         },
     },

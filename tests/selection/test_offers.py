@@ -197,3 +197,15 @@ def test_the_reminders_run_from_beat_for_every_company():
     entry = BEAT_SCHEDULE["selection-offer-reminders"]
     assert entry["task"] == "selection.offer_reminders" and entry["schedule"] <= 3600
     assert "selection.offer_reminders" in app.tasks
+
+
+def test_the_my_page_links_the_offer_only_when_there_is_one(acme):
+    """A student moved to 内定 by a round's pass, before the offer is made, sees no link to an empty page."""
+    from booking.services.mypage import mypage_token_create
+
+    candidate = student(status="offer")
+    page = Client(HTTP_HOST=acme.host)
+    page.post(f"/my/login/{mypage_token_create(candidate=candidate)}/")
+    assert "内定のご連絡" not in page.get("/my/").content.decode()
+    issue(candidate)
+    assert "内定のご連絡" in page.get("/my/").content.decode()
