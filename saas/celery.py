@@ -34,6 +34,7 @@ BEAT_SCHEDULE = {
     "notifications-sequence-scan": {"task": "notifications.sequence_scan", "schedule": 60.0},
     "notifications-erased-notices-scrub": {"task": "notifications.erased_notices_scrub", "schedule": 600.0},
     # incidents
+    "tenants-exports-prune": {"task": "tenants.exports_prune", "schedule": crontab(hour=4, minute=10)},
     "incidents-maintenance-tick": {"task": "incidents.tasks.maintenance_tick_task", "schedule": 30.0},
     "incidents-ack-escalation": {"task": "incidents.tasks.ack_escalation_task", "schedule": 60.0},
     "incidents-data-reminders": {"task": "incidents.tasks.data_incident_reminders_task", "schedule": 300.0},

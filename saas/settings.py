@@ -294,6 +294,8 @@ BACKUP_WAL_SWITCH_SECONDS = env.float("BACKUP_WAL_SWITCH_SECONDS", default=30.0)
 BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
 BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
 BACKUP_MAX_AGE_HOURS = env.float("BACKUP_MAX_AGE_HOURS", default=26.0)
+# A deleted company's export (tenants/exports.py, sealed like the backups) is removed after these days.
+EXPORT_KEEP_DAYS = env.float("EXPORT_KEEP_DAYS", default=30.0)
 BACKUP_LOCK_DAYS = env.int("BACKUP_LOCK_DAYS", default=35)  # S3 Object Lock retention, when the bucket has it
 # Probes other apps add to the watchdog (incidents/watchdog/probes.py): the age of the last good backup.
 WATCHDOG_PROBES = ["recovery.probes.backup_probe"]

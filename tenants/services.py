@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
 import re
@@ -19,7 +18,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 
 from accounts.models import Role, User
 from accounts.services import user_invite
-from tenants import signals
+from tenants import exports, signals
 from tenants.cloning import quote_identifier, template_key, tenant_schema_create
 from tenants.db import dedicated_connection
 from tenants.errors import TenantError
@@ -159,11 +158,12 @@ def _schema_drop(schema_name: str) -> None:
 
 
 def tenant_export(*, tenant: Tenant, directory: Path | None = None) -> Path:
-    """Write every row of the tenant's schema as gzipped JSON (Django fixtures) and return the file."""
-    directory = directory or Path(settings.BASE_DIR) / ".data" / "exports"
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write every row of the tenant's schema as JSON (Django fixtures), gzipped and sealed to the backups'
+    recipient (tenants/exports.py), and return the file."""
+    directory = directory or exports.export_directory()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = directory / f"{tenant.slug}-{stamp}.json.gz"
+    path = directory / f"{tenant.slug}-{stamp}.json.gz.age"
     labels = [
         app.split(".")[-1]
         for app in settings.TENANT_APPS
@@ -172,8 +172,8 @@ def tenant_export(*, tenant: Tenant, directory: Path | None = None) -> Path:
     buffer = io.StringIO()
     with schema_context(tenant.schema_name):
         call_command("dumpdata", *labels, format="json", stdout=buffer, verbosity=0)
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        handle.write(buffer.getvalue())
+    exports.export_seal(text=buffer.getvalue(), path=path)
+    exports.exports_prune(directory=directory)
     return path
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import time
 
 import pytest
 from django.db import connection
@@ -12,7 +14,9 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Role, User
 from incidents.models import StaffAuditEntry
+from recovery.crypto import identity_load
 from tenants.errors import TenantError
+from tenants.exports import export_open, exports_prune
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_create, tenant_delete
 
@@ -41,7 +45,12 @@ def test_tenant_create_clones_template_and_invites_admin(tenants, committed, mai
         path = tenant_delete(tenant=created.tenant, confirm_slug="tmp-create", export_directory=tmp_path)
     assert not schema_exists("t_tmp_create")
     assert not Tenant.objects.filter(slug="tmp-create").exists()
-    rows = json.loads(gzip.open(path, "rt", encoding="utf-8").read())
+    # Sealed: nothing of it is readable without the restore key; with it, every row is there.
+    assert path.name.endswith(".json.gz.age") and b"boss@tmp.example.jp" not in path.read_bytes()
+    assert path.stat().st_mode & 0o077 == 0
+    with pytest.raises(OSError):
+        gzip.open(path, "rt").read()
+    rows = json.loads(export_open(path=path, identity=identity_load()))
     assert any(
         row["model"] == "accounts.user" and row["fields"]["email"] == "boss@tmp.example.jp" for row in rows
     )
@@ -132,3 +141,15 @@ def test_support_pages_need_staff_and_a_second_factor(client, tenants):
     client.force_login(staff)
     response = client.get("/support/tenants/", HTTP_HOST="localhost")
     assert response.status_code == 302 and "/support/otp/" in response["Location"]
+
+
+def test_old_exports_are_removed(tmp_path, settings):
+    settings.EXPORT_KEEP_DAYS = 30
+    old, fresh, legacy = (tmp_path / name for name in ("a-1.json.gz.age", "b-2.json.gz.age", "c-3.json.gz"))
+    for path in (old, fresh, legacy):
+        path.write_bytes(b"x")
+    month_ago = time.time() - 31 * 24 * 3600
+    os.utime(old, (month_ago, month_ago))
+    os.utime(legacy, (month_ago, month_ago))
+    assert exports_prune(directory=tmp_path) == 2
+    assert [path.name for path in tmp_path.iterdir()] == ["b-2.json.gz.age"]

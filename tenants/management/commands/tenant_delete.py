@@ -9,7 +9,10 @@ from tenants.services import tenant_delete
 
 
 class Command(BaseCommand):
-    help = "Export a tenant's data to .data/exports/, then drop its schema. --confirm must repeat the slug."
+    help = (
+        "Export a tenant's data to .data/exports/ (sealed to the backup recipient), then drop its schema. "
+        "--confirm must repeat the slug."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("slug")
