@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from booking.models import InterviewType, Seminar
-from candidates.models import Tag
+from candidates.models import Candidate, Tag
 from candidates.services.audit import audit_record
 from candidates.textnorm import nfkc
 from notifications.errors import NotificationError
@@ -166,6 +166,16 @@ def bulk_invite(
         found = InterviewType.objects.filter(pk=int(pk), season=season, active=True).first()
     if found is None:
         raise SelectionError("案内する説明会か面接を選んでください。")
+    if isinstance(found, InterviewType):
+        # Only students at the interview's step can book it: an invitation others cannot use helps nobody.
+        elsewhere = (
+            Candidate.objects.filter(pk__in=_checked(candidate_ids)).exclude(status=found.step).count()
+        )
+        if elsewhere:
+            raise SelectionError(
+                f"{elsewhere:,}名はこの面接を予約できる選考ステップにいません。"
+                "先に「選考に移す」で移すか、一覧をステータスで絞り込んでください。"
+            )
     title = found.title if isinstance(found, Seminar) else found.name
     return bulk_mail(
         candidate_ids=candidate_ids,

@@ -131,3 +131,25 @@ def test_ten_thousand_students_move_in_a_bounded_number_of_statements(
     assert Candidate.objects.filter(family_name="一括", status=flow["rounds"][1].step_key).count() == 10_000
     assert AuditEntry.objects.get(action="bulk_move").student_count == 10_000
     print(f"bulk move of 10,000 students: {elapsed:.2f} s")
+
+
+def test_an_interview_invitation_goes_only_to_students_who_can_book_it(acme, flow, make_user):
+    client, _recruiter = make_user("recruiter")
+    rank_b_students(2)  # status "entry": the 一次面接 is for status "interview"
+    target = f"interview:{flow['types'][0].pk}"
+    refused = client.post(
+        "/selection/bulk/", {"rank": "B", "action": "invite", "target": target, "expected": "2"}
+    )
+    assert (
+        refused.status_code == 400
+        and "2名はこの面接を予約できる選考ステップにいません" in refused.content.decode()
+    )
+    assert not SegmentMail.objects.exists()
+    Candidate.objects.filter(rank="B").update(status="interview")
+    assert (
+        client.post(
+            "/selection/bulk/", {"rank": "B", "action": "invite", "target": target, "expected": "2"}
+        ).status_code
+        == 302
+    )
+    assert SegmentMail.objects.get().recipients == 2
