@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-rush nginx pgbouncer drill restore bench-recovery
+.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-rush bench-fleet nginx pgbouncer drill restore bench-recovery
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -91,3 +91,7 @@ bench-recovery: services
 
 bench-rush: services nginx
 	SAAS_TESTING=1 $(BIN)/python bench/rush.py
+
+# 3月1日 0:00 at fleet scale (FLEET_COMPANIES, FLEET_OPENING, FLEET_STUDENTS, FLEET_ARRIVAL_S: bench/fleet.py).
+bench-fleet: services nginx
+	SAAS_TESTING=1 $(BIN)/python bench/fleet.py

@@ -36,8 +36,15 @@ class Recorder:
         self.responses: list[tuple[float, float, int, str]] = []  # sent at, latency, status, code
         self.timeouts = 0
 
-    async def call(self, pool: HttpPool, method, path, *, headers, body=None):
-        """Latency counts from when the student wants to send, waiting for a connection included."""
+    def add(self, sent: float, latency: float, status: int, code: str, tag) -> None:
+        self.responses.append(
+            (sent, latency, status, code) if tag is None else (sent, latency, status, code, tag)
+        )
+
+    async def call(self, pool: HttpPool, method, path, *, headers, body=None, tag=None):
+        """Latency counts from when the student wants to send, waiting for a connection included.
+
+        With a `tag` (the student's company, in the fleet benchmark) the response carries it last."""
         sent = time.time()
         try:
             status, raw, cookies = await pool.request(
@@ -45,10 +52,10 @@ class Recorder:
             )
         except ClientTimeout:
             self.timeouts += 1
-            self.responses.append((sent, time.time() - sent, 0, "timeout"))
+            self.add(sent, time.time() - sent, 0, "timeout", tag)
             return 0, {"code": "timeout"}, None
         except (ClientError, OSError) as error:
-            self.responses.append((sent, time.time() - sent, 0, f"client:{type(error).__name__}"))
+            self.add(sent, time.time() - sent, 0, f"client:{type(error).__name__}", tag)
             return 0, {"code": "client_error"}, None
         latency = time.time() - sent
         try:
@@ -56,7 +63,7 @@ class Recorder:
         except ValueError:
             data = {}
         code = data.get("code", "page" if status < 400 else f"http{status}")
-        self.responses.append((sent, latency, status, code))
+        self.add(sent, latency, status, code, tag)
         return status, data, cookies.get("rush_room")
 
 
@@ -66,6 +73,9 @@ def pool_for(base: str, limit: int) -> HttpPool:
 
 
 async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: float, results: list) -> None:
+    # The fleet benchmark's students name their own company (host, seminar, slots) and carry it as a tag.
+    spec = {**spec, **one["at"]} if "at" in one else spec
+    tag = one.get("tag")
     seminar = spec["seminar"]
     arrive = t0 + one["offset"]
     await asyncio.sleep(max(arrive - time.time(), 0))
@@ -73,12 +83,13 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
     cookie = f"rush_pass={one['pass']}"
     headers = {"Host": spec["host"], "Cookie": cookie, "Accept": "text/html"}
     # The link on the student's My Page leads to the rush page (the rank's page, for a valid pass only).
-    await rec.call(session, "GET", one["page"], headers=headers)
+    await rec.call(session, "GET", one["page"], headers=headers, tag=tag)
     slots = list(spec["slots"])
     random.shuffle(slots)
     tried = 0
     room = None
     final, booked = None, None
+    ticket = None  # the place in line the waiting room gave (its order is the admission order)
     deadline = arrived + spec.get("give_up_s", 120)
     while final is None and time.time() < deadline:
         post_headers = {
@@ -95,12 +106,14 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
             f"/my/rush/{seminar}/book",
             headers=post_headers,
             body=json.dumps({"slot": slots[tried % len(slots)]}),
+            tag=tag,
         )
         room = got_room or room
         code = data.get("code")
         if code == "booked":
             final, booked = "booked", (data.get("committed_at"), data.get("slot"))
         elif code == "queued":
+            ticket = ticket or data.get("ticket")
             while True:
                 await asyncio.sleep(float(data.get("poll_after_s", 1.0)))
                 status, data, got_room = await rec.call(
@@ -108,6 +121,7 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
                     "GET",
                     f"/my/rush/{seminar}/queue",
                     headers={"Host": spec["host"], "Cookie": cookie, "Accept": "application/json"},
+                    tag=tag,
                 )
                 room = got_room or room
                 if data.get("code") != "queued" or time.time() > deadline:
@@ -115,7 +129,7 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
             if data.get("code") == "full":
                 final = "full"
             elif data.get("code") not in ("admitted", "queued"):
-                if data.get("code") in ("unavailable", "timeout", "client_error"):
+                if data.get("code") in ("unavailable", "busy", "timeout", "client_error"):
                     await asyncio.sleep(1.0)
                 else:
                     final = data.get("code") or f"http{status}"
@@ -126,8 +140,8 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
                 final = "full"
         elif code == "not_open":
             final = "not_open"
-        elif code in ("unavailable", "timeout", "client_error"):
-            await asyncio.sleep(1.0)
+        elif code in ("unavailable", "busy", "timeout", "client_error"):
+            await asyncio.sleep(2.0 if code == "busy" else 1.0)
         else:
             final = code or f"http{status}"
     results.append(
@@ -137,6 +151,8 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
             "final": final or "unanswered",
             "booked": booked,
             "rank": one.get("rank"),
+            "tag": tag,
+            "ticket": ticket,
         }
     )
 

@@ -87,20 +87,23 @@ class RssSampler:
     def __init__(self, pids: list[int]) -> None:
         self.pids = pids
         self.peak = 0.0
+        self.max_fds = 0  # the most descriptors the server processes held open together
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self) -> None:
         while not self.stop.is_set():
-            total = 0
+            total = fds = 0
             for pid in self.pids:
                 try:
                     parent = psutil.Process(pid)
                     for process in [parent, *parent.children(recursive=True)]:
                         total += process.memory_info().rss
+                        fds += process.num_fds()
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total / 2**20)
+            self.max_fds = max(self.max_fds, fds)
             time.sleep(0.5)
 
     def __enter__(self) -> RssSampler:
