@@ -20,6 +20,11 @@ class BookingConfig(AppConfig):
         from candidates.signals import ranks_changed
 
         ranks_changed.connect(_ranks_changed, dispatch_uid="booking.rush_passes")
+        # The candidate page's panel that mails the student their My Page link.
+        from booking.panels import mypage_panel
+        from candidates.detailpanels import detail_panel_register
+
+        detail_panel_register(mypage_panel)
 
 
 def _ranks_changed(sender, *, candidate_ids, **kwargs) -> None:

@@ -81,3 +81,21 @@ def attendance_event(*, booking, attendance: str) -> None:
             logger.exception("step-mail trigger failed event=%s booking=%s", attendance, booking_id)
 
     transaction.on_commit(record)
+
+
+def student_page_push(*, candidate_id: int, event: dict) -> None:
+    """Show something on the student's open My Pages at once (after the transaction commits); best effort:
+    the mail and the page on its next load say the same."""
+    from notifications.services import student_push
+    from tenants.models import Tenant
+
+    schema_name = current_schema()
+
+    def push() -> None:
+        try:
+            tenant = Tenant.objects.only("pk", "schema_name").get(schema_name=schema_name)
+            student_push(tenant=tenant, candidate_id=candidate_id, event=event)
+        except Exception:
+            logger.warning("My Page push failed event=%s", event.get("type"))
+
+    transaction.on_commit(push)

@@ -129,6 +129,15 @@ def waitlist_due_offers(*, now: datetime | None = None) -> QuerySet[WaitlistEntr
     return WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=now)
 
 
+def slot_waitlist(*, slot: Slot) -> QuerySet[WaitlistEntry]:
+    """The slot's open waiting list in its order (offered first in line, then the waiting)."""
+    return (
+        WaitlistEntry.objects.filter(slot=slot, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+        .select_related("candidate")
+        .order_by("created_at", "id")
+    )
+
+
 def slot_bookings(*, slot: Slot) -> QuerySet[Booking]:
     return (
         Booking.objects.filter(slot=slot, status=BookingStatus.ACTIVE)

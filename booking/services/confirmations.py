@@ -122,22 +122,28 @@ def booking_confirm_by_id(*, booking_id: int) -> None:
         booking_confirmation_mail(booking=booking)
 
 
+# The student's own sign-in link, minted when the mail leaves (the stored copy never holds it).
+MYPAGE_LINK = "{{ マイページURL }}"
+
+
+def where_lines(*, place: str, online_url: str) -> str:
+    """Where it happens, for a mail: the place and the online meeting's address, each when there is one."""
+    return (f"場所: {place}\n" if place else "") + (f"オンライン: {online_url}\n" if online_url else "")
+
+
 def booking_confirmation_mail(*, booking: Booking, changed: bool = False) -> None:
     """Queue the mail confirming a booking (or its change) in the company's outbox, once per booking."""
-    from booking.services.mypage import mypage_url
-
     slot = booking.slot
     seminar = booking.seminar
     start = timezone.localtime(slot.starts_at)
     end = timezone.localtime(slot.ends_at)
     verb = "変更" if changed else "予約"
-    where = seminar.place or seminar.online_url or ""
     body = (
         f"{booking.candidate.full_name} 様\n\n"
         f"「{seminar.title}」の{verb}を承りました。\n"
         f"日時: {start:%Y年%-m月%-d日 %H:%M}〜{end:%H:%M}\n"
-        + (f"場所: {where}\n" if where else "")
-        + f"\n予約の確認・変更・キャンセルはマイページから: {mypage_url(path='/my/')}\n"
+        + where_lines(place=seminar.place, online_url=seminar.online_url)
+        + f"\n予約の確認・変更・キャンセルはマイページから:\n{MYPAGE_LINK}\n"
     )
     if not changed:
         booking_event(event="seminar_booked", booking=booking)
@@ -146,24 +152,24 @@ def booking_confirmation_mail(*, booking: Booking, changed: bool = False) -> Non
         subject=f"【{verb}完了】{seminar.title}",
         body=body,
         key=f"booking-{'change' if changed else 'confirm'}:{booking.pk}:{booking.slot_id}",
+        needs_render=True,
     )
 
 
 def booking_cancellation_mail(*, booking: Booking) -> None:
     """Queue the mail confirming a student's own cancellation, once per booking."""
-    from booking.services.mypage import mypage_url
-
     seminar = booking.seminar
     start = timezone.localtime(booking.slot.starts_at)
     body = (
         f"{booking.candidate.full_name} 様\n\n"
         f"「{seminar.title}」{start:%Y年%-m月%-d日 %H:%M} のご予約をキャンセルしました。\n"
         "またのご予約をお待ちしております。\n"
-        f"\n別の日程のご予約はマイページから: {mypage_url(path='/my/')}\n"
+        f"\n別の日程のご予約はマイページから:\n{MYPAGE_LINK}\n"
     )
     booking_mail_send(
         candidate=booking.candidate,
         subject=f"【キャンセル完了】{seminar.title}",
         body=body,
         key=f"booking-cancel:{booking.pk}",
+        needs_render=True,
     )

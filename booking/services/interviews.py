@@ -33,6 +33,7 @@ from booking.selectors.interviews import (
     interviewer_is_free,
     interviewers_by_load,
 )
+from booking.services.confirmations import MYPAGE_LINK, where_lines
 
 if TYPE_CHECKING:
     from candidates.models import Candidate
@@ -253,18 +254,15 @@ def interview_reminders_send(*, now: datetime | None = None) -> int:
 
 
 def _confirmation_mail(*, booking: InterviewBooking, verb: str) -> None:
-    from booking.services.mypage import mypage_url
-
     interview_type = booking.interview_type
     start = timezone.localtime(booking.session.starts_at)
-    where = interview_type.place or interview_type.online_url
     lead = "明日は面接の日です。" if verb == "リマインド" else f"面接の{verb}を承りました。"
     body = (
         f"{booking.candidate.full_name} 様\n\n{lead}\n"
         f"{interview_type.name}: {start:%Y年%-m月%-d日 %H:%M}〜（{interview_type.duration_minutes}分）\n"
-        + (f"場所: {where}\n" if where else "")
-        + f"\n変更・キャンセルはマイページから（開始の {interview_type.change_deadline_hours} 時間前まで）: "
-        f"{mypage_url(path='/my/')}\n"
+        + where_lines(place=interview_type.place, online_url=interview_type.online_url)
+        + f"\n変更・キャンセルはマイページから（開始の {interview_type.change_deadline_hours} 時間前まで）:\n"
+        f"{MYPAGE_LINK}\n"
     )
     subject = f"【{'明日の面接' if verb == 'リマインド' else verb + '完了'}】{interview_type.name}"
     booking_mail_send(
@@ -272,6 +270,7 @@ def _confirmation_mail(*, booking: InterviewBooking, verb: str) -> None:
         subject=subject,
         body=body,
         key=f"interview-{verb}:{booking.pk}:{booking.session_id}",
+        needs_render=True,
     )
 
 

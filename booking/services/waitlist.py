@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from booking import errors
 from booking.live import seats_changed
-from booking.mail import booking_mail_send
+from booking.mail import booking_mail_send, student_page_push
 from booking.models import (
     POOL,
     Booking,
@@ -63,6 +63,7 @@ def waitlist_offer_next(*, quota: SlotQuota, now: datetime) -> WaitlistEntry | N
     entry.offer_expires_at = now + timedelta(minutes=minutes)
     entry.save(update_fields=["status", "held_quota", "offer_expires_at"])
     _offer_mail(entry=entry)
+    _offer_push(entry=entry)
     schema_name = current_schema()
     entry_id, eta = entry.pk, entry.offer_expires_at
 
@@ -199,6 +200,24 @@ def _int(value: int | str) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def _offer_push(*, entry: WaitlistEntry) -> None:
+    """The offer on the student's open My Page (static/booking/offers.js draws it as home.html does)."""
+    start = timezone.localtime(entry.slot.starts_at)
+    deadline = timezone.localtime(entry.offer_expires_at)
+    student_page_push(
+        candidate_id=entry.candidate_id,
+        event={
+            "type": "offer",
+            "entry": entry.pk,
+            "title": entry.slot.seminar.title,
+            "when": dateformat.format(start, "n月j日(D) H:i"),
+            "deadline": dateformat.format(deadline, "n月j日 H:i"),
+            "accept": f"/my/waitlist/{entry.pk}/accept/",
+            "leave": f"/my/waitlist/{entry.pk}/leave/",
+        },
+    )
 
 
 def _offer_mail(*, entry: WaitlistEntry) -> None:

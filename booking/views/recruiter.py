@@ -176,13 +176,15 @@ def slot_detail(request: HttpRequest, slot_id: int) -> HttpResponse:
 
 def _slot(request, slot, *, form=None, status=200) -> HttpResponse:
     bookings = list(selectors.slot_bookings(slot=slot))
+    waitlist = list(selectors.slot_waitlist(slot=slot))
     # The booking and check-in list of a slot names its students: audited, so bulk reads reach the leak checks.
     audit_request(
         request=request,
         action="list",
-        student_count=len(bookings),
+        student_count=len(bookings) + len(waitlist),
         target=f"予約一覧（枠 {slot.pk}）",
-        candidate_ids=[booking.candidate_id for booking in bookings],
+        candidate_ids=[booking.candidate_id for booking in bookings]
+        + [entry.candidate_id for entry in waitlist],
     )
     return render(
         request,
@@ -191,6 +193,7 @@ def _slot(request, slot, *, form=None, status=200) -> HttpResponse:
             "slot": slot,
             "quotas": slot.quotas.all(),
             "bookings": bookings,
+            "waitlist": waitlist,
             "form": form
             or QuotaForm(initial={"capacity": slot.capacity, "quotas": quotas_format(slot.quotas.all())}),
             "attendance_choices": Attendance.choices,
