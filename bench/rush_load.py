@@ -186,10 +186,18 @@ async def run_closed(spec: dict) -> dict:
 
 
 async def run_watchers(spec: dict) -> dict:
-    """Hold websockets until `until`; record (as-of, received) of every seats frame per socket."""
+    """Hold websockets until `until`; record (as-of, received) of every seats frame per socket.
+
+    At the stop every socket is closed and every watcher's `done` resolved before the tasks are cancelled:
+    Python 3.11's asyncio.wait_for can swallow a cancellation (when the awaited thing completes at the same
+    moment), and a watcher then left awaiting `done` on a quiet socket kept the process alive forever.
+    """
     seen: list[list[tuple[float, float]]] = []
     failed = Counter()
     connected = 0
+    stopping = False
+    transports: set[asyncio.BaseTransport] = set()
+    dones: set[asyncio.Future] = set()
     ready_file = Path(spec["ready_file"])
     loop = asyncio.get_running_loop()
 
@@ -198,6 +206,8 @@ async def run_watchers(spec: dict) -> dict:
         frames: list[tuple[float, float]] = []
         seen.append(frames)
         for attempt in range(5):
+            if stopping:
+                return
             key = base64.b64encode(random.randbytes(16)).decode()
             request = (
                 f"GET {spec['path']} HTTP/1.1\r\nHost: {spec['host']}\r\nUpgrade: websocket\r\n"
@@ -205,6 +215,8 @@ async def run_watchers(spec: dict) -> dict:
                 f"Origin: http://{spec['host']}\r\nCookie: rush_pass={one['pass']}\r\n\r\n"
             ).encode()
             done = loop.create_future()
+            dones.add(done)
+            transport = None
             try:
                 transport, protocol = await asyncio.wait_for(
                     loop.create_connection(
@@ -214,11 +226,21 @@ async def run_watchers(spec: dict) -> dict:
                     ),
                     30,
                 )
+                transports.add(transport)
+                if stopping:  # the stop came while connecting (and its cancellation may have been lost)
+                    return
                 await asyncio.wait_for(protocol.opened, 30)
             except (OSError, TimeoutError) as error:
                 failed[type(error).__name__] += 1
+                if transport is not None:
+                    transport.close()
                 await asyncio.sleep(0.5 + attempt)
                 continue
+            finally:
+                if stopping and transport is not None:
+                    transport.close()
+            if stopping:
+                return
             connected += 1
             try:
                 await done
@@ -235,17 +257,28 @@ async def run_watchers(spec: dict) -> dict:
     tasks = []
     gap = 1.0 / spec.get("connect_rate", 800)
     reporter = asyncio.create_task(report_ready())
+    stop_file = Path(spec["stop_file"])
     for index, one in enumerate(spec["watchers"]):
+        if time.time() >= spec["until"] or stop_file.exists():
+            break
         tasks.append(asyncio.create_task(watch(one, index)))
         await asyncio.sleep(gap)
-    stop_file = Path(spec["stop_file"])
     while time.time() < spec["until"] and not stop_file.exists():
         await asyncio.sleep(0.5)
     held = connected  # open until the end, after the rush
-    for task in tasks:
+    stopping = True
+    for done in dones:
+        if not done.done():
+            done.set_result(None)
+    for transport in transports:
+        transport.close()
+    for task in (*tasks, reporter):
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    reporter.cancel()
+    # Every task ends by itself now (a connect under way within its 30 s timeout); never wait forever.
+    if tasks:
+        _, stuck = await asyncio.wait(tasks, timeout=40)
+        if stuck:
+            print(f"rush_load: {len(stuck)} watchers did not stop", file=sys.stderr)
     return {"frames": seen, "failed": dict(failed), "held": held}
 
 

@@ -3,12 +3,14 @@
 Django's full request cycle (the WSGI worker's pure-Python HTTP parsing, the handler, the middleware chain)
 costs more than deciding a seat does. This application parses HTTP in C (uvicorn with httptools) and runs
 the rush pipeline (booking/rush/pipeline.py) on the event loop: `book_on_loop` is its event-loop driver,
-the twin of pipeline.book_sync. The request comes straight from the ASGI scope (RushRequest), the company
-from the host cache, the seminar from the per-process state; each gate call goes out with the other calls
-of the same loop turn in one pipeline (booking/rush/redis_batch.py), and only winners' PostgreSQL writes go
-to a small thread pool, batched (booking/rush/persist.py). Everything else — pages, places in line, Redis
-trouble, anything not cached yet — runs the same pipeline on threads with Django's full request
-(booking.rush.middleware). Deployments without the split answer /my/rush/ through Django the same way.
+the twin of pipeline.book_sync, and `page_on_loop` answers the rush page with pages.page_answer, the
+decision pages.seminar_page makes on threads. The request comes straight from the ASGI scope (RushRequest),
+the company from the host cache, the seminar from the per-process state; each Redis call goes out with the
+other calls of the same loop turn in one pipeline (booking/rush/redis_batch.py), and only winners'
+PostgreSQL writes go to a small thread pool, batched (booking/rush/persist.py). Everything else — places in
+line, Redis trouble on a booking, anything not cached yet — runs the same pipeline on threads with Django's
+full request (booking.rush.middleware). Deployments without the split answer /my/rush/ through Django the
+same way.
 
 Run one process per port and core behind the proxy (deploy/layout.py::uvicorn_rush_command; asyncio's loop
 accepts the opening second's new connections at once, uvloop's left them queued for seconds while busy).
@@ -38,24 +40,26 @@ from django.core.exceptions import DisallowedHost  # noqa: E402
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
-from django_tenants.utils import schema_context  # noqa: E402
+from django_tenants.utils import get_public_schema_name, schema_context  # noqa: E402
 
 # Everything a booking touches, imported now rather than by the first request of the rush on the event loop.
 import booking.live  # noqa: E402, F401
 import booking.services.bookings  # noqa: E402, F401
 import booking.services.confirmations  # noqa: E402, F401
 from booking import clients, keys  # noqa: E402
-from booking.rush import budgets  # noqa: E402
+from booking.rush import budgets, pages  # noqa: E402
 from booking.rush.answers import answer  # noqa: E402
 from booking.rush.gate import GATE_SCRIPT, Gate, gate_answer  # noqa: E402
 from booking.rush.middleware import RushMiddleware  # noqa: E402
 from booking.rush.outcomes import busy, signed_out, unavailable  # noqa: E402
+from booking.rush.passes import StudentPass  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
 from booking.rush.pipeline import Claim, Decided, Persist, book_steps, finish  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
 from booking.rush.request import RushRequest, student_of  # noqa: E402
 from booking.rush.state import seminar_state, seminar_state_or_stale  # noqa: E402
 from booking.seatcounter import SeatCounter  # noqa: E402
+from booking.services.rush_passes import revoked_after, rush_pass_revoked_in_db  # noqa: E402
 from tenants.selectors import tenant_for_host, tenant_for_host_known  # noqa: E402
 
 THREADS = int(os.environ.get("RUSH_THREADS", "8"))
@@ -72,6 +76,9 @@ _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="rush")
 _light = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rush-light")
 _rush = RushMiddleware(lambda request: HttpResponse("Not Found", status=404))
 _BOOK = re.compile(r"^/my/rush/(\d{1,12})/book$")
+_PAGE = re.compile(r"^/my/rush/(\d{1,12})/$")
+# 0 serves the rush page on the threads instead (the benchmark's before/after comparison, bench/rush_pages.py).
+PAGES_ON_LOOP = os.environ.get("RUSH_PAGES_ON_LOOP", "1") != "0"
 
 
 def _not_found() -> HttpResponse:
@@ -151,6 +158,22 @@ def _state_refresh(tenant: Any, seminar_id: int) -> None:
         pass  # PostgreSQL away: the next request past the expiry asks again
 
 
+async def _state_on_loop(tenant: Any, seminar_id: int) -> tuple[Any, bool]:
+    """The seminar's state from the process's copy: (state, False), or (None, False) for a seminar known not
+    to exist; (None, True) when it could not be loaded (the regular way then answers). A copy past its time
+    is used while one refresh runs on a thread."""
+    schema = tenant.schema_name
+    state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
+    if state is None and refresh:
+        await _once(("state", schema, seminar_id), _state_refresh, tenant, seminar_id)
+        state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
+        if state is None and refresh:
+            return None, True
+    if refresh:
+        asyncio.get_running_loop().run_in_executor(_light, _state_refresh, tenant, seminar_id)
+    return state, False
+
+
 _redis: dict[int, RedisBatcher] = {}
 _batchers: dict[int, WinnerBatcher] = {}
 # Gate objects (their keys built once), per company and seminar; bounded, least used out first.
@@ -182,24 +205,31 @@ def _gate(schema: str, seminar_id: int) -> Gate:
     return gate
 
 
+async def _company(request: RushRequest) -> tuple[HttpResponse | None, Any]:
+    """The company of the request's host, from this process's host cache: (None, tenant); (404, None) for a
+    host that serves nothing; (None, None) when the regular way must ask (the lookup failed)."""
+    try:
+        hostname = request.get_host().split(":")[0]
+    except DisallowedHost:
+        return _not_found(), None
+    known, tenant = tenant_for_host_known(hostname=hostname)
+    if tenant is None:
+        if known:
+            return _not_found(), None  # a host known to be missing: answered from memory
+        # First contact (or the entry expired): one lookup on a thread, every request of the moment waits for it.
+        tenant = await _once(("host", hostname), _host_lookup, hostname)
+    return None, tenant
+
+
 async def book_on_loop(request: RushRequest, *, seminar_id: int, started: float) -> HttpResponse | None:
     """A booking decided on the event loop: the pipeline's steps, performed without blocking the loop.
 
     None means "take the regular way" (something this process has not cached yet, or Redis trouble): the
     thread path then runs the same steps with the database at hand.
     """
-    try:
-        hostname = request.get_host().split(":")[0]
-    except DisallowedHost:
-        return _not_found()
-    known, tenant = tenant_for_host_known(hostname=hostname)
+    refused, tenant = await _company(request)
     if tenant is None:
-        if known:
-            return _not_found()  # a host known to be missing: answered from memory
-        # First contact (or the entry expired): one lookup on a thread, every request of the moment waits for it.
-        tenant = await _once(("host", hostname), _host_lookup, hostname)
-        if tenant is None:
-            return None
+        return refused
     schema = tenant.schema_name
     if not budgets.admission.enter(schema):
         return answer(busy())  # this company's share of the process is taken: at once, nothing asked
@@ -216,14 +246,9 @@ async def _book_admitted(
     if student_of(request, schema=schema) is None:
         # No valid pass: answered before anything about the seminar is looked up.
         return answer(signed_out())
-    state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
-    if state is None and refresh:
-        await _once(("state", schema, seminar_id), _state_refresh, tenant, seminar_id)
-        state, refresh = seminar_state_or_stale(schema=schema, seminar_id=seminar_id)
-        if state is None and refresh:
-            return None
-    if refresh:
-        asyncio.get_running_loop().run_in_executor(_light, _state_refresh, tenant, seminar_id)
+    state, unloaded = await _state_on_loop(tenant, seminar_id)
+    if unloaded:
+        return None
     redis_batcher = _redis_batcher()
     gate = _gate(schema, seminar_id)
 
@@ -253,6 +278,71 @@ async def _book_admitted(
         )
 
     return finish(request, decided, gate=gate, started=started, count=count)
+
+
+async def page_on_loop(request: RushRequest, *, seminar_id: int) -> HttpResponse | None:
+    """The rush page answered on the event loop with pages.page_answer, the decision the thread path makes.
+
+    The pass is read in memory, its revocation asked in this loop turn's Redis pipeline (PostgreSQL on a
+    thread when Redis is away), the seminar and the company come from the process's copies and the page
+    body from its LRU. None means "take the regular way" (not cached yet, or PostgreSQL trouble).
+    """
+    refused, tenant = await _company(request)
+    if tenant is None:
+        return refused
+    schema = tenant.schema_name
+    if schema == get_public_schema_name():
+        return _not_found()
+    if not budgets.admission.enter(schema):
+        return answer(busy())
+    try:
+        return await _page_admitted(request, tenant=tenant, seminar_id=seminar_id)
+    finally:
+        budgets.admission.leave(schema)
+
+
+async def _page_admitted(request: RushRequest, *, tenant: Any, seminar_id: int) -> HttpResponse | None:
+    student = student_of(request, schema=tenant.schema_name)
+    if student is None:
+        return pages.page_answer(seminar_id=seminar_id, student=None, revoked=False, state=None)
+    revoked = await _revoked(tenant, student)
+    if revoked is None:
+        return None
+    state = None
+    if not revoked:
+        state, unloaded = await _state_on_loop(tenant, seminar_id)
+        if unloaded:
+            return None
+        if (
+            state is not None
+            and state.open_to(student)
+            and pages.page_body_cached(state=state, rank=student.rank) is None
+        ):
+            # Rendered once on a thread for everyone asking for this page meanwhile.
+            key = ("page", state.schema, seminar_id, student.rank, state.version)
+            if await _once(key, pages.page_body, state=state, rank=student.rank) is None:
+                return None
+    return pages.page_answer(seminar_id=seminar_id, student=student, revoked=revoked, state=state)
+
+
+async def _revoked(tenant: Any, student: StudentPass) -> bool | None:
+    """Whether the pass was revoked since it was issued (None: PostgreSQL could not say either)."""
+    key = keys.revoked_key(schema=tenant.schema_name)
+    try:
+        found = await _redis_batcher().call("HGET", key, str(student.candidate_id))
+    except clients.REDIS_ERRORS:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(_light, _revoked_in_db, tenant, student)
+        except DatabaseError:
+            return None
+    return revoked_after(found, issued_at=student.issued_at)
+
+
+@_returns_connection
+def _revoked_in_db(tenant: Any, student: StudentPass) -> bool:
+    with schema_context(tenant.schema_name):
+        return rush_pass_revoked_in_db(candidate_id=student.candidate_id, issued_at=student.issued_at)
 
 
 async def steps_run_async(steps: Any, perform: Callable[[Any], Any]) -> Decided:
@@ -307,6 +397,8 @@ async def application(scope, receive, send) -> None:
     booking = _BOOK.match(scope["path"])
     if booking is not None:
         response = await book_on_loop(RushRequest(scope, body), seminar_id=int(booking[1]), started=started)
+    elif PAGES_ON_LOOP and scope["method"] == "GET" and (page := _PAGE.match(scope["path"])) is not None:
+        response = await page_on_loop(RushRequest(scope, body), seminar_id=int(page[1]))
     if response is None:
         executor = _pool if booking is not None else _light
         response = await loop.run_in_executor(executor, handle, ASGIRequest(scope, io.BytesIO(body)))

@@ -12,6 +12,7 @@ from booking import errors
 from booking.rules import offer_holder
 from booking.rush import passes
 from booking.rush.answers import answer_refusal
+from booking.rush.passes import StudentPass
 from booking.rush.request import student_of
 from booking.rush.state import SeminarState, seminar_state
 from booking.services.rush_passes import rush_pass_revoked
@@ -27,36 +28,58 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
-    """The page every student loads at the opening second, served only to a valid pass.
+    """The page every student loads at the opening second, on a thread (Django, or the workers' thread path).
 
-    The rank stays on the server: the address names only the seminar, and the page of the pass's rank is
-    rendered once per company, seminar, rank and version in each process. It carries the meeting link, so
-    neither the proxy nor the browser keeps it (no-store). Without a valid pass: to the regular page, which
-    hands one out.
+    The workers' event loop answers the same page with the same decision (booking/rush/asgi.py::page_on_loop).
     """
     schema = current_schema()
     student = student_of(request, schema=schema)
-    if student is not None and rush_pass_revoked(
-        candidate_id=student.candidate_id, issued_at=student.issued_at
-    ):
-        student = None
     if student is None:
+        return page_answer(seminar_id=seminar_id, student=None, revoked=False, state=None)
+    revoked = rush_pass_revoked(candidate_id=student.candidate_id, issued_at=student.issued_at)
+    state = None if revoked else seminar_state(schema=schema, seminar_id=seminar_id)
+    return page_answer(seminar_id=seminar_id, student=student, revoked=revoked, state=state)
+
+
+def page_answer(
+    *, seminar_id: int, student: StudentPass | None, revoked: bool, state: SeminarState | None
+) -> HttpResponse:
+    """The rush page's one decision, whichever way the request came: given a pass (or None), whether it was
+    revoked, and the seminar's state.
+
+    The rank stays on the server: the address names only the seminar, and the page of the pass's rank is
+    rendered once per company, seminar, rank and version in each process. It carries the meeting link, so
+    neither the proxy nor the browser keeps it (no-store). Without a valid, unrevoked pass: to the regular
+    page, which hands one out. A rank the seminar is not open to hears "not visible", as for a missing seminar.
+    """
+    if student is None or revoked:
         return HttpResponse(
             status=302, headers={"Location": f"/my/seminars/{seminar_id}/", "Cache-Control": "no-store"}
         )
-    state = seminar_state(schema=schema, seminar_id=seminar_id)
     if state is None or not state.open_to(student):
         return _no_store(answer_refusal(errors.NotVisibleError()))
-    key = (state.schema, seminar_id, student.rank, state.version)
-    body = _pages.get(key)
-    if body is None:
-        body = _pages[key] = _render_page(state=state, rank=student.rank).encode("utf-8")
-    response = HttpResponse(body, content_type="text/html; charset=utf-8")
+    response = HttpResponse(
+        page_body(state=state, rank=student.rank), content_type="text/html; charset=utf-8"
+    )
     # The security middleware does not run for this path: the same headers, set here.
     response["X-Frame-Options"] = "DENY"
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "same-origin"
     return _no_store(response)
+
+
+def page_body_cached(*, state: SeminarState, rank: str) -> bytes | None:
+    """The rendered page of this rank and version, if this process has it (no rendering)."""
+    return _pages.get((state.schema, state.seminar_id, rank, state.version))
+
+
+def page_body(*, state: SeminarState, rank: str) -> bytes:
+    """The page of this rank and version, rendered once per process."""
+    key = (state.schema, state.seminar_id, rank, state.version)
+    body = _pages.get(key)
+    if body is None:
+        body = _pages[key] = _render_page(state=state, rank=rank).encode("utf-8")
+    return body
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

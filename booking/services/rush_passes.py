@@ -59,7 +59,17 @@ def rush_pass_revoked(*, candidate_id: int, issued_at: int) -> bool:
     try:
         found = counter_client().hget(revoked_key(schema=current_schema()), str(candidate_id))
     except REDIS_ERRORS:
-        return RushPassRevocation.objects.filter(
-            candidate_id=candidate_id, revoked_at__gte=datetime.fromtimestamp(issued_at, UTC)
-        ).exists()
+        return rush_pass_revoked_in_db(candidate_id=candidate_id, issued_at=issued_at)
+    return revoked_after(found, issued_at=issued_at)
+
+
+def revoked_after(found: bytes | str | int | None, *, issued_at: int) -> bool:
+    """Whether Redis's revocation entry (the revocation second, or None) ends a pass issued at `issued_at`."""
     return found is not None and int(found) >= issued_at
+
+
+def rush_pass_revoked_in_db(*, candidate_id: int, issued_at: int) -> bool:
+    """The same question asked of PostgreSQL (inside the company's schema), for when Redis is away."""
+    return RushPassRevocation.objects.filter(
+        candidate_id=candidate_id, revoked_at__gte=datetime.fromtimestamp(issued_at, UTC)
+    ).exists()

@@ -33,13 +33,13 @@ def test_hundreds_of_calls_share_few_pipelines_in_arrival_order():
         client = _client(2)
         batcher = RedisBatcher(client, script_text=TICKET)
         sent = []
-        original = batcher._evalsha_all
+        original = batcher._pipeline_all
 
         async def counting(pending):
             sent.append(len(pending))
             return await original(pending)
 
-        batcher._evalsha_all = counting
+        batcher._pipeline_all = counting
         replies = await asyncio.gather(*(batcher.gate([key], [f"r{i}"]) for i in range(500)))
         await client.aclose()
         return replies, sent
