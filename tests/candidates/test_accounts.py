@@ -7,7 +7,6 @@ import time
 import pytest
 from django.test import Client
 from django_otp.oath import totp
-from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.throttle import attempt_for, signin_counters_forget_all
@@ -16,9 +15,7 @@ from accounts.throttle import attempt_for, signin_counters_forget_all
 @pytest.fixture
 def clear_throttle(tenants):
     def clear():
-        for info in tenants.values():
-            with schema_context(info.schema):
-                signin_counters_forget_all()
+        signin_counters_forget_all()
 
     clear()
     yield
