@@ -9,7 +9,8 @@ Phases, in one run on this machine:
    FLEET_OPENING companies open a seminar in the same second and FLEET_STUDENTS students arrive over
    FLEET_ARRIVAL_S seconds, spread over the companies by a Zipf law (a few famous companies draw most of
    them), each loading the rush page and booking as the page's script does (bench/rush_load.py: asyncio
-   and raw HTTP/1.1 over a few hundred connections per load process). Meanwhile a company that opens
+   and raw HTTP/1.1 over a few hundred connections per load process), while FLEET_WATCHERS live-seat
+   websockets per opening company watch the counts (ws_lag_p99_s: commit to the frame that shows it). Meanwhile a company that opens
    nothing has its recruiters' sign-in page asked ten times a second (neighbour_p99_s).
 4. A migration on every company while bookings go on: a column and an index added to the candidates table
    of every schema with a lock_timeout and retries (migration_all_s), and the longest booking answer while
@@ -27,6 +28,7 @@ import platform
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -49,8 +51,9 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from bench.rush_load import lag_of  # noqa: E402
 from bench.rush_measure import RssSampler, percentile  # noqa: E402
-from bench.rush_refs import LOAD_PROCESSES, capacity, run_load  # noqa: E402
+from bench.rush_refs import LOAD, LOAD_PROCESSES, capacity, run_load  # noqa: E402
 from bench.rush_setup import seminar_new, students_ensure  # noqa: E402
 from booking.models import Seminar, SlotQuota  # noqa: E402
 from booking.rush.passes import student_pass_issue  # noqa: E402
@@ -67,6 +70,7 @@ ZIPF_S = float(os.environ.get("FLEET_ZIPF_S", "1.0"))
 STOCK_DEPLOY = os.environ.get("FLEET_STOCK_DEPLOY", "1") == "1"
 RUSH_WORKERS = int(os.environ.get("BENCH_RUSH_WORKERS", "2"))
 HTTP_WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "2"))
+WATCHERS = int(os.environ.get("FLEET_WATCHERS", "5"))  # live-seat websockets per opening company
 GIVE_UP_S = float(os.environ.get("FLEET_GIVE_UP_S", "150"))
 PREFIX = "fleet"
 
@@ -123,6 +127,18 @@ def opening_prepare(opening: list[Tenant], t0: float) -> tuple[list[dict], dict[
             seminar, slots = seminar_new(title="3月1日 会社説明会", slots=2, seats=SEATS, opens_at=opens_at)
             seminars[index] = {"schema": tenant.schema_name, "seminar": seminar.pk}
             at = {"host": host, "seminar": seminar.pk, "slots": slots}
+            seminars[index]["watchers"] = [
+                {
+                    "host": host,
+                    "path": f"/ws/seminars/{seminar.pk}/",
+                    "tag": index,
+                    "rank": rank,
+                    "pass": student_pass_issue(
+                        schema=tenant.schema_name, candidate_id=pk, rank=rank, season_id=seminar.season_id
+                    ),
+                }
+                for pk, rank in students[:WATCHERS]
+            ]
             for pk, rank in students:
                 entries.append(
                     {
@@ -160,6 +176,58 @@ class PageProbe(threading.Thread):
                     self.errors += 1
                 self.latencies.append(time.monotonic() - started)
                 self.stopping.wait(max(0.0, 0.1 - (time.monotonic() - started)))
+
+
+def watchers_start(*, stack, watchers: list[dict]) -> dict:
+    """Each opening company's live-seat watchers, connected before the opening (one load process)."""
+    tmp = Path(tempfile.mkdtemp(prefix="fleet-watch-"))
+    spec = {
+        "role": "watchers",
+        "port": stack.port,
+        "watchers": watchers,
+        "connect_rate": 500,
+        "until": time.time() + 3600,
+        "ready_file": str(tmp / "ready"),
+        "stop_file": str(tmp / "stop"),
+        "out": str(tmp / "out.json"),
+    }
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    process = subprocess.Popen([sys.executable, LOAD, str(tmp / "spec.json")], cwd=ROOT)
+    deadline = time.time() + len(watchers) / 500 + 30
+    connected = 0
+    while watchers and time.time() < deadline:
+        time.sleep(0.5)
+        ready = tmp / "ready"
+        connected = int(ready.read_text() or 0) if ready.exists() else 0
+        if connected >= len(watchers):
+            break
+    log(f"{connected} of {len(watchers)} watchers connected")
+    return {"process": process, "tmp": tmp}
+
+
+def watchers_stop(watching: dict) -> dict:
+    time.sleep(3)  # the last pushes of the last changes
+    (watching["tmp"] / "stop").write_text("1")
+    watching["process"].wait(60)
+    out = watching["tmp"] / "out.json"
+    return json.loads(out.read_text()) if out.exists() else {}
+
+
+def ws_lag_p99(watchers: list[dict], watched: dict, finals: list[dict]) -> float | None:
+    """From each booking's commit to the first frame a watcher of that company and rank received after it
+    (a watcher sees its rank's seats: another rank's booking changes nothing it is shown)."""
+    commits: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for one in finals:
+        if one["final"] == "booked" and one["booked"] and one["booked"][0]:
+            commits[(one["tag"], one["rank"])].append(float(one["booked"][0]))
+    lags = []
+    for watcher, frames in zip(watchers, watched.get("frames", []), strict=False):
+        mine = sorted(commits.get((watcher["tag"], watcher["rank"]), []))[:200]
+        lags.extend(lag_of([sorted(frames)], mine))
+    if not lags:
+        return None
+    lag = percentile(lags, 0.99)
+    return round(lag, 3) if lag != float("inf") else -1.0  # -1: a watcher never saw a commit
 
 
 def fifo_inversions(students: list[dict]) -> float:
@@ -214,6 +282,8 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
         }
         for index in range(LOAD_PROCESSES)
     ]
+    watchers = [w for seminar in seminars.values() for w in seminar["watchers"]]
+    watching = watchers_start(stack=stack, watchers=watchers)
     log(f"grand open: {len(opening)} companies, {len(entries)} students over {ARRIVAL_S:.0f} s")
     probe = PageProbe(base, host_of(neighbour))
     probe.start()
@@ -221,6 +291,7 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
         results = run_load(specs)
     probe.stopping.set()
     probe.join(15)
+    watched = watchers_stop(watching)
     responses = [r for result in results for r in result["responses"]]
     finals = [s for result in results for s in result["students"]]
     by_company: dict[int, list[float]] = defaultdict(list)
@@ -254,6 +325,9 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
         "worst_company_p99_s": round(max(percentile(v, 0.99) for v in by_company.values()), 3),
         "neighbour_p99_s": round(percentile(probe.latencies, 0.99), 3),
         "neighbour_errors": probe.errors,
+        "watchers": len(watchers),
+        "watchers_held": watched.get("held", 0),
+        "ws_lag_p99_s": ws_lag_p99(watchers, watched, finals),
         "peak_rss_mb": round(sampler.peak),
         "max_open_fds": sampler.max_fds,
         "finals": dict(Counter(s["final"] for s in finals)),
@@ -372,7 +446,7 @@ def main() -> None:
     print(text)
 
 
-SEATS_NOTE = f"{SEATS} seats per opening company (2 slots); no live-seat watchers in this version"
+SEATS_NOTE = f"{SEATS} seats per opening company (2 slots), {WATCHERS} live-seat watchers each"
 
 if __name__ == "__main__":
     main()

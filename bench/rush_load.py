@@ -209,10 +209,12 @@ async def run_watchers(spec: dict) -> dict:
             if stopping:
                 return
             key = base64.b64encode(random.randbytes(16)).decode()
+            # The fleet benchmark's watchers name their own company (host) and seminar (path).
+            host, path = one.get("host", spec.get("host")), one.get("path", spec.get("path"))
             request = (
-                f"GET {spec['path']} HTTP/1.1\r\nHost: {spec['host']}\r\nUpgrade: websocket\r\n"
+                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                f"Origin: http://{spec['host']}\r\nCookie: rush_pass={one['pass']}\r\n\r\n"
+                f"Origin: http://{host}\r\nCookie: rush_pass={one['pass']}\r\n\r\n"
             ).encode()
             done = loop.create_future()
             dones.add(done)
