@@ -76,6 +76,7 @@ TENANT_APPS = [
     "notifications",
     "selection",
     "api",
+    "dashboard",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("booking.urls")),
     path("", include("notifications.urls")),
     path("", include("selection.urls")),
+    path("", include("dashboard.urls")),
     path("", include("incidents.urls_tenant")),
     path("", include("api.urls")),
 ]
