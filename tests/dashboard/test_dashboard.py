@@ -87,7 +87,9 @@ def two_seasons(acme, flow):
     seminar = SeminarFactory(title="27卒説明会", season=season)
     later_seminar = SeminarFactory(title="28卒説明会", season=later)
     today = timezone.localdate()
-    ours = [student(rank="A" if index < 3 else "B", university="東京大学", status="entry") for index in range(6)]
+    ours = [
+        student(rank="A" if index < 3 else "B", university="東京大学", status="entry") for index in range(6)
+    ]
     for index, candidate in enumerate(ours):
         _entry(candidate, "mynavi" if index % 2 else "rikunabi", today - dt.timedelta(days=index))
     _entry(ours[0], "mynavi", today)  # one student through two boards
@@ -101,7 +103,9 @@ def two_seasons(acme, flow):
     _evaluation(first, ours[1], evaluator, "fail")
     _evaluation(second, ours[0], evaluator, "pass")
     _offer(ours[0], season, "accepted", days_after_entry=20)
-    theirs = [student(rank="C", university="京都大学", graduation_year=2028, status="entry") for _ in range(3)]
+    theirs = [
+        student(rank="C", university="京都大学", graduation_year=2028, status="entry") for _ in range(3)
+    ]
     for candidate in theirs:
         _entry(candidate, "mynavi", today)
         _booking(candidate, later_seminar, "attended")
@@ -196,7 +200,7 @@ def test_a_viewer_reads_the_dashboard_of_their_season_and_an_interviewer_cannot(
 
 
 def test_a_csv_download_is_neutralised_and_audited(two_seasons, make_user):
-    student(university="=HYPERLINK(\"http://evil.example\")", status="entry")
+    student(university='=HYPERLINK("http://evil.example")', status="entry")
     client, viewer = make_user("viewer")
     answer = client.get("/dashboard/schools.csv", {"encoding": "utf8"})
     assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
