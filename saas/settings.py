@@ -267,6 +267,9 @@ if WHITENOISE_USE_FINDERS:
 
 # Seat counters of the booking rush (a Redis of their own may be named; defaults to the main one, db 4).
 RUSH_REDIS_URL = env("RUSH_REDIS_URL", default=redis_url(4))
+# Incidents: a major incident no admin acknowledged is escalated after this; maintenance reminders go this early.
+INCIDENT_ACK_ESCALATE_MINUTES = env.int("INCIDENT_ACK_ESCALATE_MINUTES", default=30)
+INCIDENT_MAINTENANCE_REMINDER_HOURS = env.int("INCIDENT_MAINTENANCE_REMINDER_HOURS", default=24)
 # Live seat counts: the changes of a seminar are pushed together once per window (booking/live.py).
 SEAT_PUSH_WINDOW_SECONDS = env.float("SEAT_PUSH_WINDOW_SECONDS", default=0.5)
 RUSH_KEY_PREFIX = ""

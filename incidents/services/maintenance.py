@@ -32,7 +32,7 @@ PHASE_TEXT = {
 
 
 def reminder_hours() -> int:
-    return int(getattr(settings, "INCIDENT_MAINTENANCE_REMINDER_HOURS", 24))
+    return int(settings.INCIDENT_MAINTENANCE_REMINDER_HOURS)
 
 
 @transaction.atomic

@@ -39,7 +39,7 @@ WEBHOOK_BATCH = 50  # deliveries sent concurrently by one task (one task each to
 
 
 def ack_escalate_minutes() -> int:
-    return int(getattr(settings, "INCIDENT_ACK_ESCALATE_MINUTES", 30))
+    return int(settings.INCIDENT_ACK_ESCALATE_MINUTES)
 
 
 def ack_token(*, incident_id: int, tenant_id: int) -> str:
@@ -184,7 +184,7 @@ def incident_mail_tenants(
     ).values_list("tenant_id", "user_id"):
         subscriber_ids[tenant_id].add(user_id)
     # A company deleted since the incident was published gets nothing.
-    recipients = _recipients(
+    recipients = recipients_of(
         tenants=[tenants[i] for i in tenant_ids if i in tenants], subscriber_ids=subscriber_ids
     )
     sent = 0
@@ -204,7 +204,9 @@ def incident_mail_tenants(
     return sent
 
 
-def _recipients(*, tenants: list[Tenant], subscriber_ids: dict[int, set[int]]) -> dict[int, list[Any]]:
+def recipients_of(
+    *, tenants: list[Tenant], subscriber_ids: dict[int, set[int]] | None = None
+) -> dict[int, list[Any]]:
     """Per company: (user id, e-mail, is admin) of its active admins and subscribed recruiters, admins
     first; one query over the companies' schemas instead of a schema switch and a query per company."""
     recipients: dict[int, list[Any]] = {tenant.pk: [] for tenant in tenants}
@@ -217,7 +219,7 @@ def _recipients(*, tenants: list[Tenant], subscriber_ids: dict[int, set[int]]) -
             f"SELECT %s, id, email, role = %s FROM {connection.ops.quote_name(tenant.schema_name)}.{table}"
             " WHERE is_active AND (role = %s OR id = ANY(%s))"
         )
-        params += [tenant.pk, Role.ADMIN, Role.ADMIN, sorted(subscriber_ids.get(tenant.pk, ()))]
+        params += [tenant.pk, Role.ADMIN, Role.ADMIN, sorted((subscriber_ids or {}).get(tenant.pk, ()))]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 4 DESC, 2", params)
         for tenant_id, user_id, email, is_admin in cursor.fetchall():

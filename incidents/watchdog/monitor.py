@@ -55,7 +55,7 @@ class Contact:
     tenant_id: int
     slug: str
     name: str
-    admin_email: str
+    admin_emails: tuple[str, ...]  # the company's active admins now, not the address given at creation
 
 
 @dataclass
@@ -141,12 +141,19 @@ class Watchdog:
     def _directory_refresh(self) -> None:
         if self.clock() - self.directory_at < self.config.directory_seconds:
             return
+        from incidents.services.notify import recipients_of
         from tenants.selectors import tenant_all
 
         try:
             with schema_context(get_public_schema_name()):
-                rows = tenant_all().values_list("pk", "slug", "name", "admin_email")
-                self.directory = [Contact(*row) for row in rows]
+                tenants = list(tenant_all().only("pk", "slug", "name", "schema_name"))
+                admins = recipients_of(tenants=tenants)  # one query over every company's schema
+                self.directory = [
+                    Contact(
+                        t.pk, t.slug, t.name, tuple(email for _id, email, _admin in admins[t.pk] if email)
+                    )
+                    for t in tenants
+                ]
             self.directory_at = self.clock()
         except DatabaseError:
             _database_reset()
@@ -160,7 +167,7 @@ class Watchdog:
         text = _message(action, spec.title)
         action.notified_directly = True
         public = spec.impact in ("major", "critical")
-        admins = [contact.admin_email for contact in self.directory if contact.admin_email] if public else []
+        admins = [email for contact in self.directory for email in contact.admin_emails] if public else []
         mail_send_without_database(
             to=[settings.SUPPORT_EMAIL], bcc=admins, subject=f"【障害のお知らせ】{spec.title}", body=text
         )
