@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import redis.asyncio as aioredis
 from django.test import Client
 from django.utils import timezone
@@ -138,8 +137,7 @@ def test_a_rank_the_seminar_is_not_open_to_and_a_missing_seminar_are_refused_ali
     _same(_on_loop(acme_schema, missing, cookie=_pass(acme_schema, visible)), thread)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_with_redis_away_the_loop_asks_postgresql_and_a_revoked_pass_still_gets_no_page(tenants):
+def test_with_redis_away_the_loop_asks_postgresql_and_a_revoked_pass_still_gets_no_page(tenants, committed):
     info = tenants["acme"]
     tenant_for_host(hostname=info.host.split(":")[0])
     with schema_context(info.schema):
