@@ -86,9 +86,7 @@ class ProblemApi(NinjaAPI):
             response["Cache-Control"] = cache_control
             wanted = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
             if etag in wanted or "*" in wanted:
-                response = HttpResponse(
-                    status=304, headers={"ETag": etag, "Cache-Control": cache_control}
-                )
+                response = HttpResponse(status=304, headers={"ETag": etag, "Cache-Control": cache_control})
         if getattr(request, "idempotent_replay", False):
             response["Idempotent-Replayed"] = "true"
         if self.audit_calls:

@@ -20,6 +20,7 @@ from booking.models import Booking, Seminar
 from booking.selectors import seminar_list_all
 from booking.services import booking_cancel, booking_create
 from booking.services.bookings import RoomEntry
+from booking.services.seminars import attendance_mark
 
 router = Router(tags=["bookings"])
 PROBLEMS = schemas.PROBLEMS
@@ -128,5 +129,25 @@ def bookings_create(request: HttpRequest, payload: schemas.BookingIn) -> Any:
 )
 def bookings_cancel(request: HttpRequest, booking_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
     booking: Booking = booking_cancel(candidate=None, booking_id=booking_id)
+    audit_note(request, action="api_write", candidate_ids=[booking.candidate_id])
+    return booking
+
+
+class AttendanceIn(Schema):
+    attendance: Literal["unknown", "attended", "no_show"]
+
+
+@router.post(
+    "/bookings/{booking_id}/attendance",
+    response={200: schemas.Booking, 409: schemas.Problem, **PROBLEMS},
+    auth=BOOKINGS_WRITE,
+    summary="出欠の記録 / Record attendance",
+    description="受付画面と同じく、出席でステップメールが動きます。 / As at the door: step mails follow.",
+    openapi_extra=examples("bookings_attendance"),
+)
+def bookings_attendance(
+    request: HttpRequest, payload: AttendanceIn, booking_id: int = Path(..., ge=1, le=schemas.MAX_ID)
+) -> Any:
+    booking = attendance_mark(booking_id=booking_id, attendance=payload.attendance)
     audit_note(request, action="api_write", candidate_ids=[booking.candidate_id])
     return booking

@@ -196,6 +196,12 @@ def test_bookings_on_a_students_behalf_follow_the_my_page_rules(acme_api):
     assert twice.status_code == 409 and twice.json()["code"] == "already_booked"
     listed = acme_api.get("/bookings", seminar_id=seminar.pk).json()["items"]
     assert [item["candidate_id"] for item in listed] == [first.pk]
+    attended = acme_api.post(f"/bookings/{booked.json()['id']}/attendance", {"attendance": "attended"})
+    assert attended.status_code == 200 and attended.json()["attendance"] == "attended"
+    assert (
+        acme_api.post(f"/bookings/{booked.json()['id']}/attendance", {"attendance": "late"}).status_code
+        == 422
+    )
     cancelled = acme_api.post(f"/bookings/{booked.json()['id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert acme_api.post("/bookings", {"candidate_id": second.pk, "slot_id": slot.pk}).status_code == 201
