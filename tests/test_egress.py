@@ -141,3 +141,22 @@ def test_a_long_answer_is_cut_at_the_size_budget(raw_server, settings):
             seconds=10,
             max_bytes=64 * 1024,
         )
+
+
+def test_a_redirect_is_never_followed(raw_server, settings):
+    port, behaviour = raw_server
+
+    def redirect(conn: socket.socket, stop: threading.Event) -> None:
+        conn.recv(65536)
+        conn.sendall(
+            b"HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data/\r\n"
+            b"content-length: 0\r\n\r\n"
+        )
+        conn.close()
+
+    behaviour["answer"] = redirect
+    settings.OUTGOING_HTTP_ALLOW = [f"127.0.0.1:{port}"]
+    status = egress.bounded_send(
+        egress.client_new(timeout=5), "POST", f"http://127.0.0.1:{port}/", content=b"", headers={}, seconds=5
+    )
+    assert status == 302 and behaviour["connections"] == 1
