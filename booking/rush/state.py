@@ -7,6 +7,7 @@ seminar, so each process keeps them for STATE_SECONDS and the hot path runs no q
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -64,9 +65,9 @@ class SeminarState:
             season_id=student.season_id, offer_holder=student.offer_holder
         )
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
-        """Changes when anything the rush page shows changes (not on every reload)."""
+        """Changes when anything the rush page shows changes (not on every reload); computed once per copy."""
         shown = (
             self.title,
             self.place,
