@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.endpoints import bookings, candidates
+from api.endpoints import bookings, candidates, mail
 from api.http import api_new
 
 DESCRIPTION = """
@@ -26,3 +26,4 @@ company_api = api_new(
 )
 company_api.add_router("", candidates.router)
 company_api.add_router("", bookings.router)
+company_api.add_router("", mail.router)

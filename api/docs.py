@@ -51,6 +51,11 @@ _EXAMPLES: dict[str, tuple[str, str, str]] = {
         f'{AUTH} -H "Idempotency-Key: 9b1e77d4" -H "Content-Type: application/json" '
         f'-d \'{{"candidate_id": 42, "slot_id": 7}}\' {BASE}/bookings',
     ),
+    "mail_sequences": (
+        "27卒のステップメール",
+        "Step-mail sequences of the 2027 season",
+        f'{AUTH} "{BASE}/mail/sequences?season=2027"',
+    ),
     "bookings_attendance": (
         "予約 #15 の学生が出席したと記録",
         "Record that the student of booking #15 attended",

@@ -220,3 +220,19 @@ def test_booking_refuses_a_rank_that_may_not_see_the_seminar_and_a_passed_deadli
     )
     late = acme_api.post("/bookings", {"candidate_id": CandidateFactory(rank="A").pk, "slot_id": slot.pk})
     assert late.status_code == 409 and late.json()["code"] == "deadline_passed"
+
+
+def test_mail_sequences_read(acme_api):
+    from notifications.services import sequence_save
+    from seasons.selectors import season_default
+
+    sequence = sequence_save(
+        name="API確認のシーケンス", trigger="attended", is_active=True, season=season_default()
+    )
+    response = acme_api.get("/mail/sequences")
+    assert response.status_code == 200
+    listed = next(item for item in response.json() if item["id"] == sequence.pk)
+    assert (
+        listed["name"] == "API確認のシーケンス" and listed["trigger"] == "attended" and listed["steps"] == []
+    )
+    assert listed["created_at"].endswith("+09:00")
