@@ -15,11 +15,11 @@ from tenants.models import Domain, Tenant
 # Host → tenant is read on every request and websocket; a short in-process cache keeps it off the database
 # on the hot path while a deleted tenant stops resolving within seconds. Both caches are bounded with LRU
 # eviction (cachetools), so a flood of made-up host names pushes out only the least used entries instead of
-# emptying the cache for everyone. A host found missing is answered from memory from then on, as long as no
-# domain was added since: the newest domain id, read at most once a second, is the domains' generation
-# (a new company shows everywhere within a second; in the process that created it at once).
+# emptying the cache for everyone. A host found missing is answered from memory for a few seconds, as long
+# as no domain was added since: the newest domain id, read at most once a second, is the domains'
+# generation (a new company shows everywhere within a second; in the process that created it at once).
 _HOST_CACHE_SECONDS = 5.0
-_MISSING_SECONDS = 300.0
+_MISSING_SECONDS = 5.0  # also bounds a rename or a rolled-back delete, which keep the newest id
 _GENERATION_SECONDS = 1.0
 _host_cache: TTLCache[str, Tenant] = TTLCache(maxsize=10_000, ttl=_HOST_CACHE_SECONDS)
 _host_missing: TTLCache[str, int] = TTLCache(maxsize=50_000, ttl=_MISSING_SECONDS)

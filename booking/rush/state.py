@@ -85,7 +85,7 @@ _cache: LRUCache[tuple[str, int], tuple[float, SeminarState | None]] = LRUCache(
 _newest: dict[str, tuple[float, int]] = {}  # schema -> (read at, newest seminar id)
 _lock = threading.Lock()
 NEWEST_SECONDS = 1.0
-MISSING_SECONDS = 300.0
+MISSING_SECONDS = 10.0  # an id below the newest may still commit late (ids are taken at insert)
 
 
 def seminar_state(
