@@ -56,7 +56,7 @@ from booking.rush.passes import StudentPass  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
 from booking.rush.pipeline import Claim, Decided, Persist, book_steps, finish  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
-from booking.rush.request import RushRequest, student_of  # noqa: E402
+from booking.rush.request import RushRequest, body_read, student_of  # noqa: E402
 from booking.rush.state import seminar_state, seminar_state_or_stale  # noqa: E402
 from booking.seatcounter import SeatCounter  # noqa: E402
 from booking.services.rush_passes import revoked_after, rush_pass_revoked_in_db  # noqa: E402
@@ -68,7 +68,6 @@ THREADS = int(os.environ.get("RUSH_THREADS", "8"))
 # interval than the default 5 ms lets them in sooner (measured: pushes reached the watchers 0.3-0.7 s
 # sooner at the opening second).
 sys.setswitchinterval(float(os.environ.get("RUSH_SWITCH_INTERVAL", "0.001")))
-MAX_BODY = 16 * 1024
 REDIS_CONNECTIONS = int(os.environ.get("RUSH_REDIS_CONNECTIONS", "16"))
 
 _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="rush")
@@ -360,21 +359,6 @@ async def steps_run_async(steps: Any, perform: Callable[[Any], Any]) -> Decided:
         return done.value
 
 
-async def _read_body(receive) -> bytes | None:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return b""
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
 async def application(scope, receive, send) -> None:
     if scope["type"] == "lifespan":
         while True:
@@ -388,7 +372,7 @@ async def application(scope, receive, send) -> None:
                 return
     if scope["type"] != "http":
         return
-    body = await _read_body(receive)
+    body = await body_read(receive)
     if body is None:
         return
     started = time.time()
