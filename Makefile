@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-api bench-rush bench-fleet nginx pgbouncer drill restore bench-recovery
+.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-api bench-rush bench-fleet bench-dashboard nginx pgbouncer drill restore bench-recovery
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -72,6 +72,9 @@ bench-mail: services
 
 bench-incidents: services
 	SAAS_TESTING=1 $(BIN)/python bench/incidents_bench.py
+
+bench-dashboard: services
+	SAAS_TESTING=1 $(BIN)/python bench/dashboard_bench.py
 
 bench-api: services
 	SAAS_TESTING=1 $(BIN)/python bench/api_bench.py

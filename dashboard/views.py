@@ -13,7 +13,7 @@ from accounts.permissions import EVERYONE, role_required
 from candidates.services.audit import audit_request
 from candidates.services.exporting import csv_encoded
 from dashboard import selectors
-from dashboard.charts import bar_chart, column_chart
+from dashboard.charts import BarChart, ColumnChart, bar_chart, bar_svg, column_chart, column_svg
 from dashboard.tables import (
     CSV_TABLES,
     Table,
@@ -26,14 +26,19 @@ from dashboard.tables import (
     rank_table,
     school_table,
     seminar_table,
+    table_html,
 )
 
 
-def _section(table: Table, chart: Any, kind: str = "bars", note: str = "") -> dict[str, Any]:
-    return {"table": table, "chart": chart, "kind": kind, "note": note}
+def _section(table: Table, chart: BarChart | ColumnChart, note: str = "") -> dict[str, Any]:
+    if isinstance(chart, BarChart):
+        svg = bar_svg(chart, title=table.title)
+    else:
+        svg = column_svg(chart, title=table.title)
+    return {"table": table, "svg": svg, "rows": table_html(table), "note": note}
 
 
-def _breakdown_chart(table: Table, offered_column: int) -> Any:
+def _breakdown_chart(table: Table, offered_column: int) -> BarChart:
     return bar_chart(
         rows=[(str(row[0]), [int(row[1]), int(row[offered_column])]) for row in table.rows],
         series=("エントリー", "内定"),
@@ -71,7 +76,6 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         _section(
             daily,
             column_chart(points=[(str(row[0])[5:].replace("-", "/"), int(row[1])) for row in daily.rows]),
-            kind="columns",
         ),
         _section(
             seminars,
@@ -93,7 +97,6 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             column_chart(
                 points=[(str(row[0]), int(row[1])) for row in days.rows], labels_shown=len(days.rows)
             ),
-            kind="columns",
             note=(
                 f"内定者 {spread.offers:,}名、中央値 {spread.median if spread.median is not None else '—'}日、"
                 f"平均 {spread.average if spread.average is not None else '—'}日"

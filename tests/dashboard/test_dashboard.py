@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from bench.dashboard_counts import plain_counts
 from candidates.models import AuditEntry, Entry
 from dashboard import selectors
 from seasons.models import Season
@@ -114,49 +115,17 @@ def two_seasons(acme, flow):
     return {"season": season, "later": later, "ours": ours, "theirs": theirs, "rounds": (first, second)}
 
 
-def _plain_sql_counts(season_id: int, round_ids: list[int]) -> list[int]:
-    """The same facts counted one by one with plain SQL, in the funnel's order."""
-    student = "c.season_id = %(s)s AND c.merged_into_id IS NULL"
-    queries = [
-        f"SELECT count(*) FROM candidates_candidate c WHERE {student}",
-        "SELECT count(DISTINCT b.candidate_id) FROM booking_booking b JOIN booking_seminar m ON m.id = b.seminar_id"
-        f" JOIN candidates_candidate c ON c.id = b.candidate_id WHERE {student} AND m.season_id = %(s)s"
-        " AND b.status = 'active' AND NOT m.for_offer_holders",
-        "SELECT count(DISTINCT b.candidate_id) FROM booking_booking b JOIN booking_seminar m ON m.id = b.seminar_id"
-        f" JOIN candidates_candidate c ON c.id = b.candidate_id WHERE {student} AND m.season_id = %(s)s"
-        " AND b.status = 'active' AND NOT m.for_offer_holders AND b.attendance = 'attended'",
-        "SELECT count(DISTINCT x.candidate_id) FROM selection_submission x JOIN selection_entrysheet h"
-        f" ON h.id = x.sheet_id JOIN candidates_candidate c ON c.id = x.candidate_id WHERE {student}"
-        " AND h.season_id = %(s)s AND x.submitted_at IS NOT NULL",
-        *(
-            "SELECT count(DISTINCT e.candidate_id) FROM selection_evaluation e JOIN candidates_candidate c"
-            f" ON c.id = e.candidate_id WHERE {student} AND e.round_id = {int(round_id)} AND e.decision = 'pass'"
-            for round_id in round_ids
-        ),
-        "SELECT count(DISTINCT o.candidate_id) FROM selection_offer o JOIN candidates_candidate c"
-        f" ON c.id = o.candidate_id WHERE {student} AND o.season_id = %(s)s",
-        "SELECT count(DISTINCT o.candidate_id) FROM selection_offer o JOIN candidates_candidate c"
-        f" ON c.id = o.candidate_id WHERE {student} AND o.season_id = %(s)s AND o.status = 'accepted'",
-    ]
-    counts = []
-    with connection.cursor() as cursor:
-        for query in queries:
-            cursor.execute(query, {"s": season_id})
-            counts.append(cursor.fetchone()[0])
-    return counts
-
-
 def test_the_funnel_equals_plain_sql_counts_and_each_season_counts_only_its_own(two_seasons):
     season, later = two_seasons["season"], two_seasons["later"]
     funnel = selectors.funnel_for(season_id=season.pk)
     _stages, round_ids = selectors.funnel_stages(season_id=season.pk)
-    assert list(funnel.total.counts) == _plain_sql_counts(season.pk, round_ids)
+    assert list(funnel.total.counts) == plain_counts(season.pk, round_ids)
     # entries, booked, attended, ES, 一次 passed, 二次 passed, 内定 round passed, 内定, 承諾
     assert funnel.total.counts == (6, 3, 2, 2, 1, 1, 0, 1, 1)
     later_funnel = selectors.funnel_for(season_id=later.pk)
     _stages, later_rounds = selectors.funnel_stages(season_id=later.pk)
     assert later_rounds == [] and later_funnel.total.counts == (3, 3, 3, 3, 3, 3)
-    assert list(later_funnel.total.counts) == _plain_sql_counts(later.pk, later_rounds)
+    assert list(later_funnel.total.counts) == plain_counts(later.pk, later_rounds)
     # Breakdowns: ranks and schools of this season only; a student of two boards counts in both.
     assert {row.label: row.counts[0] for row in funnel.by_rank} == {"A": 3, "B": 3}
     assert [row.label for row in funnel.by_school] == ["東京大学"]
@@ -212,3 +181,32 @@ def test_a_csv_download_is_neutralised_and_audited(two_seasons, make_user):
     assert entry.filters == {"season": two_seasons["season"].pk, "table": "schools"}
     assert client.get("/dashboard/nothing.csv").status_code == 404
     assert AuditEntry.objects.filter(action="export").count() == 1
+
+
+def _facts_as_rebuilt() -> bool:
+    """dashboard_fact holds exactly what recomputing every student's facts from the source rows gives."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM ((SELECT * FROM dashboard_fact EXCEPT SELECT * FROM dashboard_fact_select(NULL))"
+            " UNION ALL (SELECT * FROM dashboard_fact_select(NULL) EXCEPT SELECT * FROM dashboard_fact)) AS d"
+        )
+        return cursor.fetchone()[0] == 0
+
+
+def test_the_figures_follow_each_change_in_the_same_transaction(two_seasons):
+    from booking.models import Booking
+    from selection.models import Offer
+
+    season, later = two_seasons["season"], two_seasons["later"]
+    ours = two_seasons["ours"]
+    assert _facts_as_rebuilt()
+    Booking.objects.filter(candidate=ours[1]).update(status="cancelled")
+    ours[5].graduation_year = 2028
+    ours[5].save(update_fields=["graduation_year"])  # the database moves the student to 28卒
+    Offer.objects.filter(candidate=ours[0]).delete()
+    counts = selectors.funnel_for(season_id=season.pk).total.counts
+    assert (counts[0], counts[1], counts[2], counts[-2], counts[-1]) == (5, 2, 1, 0, 0)
+    assert selectors.funnel_for(season_id=later.pk).total.counts[0] == 4
+    assert _facts_as_rebuilt()
+    ours[2].delete()
+    assert selectors.season_student_count(season_id=season.pk) == 4 and _facts_as_rebuilt()
