@@ -103,7 +103,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             ),
         ),
     ]
-    return render(request, "dashboard/dashboard.html", {"sections": sections, "entries": entries})
+    return render(request, "dashboard/dashboard.html", {"sections": sections, "entries": f"{entries:,}"})
 
 
 @require_GET
