@@ -47,7 +47,7 @@ RETURN QUERY SELECT c.id, c.season_id, c.rank, c.university,
     EXISTS (SELECT 1 FROM selection_offer o
             WHERE o.candidate_id = c.id AND o.season_id = c.season_id AND o.status = 'accepted')
 FROM candidates_candidate c
-WHERE (ids IS NULL OR c.id = ANY(ids)) AND c.merged_into_id IS NULL;
+WHERE (ids IS NULL OR c.id = ANY(ids)) AND c.merged_into_id IS NULL AND c.season_id IS NOT NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION dashboard_fact_refresh(ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
@@ -70,8 +70,11 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION dashboard_fact_rebuild_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE caller text := current_setting('search_path');
 BEGIN
+    PERFORM set_config('search_path', quote_ident(TG_TABLE_SCHEMA) || ', public', true);
     PERFORM dashboard_fact_rebuild();
+    PERFORM set_config('search_path', caller, true);
     RETURN NULL;
 END $$;
 """
@@ -105,20 +108,29 @@ def _triggers(table: str, students: str, columns: list[str]) -> str:
     changed = f"({', '.join('n.' + c for c in columns)}) IS DISTINCT FROM ({', '.join('o.' + c for c in columns)})"
     return f"""
 CREATE OR REPLACE FUNCTION {table}_facts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE caller text := current_setting('search_path');
 BEGIN
+    PERFORM set_config('search_path', quote_ident(TG_TABLE_SCHEMA) || ', public', true);
     PERFORM dashboard_fact_refresh(ARRAY(SELECT DISTINCT unnest({new}) FROM new_rows n));
+    PERFORM set_config('search_path', caller, true);
     RETURN NULL;
 END $$;
 CREATE OR REPLACE FUNCTION {table}_facts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE caller text := current_setting('search_path');
 BEGIN
+    PERFORM set_config('search_path', quote_ident(TG_TABLE_SCHEMA) || ', public', true);
     PERFORM dashboard_fact_refresh(ARRAY(SELECT DISTINCT unnest({old}) FROM old_rows o));
+    PERFORM set_config('search_path', caller, true);
     RETURN NULL;
 END $$;
 CREATE OR REPLACE FUNCTION {table}_facts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE caller text := current_setting('search_path');
 BEGIN
+    PERFORM set_config('search_path', quote_ident(TG_TABLE_SCHEMA) || ', public', true);
     PERFORM dashboard_fact_refresh(ARRAY(
         SELECT DISTINCT unnest({new} || {old}) FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed}
     ));
+    PERFORM set_config('search_path', caller, true);
     RETURN NULL;
 END $$;
 CREATE TRIGGER {table}_facts_inserted AFTER INSERT ON {table}
