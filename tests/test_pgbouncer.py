@@ -12,7 +12,11 @@ from django.db import connections
 from deploy.pgbouncer import pgbouncer_binary, pgbouncer_start
 from saas.processes import free_port, process_stop, wait_for_port
 
-pytestmark = pytest.mark.skipif(pgbouncer_binary() is None, reason="needs Debian's pgbouncer")
+
+@pytest.fixture(autouse=True)
+def _pgbouncer_installed() -> None:
+    # `make test` installs Debian's pgbouncer first; a missing binary is a failed set-up, never a skip.
+    assert pgbouncer_binary() is not None, "pgbouncer is missing: run `make pgbouncer` (Debian's package)"
 
 
 @pytest.fixture
