@@ -273,6 +273,8 @@ INCIDENT_MAINTENANCE_REMINDER_HOURS = env.int("INCIDENT_MAINTENANCE_REMINDER_HOU
 # Live seat counts: the changes of a seminar are pushed together once per window (booking/live.py).
 SEAT_PUSH_WINDOW_SECONDS = env.float("SEAT_PUSH_WINDOW_SECONDS", default=0.5)
 RUSH_KEY_PREFIX = ""
+# The notifications' raw Redis keys (rate buckets, wake-ups; notifications/keys.py) on the cache's Redis.
+NOTIFICATIONS_KEY_PREFIX = ""
 
 if TESTING:
     # Test runs that share one Redis (several checkouts, parallel runs) must not see each other's cache
@@ -282,6 +284,7 @@ if TESTING:
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"saas-{TEST_RUN}"  # type: ignore[index]
     CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_RUN}"
     RUSH_KEY_PREFIX = f"{TEST_RUN}:"
+    NOTIFICATIONS_KEY_PREFIX = f"{TEST_RUN}:"
 
 # Backups (recovery/, docs/recovery.md): base backups + WAL, sealed to an age recipient, in a directory or S3.
 BACKUP_URL = env("BACKUP_URL", default=str(BASE_DIR / ".data" / "backups"))

@@ -121,10 +121,13 @@ def outbox_kick(*, schema_name: str) -> bool:
     try:
         from django_redis import get_redis_connection
 
+        from notifications.keys import outbox_kick_key
         from notifications.tasks import outbox_deliver
 
         # One wake-up per tenant per second is enough: a running task drains everything due.
-        if not get_redis_connection("default").set(f"notifications:kick:{schema_name}", 1, nx=True, px=1000):
+        if not get_redis_connection("default").set(
+            outbox_kick_key(schema_name=schema_name), 1, nx=True, px=1000
+        ):
             return False
         outbox_deliver.apply_async(args=[schema_name])
         return True

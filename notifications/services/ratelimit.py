@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from django_redis import get_redis_connection
+
+from notifications.keys import rate_bucket_key
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +31,21 @@ return got
 """
 
 
-def ratelimit_key(*, schema_name: str) -> str:
-    return f"notifications:rate:{schema_name}"
+# Without Redis each process paces itself: (tokens, monotonic time of the last take) per company.
+_local_buckets: dict[str, tuple[float, float]] = {}
+_local_lock = threading.Lock()
+
+
+def _local_take(*, schema_name: str, rate_per_second: int, want: int) -> int:
+    """The same bucket in this process's memory: a Redis outage slows sending, it never unleashes it."""
+    rate = max(rate_per_second, 1)
+    now = time.monotonic()
+    with _local_lock:
+        tokens, last = _local_buckets.get(schema_name, (1.0, now))
+        tokens = min(float(rate), tokens + (now - last) * rate)
+        got = min(want, int(tokens))
+        _local_buckets[schema_name] = (tokens - got, now)
+    return got
 
 
 def ratelimit_take(*, schema_name: str, rate_per_second: int, want: int) -> int:
@@ -37,12 +54,12 @@ def ratelimit_take(*, schema_name: str, rate_per_second: int, want: int) -> int:
         client = get_redis_connection("default")
         burst = max(rate_per_second, 1)
         return int(
-            client.eval(_TAKE, 1, ratelimit_key(schema_name=schema_name), rate_per_second, burst, want)
+            client.eval(_TAKE, 1, rate_bucket_key(schema_name=schema_name), rate_per_second, burst, want)
         )
     except Exception:
         # Redis is down: the outbox (PostgreSQL) still orders the work; send slowly rather than not at all.
-        logger.warning("rate limiter unavailable; sending one message", extra={"tenant": schema_name})
-        return min(want, 1)
+        logger.warning("rate limiter unavailable; pacing in this process", extra={"tenant": schema_name})
+        return _local_take(schema_name=schema_name, rate_per_second=rate_per_second, want=want)
 
 
 def ratelimit_refund(*, schema_name: str, tokens: int) -> None:
@@ -50,6 +67,8 @@ def ratelimit_refund(*, schema_name: str, tokens: int) -> None:
     if tokens <= 0:
         return
     try:
-        get_redis_connection("default").hincrbyfloat(ratelimit_key(schema_name=schema_name), "tokens", tokens)
+        get_redis_connection("default").hincrbyfloat(
+            rate_bucket_key(schema_name=schema_name), "tokens", tokens
+        )
     except Exception:
         logger.warning("rate limiter unavailable for a refund", extra={"tenant": schema_name})

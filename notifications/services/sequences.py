@@ -151,10 +151,13 @@ def _scan_kick(*, schema_name: str) -> None:
     try:
         from django_redis import get_redis_connection
 
+        from notifications.keys import sequence_scan_key
         from notifications.tasks import sequence_scan_tenant
 
         # A bulk import fires thousands of events: one scan per tenant per second covers them all.
-        if not get_redis_connection("default").set(f"notifications:scan:{schema_name}", 1, nx=True, px=1000):
+        if not get_redis_connection("default").set(
+            sequence_scan_key(schema_name=schema_name), 1, nx=True, px=1000
+        ):
             return
         sequence_scan_tenant.apply_async(args=[schema_name], countdown=1)
     except Exception:

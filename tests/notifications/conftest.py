@@ -12,6 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django_redis import get_redis_connection
 
+from notifications.keys import rate_bucket_key
 from tests.conftest import free_port
 
 
@@ -69,7 +70,7 @@ def smtp_server(settings) -> Iterator[SmtpServer]:
 def _fresh_rate_buckets(tenants) -> None:
     client = get_redis_connection("default")
     for info in tenants.values():
-        client.delete(f"notifications:rate:{info.schema}")
+        client.delete(rate_bucket_key(schema_name=info.schema))
 
 
 def make_candidate(**fields):

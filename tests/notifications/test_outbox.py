@@ -183,3 +183,27 @@ def test_expired_lease_is_retried_but_a_live_one_is_not(tenants, smtp_server, se
 def test_candidate_email_undeliverable_flag_exists():
     # The outbox relies on this field of candidates.Candidate.
     assert Candidate._meta.get_field("email_undeliverable")
+
+
+def test_rate_limit_holds_without_redis(tenants, smtp_server, settings):
+    """Redis unreachable: the outbox still paces each company's sending instead of sending everything at once."""
+    dead = free_port()
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": f"redis://127.0.0.1:{dead}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    schema = tenants["acme"].schema
+    with schema_context(schema):
+        MailSettings.objects.update_or_create(id=1, defaults={"rate_per_second": 1})
+        for number in range(6):
+            _enqueue(f"no-redis-{number}")
+        started = time.monotonic()
+        report = outbox_deliver_due(schema_name=schema)
+        elapsed = time.monotonic() - started
+        assert 1 <= report.sent <= 2 + int(elapsed)
+        assert report.rate_limited
+        assert OutboxMessage.objects.filter(status=OutboxStatus.QUEUED).count() == 6 - report.sent
