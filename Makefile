@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-api bench-rush bench-fleet bench-dashboard nginx pgbouncer drill restore bench-recovery
+.PHONY: messages install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-api bench-rush bench-fleet bench-dashboard nginx pgbouncer drill restore bench-recovery
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -101,3 +101,10 @@ bench-rush: services nginx
 # 3月1日 0:00 at fleet scale (FLEET_COMPANIES, FLEET_OPENING, FLEET_STUDENTS, FLEET_ARRIVAL_S: bench/fleet.py).
 bench-fleet: services nginx
 	SAAS_TESTING=1 $(BIN)/python bench/fleet.py
+
+# The catalogues: Japanese is the source language; each app keeps its own (<app>/locale/en), templates/ and saas/
+# use locale/. Needs GNU gettext (xgettext, msgfmt) on the developer's machine; the compiled .mo files are committed.
+messages: install
+	SAAS_TESTING=1 $(BIN)/python manage.py makemessages --no-location --no-obsolete -l en -l ja -i ".venv/*" -i "bench/*" -i "tests/*" -i "docs/*"
+	SAAS_TESTING=1 $(BIN)/python manage.py makemessages --no-location --no-obsolete -d djangojs -l en -l ja -i ".venv/*" -i "bench/*" -i "tests/*" -i "static/vendor/*"
+	SAAS_TESTING=1 $(BIN)/python manage.py compilemessages --ignore ".venv/*"

@@ -1,4 +1,4 @@
-"""Chart geometry for server-side SVG: bars laid out in Python, drawn by templates/dashboard/_*.svg.html.
+"""Chart geometry for server-side SVG: bars laid out in Python, drawn by dashboard/templates/dashboard/_*.svg.html.
 
 No JavaScript and nothing from a CDN: the page is plain SVG whose text the template escapes, and each chart
 sits beside a table of the same numbers.
