@@ -56,7 +56,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: services lint browser-deps pgbouncer
+test: services lint browser-deps pgbouncer nginx
 	@# pytest's exit code 5 means it collected no tests: that is a failure, never a silent pass.
 	SAAS_TESTING=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status

@@ -56,7 +56,12 @@ from bench.rush_measure import RssSampler, percentile  # noqa: E402
 from bench.rush_refs import LOAD, LOAD_PROCESSES, capacity, run_load  # noqa: E402
 from bench.rush_setup import seminar_new, students_ensure  # noqa: E402
 from booking.models import Seminar, SlotQuota  # noqa: E402
-from booking.rush.passes import student_pass_issue  # noqa: E402
+from booking.rush.passes import (  # noqa: E402
+    STUDENT_COOKIE,
+    VIEW_COOKIE,
+    student_cookies_issue,
+    student_pass_issue,
+)
 from deploy.stack import stack_start  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402
@@ -140,11 +145,13 @@ def opening_prepare(opening: list[Tenant], t0: float) -> tuple[list[dict], dict[
                 for pk, rank in students[:WATCHERS]
             ]
             for pk, rank in students:
+                cookies = student_cookies_issue(
+                    schema=tenant.schema_name, candidate_id=pk, rank=rank, season_id=seminar.season_id
+                )
                 entries.append(
                     {
-                        "pass": student_pass_issue(
-                            schema=tenant.schema_name, candidate_id=pk, rank=rank, season_id=seminar.season_id
-                        ),
+                        "pass": cookies[STUDENT_COOKIE],
+                        "view": cookies[VIEW_COOKIE],
                         "page": f"/my/rush/{seminar.pk}/",
                         "rank": rank,
                         "at": at,

@@ -41,7 +41,7 @@ from bench.rush_measure import RssSampler, cpu_by_role, percentile, print_table,
 from bench.rush_refs import LOAD, LOAD_PROCESSES, baseline, capacity, ceiling, run_load  # noqa: E402
 from bench.rush_setup import RANK_SHARE, seminar_new, students_ensure, tenant_ensure  # noqa: E402
 from booking.models import Booking, BookingStatus, Seminar, SlotQuota  # noqa: E402
-from booking.rush.passes import student_pass_issue  # noqa: E402
+from booking.rush.passes import STUDENT_COOKIE, VIEW_COOKIE, student_cookies_issue  # noqa: E402
 from deploy.stack import stack_start  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 
@@ -74,10 +74,12 @@ def scenario(
             title=f"説明会 {name}", slots=slots, seats=seats, opens_at=timezone.now() + timedelta(days=7)
         )
         # The benchmark's students and seminars are all in the company's default season.
-        passes = {
-            pk: student_pass_issue(schema=schema, candidate_id=pk, rank=rank, season_id=seminar.season_id)
+        # Each student's browser holds the pass and its view token, as the My Page hands them out.
+        cookies = {
+            pk: student_cookies_issue(schema=schema, candidate_id=pk, rank=rank, season_id=seminar.season_id)
             for pk, rank in students
         }
+        passes = {pk: one[STUDENT_COOKIE] for pk, one in cookies.items()}
         ranks = dict(students)
     pids = stack.pids()
     tmp = Path(tempfile.mkdtemp(prefix="rush-watch-"))
@@ -130,6 +132,7 @@ def scenario(
                 "students": [
                     {
                         "pass": passes[pk],
+                        "view": cookies[pk][VIEW_COOKIE],
                         "page": f"/my/rush/{seminar.pk}/",
                         "rank": ranks[pk],
                         "offset": random.uniform(0, ARRIVAL_S),

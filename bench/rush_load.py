@@ -80,7 +80,8 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
     arrive = t0 + one["offset"]
     await asyncio.sleep(max(arrive - time.time(), 0))
     arrived = time.time()
-    cookie = f"rush_pass={one['pass']}"
+    # The browser's rush cookies: the pass, and the view token the proxy keys its copy of the page on.
+    cookie = f"rush_pass={one['pass']}" + (f"; rush_view={one['view']}" if one.get("view") else "")
     headers = {"Host": spec["host"], "Cookie": cookie, "Accept": "text/html"}
     # The link on the student's My Page leads to the rush page (the rank's page, for a valid pass only).
     await rec.call(session, "GET", one["page"], headers=headers, tag=tag)

@@ -47,7 +47,7 @@ import booking.live  # noqa: E402, F401
 import booking.services.bookings  # noqa: E402, F401
 import booking.services.confirmations  # noqa: E402, F401
 from booking import clients, keys  # noqa: E402
-from booking.rush import budgets, pages  # noqa: E402
+from booking.rush import budgets, pages, passes  # noqa: E402
 from booking.rush.answers import answer  # noqa: E402
 from booking.rush.gate import GATE_SCRIPT, Gate, gate_answer  # noqa: E402
 from booking.rush.middleware import RushMiddleware  # noqa: E402
@@ -321,7 +321,13 @@ async def _page_admitted(request: RushRequest, *, tenant: Any, seminar_id: int) 
             key = ("page", state.schema, seminar_id, student.rank, state.version)
             if await _once(key, pages.page_body, state=state, rank=student.rank) is None:
                 return None
-    return pages.page_answer(seminar_id=seminar_id, student=student, revoked=revoked, state=state)
+    return pages.page_answer(
+        seminar_id=seminar_id,
+        student=student,
+        revoked=revoked,
+        state=state,
+        view=request.COOKIES.get(passes.VIEW_COOKIE),
+    )
 
 
 async def _revoked(tenant: Any, student: StudentPass) -> bool | None:

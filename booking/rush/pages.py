@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from cachetools import LRUCache
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +20,8 @@ from booking.rush.state import SeminarState, seminar_state
 from booking.services.rush_passes import rush_pass_revoked
 from tenants.selectors import current_schema
 
+# How long the proxy may answer a rank's page from its copy (the live seat counts come by websocket).
+PROXY_SECONDS = 2
 # Rendered pages, bounded: least recently used ones leave first (a page is one render away).
 _pages: LRUCache[tuple[str, int, str, str], bytes] = LRUCache(maxsize=2_000)
 
@@ -38,19 +42,33 @@ def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
         return page_answer(seminar_id=seminar_id, student=None, revoked=False, state=None)
     revoked = rush_pass_revoked(candidate_id=student.candidate_id, issued_at=student.issued_at)
     state = None if revoked else seminar_state(schema=schema, seminar_id=seminar_id)
-    return page_answer(seminar_id=seminar_id, student=student, revoked=revoked, state=state)
+    return page_answer(
+        seminar_id=seminar_id,
+        student=student,
+        revoked=revoked,
+        state=state,
+        view=request.COOKIES.get(passes.VIEW_COOKIE),
+    )
 
 
 def page_answer(
-    *, seminar_id: int, student: StudentPass | None, revoked: bool, state: SeminarState | None
+    *,
+    seminar_id: int,
+    student: StudentPass | None,
+    revoked: bool,
+    state: SeminarState | None,
+    view: str | None = None,
 ) -> HttpResponse:
     """The rush page's one decision, whichever way the request came: given a pass (or None), whether it was
-    revoked, and the seminar's state.
+    revoked, the seminar's state, and the view token the browser sent beside the pass.
 
     The rank stays on the server: the address names only the seminar, and the page of the pass's rank is
-    rendered once per company, seminar, rank and version in each process. It carries the meeting link, so
-    neither the proxy nor the browser keeps it (no-store). Without a valid, unrevoked pass: to the regular
-    page, which hands one out. A rank the seminar is not open to hears "not visible", as for a missing seminar.
+    rendered once per company, seminar, rank and version in each process. The page carries no meeting link
+    (the My Page and the confirmation do). The proxy may keep it for PROXY_SECONDS under the view token
+    (X-Accel-Expires, deploy/nginx.conf.template) only when that token is the one of the pass's own rank, so
+    the opening second's page loads are answered by the proxy; browsers never keep it (no-store). Without a
+    valid, unrevoked pass: to the regular page, which hands one out. A rank the seminar is not open to hears
+    "not visible", as for a missing seminar.
     """
     if student is None or revoked:
         return HttpResponse(
@@ -65,6 +83,10 @@ def page_answer(
     response["X-Frame-Options"] = "DENY"
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "same-origin"
+    if view and hmac.compare_digest(
+        view, passes.view_token(schema=state.schema, rank=student.rank, issued_at=student.issued_at)
+    ):
+        response["X-Accel-Expires"] = str(PROXY_SECONDS)
     return _no_store(response)
 
 
@@ -110,20 +132,23 @@ def _render_page(*, state: SeminarState, rank: str) -> str:
 
 
 def rush_pass_attach(response: HttpResponse, *, candidate) -> HttpResponse:
-    """Give a signed-in My Page student the pass the rush path recognises (called by My Page views)."""
-    response.set_cookie(
-        passes.STUDENT_COOKIE,
-        passes.student_pass_issue(
-            schema=current_schema(),
-            candidate_id=candidate.pk,
-            rank=candidate.rank or "Z",
-            season_id=candidate.season_id,
-            offer_holder=offer_holder(candidate.status),
-        ),
-        max_age=passes.STUDENT_SECONDS,
-        path="/",
-        httponly=True,
-        samesite="Strict",
-        secure=settings.SESSION_COOKIE_SECURE,
+    """Give a signed-in My Page student the pass the rush path recognises, and its view token (called by
+    My Page views)."""
+    cookies = passes.student_cookies_issue(
+        schema=current_schema(),
+        candidate_id=candidate.pk,
+        rank=candidate.rank or "Z",
+        season_id=candidate.season_id,
+        offer_holder=offer_holder(candidate.status),
     )
+    for name, value in cookies.items():
+        response.set_cookie(
+            name,
+            value,
+            max_age=passes.STUDENT_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
     return response

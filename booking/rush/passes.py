@@ -25,6 +25,9 @@ from django.utils.encoding import force_bytes
 
 STUDENT_COOKIE = "rush_pass"
 ROOM_COOKIE = "rush_room"
+# Which proxy-cached copy of the rush page a student's browser may be served (see view_token).
+VIEW_COOKIE = "rush_view"
+VIEW_WINDOW_SECONDS = 3600
 STUDENT_SECONDS = 15 * 60
 ROOM_SECONDS = 120
 
@@ -85,7 +88,13 @@ def _ciphers(key: str, fallbacks: tuple[str, ...]) -> list[AESGCM]:
 
 
 def student_pass_issue(
-    *, schema: str, candidate_id: int, rank: str, season_id: int, offer_holder: bool = False
+    *,
+    schema: str,
+    candidate_id: int,
+    rank: str,
+    season_id: int,
+    offer_holder: bool = False,
+    issued_at: int | None = None,
 ) -> str:
     """An opaque pass: student id, rank, season, offer holder or not, and issue time, encrypted and authenticated (AES-GCM) for this company.
 
@@ -93,7 +102,8 @@ def student_pass_issue(
     change it; the company's schema is the associated data, so a pass of company A does not open on B.
     """
     nonce = os.urandom(12)
-    plain = f"{candidate_id}.{rank}.{int(time.time())}.{season_id}.{int(offer_holder)}".encode()
+    issued = int(time.time()) if issued_at is None else issued_at
+    plain = f"{candidate_id}.{rank}.{issued}.{season_id}.{int(offer_holder)}".encode()
     sealed = _student_ciphers()[0].encrypt(nonce, plain, schema.encode())
     return base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
 
@@ -130,6 +140,41 @@ def student_pass_read(*, schema: str, value: str | None) -> StudentPass | None:
             return None
         return found
     return None
+
+
+def view_token(*, schema: str, rank: str, issued_at: int) -> str:
+    """The key of the proxy's copy of the rush page this pass may be served: one per company, rank and hour.
+
+    An HMAC (the rank cannot be read from it), set beside the pass. The proxy keeps a rank's page only when
+    the request's view token is the one of its pass's rank (booking/rush/pages.py), so a copied token never
+    files one rank's page under another's.
+    """
+    window = issued_at // VIEW_WINDOW_SECONDS
+    mac = hmac.new(_view_key(settings.SECRET_KEY), f"{schema}\0{rank}\0{window}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:18]).decode()
+
+
+@functools.lru_cache(maxsize=4)
+def _view_key(key: str) -> bytes:
+    return hashlib.sha256(force_bytes("booking.rush.view:" + key)).digest()
+
+
+def student_cookies_issue(
+    *, schema: str, candidate_id: int, rank: str, season_id: int, offer_holder: bool = False
+) -> dict[str, str]:
+    """The rush cookies of a signed-in student: the sealed pass and its view token (same issue time)."""
+    issued = int(time.time())
+    return {
+        STUDENT_COOKIE: student_pass_issue(
+            schema=schema,
+            candidate_id=candidate_id,
+            rank=rank,
+            season_id=season_id,
+            offer_holder=offer_holder,
+            issued_at=issued,
+        ),
+        VIEW_COOKIE: view_token(schema=schema, rank=rank, issued_at=issued),
+    }
 
 
 def room_pass_issue(*, schema: str, seminar_id: int, candidate_id: int, ticket: int) -> str:

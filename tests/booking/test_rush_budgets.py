@@ -68,3 +68,23 @@ def test_the_budget_holds_under_concurrent_entries():
     with budget.held("t_flood") as within:
         assert within
     assert budget.used == {"t_quiet": 1}
+
+
+def test_a_company_alone_borrows_beyond_its_share_but_leaves_one_share_free():
+    budget = Budget(3, capacity=10)
+    # Alone, acme may hold up to capacity - share = 7, then one share stays free for whoever comes next.
+    taken = [budget.enter("t_acme") for _ in range(12)]
+    assert taken.count(True) == 7
+    assert budget.total == 7
+    # globex arrives: its own share is granted whatever acme holds.
+    assert all(budget.enter("t_globex") for _ in range(3))
+    # Beyond its share, globex may not borrow while the process is full.
+    assert not budget.enter("t_globex")
+    # acme's requests are answered: globex may borrow again.
+    for _ in range(7):
+        budget.leave("t_acme")
+    assert budget.enter("t_globex")
+    assert budget.used == {"t_globex": 4} and budget.total == 4
+    # A leave without an enter changes nothing.
+    budget.leave("t_nobody")
+    assert budget.total == 4
