@@ -306,6 +306,15 @@ EXPORT_KEEP_DAYS = env.float("EXPORT_KEEP_DAYS", default=30.0)
 BACKUP_LOCK_DAYS = env.int("BACKUP_LOCK_DAYS", default=35)  # S3 Object Lock retention, when the bucket has it
 # Probes other apps add to the watchdog (incidents/watchdog/probes.py): the age of the last good backup.
 WATCHDOG_PROBES = ["recovery.probes.backup_probe"]
+# The watchdog's confirmation (incidents/watchdog/monitor.py, docs/deploy.md): an automatic incident opens when
+# at least WATCHDOG_FAILURES probes failed within WATCHDOG_WINDOW_SECONDS and were at least WATCHDOG_FAILURE_RATIO
+# of the window's probes; it resolves itself after WATCHDOG_QUIET_SECONDS without a failure.
+WATCHDOG_INTERVAL_SECONDS = env.float("WATCHDOG_INTERVAL_SECONDS", default=5.0)
+WATCHDOG_WINDOW_SECONDS = env.float("WATCHDOG_WINDOW_SECONDS", default=60.0)
+WATCHDOG_FAILURES = env.int("WATCHDOG_FAILURES", default=3)
+WATCHDOG_FAILURE_RATIO = env.float("WATCHDOG_FAILURE_RATIO", default=0.5)
+WATCHDOG_RECOVER_AFTER = env.int("WATCHDOG_RECOVER_AFTER", default=3)
+WATCHDOG_QUIET_SECONDS = env.float("WATCHDOG_QUIET_SECONDS", default=120.0)
 # ...and per-round work: promoting the standby when the primary is gone (recovery/failover.py).
 WATCHDOG_HOOKS = ["recovery.failover.failover_hook"]
 FAILOVER_STANDBY = env("FAILOVER_STANDBY", default="")  # host:port of the standby; empty: no promotion

@@ -1,4 +1,10 @@
-"""The watchdog's state machine: open on sustained failure, monitor on recovery, resolve when stable."""
+"""The watchdog's state machine: open on failure confirmed over a window, monitor on recovery, resolve when quiet.
+
+One failed probe never opens an incident (a health check that timed out once under load is not an outage):
+a probe opens one when, within the last `window_seconds`, at least `fail_after` of its probes failed and they
+were at least `fail_ratio` of its probes there. After `recover_after` good probes in a row the incident is
+monitored; after `stable_seconds` without a failure (the quiet window) it resolves itself, with a post.
+"""
 
 from __future__ import annotations
 
@@ -27,19 +33,43 @@ DIRECT = frozenset({"postgres", "redis"})
 @dataclass
 class Config:
     interval: float = 5.0
-    fail_after: int = 3
+    fail_after: int = 3  # failed probes within the window, at least
     recover_after: int = 3
-    stable_seconds: float = 120.0
+    stable_seconds: float = 120.0  # the quiet window: no failure this long resolves a monitored incident
     directory_seconds: float = 300.0
+    window_seconds: float = 60.0
+    fail_ratio: float = 0.5  # ...and at least this share of the window's probes
+
+    @classmethod
+    def from_settings(cls, **overrides: float) -> Config:
+        """The deployment's timings (settings.WATCHDOG_*, each from the environment; docs/deploy.md)."""
+        return cls(
+            **{
+                "interval": settings.WATCHDOG_INTERVAL_SECONDS,
+                "fail_after": settings.WATCHDOG_FAILURES,
+                "fail_ratio": settings.WATCHDOG_FAILURE_RATIO,
+                "window_seconds": settings.WATCHDOG_WINDOW_SECONDS,
+                "recover_after": settings.WATCHDOG_RECOVER_AFTER,
+                "stable_seconds": settings.WATCHDOG_QUIET_SECONDS,
+            }
+            | overrides
+        )
 
 
 @dataclass
 class ProbeState:
     phase: str = "ok"  # ok → open → monitoring → ok
-    failures: int = 0
-    successes: int = 0
+    successes: int = 0  # good probes in a row
     monitoring_since: float = 0.0
     last_error: str = ""
+    window: deque = field(default_factory=deque)  # (monotonic time, failed) of the window's probes
+
+    def observe(self, *, now: float, failed: bool, window_seconds: float) -> tuple[int, int]:
+        """Record one probe; the window's (failures, probes)."""
+        self.window.append((now, failed))
+        while self.window and self.window[0][0] < now - window_seconds:
+            self.window.popleft()
+        return sum(1 for _at, bad in self.window if bad), len(self.window)
 
 
 @dataclass
@@ -117,17 +147,21 @@ class Watchdog:
     def _advance(self, name: str, error: str | None) -> Action | None:
         state = self.states[name]
         now = self.clock()
+        failures, probes = state.observe(
+            now=now, failed=error is not None, window_seconds=self.config.window_seconds
+        )
         if error is not None:
-            state.failures += 1
             state.successes = 0
             state.last_error = error
-            if state.failures >= self.config.fail_after and state.phase in ("ok", "monitoring"):
+            if state.phase == "monitoring":
+                state.monitoring_since = now  # the quiet window starts again
+            confirmed = failures >= self.config.fail_after and failures >= self.config.fail_ratio * probes
+            if confirmed and state.phase in ("ok", "monitoring"):
                 kind = "open" if state.phase == "ok" else "relapse"
                 state.phase = "open"
                 return Action(name, kind, timezone.now())
             return None
         state.successes += 1
-        state.failures = 0
         if state.phase == "open" and state.successes >= self.config.recover_after:
             state.phase = "monitoring"
             state.monitoring_since = now

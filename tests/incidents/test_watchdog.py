@@ -77,13 +77,17 @@ class ScriptedProbe:
 
 
 @pytest.mark.django_db
-def test_flapping_probe_never_opens_an_incident(tenants):
+def test_a_probe_failing_now_and_then_never_opens_an_incident(tenants):
+    # One probe in four fails (timeouts under load): many failures in the window, but a quarter of its probes.
     watchdog = Watchdog(
-        probes=[ScriptedProbe([False, True, False, False, True, False, True] * 3)],
-        config=Config(fail_after=3),
+        probes=[ScriptedProbe([False, True, True, True] * 6)], config=Config(fail_after=3, fail_ratio=0.5)
     )
-    kinds = [action.kind for _ in range(21) for action in watchdog.tick()]
+    kinds = [action.kind for _ in range(24) for action in watchdog.tick()]
     assert kinds == [] and not Incident.objects.filter(detection_key="watchdog:channels").exists()
+    # The same failures closer together (every other probe) are half the window: confirmed.
+    watchdog = Watchdog(probes=[ScriptedProbe([False, True] * 3)], config=Config(fail_after=3, fail_ratio=0.5))
+    kinds = [action.kind for _ in range(6) for action in watchdog.tick()]
+    assert kinds == ["open"]
 
 
 @pytest.mark.django_db
