@@ -1,5 +1,6 @@
 """User accounts. The table exists in every schema: public holds support staff, a tenant's holds its recruiters."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +24,8 @@ class User(AbstractUser):
     email = models.EmailField(_("メールアドレス"), unique=True)
     display_name = models.CharField(_("表示名"), max_length=100, blank=True)
     role = models.CharField(_("権限"), max_length=16, choices=Role.choices, default=Role.RECRUITER)
+    # The language the person chose with the header's switch; empty: the browser's (LocaleMiddleware) decides.
+    language = models.CharField(_("表示言語"), max_length=8, choices=settings.LANGUAGES, blank=True, default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["username"]

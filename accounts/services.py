@@ -10,6 +10,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from accounts.errors import AccountError
 from accounts.models import Role, User
@@ -135,3 +136,11 @@ def tenant_totp_requirement_set(*, tenant: Tenant, required: bool, acting: User)
 
     type(tenant).objects.filter(pk=tenant.pk).update(recruiter_totp_required=required)
     tenant_totp_required_forget(tenant_id=tenant.pk)
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember the language a recruiter (or support staff member) chose; every later page is in it."""
+    if language not in dict(settings.LANGUAGES):
+        raise AccountError(_("対応していない言語です。"))
+    user.language = language
+    user.save(update_fields=["language"])

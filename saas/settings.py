@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.TotpRequiredMiddleware",  # a company that requires TOTP: set it up first
+    "accounts.language.UserLanguageMiddleware",  # a signed-in user's chosen language wins over the browser's
     "seasons.middleware.SeasonMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -118,6 +119,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
+                "saas.i18n.javascript_catalog_url",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
@@ -214,8 +216,11 @@ vars().update(_email)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"no-reply@{BASE_DOMAIN}")
 
 LANGUAGE_CODE = "ja"
-LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LANGUAGES = [("ja", "日本語"), ("en", "English")]  # i18n: data — each language's name in itself
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language switch (accounts/language.py) remembers a student's choice in this cookie for a year.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SECURE = HTTPS
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True

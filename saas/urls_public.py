@@ -3,7 +3,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.language import language_set
 from accounts.views import ThrottledLoginView
+from saas.i18n import javascript_catalog
 from saas.views import healthz
 from tenants import views as tenant_views
 
@@ -24,7 +26,8 @@ urlpatterns = [
         tenant_views.support_tenant_delete,
         name="support_tenant_delete",
     ),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", language_set, name="set_language"),
+    path("i18n/js/", javascript_catalog, name="javascript_catalog"),
     path("", include("notifications.urls_public")),
     path("", include("api.urls_public")),
 ]

@@ -5,6 +5,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts import views as account_views
+from accounts.language import language_set
+from saas.i18n import javascript_catalog
 from saas.views import healthz
 
 urlpatterns = [
@@ -20,7 +22,8 @@ urlpatterns = [
         ),
         name="password_set",
     ),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", language_set, name="set_language"),
+    path("i18n/js/", javascript_catalog, name="javascript_catalog"),
     path("", include("seasons.urls")),
     path("", include("candidates.urls")),
     path("", include("booking.urls")),

@@ -25,6 +25,7 @@ NOT_PAGES = {
     "logout": "action",
     "password_set": "e-mail link for a new user (not signed in yet)",
     "set_language": "action",
+    "javascript_catalog": "script (the djangojs catalogue)",
     "seasons:switch": "action",
     "candidates:export": "CSV file",
     "candidates:rank": "action",

@@ -1,7 +1,8 @@
 """English throughout: every user-facing string goes through Django's translation machinery.
 
 Japanese is the source language (msgids are Japanese); each part's English catalogue must translate every entry,
-its compiled .mo must match its .po, and its templates may hold no Japanese outside translation tags.
+its compiled .mo must match its .po, its templates may hold no Japanese outside translation tags, and its
+scripts (SCRIPTS: static/js is the project's) none outside comments and gettext() calls (the djangojs catalogue).
 A part joins TRANSLATED when it is done; in the end every part is listed.
 
 Python modules of a TRANSLATED part (its non-test modules, migrations aside) hold no Japanese string literal
@@ -49,6 +50,13 @@ PARTS: dict[str, tuple[Path, list[Path]]] = {
     },
 }
 
+# part -> its JavaScript directories (the djangojs catalogue in locale/ serves them all: static/ is no app's)
+SCRIPTS: dict[str, list[Path]] = {
+    "project": [ROOT / "static" / "js"],
+    "booking": [ROOT / "static" / "booking"],
+    "selection": [ROOT / "static" / "selection"],
+}
+
 TRANSLATED: set[str] = set()
 
 # Modules (paths from the repository root) that are nothing but data whose Japanese is not UI text.
@@ -80,6 +88,15 @@ _ALLOWED = re.compile(
 )
 
 
+# What may carry Japanese in a script: comments and the string argument of gettext-family calls.
+_JS_STRING = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
+_SCRIPT_ALLOWED = re.compile(
+    r"/\*.*?\*/|(?<![:\w])//[^\n]*"
+    rf"|\b(?:gettext|ngettext|pgettext|npgettext|gettext_noop)\(\s*{_JS_STRING}(?:\s*,\s*{_JS_STRING})*",
+    re.DOTALL,
+)
+
+
 def _templates(part: str) -> list[Path]:
     return sorted(
         path for directory in PARTS[part][1] if directory.exists() for path in directory.rglob("*.html")
@@ -99,6 +116,29 @@ def test_no_japanese_left_in_templates(part):
             if JAPANESE.search(line):
                 left.append(f"{path.relative_to(ROOT)}: {line.strip()[:80]}")
     assert not left, "Japanese outside translation tags:\n" + "\n".join(left[:40])
+
+
+@pytest.mark.parametrize("part", sorted(TRANSLATED & set(SCRIPTS)))
+def test_no_japanese_left_in_scripts(part):
+    left = []
+    for path in sorted(path for directory in SCRIPTS[part] for path in directory.glob("*.js")):
+        text = _SCRIPT_ALLOWED.sub("", path.read_text(encoding="utf-8"))
+        left += [
+            f"{path.relative_to(ROOT)}: {line.strip()[:80]}"
+            for line in text.splitlines()
+            if JAPANESE.search(line)
+        ]
+    assert not left, "Japanese outside gettext() in scripts:\n" + "\n".join(left[:40])
+
+
+def test_the_script_check_finds_what_it_should():
+    script = """// 見本
+var a = gettext("発生") + " ";  /* 注記 */
+var b = "残り";
+var c = ngettext('1件', '%s件', n);
+"""
+    left = [line for line in _SCRIPT_ALLOWED.sub("", script).splitlines() if JAPANESE.search(line)]
+    assert left == ['var b = "残り";']
 
 
 @pytest.mark.parametrize("part", sorted(TRANSLATED))

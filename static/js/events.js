@@ -5,6 +5,8 @@
   "use strict";
   var box = document.getElementById("banners");
   if (!box || !box.dataset.events) return;
+  // The djangojs catalogue (/i18n/js/, loaded by base.html) defines gettext; without it the Japanese stays.
+  var gettext = window.gettext || function (text) { return text; };
   var STORE = "saas.dismissed-banners";
   var delay = 1000;
 
@@ -57,20 +59,20 @@
     add(div, "p", "banner-text", event.text || "");
     var meta = add(div, "p", "banner-meta", "");
     if (event.started) {
-      meta.appendChild(document.createTextNode("発生 "));
+      meta.appendChild(document.createTextNode(gettext("発生") + " "));
       timeEl(meta, event.started, event.started_iso);
-      meta.appendChild(document.createTextNode(" ・ 最終更新 "));
+      meta.appendChild(document.createTextNode(" ・ " + gettext("最終更新") + " "));
       timeEl(meta, event.updated || event.started, event.updated_iso);
     }
     var url = safeUrl(event.url);
     if (url) {
       if (event.started) { meta.appendChild(document.createTextNode(" ・ ")); }
-      var link = add(meta, "a", "", event.link_text || "詳細");
+      var link = add(meta, "a", "", event.link_text || gettext("詳細"));
       link.href = url;
     }
     var close = add(div, "button", "banner-close", "×");
     close.type = "button";
-    close.setAttribute("aria-label", "このお知らせを閉じる（新しい更新があれば再表示されます）");
+    close.setAttribute("aria-label", gettext("このお知らせを閉じる（新しい更新があれば再表示されます）"));
     wire(div);
     box.insertBefore(div, box.firstChild);
   }
