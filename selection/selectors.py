@@ -61,6 +61,16 @@ def round_next(*, current: Round) -> Round | None:
     )
 
 
+def round_previous(*, current: Round) -> Round | None:
+    """The round before `current` in its season's flow."""
+    return (
+        Round.objects.filter(season_id=current.season_id)
+        .filter(Q(position__lt=current.position) | Q(position=current.position, pk__lt=current.pk))
+        .order_by("-position", "-id")
+        .first()
+    )
+
+
 def _interviews_of(user: User) -> QuerySet[InterviewBooking]:
     return InterviewBooking.objects.filter(session__interviewer=user, status=BookingStatus.ACTIVE)
 

@@ -12,3 +12,16 @@ def offer_reminders_task() -> dict[str, dict[str, int]]:
     from selection.services.offers import offer_reminders_send
 
     return for_each_tenant(lambda _schema: offer_reminders_send())
+
+
+@app.task(name="selection.step_mails_start")
+def step_mails_start_task(schema_name: str, candidate_ids: list[int], status: str) -> int:
+    """The step mails of many students' new status (a bulk move), started one student at a time."""
+    from django_tenants.utils import schema_context
+
+    from selection.services.moves import step_mails_start
+
+    with schema_context(schema_name):
+        for candidate_id in candidate_ids:
+            step_mails_start(candidate_id=candidate_id, status=status)
+    return len(candidate_ids)

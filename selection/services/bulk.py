@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from booking.models import InterviewType, Seminar
 from candidates.models import Candidate, Tag
@@ -19,6 +18,7 @@ from notifications.errors import NotificationError
 from notifications.services import segment_create
 from selection.errors import SelectionError
 from selection.models import Round
+from selection.services.moves import history_add, round_enter
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -34,16 +34,6 @@ def _checked(candidate_ids: list[int]) -> list[int]:
     if len(ids) > BULK_LIMIT:
         raise SelectionError(f"一度に操作できるのは{BULK_LIMIT:,}名までです。条件を絞ってください。")
     return ids
-
-
-def _events(*, candidate_ids: list[int], kind: str, message: str, user: User) -> None:
-    """One history line per student, in one INSERT."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO candidates_candidateevent (candidate_id, kind, message, user_id, created_at)"
-            " SELECT unnest(%s::bigint[]), %s, %s, %s, %s",
-            [candidate_ids, kind, message[:500], user.pk, timezone.now()],
-        )
 
 
 def _audit(
@@ -70,19 +60,16 @@ def bulk_move(
     ip: str | None = None,
     filters: dict[str, Any] | None = None,
 ) -> int:
-    """Put the students in `round` (its step becomes their status); those already there stay as they are."""
+    """Put the students in `round` (its step becomes their status); those already there stay as they are.
+
+    What follows is what a pass into the round starts (moves.py::round_enter, the same service): the step
+    mails of the new status and the invitation to book the round's interview, once per student.
+    """
     ids = _checked(candidate_ids)
     if round.season_id != season.pk:
         raise SelectionError("この年度の選考を選んでください。")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE candidates_candidate SET status = %s, updated_at = %s"
-            " WHERE id = ANY(%s) AND season_id = %s AND status <> %s RETURNING id",
-            [round.step_key, timezone.now(), ids, season.pk, round.step_key],
-        )
-        moved = [row[0] for row in cursor.fetchall()]
-    _events(
-        candidate_ids=moved, kind="status", message=f"選考ステータス: 一括で「{round.name}」へ", user=user
+    moved = round_enter(
+        candidate_ids=ids, into=round, user=user, message=f"選考ステータス: 一括で「{round.name}」へ"
     )
     _audit(user=user, ip=ip, action="bulk_move", target=round.name, candidate_ids=ids, filters=filters or {})
     return len(moved)
@@ -109,7 +96,7 @@ def bulk_tag(
             [ids, tag.pk],
         )
         added = [row[0] for row in cursor.fetchall()]
-    _events(candidate_ids=added, kind="tag", message=f"タグを追加（一括）: {label}", user=user)
+    history_add(candidate_ids=added, kind="tag", message=f"タグを追加（一括）: {label}", user=user)
     _audit(user=user, ip=ip, action="bulk_tag", target=label, candidate_ids=ids, filters=filters or {})
     return len(added)
 

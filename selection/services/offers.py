@@ -21,7 +21,7 @@ from notifications.services.variables import tenant_for_schema
 from seasons.models import Season
 from selection.errors import SelectionError
 from selection.models import DeclineReason, Offer, OfferLetter, OfferStatus
-from selection.services.rounds import step_mails_start
+from selection.services.moves import step_mails_start
 from tenants.selectors import current_schema
 
 if TYPE_CHECKING:

@@ -1,13 +1,12 @@
 """Round writes: a season's rounds and their forms, evaluations, and what a pass sets in motion.
 
-A pass moves the student to the next round (one conditional UPDATE: a second evaluator's pass moves nobody
-twice), then, once the transaction commits, invites them to book the next round's interview and starts the
-step mails of the new status through notifications' existing services.
+A pass moves the student to the next round through moves.py::round_enter, the same service as a move by
+hand (one conditional UPDATE: a second evaluator's pass moves nobody twice; then, after commit, the
+invitation to book the next round's interview and the step mails of the new status).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -18,17 +17,14 @@ from django.utils import timezone
 from booking.models import InterviewType
 from candidates.models import Candidate, CandidateEvent, SelectionStep
 from candidates.textnorm import nfkc
-from notifications.models import Trigger
-from notifications.services import outbox_enqueue, sequence_trigger
 from selection.errors import EvaluationNotAllowed, SelectionError
 from selection.models import Criterion, CriterionKind, Decision, Evaluation, Round
 from selection.selectors import evaluation_allowed, round_next
+from selection.services.moves import round_enter
 
 if TYPE_CHECKING:
     from accounts.models import User
     from seasons.models import Season
-
-logger = logging.getLogger(__name__)
 
 COMMENT_LIMIT = 4000
 CHOICES_LIMIT = 10
@@ -199,57 +195,13 @@ def _pass_apply(*, round: Round, candidate: Candidate, user: User) -> None:
     following = round_next(current=round)
     if following is None:
         return
-    moved = Candidate.objects.filter(pk=candidate.pk, status=round.step_key).update(
-        status=following.step_key, updated_at=timezone.now()
-    )
-    if not moved:
-        return  # already moved on (another evaluator's pass) or moved by hand: nothing to repeat
-    candidate.status = following.step_key
-    CandidateEvent.objects.create(
-        candidate=candidate,
-        kind="status",
-        message=f"選考ステータス: {round.name} → {following.name}",
+    moved = round_enter(
+        candidate_ids=[candidate.pk],
+        into=following,
         user=user,
+        message=f"選考ステータス: {round.name} → {following.name}",
+        passed=round,
+        from_step=round.step_key,
     )
-    candidate_id, status = candidate.pk, following.step_key
-    if round.pass_step_mail:
-        transaction.on_commit(lambda: step_mails_start(candidate_id=candidate_id, status=status))
-    if round.pass_invites and following.interview_type is not None and following.interview_type.active:
-        _invitation_queue(candidate=candidate, following=following)
-
-
-def step_mails_start(*, candidate_id: int, status: str) -> None:
-    """Start the step mails of a student's new status (notifications' status_changed sequences)."""
-    try:
-        sequence_trigger(
-            event=Trigger.STATUS_CHANGED,
-            candidate_id=candidate_id,
-            occurred_at=timezone.now(),
-            context={"status": status, "occurrence": f"round:{status}"},
-        )
-    except Exception:
-        # A decision never fails because a step mail could not be scheduled; the error is logged.
-        logger.exception("step-mail trigger failed after a decision status=%s", status)
-
-
-INVITATION_SUBJECT = "【{{ 会社名 }}】{name}のご案内"
-INVITATION_BODY = (
-    "{{{{ 姓 }}}} {{{{ 名 }}}} 様\n\n"
-    "選考の結果、次の「{name}」にお進みいただくことになりました。\n"
-    "マイページから面接の日時をお選びください。\n\n{{{{ マイページURL }}}}\n\n{{{{ 会社名 }}}} 採用担当\n"
-)
-
-
-def _invitation_queue(*, candidate: Candidate, following: Round) -> None:
-    """The invitation to book the next round's interview, through the company's outbox (sent after commit)."""
-    if not candidate.email or candidate.email_undeliverable:
-        return
-    outbox_enqueue(
-        key=f"round-invite:{following.pk}:{candidate.pk}",
-        to=candidate.email,
-        subject=INVITATION_SUBJECT.replace("{name}", following.name),
-        body=INVITATION_BODY.format(name=following.name),
-        kind="transactional",
-        candidate_id=candidate.pk,
-        needs_render=True,
-    )
+    if moved:  # else already moved on (another evaluator's pass) or moved by hand: nothing to repeat
+        candidate.status = following.step_key

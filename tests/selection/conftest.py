@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tests.candidates.conftest import acme, admin_client, make_user  # noqa: F401 - fixtures used here
+from tests.candidates.conftest import acme, admin_client, eager_celery, make_user  # noqa: F401 - fixtures used here
 from tests.factories import CandidateFactory, UserFactory
+from tests.notifications.conftest import smtp_server  # noqa: F401 - fixtures used here
 
 _numbers = itertools.count(1)
 
@@ -73,3 +74,21 @@ def later_today(minutes: int = 60) -> datetime:
     now = timezone.localtime()
     end_of_day = now.replace(hour=23, minute=30, second=0, microsecond=0)
     return min(now + timedelta(minutes=minutes), end_of_day)
+
+
+def status_sequence(*, season, status: str, subject: str = "s", body: str = "b"):
+    """An active step-mail sequence started when a student's status becomes `status`, with one mail at once."""
+    from notifications.models import MailTemplate
+    from notifications.services import sequence_save, step_save
+
+    sequence = sequence_save(
+        name=f"{status}のご案内",
+        trigger="status_changed",
+        trigger_status=status,
+        is_active=True,
+        season=season,
+    )
+    step_save(
+        sequence=sequence, template=MailTemplate.objects.create(name=status, subject=subject, body=body)
+    )
+    return sequence

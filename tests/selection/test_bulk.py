@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from candidates.models import AuditEntry, Candidate, CandidateEvent
 from notifications.models import OutboxMessage, SegmentMail
-from tests.selection.conftest import student
+from tests.selection.conftest import status_sequence, student
 
 
 def rank_b_students(count: int = 3):
@@ -153,3 +154,80 @@ def test_an_interview_invitation_goes_only_to_students_who_can_book_it(acme, flo
         == 302
     )
     assert SegmentMail.objects.get().recipients == 2
+
+
+def test_a_bulk_move_starts_what_a_pass_starts_once_per_student(
+    acme,
+    flow,
+    make_user,
+    smtp_server,
+    django_capture_on_commit_callbacks,
+):
+    """Moved by hand into 二次面接, three students get its interview invitation and its step mail through a
+    real SMTP server, once each however often the move is repeated; the audit entry names the count."""
+    from notifications.services import outbox_deliver_due, sequence_due_scan
+    from notifications.services.schedule import mail_settings_update
+
+    mail_settings_update(quiet_start=dt.time(0, 0), quiet_end=dt.time(0, 0), rate_per_second=100)
+    second = flow["rounds"][1]
+    status_sequence(
+        season=flow["season"], status=second.step_key, subject="二次面接の準備", body="{{ 姓 }}様"
+    )
+    client, recruiter = make_user("recruiter")
+    targets = rank_b_students(3)
+    student(rank="A", email="a@example.jp")  # not in the list: gets nothing
+    for expected in ("3", "3"):
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = client.post(
+                "/selection/bulk/", {"rank": "B", "action": "move", "round": second.pk, "expected": expected}
+            )
+        assert answer.status_code == 302
+        sequence_due_scan()
+        outbox_deliver_due(schema_name=acme.schema)
+    # A long Japanese subject is folded after "Subject:" (Python's email), so its parsed value starts with a space.
+    received = sorted(
+        (str(message["To"]), str(message["Subject"]).strip()) for message in smtp_server.recorder.messages
+    )
+    company = acme.tenant.name
+    assert received == sorted(
+        pair
+        for candidate in targets
+        for pair in (
+            (candidate.email, "二次面接の準備"),
+            (candidate.email, f"【{company}】二次面接のご案内"),
+        )
+    )
+    first_move, second_move = AuditEntry.objects.filter(action="bulk_move").order_by("id")
+    assert (first_move.student_count, first_move.target, first_move.user) == (3, second.name, recruiter)
+    assert sorted(first_move.candidate_ids) == sorted(candidate.pk for candidate in targets)
+    assert second_move.student_count == 3  # listed again, moved nobody: one line of history each
+    assert (
+        CandidateEvent.objects.filter(kind="status", candidate_id__in=first_move.candidate_ids).count() == 3
+    )
+
+
+def test_a_bulk_move_follows_the_round_before_and_many_students_start_on_a_worker(
+    acme,
+    flow,
+    make_user,
+    eager_celery,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+):
+    """Moving into a round does what passing the round before it says; past the inline limit the step mails
+    start on a worker (eager here), for every student."""
+    from notifications.models import Enrollment
+    from selection.services import moves
+    from selection.services.bulk import bulk_move
+
+    first, second, _offer = flow["rounds"]
+    first.pass_invites = False
+    first.save(update_fields=["pass_invites"])
+    sequence = status_sequence(season=flow["season"], status=second.step_key)
+    monkeypatch.setattr(moves, "STEP_MAILS_INLINE", 2)
+    _client, recruiter = make_user("recruiter")
+    targets = rank_b_students(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk_move(candidate_ids=[c.pk for c in targets], round=second, season=flow["season"], user=recruiter)
+    assert Enrollment.objects.filter(sequence=sequence).count() == 3
+    assert not OutboxMessage.objects.filter(idempotency_key__startswith="round-invite:").exists()

@@ -8,7 +8,7 @@ from selection.errors import EvaluationNotAllowed, SelectionError
 from selection.models import Evaluation
 from selection.selectors import evaluation_allowed, round_next
 from selection.services import criterion_add, evaluation_save, round_create, round_move
-from tests.selection.conftest import interview_booked, later_today, person, student
+from tests.selection.conftest import interview_booked, later_today, person, status_sequence, student
 
 
 def answers(flow, logic="4", motivation="高"):
@@ -98,18 +98,10 @@ def test_an_evaluation_records_who_and_when_and_a_correction_replaces_it(flow):
 def test_a_pass_moves_to_the_next_round_invites_to_book_and_starts_the_step_mails(
     flow, django_capture_on_commit_callbacks
 ):
-    from notifications.models import Enrollment, MailTemplate, OutboxMessage
-    from notifications.services import sequence_save, step_save
+    from notifications.models import Enrollment, OutboxMessage
 
     first, second, _offer = flow["rounds"]
-    sequence = sequence_save(
-        name="二次面接のご案内",
-        trigger="status_changed",
-        trigger_status=second.step_key,
-        is_active=True,
-        season=flow["season"],
-    )
-    step_save(sequence=sequence, template=MailTemplate.objects.create(name="t", subject="s", body="b"))
+    sequence = status_sequence(season=flow["season"], status=second.step_key)
     candidate, recruiter = student(email="pass@example.jp"), person("recruiter")
     with django_capture_on_commit_callbacks(execute=True):
         evaluation_save(
