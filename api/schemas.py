@@ -84,11 +84,6 @@ class CandidateDetail(Candidate):
     entries: list[Entry]
 
 
-class CandidatePage(Schema):
-    items: list[Candidate]
-    next_cursor: str | None = Field(description="次のページ（なければ null） / the next page, or null")
-
-
 class CandidateIn(Schema):
     """One student as a job board would give them; normalised and deduplicated like an imported row."""
 

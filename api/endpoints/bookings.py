@@ -15,7 +15,8 @@ from api.endpoints.candidates import _season_id
 from api.errors import ApiProblem
 from api.http import audit_note
 from api.idempotency import IDEMPOTENCY_DOC, idempotent
-from api.selectors import booking_list, candidate_visible_get, id_page, seminar_get
+from api.paging import PageQuery, page_answer, page_schema
+from api.selectors import booking_list, candidate_visible_get, seminar_get
 from booking.models import Booking, Seminar
 from booking.selectors import seminar_list_all
 from booking.services import booking_cancel, booking_create
@@ -69,17 +70,13 @@ def seminars_get(request: HttpRequest, seminar_id: int = Path(..., ge=1, le=sche
     return seminar_body(seminar_get(seminar_id=seminar_id))
 
 
-class BookingQuery(Schema):
+class BookingQuery(PageQuery):
     candidate_id: int | None = Field(None, ge=1, le=schemas.MAX_ID)
     seminar_id: int | None = Field(None, ge=1, le=schemas.MAX_ID)
     status: Literal["", "active", "cancelled"] = ""
-    limit: int = Field(50, ge=1, le=100)
-    cursor: str = schemas.text(max_length=100)
 
 
-class BookingPage(Schema):
-    items: list[schemas.Booking]
-    next_cursor: str | None
+BookingPage = page_schema("BookingPage", schemas.Booking)
 
 
 @router.get(
@@ -90,10 +87,14 @@ class BookingPage(Schema):
     openapi_extra=examples("bookings_list"),
 )
 def bookings_list(request: HttpRequest, query: Query[BookingQuery]) -> Any:
-    bookings = booking_list(candidate_id=query.candidate_id, seminar_id=query.seminar_id, status=query.status)
-    page, next_cursor = id_page(queryset=bookings, cursor=query.cursor, limit=query.limit)
-    audit_note(request, action="list", candidate_ids=sorted({booking.candidate_id for booking in page}))
-    return {"items": page, "next_cursor": next_cursor}
+    return page_answer(
+        request,
+        queryset=booking_list(
+            candidate_id=query.candidate_id, seminar_id=query.seminar_id, status=query.status
+        ),
+        query=query,
+        students=lambda page: [booking.candidate_id for booking in page],
+    )
 
 
 @router.post(

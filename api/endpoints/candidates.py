@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Schema, Status
+from ninja import Path, Query, Router, Status
 from pydantic import Field
 
 from api import schemas
@@ -15,7 +15,8 @@ from api.errors import ApiProblem
 from api.http import audit_note
 from api.idempotency import IDEMPOTENCY_DOC, idempotent
 from api.imports import candidate_import_one
-from api.selectors import candidate_visible_get, entry_list, id_page, rank_table
+from api.paging import PageQuery, page_answer, page_schema
+from api.selectors import candidate_visible_get, entry_list, rank_table
 from candidates.models import Candidate, Tag
 from candidates.selectors import CandidateFilters, candidate_list
 from candidates.services.ranks import candidate_rank_override
@@ -26,7 +27,7 @@ router = Router(tags=["candidates"])
 PROBLEMS = schemas.PROBLEMS
 
 
-class CandidateQuery(Schema):
+class CandidateQuery(PageQuery):
     q: str = schemas.text(max_length=100, description="氏名・カナ・メール・大学名で検索 / search")
     rank: str = schemas.text(max_length=1)
     graduation_year: int | None = Field(None, ge=1900, le=2200)
@@ -35,8 +36,6 @@ class CandidateQuery(Schema):
     tag: str = schemas.text(max_length=40)
     season: int | None = Field(None, ge=1900, le=2200, description="年度（卒業年）。省略時は既定の年度")
     sort: Literal["new", "old"] = "new"
-    limit: int = Field(50, ge=1, le=100)
-    cursor: str = schemas.text(max_length=100)
 
 
 def _season_id(year: int | None) -> int:
@@ -56,9 +55,12 @@ def candidate_body(candidate: Candidate, *, detail: bool = False) -> dict[str, A
     return body
 
 
+CandidatePage = page_schema("CandidatePage", schemas.Candidate)
+
+
 @router.get(
     "/candidates",
-    response={200: schemas.CandidatePage, **PROBLEMS},
+    response={200: CandidatePage, **PROBLEMS},
     auth=CANDIDATES_READ,
     summary="候補者の一覧 / List candidates",
     openapi_extra=examples("candidates_list"),
@@ -74,14 +76,14 @@ def candidates_list(request: HttpRequest, query: Query[CandidateQuery]) -> Any:
         sort=query.sort,
         season_id=_season_id(query.season),
     )
-    page, next_cursor = id_page(
+    return page_answer(
+        request,
         queryset=candidate_list(filters=filters),
-        cursor=query.cursor,
-        limit=query.limit,
+        query=query,
+        students=lambda page: [candidate.pk for candidate in page],
+        body=candidate_body,
         descending=query.sort == "new",
     )
-    audit_note(request, action="list", candidate_ids=[candidate.pk for candidate in page])
-    return {"items": [candidate_body(candidate) for candidate in page], "next_cursor": next_cursor}
 
 
 @router.get(
@@ -152,16 +154,12 @@ def candidates_update(
     return candidate_body(candidate_visible_get(candidate_id=candidate.pk), detail=True)
 
 
-class EntryQuery(Schema):
+class EntryQuery(PageQuery):
     candidate_id: int | None = Field(None, ge=1, le=schemas.MAX_ID)
     board: str = schemas.text(max_length=40)
-    limit: int = Field(50, ge=1, le=100)
-    cursor: str = schemas.text(max_length=100)
 
 
-class EntryPage(Schema):
-    items: list[schemas.Entry]
-    next_cursor: str | None
+EntryPage = page_schema("EntryPage", schemas.Entry)
 
 
 @router.get(
@@ -172,10 +170,12 @@ class EntryPage(Schema):
     openapi_extra=examples("entries_list"),
 )
 def entries_list(request: HttpRequest, query: Query[EntryQuery]) -> Any:
-    entries = entry_list(candidate_id=query.candidate_id, board=query.board)
-    page, next_cursor = id_page(queryset=entries, cursor=query.cursor, limit=query.limit)
-    audit_note(request, action="list", candidate_ids=sorted({entry.candidate_id for entry in page}))
-    return {"items": page, "next_cursor": next_cursor}
+    return page_answer(
+        request,
+        queryset=entry_list(candidate_id=query.candidate_id, board=query.board),
+        query=query,
+        students=lambda page: [entry.candidate_id for entry in page],
+    )
 
 
 @router.get(
