@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.endpoints import bookings, candidates, mail
+from api.endpoints import bookings, candidates, interviews, mail
 from api.http import api_new
 
 DESCRIPTION = """
@@ -27,3 +27,4 @@ company_api = api_new(
 company_api.add_router("", candidates.router)
 company_api.add_router("", bookings.router)
 company_api.add_router("", mail.router)
+company_api.add_router("", interviews.router)

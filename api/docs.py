@@ -66,6 +66,33 @@ _EXAMPLES: dict[str, tuple[str, str, str]] = {
         "Cancel booking #15",
         f"{AUTH} -X POST {BASE}/bookings/15/cancel",
     ),
+    "interviews_list": (
+        "27卒の面接の種類",
+        "Interviews of the 2027 season",
+        f'{AUTH} "{BASE}/interviews?season=2027"',
+    ),
+    "interviews_get": (
+        "面接 #2 と空き時間",
+        "Interview #2 and its free times",
+        f"{AUTH} {BASE}/interviews/2",
+    ),
+    "interview_bookings_list": (
+        "候補者 #42 の面接の予約",
+        "Interview bookings of candidate #42",
+        f'{AUTH} "{BASE}/interview-bookings?candidate_id=42&status=active"',
+    ),
+    "interview_bookings_create": (
+        "候補者 #42 の面接 #2 を空き時間のひとつに予約（埋まっていれば 409 time_taken）",
+        "Book interview #2 for candidate #42 at one of its free times (409 time_taken when gone)",
+        f'{AUTH} -H "Idempotency-Key: 4d2a9c01" -H "Content-Type: application/json" '
+        f'-d \'{{"candidate_id": 42, "interview_id": 2, "starts_at": "2027-04-01T10:00:00+09:00"}}\' '
+        f"{BASE}/interview-bookings",
+    ),
+    "interview_bookings_cancel": (
+        "面接の予約 #8 をキャンセル",
+        "Cancel interview booking #8",
+        f"{AUTH} -X POST {BASE}/interview-bookings/8/cancel",
+    ),
 }
 
 

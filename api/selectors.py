@@ -1,4 +1,4 @@
-"""Reads of the API that the apps' selectors do not already give: tokens, cursors, entries, bookings, ranks."""
+"""Reads the apps' selectors do not already give: tokens, cursors, entries, bookings, ranks, interviews."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import binascii
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from api.errors import ApiProblem
 from api.models import ApiToken
-from booking.models import Booking, Seminar
+from booking.models import Booking, InterviewBooking, InterviewType, Seminar
 from candidates.models import Candidate, Entry, RankRule, RankSettings
 
 
@@ -60,13 +61,16 @@ def candidate_visible_get(*, candidate_id: int) -> Candidate:
     return candidate
 
 
+def _by_id_where(queryset: QuerySet[Any], **conditions: object) -> QuerySet[Any]:
+    """A list's filters: a condition left out (None or "") does not filter; ordered by id for the cursor."""
+    return queryset.filter(
+        **{name: value for name, value in conditions.items() if value not in (None, "")}
+    ).order_by("id")
+
+
 def entry_list(*, candidate_id: int | None, board: str) -> QuerySet[Entry]:
     entries = Entry.objects.filter(candidate__merged_into=None, candidate__anonymised_at=None)
-    if candidate_id is not None:
-        entries = entries.filter(candidate_id=candidate_id)
-    if board:
-        entries = entries.filter(board=board)
-    return entries.order_by("id")
+    return _by_id_where(entries, candidate_id=candidate_id, board=board)
 
 
 def rank_table() -> tuple[str, list[RankRule]]:
@@ -77,14 +81,9 @@ def rank_table() -> tuple[str, list[RankRule]]:
 
 
 def booking_list(*, candidate_id: int | None, seminar_id: int | None, status: str) -> QuerySet[Booking]:
-    bookings = Booking.objects.all()
-    if candidate_id is not None:
-        bookings = bookings.filter(candidate_id=candidate_id)
-    if seminar_id is not None:
-        bookings = bookings.filter(seminar_id=seminar_id)
-    if status:
-        bookings = bookings.filter(status=status)
-    return bookings.order_by("id")
+    return _by_id_where(
+        Booking.objects.all(), candidate_id=candidate_id, seminar_id=seminar_id, status=status
+    )
 
 
 def seminar_get(*, seminar_id: int) -> Seminar:
@@ -92,3 +91,32 @@ def seminar_get(*, seminar_id: int) -> Seminar:
     if seminar is None:
         raise ApiProblem("not_found", f"説明会 #{seminar_id} は見つかりません。")
     return seminar
+
+
+def interview_type_list(*, season_id: int) -> QuerySet[InterviewType]:
+    return InterviewType.objects.filter(season_id=season_id).order_by("id")
+
+
+def interview_type_get(*, interview_type_id: int) -> InterviewType:
+    interview_type = InterviewType.objects.filter(pk=interview_type_id).first()
+    if interview_type is None:
+        raise ApiProblem("not_found", _("面接 #%(id)s は見つかりません。") % {"id": interview_type_id})
+    return interview_type
+
+
+def interview_booking_list(
+    *, candidate_id: int | None, interview_id: int | None, status: str
+) -> QuerySet[InterviewBooking]:
+    return _by_id_where(
+        InterviewBooking.objects.select_related("session"),
+        candidate_id=candidate_id,
+        interview_type_id=interview_id,
+        status=status,
+    )
+
+
+def interview_booking_get(*, booking_id: int) -> InterviewBooking:
+    booking = InterviewBooking.objects.select_related("candidate").filter(pk=booking_id).first()
+    if booking is None:
+        raise ApiProblem("not_found", _("面接の予約 #%(id)s は見つかりません。") % {"id": booking_id})
+    return booking
