@@ -32,7 +32,6 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,9 +47,9 @@ django.setup()
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from bench.fleet_deploy import migration_all, timed_command  # noqa: E402
 from bench.rush_load import lag_of  # noqa: E402
 from bench.rush_measure import RssSampler, percentile  # noqa: E402
 from bench.rush_refs import LOAD, LOAD_PROCESSES, capacity, run_load  # noqa: E402
@@ -103,12 +102,6 @@ def companies_ensure(count: int) -> list[Tenant]:
 
 def host_of(tenant: Tenant) -> str:
     return tenant.domains.filter(is_primary=True).first().domain
-
-
-def timed_command(*args: str) -> float:
-    started = time.monotonic()
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return round(time.monotonic() - started, 1)
 
 
 def zipf_counts(total: int, companies: int) -> list[int]:
@@ -342,76 +335,6 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
     }
 
 
-def migration_all(*, stack, companies: list[Tenant], booker: Tenant) -> dict:
-    """A column and an index on every company's candidates table, four schemas at a time, each statement
-    under a lock_timeout with retries, while one client books back to back; then the column goes again."""
-    base = f"http://127.0.0.1:{stack.port}"
-    with schema_context(booker.schema_name):
-        students = students_ensure(2000)
-        seminar, slots = seminar_new(title="移行中の予約", slots=1, seats=5000, opens_at=datetime.now(UTC))
-        Seminar.objects.filter(pk=seminar.pk).update(waiting_room="off")
-        passes = [
-            student_pass_issue(
-                schema=booker.schema_name, candidate_id=pk, rank=rank, season_id=seminar.season_id
-            )
-            for pk, rank in students
-        ]
-    waits: list[float] = []
-    stop = threading.Event()
-
-    def book() -> None:
-        with httpx.Client(base_url=base, headers={"Host": host_of(booker)}, timeout=30) as client:
-            for value in passes:
-                if stop.is_set():
-                    return
-                started = time.monotonic()
-                client.post(
-                    f"/my/rush/{seminar.pk}/book",
-                    content=json.dumps({"slot": slots[0]}),
-                    headers={
-                        "Cookie": f"rush_pass={value}",
-                        "X-Requested-With": "rush",
-                        "Content-Type": "application/json",
-                    },
-                )
-                waits.append(time.monotonic() - started)
-
-    def alter(schema: str, statements: list[str]) -> None:
-        from django.db import OperationalError, connections, transaction
-
-        try:
-            for statement in statements:
-                for _attempt in range(100):
-                    try:
-                        with transaction.atomic(), connections["default"].cursor() as cursor:
-                            cursor.execute("SET LOCAL lock_timeout = '200ms'")
-                            cursor.execute(statement.format(schema=schema))
-                        break
-                    except OperationalError:  # lock_timeout: the bookings keep the lock, try again
-                        time.sleep(0.05)
-        finally:
-            connections["default"].close()
-
-    forward = [
-        "ALTER TABLE {schema}.candidates_candidate ADD COLUMN IF NOT EXISTS bench_fleet_note text",
-        "CREATE INDEX IF NOT EXISTS bench_fleet_note_idx ON {schema}.candidates_candidate (bench_fleet_note)",
-    ]
-    backward = ["ALTER TABLE {schema}.candidates_candidate DROP COLUMN IF EXISTS bench_fleet_note"]
-    booking_thread = threading.Thread(target=book, daemon=True)
-    booking_thread.start()
-    time.sleep(1)
-    started = time.monotonic()
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda t: alter(t.schema_name, forward), companies))
-    seconds = time.monotonic() - started
-    stop.set()
-    booking_thread.join(30)
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda t: alter(t.schema_name, backward), companies))
-    connection.close()
-    return {"migration_all_s": round(seconds, 1), "booking_blocked_max_s": round(max(waits, default=0), 3)}
-
-
 def main() -> None:
     from django.core.management import call_command
 
@@ -433,7 +356,9 @@ def main() -> None:
         log(
             f"grand open: {json.dumps({k: v for k, v in result.items() if k not in ('codes',)}, ensure_ascii=False)}"
         )
-        result.update(migration_all(stack=stack, companies=companies, booker=companies[0]))
+        result.update(
+            migration_all(stack=stack, companies=companies, booker=companies[0], host=host_of(companies[0]))
+        )
         log(f"migration: {result['migration_all_s']} s, longest booking {result['booking_blocked_max_s']} s")
     finally:
         stack.stop()

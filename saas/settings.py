@@ -78,6 +78,9 @@ TENANT_APPS = [
     "api",
     "dashboard",
 ]
+# `make bench-fleet` deploys one real migration to every company through `manage.py bootstrap` (bench/fleet.py).
+if os.environ.get("SAAS_BENCH_FLEET_MIGRATION") == "1":
+    TENANT_APPS.append("bench.fleet_migration")
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Tenant"
