@@ -33,6 +33,8 @@ BEAT_SCHEDULE = {
     "notifications-outbox-scan": {"task": "notifications.outbox_scan", "schedule": 10.0},
     "notifications-sequence-scan": {"task": "notifications.sequence_scan", "schedule": 60.0},
     "notifications-erased-notices-scrub": {"task": "notifications.erased_notices_scrub", "schedule": 600.0},
+    # webhooks (each company's run is queued on commit; this finds what a lost message or lease left)
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 30.0},
     # incidents
     "tenants-exports-prune": {"task": "tenants.exports_prune", "schedule": crontab(hour=4, minute=10)},
     "incidents-maintenance-tick": {"task": "incidents.tasks.maintenance_tick_task", "schedule": 30.0},

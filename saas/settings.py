@@ -75,6 +75,7 @@ TENANT_APPS = [
     "booking",
     "notifications",
     "selection",
+    "webhooks",
     "api",
     "dashboard",
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -13,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from saas.celery import app as celery_app
 from saas.processes import (  # noqa: F401 - tests import the launcher's helpers from here too
     ROOT,
     child_env,
@@ -222,3 +226,64 @@ def live_server_daphne(tenants) -> Iterator[LiveServer]:
     server = start_daphne()
     yield server
     stop_process(server.process)
+
+
+# Eager Celery, on-commit callbacks and a webhook receiver: the incidents and webhooks tests share them.
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    before = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks (notifications) inside the test transaction, as a commit would."""
+
+    def run(func, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return func(*args, **kwargs)
+
+    return run
+
+
+@dataclass
+class Receiver:
+    url: str
+    requests: list[dict] = field(default_factory=list)
+    fail_first: int = 0
+    fail_status: int = 503
+
+
+@pytest.fixture
+def webhook_receiver(settings) -> Iterator[Receiver]:
+    """A real local HTTP server recording what it receives (optionally failing the first requests).
+
+    Its exact address and port are exempt from the public-destinations rule (saas/egress.py).
+    """
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+            state.requests.append(
+                {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+            )
+            status = state.fail_status if len(state.requests) <= state.fail_first else 200
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(json.dumps({"ok": status == 200}).encode())
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    settings.OUTGOING_HTTP_ALLOW = [f"127.0.0.1:{server.server_address[1]}"]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()

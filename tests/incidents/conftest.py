@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import Client
@@ -15,7 +10,6 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
-from saas.celery import app as celery_app
 from saas.processes import celery_worker_start, redis_start
 
 STAFF_PASSWORD = "staff-password-123"
@@ -50,63 +44,6 @@ def staff_signed_in(user: User) -> Client:
 @pytest.fixture
 def staff_client(staff_user) -> Client:
     return staff_signed_in(staff_user)
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    before = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
-
-
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run on_commit callbacks (notifications) inside the test transaction, as a commit would."""
-
-    def run(func, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return func(*args, **kwargs)
-
-    return run
-
-
-@dataclass
-class Receiver:
-    url: str
-    requests: list[dict] = field(default_factory=list)
-    fail_first: int = 0
-
-
-@pytest.fixture
-def webhook_receiver(settings) -> Iterator[Receiver]:
-    """A real local HTTP server recording what it receives (optionally failing the first requests).
-
-    Its exact address and port are exempt from the public-destinations rule (saas/egress.py).
-    """
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
-            state.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-            status = 503 if len(state.requests) <= state.fail_first else 200
-            self.send_response(status)
-            self.end_headers()
-            self.wfile.write(json.dumps({"ok": status == 200}).encode())
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    settings.OUTGOING_HTTP_ALLOW = [f"127.0.0.1:{server.server_address[1]}"]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def start_redis() -> tuple[int, subprocess.Popen]:

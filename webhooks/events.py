@@ -1,0 +1,78 @@
+"""Telling the company's webhooks that something happened: the one call the apps' services make.
+
+`event_emit` / `events_emit` insert into the company's event outbox (`webhooks.models.Event`) inside the
+caller's transaction, so an event exists exactly when its change was committed; after the commit a Celery
+task turns it into signed deliveries. When no active subscription wants the event type, nothing is
+written: the check and the insert are one statement, one per batch whatever its size (the rush path
+persists its winners in batches and tells about all of them at once).
+
+Payloads carry ids, states and times, never a student's name, address or answers: a receiver reads those
+through the company API with a token of its own (scoped and audited), so the outbox and the delivery log
+hold no personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tenants.selectors import current_schema
+
+logger = logging.getLogger(__name__)
+
+_INSERT = """
+INSERT INTO webhooks_event (event_type, payload, created_at)
+SELECT %s, body, %s FROM unnest(%s::text[]) AS body
+WHERE EXISTS (SELECT 1 FROM webhooks_subscription WHERE is_active AND events && %s::varchar[])
+RETURNING id
+"""
+
+
+def _patterns(event_type: str) -> list[str]:
+    """The subscription values that want this type: itself and its family's wildcard (`incident.*`)."""
+    return [event_type, f"{event_type.split('.', 1)[0]}.*"]
+
+
+def event_body(*, event_type: str, data: dict[str, Any], at: datetime) -> str:
+    """The JSON body a receiver gets (Standard Webhooks' recommended shape)."""
+    return json.dumps(
+        {"type": event_type, "timestamp": at.isoformat(), "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def events_emit(*, event_type: str, items: Sequence[dict[str, Any]]) -> int:
+    """Queue one event per item in the current company's outbox; returns how many were written."""
+    schema = current_schema()
+    if not items or schema == "public":
+        return 0
+    now = timezone.now()
+    bodies = [event_body(event_type=event_type, data=item, at=now) for item in items]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, [event_type, now, bodies, _patterns(event_type)])
+        written = len(cursor.fetchall())
+    if written:
+        transaction.on_commit(lambda: _dispatch_soon(schema))
+    return written
+
+
+def _dispatch_soon(schema: str) -> None:
+    """Wake a worker for this company; if the broker is away, the beat's sweep finds the rows later."""
+    from webhooks.tasks import webhooks_dispatch
+
+    try:
+        webhooks_dispatch.delay(schema)
+    except Exception:  # noqa: BLE001 - the committed outbox rows are the source of truth
+        logger.warning("webhooks: dispatch not queued for %s (the sweep will deliver)", schema)
+
+
+def event_emit(*, event_type: str, data: dict[str, Any]) -> int:
+    return events_emit(event_type=event_type, items=[data])
