@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext
 
 from notifications.services import RECRUITER_GROUP
 from tenants.websocket import session_user, tenant_database_sync_to_async, tenant_group
@@ -44,7 +45,7 @@ class PushedEventsConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             content = None
         if not isinstance(content, dict):
-            await self.send_json({"type": "error", "message": "JSON オブジェクトを送ってください。"})
+            await self.send_json({"type": "error", "message": gettext("JSON オブジェクトを送ってください。")})
             return
         await self.receive_json(content)
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -111,14 +112,18 @@ class SequenceStep(models.Model):
     @property
     def delay_label(self) -> str:
         if self.send_at_time is not None:
-            return f"+{self.delay_days} 日 {self.send_at_time:%H:%M}"
+            return gettext("+%(days)s 日 %(time)s") % {
+                "days": self.delay_days,
+                "time": f"{self.send_at_time:%H:%M}",
+            }
         if self.delay_days:
-            return (
-                f"+{self.delay_days} 日 {self.delay_minutes} 分"
-                if self.delay_minutes
-                else f"+{self.delay_days} 日"
-            )
-        return f"+{self.delay_minutes} 分"
+            if self.delay_minutes:
+                return gettext("+%(days)s 日 %(minutes)s 分") % {
+                    "days": self.delay_days,
+                    "minutes": self.delay_minutes,
+                }
+            return gettext("+%(days)s 日") % {"days": self.delay_days}
+        return gettext("+%(minutes)s 分") % {"minutes": self.delay_minutes}
 
 
 class Enrollment(models.Model):

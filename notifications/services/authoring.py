@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from notifications.errors import SequenceError
 from notifications.models import MailTemplate, Sequence, SequenceStep, Trigger
@@ -20,9 +21,9 @@ def template_save(
 ) -> MailTemplate:
     """Create or update a template; one with an unknown {{ 変数 }} is refused (TemplateVariableError)."""
     if not name.strip():
-        raise SequenceError("テンプレート名を入力してください。")
+        raise SequenceError(gettext("テンプレート名を入力してください。"))
     if not subject.strip() or not body.strip():
-        raise SequenceError("件名と本文を入力してください。")
+        raise SequenceError(gettext("件名と本文を入力してください。"))
     template_validate(subject=subject, body=body)
     template = template or MailTemplate()
     template.name, template.subject, template.body = name.strip(), subject.strip(), body
@@ -44,11 +45,11 @@ def sequence_save(
 ) -> Sequence:
     """Create or change a sequence; a new one belongs to `season` (the default season when None)."""
     if not name.strip():
-        raise SequenceError("シーケンス名を入力してください。")
+        raise SequenceError(gettext("シーケンス名を入力してください。"))
     if trigger not in Trigger.values:
-        raise SequenceError("開始のきっかけを選んでください。")
+        raise SequenceError(gettext("開始のきっかけを選んでください。"))
     if trigger == Trigger.BEFORE_SLOT and not days_before:
-        raise SequenceError("「予約日の N 日前」では日数（1 以上）を入力してください。")
+        raise SequenceError(gettext("「予約日の N 日前」では日数（1 以上）を入力してください。"))
     sequence = sequence or (Sequence(season=season) if season is not None else Sequence())
     sequence.name = name.strip()
     sequence.trigger = trigger
@@ -78,7 +79,7 @@ def step_save(
     tags: list[str] | None = None,
 ) -> SequenceStep:
     if delay_days < 0 or delay_minutes < 0:
-        raise SequenceError("待ち時間は 0 以上で入力してください。")
+        raise SequenceError(gettext("待ち時間は 0 以上で入力してください。"))
     if step is None:
         last = sequence.steps.order_by("-position").values_list("position", flat=True).first() or 0
         step = SequenceStep(sequence=sequence, position=last + 1)

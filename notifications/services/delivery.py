@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from candidates.models import Candidate
@@ -253,7 +254,7 @@ def _deliver_one(
         subject, body = template_render(subject, values), template_render(body, values)
     withheld = links_withheld(host=host, values=values)
     if link and link not in body:
-        body = f"{body.rstrip()}\n\n----\n配信停止はこちら: {link}\n"
+        body = f"{body.rstrip()}\n\n----\n" + gettext("配信停止はこちら: %(link)s") % {"link": link} + "\n"
     message_id = f"<outbox-{schema_name}-{row.id}@{settings.BASE_DOMAIN}>"
     headers["Message-ID"] = message_id
     message = EmailMultiAlternatives(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from notifications.errors import NotificationError
 from notifications.models import SegmentMail
@@ -47,9 +48,9 @@ def segment_create(
     If it is due now its outbox rows are queued in the same transaction.
     """
     if not name.strip():
-        raise NotificationError("配信名を入力してください。")
+        raise NotificationError(gettext("配信名を入力してください。"))
     if not subject.strip() or not body.strip():
-        raise NotificationError("件名と本文を入力するか、テンプレートを選んでください。")
+        raise NotificationError(gettext("件名と本文を入力するか、テンプレートを選んでください。"))
     template_validate(subject=subject, body=body)
     segment = SegmentMail.objects.create(
         name=name.strip(),

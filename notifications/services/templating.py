@@ -6,20 +6,24 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from notifications.errors import TemplateVariableError
 
 # The documented variable set. Recruiters reach these values and nothing else.
-VARIABLES: dict[str, str] = {
-    "姓": "学生の姓",
-    "名": "学生の名",
-    "セイ": "学生の姓（カナ）",
-    "メイ": "学生の名（カナ）",
-    "大学名": "学生の大学名",
-    "会社名": "貴社名",
-    "マイページURL": "学生のマイページの URL",
-    "説明会名": "予約した説明会の名前（予約に関するメールのみ）",
-    "日時": "予約した枠の日時（予約に関するメールのみ）",
-    "配信停止URL": "配信停止ページの URL",
+VARIABLES: dict[str, str | Promise] = {
+    "姓": _("学生の姓"),
+    "名": _("学生の名"),
+    "セイ": _("学生の姓（カナ）"),
+    "メイ": _("学生の名（カナ）"),
+    "大学名": _("学生の大学名"),
+    "会社名": _("貴社名"),
+    "マイページURL": _("学生のマイページの URL"),
+    "説明会名": _("予約した説明会の名前（予約に関するメールのみ）"),
+    "日時": _("予約した枠の日時（予約に関するメールのみ）"),
+    "配信停止URL": _("配信停止ページの URL"),
 }
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -37,9 +41,12 @@ def template_validate(*, subject: str, body: str) -> None:
     ]
     if unknown:
         shown = "、".join(f"{{{{ {name} }}}}" for name in dict.fromkeys(unknown))
-        raise TemplateVariableError(f"使えない変数があります: {shown}。使える変数は一覧を確認してください。")
+        raise TemplateVariableError(
+            gettext("使えない変数があります: %(names)s。使える変数は一覧を確認してください。")
+            % {"names": shown}
+        )
     if "\n" in subject or "\r" in subject:
-        raise TemplateVariableError("件名に改行は使えません。")
+        raise TemplateVariableError(gettext("件名に改行は使えません。"))
 
 
 def template_render(text: str, values: Mapping[str, str]) -> str:
@@ -71,13 +78,15 @@ def template_preview(*, subject: str, body: str, candidate: Any, tenant: Any) ->
             "university": candidate.university,
         },
         context={
-            "seminar_name": "（説明会名の例）会社説明会",
-            "slot_text": "（日時の例）4月10日(木) 14:00〜15:00",
+            "seminar_name": gettext("（説明会名の例）会社説明会"),
+            "slot_text": gettext("（日時の例）4月10日(木) 14:00〜15:00"),
         },
         unsubscribe_link=unsubscribe_url(
             host=host, schema_name=tenant.schema_name, candidate_id=candidate.id, message_id=None
         ),
         # A preview never mints a real sign-in link: the recruiter must not be able to act as the student.
-        mypage_url=site_url(host=host, path="/my/login/（プレビューではリンクを作りません）/"),
+        mypage_url=site_url(
+            host=host, path="/my/login/" + gettext("（プレビューではリンクを作りません）") + "/"
+        ),
     )
     return {"subject": template_render(subject, values), "body": template_render(body, values)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core import signing
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.services import site_url
 from notifications.errors import UnsubscribeTokenError
@@ -31,11 +32,11 @@ def unsubscribe_token_read(*, token: str, schema_name: str) -> tuple[int, int | 
         data = signing.loads(token, salt=_SALT)
     except signing.BadSignature as error:
         raise UnsubscribeTokenError(
-            "配信停止リンクが正しくありません。メールのリンクをそのまま開いてください。"
+            gettext("配信停止リンクが正しくありません。メールのリンクをそのまま開いてください。")
         ) from error
     if not isinstance(data, dict) or data.get("s") != schema_name or not isinstance(data.get("c"), int):
         raise UnsubscribeTokenError(
-            "配信停止リンクが正しくありません。メールのリンクをそのまま開いてください。"
+            gettext("配信停止リンクが正しくありません。メールのリンクをそのまま開いてください。")
         )
     return data["c"], data.get("m")
 
@@ -47,7 +48,7 @@ def unsubscribe_apply(*, token: str, schema_name: str) -> Unsubscribe:
     from candidates.models import Candidate
 
     if not Candidate.objects.filter(id=candidate_id).exists():
-        raise UnsubscribeTokenError("この配信停止リンクはもう使えません。")
+        raise UnsubscribeTokenError(gettext("この配信停止リンクはもう使えません。"))
     source = OutboxMessage.objects.filter(id=message_id).first() if message_id else None
     row, _ = Unsubscribe.objects.get_or_create(candidate_id=candidate_id, defaults={"source_message": source})
     OutboxMessage.objects.filter(

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from accounts.permissions import staff_otp_required
 from notifications.sink import mailbox_list
@@ -31,7 +32,7 @@ def _linkify(text: str) -> SafeString:
 
 def demo_mailbox(request: HttpRequest) -> HttpResponse:
     if not settings.DEMO:
-        raise Http404("デモ環境でのみ使えます")
+        raise Http404(gettext("デモ環境でのみ使えます"))
     return _mailbox(request)
 
 

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.permissions import EDITORS, EVERYONE, forbidden, role_required
 from candidates.models import Candidate
@@ -29,7 +30,7 @@ def recruiter_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method == "POST" and request.user.role not in EDITORS:  # type: ignore[operator]
-            return forbidden(request, "閲覧のみの権限では変更できません。")
+            return forbidden(request, gettext("閲覧のみの権限では変更できません。"))
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -66,7 +67,7 @@ def sequence_edit_view(request: HttpRequest, sequence_id: int | None = None) -> 
             except NotificationError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, "シーケンスを保存しました。")
+                messages.success(request, gettext("シーケンスを保存しました。"))
                 return redirect("mail_sequence_edit", sequence_id=saved.id)
         status = 400
     steps = list(selectors.sequence_steps(sequence=sequence)) if sequence else []
@@ -86,7 +87,7 @@ def step_edit_view(request: HttpRequest, sequence_id: int, step_id: int | None =
     step = get_object_or_404(SequenceStep, id=step_id, sequence=sequence) if step_id else None
     if request.method == "POST" and step is not None and request.POST.get("delete"):
         authoring.step_delete(step=step)
-        messages.success(request, "ステップを削除しました。")
+        messages.success(request, gettext("ステップを削除しました。"))
         return redirect("mail_sequence_edit", sequence_id=sequence.id)
     initial = {}
     if step is not None:
@@ -110,7 +111,7 @@ def step_edit_view(request: HttpRequest, sequence_id: int, step_id: int | None =
             except NotificationError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, "ステップを保存しました。")
+                messages.success(request, gettext("ステップを保存しました。"))
                 return redirect("mail_sequence_edit", sequence_id=sequence.id)
         return render(
             request,
@@ -146,7 +147,7 @@ def template_edit_view(request: HttpRequest, template_id: int | None = None) -> 
             except NotificationError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, "テンプレートを保存しました。")
+                messages.success(request, gettext("テンプレートを保存しました。"))
                 return redirect("mail_template_edit", template_id=saved.id)
         status = 400
     candidate = _preview_candidate(request)
@@ -194,14 +195,13 @@ def segment_view(request: HttpRequest) -> HttpResponse:
                     form.add_error(None, str(error))
                     status = 400
                 else:
-                    when = (
-                        "今すぐ"
-                        if segment.enqueued_at
-                        else f"{timezone.localtime(segment.send_at):%Y-%m-%d %H:%M} に"
-                    )
-                    messages.success(
-                        request, f"「{segment.name}」を{when}送信します（{recipients.count()} 名）。"
-                    )
+                    values = {"name": segment.name, "count": recipients.count()}
+                    if segment.enqueued_at:
+                        notice = gettext("「%(name)s」を今すぐ送信します（%(count)s 名）。") % values
+                    else:
+                        values["when"] = f"{timezone.localtime(segment.send_at):%Y-%m-%d %H:%M}"
+                        notice = gettext("「%(name)s」を%(when)s に送信します（%(count)s 名）。") % values
+                    messages.success(request, notice)
                     return redirect("mail_segments")
             sample = recipients.first()
             preview = {
@@ -211,7 +211,7 @@ def segment_view(request: HttpRequest) -> HttpResponse:
                 "body": body,
             }
             if not (subject.strip() and body.strip()) and status == 200:
-                form.add_error(None, "件名と本文を入力するか、テンプレートを選んでください。")
+                form.add_error(None, gettext("件名と本文を入力するか、テンプレートを選んでください。"))
                 status = 400
             elif sample is not None and status == 200:
                 try:
@@ -259,7 +259,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             mail_settings_update(**form.cleaned_data)
-            messages.success(request, "配信設定を保存しました。")
+            messages.success(request, gettext("配信設定を保存しました。"))
             return redirect("mail_settings")
         return render(request, "notifications/settings.html", {"form": form}, status=400)
     return render(request, "notifications/settings.html", {"form": form})
