@@ -10,6 +10,7 @@ from notifications.models import MailTemplate, Trigger
 
 
 def split_list(value: str) -> list[str]:
+    # i18n: data — the Japanese comma recruiters type is accepted as a separator
     return [part.strip() for part in value.replace("、", ",").split(",") if part.strip()]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from candidates.personal_data import ERASED_NOTICE_PREFIX, PersonalDataHolder
 from notifications.models import (
@@ -23,7 +24,7 @@ from notifications.models import (
     Unsubscribe,
 )
 
-ERASED_SUBJECT = "（削除済み）"
+ERASED_SUBJECT = "（削除済み）"  # i18n: data — what an erased mail's stored subject becomes
 _FINAL = [OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.UNDELIVERABLE, OutboxStatus.SUPPRESSED]
 
 
@@ -115,6 +116,7 @@ def mail_stop_use(candidate_ids: list[int]) -> int:
     now = timezone.now()
     for candidate_id in candidate_ids:
         Unsubscribe.objects.get_or_create(candidate_id=candidate_id)
+    # i18n: data — the reason is recorded on the enrolment as it happened
     stopped = Enrollment.objects.filter(candidate_id__in=candidate_ids, stopped_at__isnull=True).update(
         stopped_at=now, stop_reason="利用停止の請求"
     )
@@ -124,7 +126,7 @@ def mail_stop_use(candidate_ids: list[int]) -> int:
             status=OutboxStatus.QUEUED,
         )
         .filter(Q(kind=MailKind.MARKETING) | Q(sequence_step__isnull=False))
-        .update(status=OutboxStatus.SUPPRESSED, error="利用停止の請求により送信しませんでした")
+        .update(status=OutboxStatus.SUPPRESSED, error=gettext_noop("利用停止の請求により送信しませんでした"))
     )
     return stopped + suppressed
 

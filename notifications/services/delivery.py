@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django_tenants.utils import schema_context
 
 from candidates.models import Candidate
@@ -119,9 +119,10 @@ def _classify(error: Exception) -> tuple[bool, str]:
     """(permanent, description). 5xx replies are permanent; 4xx, refused or dropped connections are not."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
+        # i18n: data — the delivery error is recorded on the row as it happened
         return bool(codes) and all(code >= 500 for code in codes), f"SMTP {codes} 宛先拒否"
     if isinstance(error, smtplib.SMTPSenderRefused):
-        return False, f"SMTP {error.smtp_code} 送信元拒否"
+        return False, f"SMTP {error.smtp_code} 送信元拒否"  # i18n: data
     if isinstance(error, smtplib.SMTPResponseException):
         return error.smtp_code >= 500, f"SMTP {error.smtp_code}"
     return False, f"{type(error).__name__}"
@@ -228,11 +229,17 @@ def _deliver_one(
     marketing = row.kind == MailKind.MARKETING
     if candidate is not None and candidate["email_undeliverable"]:
         _finish(
-            row_id=row.id, status=OutboxStatus.UNDELIVERABLE, error="不達アドレスのため送信しませんでした"
+            row_id=row.id,
+            status=OutboxStatus.UNDELIVERABLE,
+            error=gettext_noop("不達アドレスのため送信しませんでした"),
         )
         return "skipped"
     if marketing and opted_out:
-        _finish(row_id=row.id, status=OutboxStatus.SUPPRESSED, error="配信停止済みのため送信しませんでした")
+        _finish(
+            row_id=row.id,
+            status=OutboxStatus.SUPPRESSED,
+            error=gettext_noop("配信停止済みのため送信しませんでした"),
+        )
         return "skipped"
     subject, body, headers = row.subject, row.body, dict(row.headers)
     if marketing and row.candidate_id:
@@ -242,7 +249,7 @@ def _deliver_one(
         headers.update(unsubscribe_headers(url=link))
     else:
         link = ""
-    values = {"配信停止URL": link}
+    values = {"配信停止URL": link}  # i18n: data — a template variable's name
     if row.needs_render:
         values = candidate_values(
             tenant=tenant,
@@ -282,6 +289,7 @@ def _deliver_one(
                 Candidate.objects.filter(id=row.candidate_id).update(email_undeliverable=True)
             return "failed"
         if row.attempts >= conf.max_attempts():
+            # i18n: data — the delivery error is recorded on the row as it happened
             _finish(row_id=row.id, status=OutboxStatus.FAILED, error=f"{description}（再試行の上限）")
             return "failed"
         _finish(

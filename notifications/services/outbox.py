@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from notifications.models import MailKind, OutboxMessage, OutboxStatus
 from notifications.services.schedule import mail_settings_get, quiet_adjust
@@ -108,7 +109,7 @@ def _outbox_row(
     )
     if not row.to_address:
         row.status = OutboxStatus.UNDELIVERABLE
-        row.error = "宛先メールアドレスがありません"
+        row.error = gettext_noop("宛先メールアドレスがありません")
     return row
 
 

@@ -93,15 +93,18 @@ def _stop_for_event(
 ) -> None:
     running = Enrollment.objects.filter(candidate_id=candidate_id, stopped_at__isnull=True)
     if event == Trigger.SEMINAR_BOOKED:
+        # i18n: data — the reason is recorded on the enrolment as it happened
         running.filter(sequence__stop_on_booked=True).exclude(
             sequence__trigger__in=[Trigger.SEMINAR_BOOKED, Trigger.BEFORE_SLOT]
         ).update(stopped_at=occurred_at, stop_reason="説明会を予約")
     if event == BOOKING_CANCELLED and context.get("booking_id"):
+        # i18n: data — the reason is recorded on the enrolment as it happened
         running.filter(occurrence=f"{Trigger.SEMINAR_BOOKED}:{context['booking_id']}").update(
             stopped_at=occurred_at, stop_reason="予約を取り消し"
         )
     status = context.get("status")
     if event == Trigger.STATUS_CHANGED and status:
+        # i18n: data — the reason is recorded on the enrolment as it happened
         running.filter(sequence__stop_on_statuses__contains=[status]).update(
             stopped_at=occurred_at, stop_reason=f"ステータス {status}"
         )

@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from notifications.errors import TemplateVariableError
 
 # The documented variable set. Recruiters reach these values and nothing else.
+# i18n: data — the variable names are the keys recruiters type in their templates
 VARIABLES: dict[str, str | Promise] = {
     "姓": _("学生の姓"),
     "名": _("学生の名"),
@@ -40,7 +41,7 @@ def template_validate(*, subject: str, body: str) -> None:
         name for name in template_variables(subject) + template_variables(body) if name not in VARIABLES
     ]
     if unknown:
-        shown = "、".join(f"{{{{ {name} }}}}" for name in dict.fromkeys(unknown))
+        shown = pgettext("区切り", "、").join(f"{{{{ {name} }}}}" for name in dict.fromkeys(unknown))
         raise TemplateVariableError(
             gettext("使えない変数があります: %(names)s。使える変数は一覧を確認してください。")
             % {"names": shown}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core import signing
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.services import site_url
 from notifications.errors import UnsubscribeTokenError
@@ -53,7 +53,7 @@ def unsubscribe_apply(*, token: str, schema_name: str) -> Unsubscribe:
     row, _ = Unsubscribe.objects.get_or_create(candidate_id=candidate_id, defaults={"source_message": source})
     OutboxMessage.objects.filter(
         candidate_id=candidate_id, kind="marketing", status=OutboxStatus.QUEUED
-    ).update(status=OutboxStatus.SUPPRESSED, error="配信停止済みのため送信しませんでした")
+    ).update(status=OutboxStatus.SUPPRESSED, error=gettext_noop("配信停止済みのため送信しませんでした"))
     return row
 
 

@@ -31,6 +31,7 @@ def candidate_mypage_url(*, host: str, candidate_id: int | None) -> str:
 
 # What the outbox keeps instead of a link that lets its holder act as the student: the mail that leaves has
 # the link, the stored copy (mail history, exports, the database) never does.
+# i18n: data — variable names, and what the stored copy (a record of the mail as sent) says instead of a link
 _WITHHELD = {
     "マイページURL": "［マイページのログインリンク（送信したメールにだけ記載し、保存していません）］",
     "配信停止URL": "［配信停止リンク（送信したメールにだけ記載し、保存していません）］",
@@ -66,6 +67,7 @@ def candidate_values(
     """`mypage_url` given (previews) means no personal link is created."""
     if mypage_url is None:
         mypage_url = candidate_mypage_url(host=host, candidate_id=candidate.get("id"))
+    # i18n: data — the template variables' names
     return {
         "姓": candidate.get("family_name", ""),
         "名": candidate.get("given_name", ""),

@@ -237,8 +237,13 @@ def candidate_history_view(request: HttpRequest, candidate_id: int) -> HttpRespo
     candidate = get_object_or_404(Candidate, id=candidate_id)
     history = selectors.candidate_mail_history(candidate_id=candidate.id)
     # A student's mails are personal data: each reading is audited (and counted by the leak checks).
+    # i18n: data — the audit log's record
     audit_request(
-        request=request, action="read", student_count=1, target="メール履歴", candidate_ids=[candidate.id]
+        request=request,
+        action="read",
+        student_count=1,
+        target="メール履歴",
+        candidate_ids=[candidate.id],
     )
     return render(
         request, "notifications/candidate_history.html", {"candidate": candidate, "history": history}
