@@ -10,7 +10,7 @@ statement every booking uses (booking/seats.py), and undone if PostgreSQL says n
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -125,6 +125,24 @@ def steps_run(steps: Generator[Op, Any, Result], perform: Callable[[Op], Any]) -
                 reply = perform(operation)
             except Exception as error:
                 # The steps see the failure where they asked, and may answer it (else it goes on up).
+                operation = steps.throw(error)
+            else:
+                operation = steps.send(reply)
+    except StopIteration as done:
+        result: Result = done.value
+        return result
+
+
+async def steps_run_async(
+    steps: Generator[Op, Any, Result], perform: Callable[[Op], Awaitable[Any]]
+) -> Result:
+    """steps_run on the event loop: each operation awaited, its answer sent back (booking/rush/asgi.py)."""
+    try:
+        operation = next(steps)
+        while True:
+            try:
+                reply = await perform(operation)
+            except Exception as error:
                 operation = steps.throw(error)
             else:
                 operation = steps.send(reply)

@@ -54,11 +54,11 @@ from booking.rush.middleware import RushMiddleware  # noqa: E402
 from booking.rush.outcomes import busy, signed_out, unavailable  # noqa: E402
 from booking.rush.passes import StudentPass  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
-from booking.rush.pipeline import Claim, Decided, Persist, book_steps, finish  # noqa: E402
+from booking.rush.pipeline import Claim, Persist, book_steps, finish  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
 from booking.rush.request import RushRequest, body_read, student_of  # noqa: E402
 from booking.rush.state import seminar_state, seminar_state_or_stale  # noqa: E402
-from booking.seatcounter import SeatCounter  # noqa: E402
+from booking.seatcounter import SeatCounter, steps_run_async  # noqa: E402
 from booking.services.rush_passes import revoked_after, rush_pass_revoked_in_db  # noqa: E402
 from tenants.selectors import tenant_for_host, tenant_for_host_known  # noqa: E402
 
@@ -348,21 +348,6 @@ async def _revoked(tenant: Any, student: StudentPass) -> bool | None:
 def _revoked_in_db(tenant: Any, student: StudentPass) -> bool:
     with schema_context(tenant.schema_name):
         return rush_pass_revoked_in_db(candidate_id=student.candidate_id, issued_at=student.issued_at)
-
-
-async def steps_run_async(steps: Any, perform: Callable[[Any], Any]) -> Decided:
-    """booking/seatcounter.py::steps_run on the event loop: each operation awaited, its answer sent back."""
-    try:
-        operation = next(steps)
-        while True:
-            try:
-                reply = await perform(operation)
-            except Exception as error:
-                operation = steps.throw(error)
-            else:
-                operation = steps.send(reply)
-    except StopIteration as done:
-        return done.value
 
 
 async def application(scope, receive, send) -> None:
