@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: messages install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-api bench-rush bench-fleet bench-dashboard nginx pgbouncer drill restore bench-recovery
+.PHONY: screenshots messages install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-api bench-rush bench-fleet bench-dashboard nginx pgbouncer drill restore bench-recovery
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -60,6 +60,10 @@ test: services lint browser-deps pgbouncer nginx
 	@# pytest's exit code 5 means it collected no tests: that is a failure, never a silent pass.
 	SAAS_TESTING=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+# The pictures in docs/screenshots/: the browser tests that take them, with the same seeding, writing into docs/.
+screenshots: services browser-deps
+	SAAS_TESTING=1 SAAS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/selection/test_season_walk.py tests/selection/test_browser.py
 
 bench-provision: services
 	SAAS_TESTING=1 $(BIN)/python bench/provision.py

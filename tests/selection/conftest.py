@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from tests.candidates.conftest import acme, admin_client, eager_celery, make_user  # noqa: F401 - fixtures used here
+from tests.conftest import ROOT
 from tests.factories import CandidateFactory, UserFactory
 from tests.notifications.conftest import smtp_server  # noqa: F401 - fixtures used here
 
@@ -92,3 +95,15 @@ def status_sequence(*, season, status: str, subject: str = "s", body: str = "b")
         sequence=sequence, template=MailTemplate.objects.create(name=status, subject=subject, body=body)
     )
     return sequence
+
+
+# Browser tests: a phone's page, and pictures for docs/screenshots/ (SAAS_SCREENSHOTS=1, `make screenshots`).
+PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "ja-JP", "is_mobile": True, "has_touch": True}
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def screenshot(page, name: str, tmp_path: Path) -> None:
+    """The page in full: into docs/screenshots/ under SAAS_SCREENSHOTS, else the test's own folder."""
+    target = SCREENSHOTS if os.environ.get("SAAS_SCREENSHOTS") else tmp_path
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / name), full_page=True)

@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tests.booking.test_browser import CHROMIUM_ARGS
-from tests.conftest import DEMO_PASSWORD, ROOT
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "ja-JP", "is_mobile": True, "has_touch": True}
-# SAAS_SCREENSHOTS=1 writes the pictures docs/selection.md shows.
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-def _shot(page, name: str, tmp_path: Path) -> None:
-    target = SCREENSHOTS if os.environ.get("SAAS_SCREENSHOTS") else tmp_path
-    target.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(target / name), full_page=True)
+from tests.conftest import DEMO_PASSWORD
+from tests.selection.conftest import PHONE, screenshot
 
 
 @pytest.fixture
@@ -142,11 +132,11 @@ def test_an_interviewer_evaluates_on_a_phone_and_a_student_answers_the_es_and_th
             page.fill("#id_comment", "結論から話せる。二次面接へ。")
             # Everything fits the phone's width: no sideways scrolling.
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            _shot(page, "interviewer-evaluation.png", tmp_path)
+            screenshot(page, "interviewer-evaluation.png", tmp_path)
             page.get_by_role("button", name="評価を保存").click()
             expect(page.locator("main")).to_contain_text("評価を保存しました")
             expect(page.get_by_role("link", name="評価を見直す")).to_be_visible()
-            _shot(page, "interviewer-today.png", tmp_path)
+            screenshot(page, "interviewer-today.png", tmp_path)
 
             student = browser.new_context(**PHONE).new_page()
             student.goto(server.url(acme.host, f"/my/login/{flow['hanako_token']}/"))
