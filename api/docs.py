@@ -66,6 +66,25 @@ _EXAMPLES: dict[str, tuple[str, str, str]] = {
         "Cancel booking #15",
         f"{AUTH} -X POST {BASE}/bookings/15/cancel",
     ),
+    "mail_segments_preview": (
+        "27卒の A・B ランクで説明会未予約の学生が何人か（何も送りません）",
+        "How many rank A and B students of 2027 without a seminar booking it would reach (sends nothing)",
+        f'{AUTH} -H "Content-Type: application/json" '
+        f'-d \'{{"ranks": ["A", "B"], "require_not_booked": true, "season": 2027}}\' {BASE}/mail/segments/preview',
+    ),
+    "mail_segments_send": (
+        "セグメント配信を今すぐ送信（Idempotency-Key は必須。再送しても二度は送りません）",
+        "Send a segment mail now (Idempotency-Key required; a retry never sends twice)",
+        f'{AUTH} -H "Idempotency-Key: 0c6e1f52" -H "Content-Type: application/json" '
+        f'-d \'{{"name": "説明会のご案内", "subject": "{{{{ 姓 }}}}様へ説明会のご案内", "body": "{{{{ 名 }}}}さん、'
+        f'説明会を開催します。", "ranks": ["A"], "require_not_booked": true}}\' {BASE}/mail/segments',
+    ),
+    "mail_segments_list": (
+        "送信したセグメント配信と通数",
+        "Segment mails sent and how many were queued",
+        f'{AUTH} "{BASE}/mail/segments?season=2027"',
+    ),
+    "mail_segments_get": ("セグメント配信 #5", "Segment mail #5", f"{AUTH} {BASE}/mail/segments/5"),
     "interviews_list": (
         "27卒の面接の種類",
         "Interviews of the 2027 season",

@@ -17,6 +17,11 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "同じキーが別の要求に使われています",
         "The key was used with another request",
     ),
+    "idempotency_key_required": (
+        400,
+        "この操作には Idempotency-Key が必要です",
+        "This operation requires an Idempotency-Key",
+    ),
     "rate_limited": (429, "要求が多すぎます", "Too many requests"),
     "conflict": (409, "現在の状態では実行できません", "Conflicts with the current state"),
     "bad_request": (400, "要求を処理できません", "The request cannot be processed"),

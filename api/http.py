@@ -17,6 +17,7 @@ from booking.errors import BookingError
 from candidates.errors import CandidateError
 from candidates.services.audit import audit_record, client_ip
 from incidents.errors import IncidentError
+from notifications.errors import NotificationError
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE = "https://docs.saiyo.example/api/problems/"
@@ -141,6 +142,10 @@ def handlers_install(api: NinjaAPI) -> None:
     @api.exception_handler(CandidateError)
     def _candidate(request: HttpRequest, exc: CandidateError) -> HttpResponse:
         return problem_response(api, request, ApiProblem("validation", exc.message))
+
+    @api.exception_handler(NotificationError)
+    def _notification(request: HttpRequest, exc: NotificationError) -> HttpResponse:
+        return problem_response(api, request, ApiProblem("validation", str(exc)))
 
     @api.exception_handler(ValidationError)
     def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
+from api.errors import ApiProblem
 from api.services import idempotency_abandon, idempotency_begin, idempotency_finish, request_fingerprint
 
 IDEMPOTENCY_DOC = (
@@ -15,12 +17,30 @@ IDEMPOTENCY_DOC = (
     "the first result and never creates twice."
 )
 
+# Declared in the document where the key is required, so clients and the fuzzer send one.
+IDEMPOTENCY_KEY_REQUIRED: dict[str, Any] = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": True,
+            "description": "必須。一意な文字列 / required, a unique string",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }
+    ]
+}
+
 
 def idempotent(
-    request: HttpRequest, work: Callable[[], tuple[int, dict[str, Any]]]
+    request: HttpRequest, work: Callable[[], tuple[int, dict[str, Any]]], *, required: bool = False
 ) -> tuple[int, dict[str, Any]]:
-    """Run `work` once per (token, Idempotency-Key); without the header, every request runs it."""
+    """Run `work` once per (token, Idempotency-Key); without the header, every request runs it.
+
+    `required`: what cannot be taken back (mail to many students) is never done without a key.
+    """
     key = request.headers.get("Idempotency-Key", "").strip()
+    if not key and required:
+        raise ApiProblem("idempotency_key_required", _("Idempotency-Key ヘッダーを付けて送ってください。"))
     if not key:
         return work()
     token = request.auth

@@ -14,11 +14,20 @@ class Scope(models.TextChoices):
     CANDIDATES_WRITE = "candidates:write", _("候補者の登録・更新")
     BOOKINGS_READ = "bookings:read", _("説明会・日程・予約の閲覧")
     BOOKINGS_WRITE = "bookings:write", _("学生に代わって予約・キャンセル")
+    MAIL_SEND = "mail:send", _("セグメント配信の送信")
+    RANKS_WRITE = "ranks:write", _("大学ランク表の読み込み（全候補者のランクを付け直します）")
     # Support staff's tokens only (public schema): incidents from their monitoring tools.
     INCIDENTS_WRITE = "incidents:write", _("障害の起票・更新・解決（サポート担当）")
 
 
-COMPANY_SCOPES = (Scope.CANDIDATES_READ, Scope.CANDIDATES_WRITE, Scope.BOOKINGS_READ, Scope.BOOKINGS_WRITE)
+COMPANY_SCOPES = (
+    Scope.CANDIDATES_READ,
+    Scope.CANDIDATES_WRITE,
+    Scope.BOOKINGS_READ,
+    Scope.BOOKINGS_WRITE,
+    Scope.MAIL_SEND,
+    Scope.RANKS_WRITE,
+)
 STAFF_SCOPES = (Scope.INCIDENTS_WRITE,)
 
 

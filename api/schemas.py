@@ -25,6 +25,15 @@ def text(default: str = "", *, max_length: int, description: str | None = None) 
 Tag = Annotated[str, Field(max_length=40, pattern=NO_NUL)]
 
 
+def season_field() -> Any:
+    """A season named by its graduation year; the company's default season when left out."""
+    return Field(None, ge=1900, le=2200, description="年度（卒業年）。省略時は既定の年度")
+
+
+class SeasonQuery(Schema):
+    season: int | None = season_field()
+
+
 def _local_iso(value: datetime) -> str:
     return timezone.localtime(value).isoformat()
 

@@ -44,10 +44,6 @@ def seminar_body(seminar: Seminar) -> dict[str, Any]:
     }
 
 
-class SeminarQuery(Schema):
-    season: int | None = Field(None, ge=1900, le=2200, description="年度（卒業年）。省略時は既定の年度")
-
-
 @router.get(
     "/seminars",
     response={200: list[schemas.Seminar], **PROBLEMS},
@@ -55,7 +51,7 @@ class SeminarQuery(Schema):
     summary="説明会と日程・席数 / Seminars with slots and seats",
     openapi_extra=examples("seminars_list"),
 )
-def seminars_list(request: HttpRequest, query: Query[SeminarQuery]) -> Any:
+def seminars_list(request: HttpRequest, query: Query[schemas.SeasonQuery]) -> Any:
     return [seminar_body(seminar) for seminar in seminar_list_all(season_id=_season_id(query.season))]
 
 

@@ -34,7 +34,7 @@ class CandidateQuery(PageQuery):
     board: str = schemas.text(max_length=40)
     status: str = schemas.text(max_length=40)
     tag: str = schemas.text(max_length=40)
-    season: int | None = Field(None, ge=1900, le=2200, description="年度（卒業年）。省略時は既定の年度")
+    season: int | None = schemas.season_field()
     sort: Literal["new", "old"] = "new"
 
 

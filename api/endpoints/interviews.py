@@ -90,10 +90,6 @@ def interview_booking_body(booking: InterviewBooking) -> dict[str, Any]:
     }
 
 
-class SeasonQuery(Schema):
-    season: int | None = Field(None, ge=1900, le=2200, description="年度（卒業年）。省略時は既定の年度")
-
-
 @router.get(
     "/interviews",
     response={200: list[Interview], **PROBLEMS},
@@ -101,7 +97,7 @@ class SeasonQuery(Schema):
     summary="面接の一覧 / Interviews",
     openapi_extra=examples("interviews_list"),
 )
-def interviews_list(request: HttpRequest, query: Query[SeasonQuery]) -> Any:
+def interviews_list(request: HttpRequest, query: Query[schemas.SeasonQuery]) -> Any:
     return [interview_body(kind) for kind in interview_type_list(season_id=_season_id(query.season))]
 
 

@@ -6,7 +6,14 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
-ALL_SCOPES = ["candidates:read", "candidates:write", "bookings:read", "bookings:write"]
+ALL_SCOPES = [
+    "candidates:read",
+    "candidates:write",
+    "bookings:read",
+    "bookings:write",
+    "mail:send",
+    "ranks:write",
+]
 
 
 class ApiClient:
