@@ -3,13 +3,17 @@
 The one home of the limits: the nginx template (deploy/layout.py renders `client_max_body_size` from them),
 daphne's own guard (saas/serve.py, which refuses before Twisted buffers anything) and `BodyLimitMiddleware`
 (any ASGI server that streams bodies to the application, e.g. uvicorn) all read `body_limit`.
-Plain dependencies only: deploy/ imports this without Django.
+Plain dependencies only: deploy/ imports this without Django's settings (the 413 text reads them when sent).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import CookieError, SimpleCookie
+from types import SimpleNamespace
 from typing import Any
+
+from django.utils.translation import gettext_noop
 
 MIB = 1024 * 1024
 # Forms, JSON and the incoming Sentry hook: far below this.
@@ -23,7 +27,9 @@ UPLOAD_PATHS: dict[str, int] = {
     "/my/es/upload/": 6 * MIB,
 }
 
-TOO_LARGE_TEXT = "リクエストが大きすぎます（413）。ファイルは分割して送ってください。\n".encode()
+_TOO_LARGE = gettext_noop("リクエストが大きすぎます（413）。ファイルは分割して送ってください。")
+# In the default language: servers that refuse before reading the request's headers (saas/serve.py) send this.
+TOO_LARGE_TEXT = f"{_TOO_LARGE}\n".encode()
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,16 +43,32 @@ def body_limit(path: str) -> int:
     return UPLOAD_PATHS.get(path, BODY_MAX_BYTES)
 
 
-def too_large_response_head(*, keep_alive: bool = False) -> bytes:
+def too_large_text(scope: Scope) -> bytes:
+    """The 413 text in the language the request asks for (its language cookie, else its Accept-Language)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    headers = {name: value.decode("latin-1") for name, value in scope.get("headers", [])}
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get(b"cookie", ""))
+    except CookieError:
+        pass
+    cookie = cookies.get(settings.LANGUAGE_COOKIE_NAME)
+    request = SimpleNamespace(
+        COOKIES={settings.LANGUAGE_COOKIE_NAME: cookie.value} if cookie else {},
+        META={"HTTP_ACCEPT_LANGUAGE": headers.get(b"accept-language", "")},
+    )
+    with translation.override(translation.get_language_from_request(request)):  # type: ignore[arg-type]
+        return f"{translation.gettext(_TOO_LARGE)}\n".encode()
+
+
+def too_large_response_head(*, keep_alive: bool = False, body: bytes = TOO_LARGE_TEXT) -> bytes:
     """The raw HTTP/1.1 413 answer servers write before they stop reading."""
     connection = b"keep-alive" if keep_alive else b"close"
     return (
         b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        b"content-length: "
-        + str(len(TOO_LARGE_TEXT)).encode()
-        + b"\r\nconnection: "
-        + connection
-        + b"\r\n\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: " + connection + b"\r\n\r\n"
     )
 
 
@@ -77,7 +99,7 @@ class BodyLimitMiddleware:
         limit = body_limit(scope.get("path", ""))
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            await _answer_too_large(send)
+            await _answer_too_large(send, scope)
             return
         seen = 0
         started = False
@@ -100,10 +122,10 @@ class BodyLimitMiddleware:
             await self.app(scope, counted_receive, watched_send)
         except BodyTooLarge:
             if not started:
-                await _answer_too_large(send)
+                await _answer_too_large(send, scope)
 
 
-async def _answer_too_large(send: Send) -> None:
+async def _answer_too_large(send: Send, scope: Scope) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -111,4 +133,4 @@ async def _answer_too_large(send: Send) -> None:
             "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
         }
     )
-    await send({"type": "http.response.body", "body": TOO_LARGE_TEXT})
+    await send({"type": "http.response.body", "body": too_large_text(scope)})

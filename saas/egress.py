@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -64,19 +65,21 @@ def addresses_resolve(host: str, port: int) -> list[Address]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
-        raise DestinationRefused("送信先のホスト名を解決できません。") from error
+        raise DestinationRefused(_("送信先のホスト名を解決できません。")) from error
     addresses: list[Address] = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise DestinationRefused("送信先のホスト名を解決できません。")
+        raise DestinationRefused(_("送信先のホスト名を解決できません。"))
     # One refused address refuses the name: otherwise a name with a public and a private address
     # would reach the private one whenever the resolver happened to list it first.
     if not all(_allowed(address, port) for address in addresses):
         raise DestinationRefused(
-            "社内ネットワーク・ループバック・リンクローカルなど、インターネット上にない送信先は登録できません。"
+            _(
+                "社内ネットワーク・ループバック・リンクローカルなど、インターネット上にない送信先は登録できません。"
+            )
         )
     return addresses
 
@@ -87,11 +90,11 @@ def destination_check(url: str) -> None:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as error:
-        raise DestinationRefused("送信先 URL の形式が正しくありません。") from error
+        raise DestinationRefused(_("送信先 URL の形式が正しくありません。")) from error
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DestinationRefused("送信先 URL は http:// または https:// で始めてください。")
+        raise DestinationRefused(_("送信先 URL は http:// または https:// で始めてください。"))
     if parts.username or parts.password:
-        raise DestinationRefused("送信先 URL にユーザー名やパスワードは含められません。")
+        raise DestinationRefused(_("送信先 URL にユーザー名やパスワードは含められません。"))
     addresses_resolve(parts.hostname, port)
 
 

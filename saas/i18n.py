@@ -24,7 +24,9 @@ def catalogue_version() -> str:
         Path(config.path) / "locale" for config in apps.get_app_configs()
     ]
     digest = hashlib.sha256()
-    for mo in sorted(path for directory in directories for path in directory.glob("*/LC_MESSAGES/djangojs.mo")):
+    for mo in sorted(
+        path for directory in directories for path in directory.glob("*/LC_MESSAGES/djangojs.mo")
+    ):
         digest.update(mo.read_bytes())
     return digest.hexdigest()[:12]
 

@@ -16,6 +16,7 @@ EMAIL_RE = re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+")
 # Japanese phone numbers in any common shape: 090-1234-5678, 03(1234)5678, +81 90 1234 5678, 09012345678.
 PHONE_RE = re.compile(r"(\+81[\s\-]?|0)\d{1,4}[\s\-(]*\d{1,4}[\s\-)]*\d{3,4}")
 # Keys whose values are personal data wherever they appear (form fields, extra, contexts, breadcrumbs).
+# i18n: data — Japanese field names to recognise, not text anyone reads
 PERSONAL_KEYS = re.compile(
     r"(name|kana|mei|sei|shimei|email|mail|phone|tel|mobile|birth|address|university|school|"
     r"password|token|secret|cookie|session|csrf|authorization|氏名|姓|名|カナ|メール|電話|生年月日|住所|大学)",
@@ -24,7 +25,7 @@ PERSONAL_KEYS = re.compile(
 KEEP_HEADERS = {"host", "user-agent", "content-type", "content-length", "accept-language"}
 # In an exception's or a log line's own words, names come as Japanese text or as quoted values
 # (`<Candidate: 山田 太郎>`, `Key (family_name)=(Yamada)`, `'Taro'`): both are replaced.
-NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+(?:[\s　]+[^\x00-\x7f]+)*")
+NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+(?:[\s　]+[^\x00-\x7f]+)*")  # i18n: data — the ideographic space
 QUOTED_RE = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|(?<=\)=\()[^)\n]*(?=\))")
 
 

@@ -16,10 +16,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.translation import gettext, gettext_noop
 from django.views import defaults
 from psycopg_pool import PoolTimeout
 
-UNAVAILABLE_MESSAGE = (
+# The msgid (a plain str, for the rush path's answers too): pages and JSON say gettext(UNAVAILABLE_MESSAGE).
+UNAVAILABLE_MESSAGE = gettext_noop(
     "ただいま混み合っているか、一時的にご利用いただけません。数秒後にもう一度お試しください。"
     "予約の順番待ちの位置は保持されています。"
 )
@@ -68,12 +70,12 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     """The 503 answer; touches neither the database nor the session (both may be what is down)."""
     if _wants_json(request):
         response: HttpResponse = JsonResponse(
-            {"ok": False, "code": "unavailable", "message": UNAVAILABLE_MESSAGE}, status=503
+            {"ok": False, "code": "unavailable", "message": gettext(UNAVAILABLE_MESSAGE)}, status=503
         )
     else:
         # No request in the context: the context processors read the session and the database.
         body = render_to_string(
-            "503.html", {"message": UNAVAILABLE_MESSAGE, "retry_after": RETRY_AFTER_SECONDS}
+            "503.html", {"message": gettext(UNAVAILABLE_MESSAGE), "retry_after": RETRY_AFTER_SECONDS}
         )
         response = HttpResponse(body, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -57,7 +57,10 @@ SCRIPTS: dict[str, list[Path]] = {
     "selection": [ROOT / "static" / "selection"],
 }
 
-TRANSLATED: set[str] = {"notifications"}
+TRANSLATED: set[str] = {
+    "notifications",
+    "project",
+}
 
 # Modules (paths from the repository root) that are nothing but data whose Japanese is not UI text.
 DATA_MODULES: dict[str, str] = {}

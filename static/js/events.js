@@ -61,12 +61,12 @@
     if (event.started) {
       meta.appendChild(document.createTextNode(gettext("発生") + " "));
       timeEl(meta, event.started, event.started_iso);
-      meta.appendChild(document.createTextNode(" ・ " + gettext("最終更新") + " "));
+      meta.appendChild(document.createTextNode(" " + gettext("・") + " " + gettext("最終更新") + " "));
       timeEl(meta, event.updated || event.started, event.updated_iso);
     }
     var url = safeUrl(event.url);
     if (url) {
-      if (event.started) { meta.appendChild(document.createTextNode(" ・ ")); }
+      if (event.started) { meta.appendChild(document.createTextNode(" " + gettext("・") + " ")); }
       var link = add(meta, "a", "", event.link_text || gettext("詳細"));
       link.href = url;
     }

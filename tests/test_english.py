@@ -1,0 +1,55 @@
+"""The parts that are English throughout, rendered in English: English text, and no Japanese left but the
+company's and the students' own data (names the company typed)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client, RequestFactory
+from django.utils import translation
+
+from saas.unavailable import unavailable_response
+from tests.incidents.helpers import tenant_client
+
+pytestmark = pytest.mark.django_db
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff60\u3000-\u303f]")
+# Each language's name in itself, on the language switch.
+LANGUAGE_NAMES = ("日本語",)
+
+
+def japanese_left(page: str, *data: str) -> list[str]:
+    """The lines of a page that still hold Japanese once the given data is taken out."""
+    for value in (*data, *LANGUAGE_NAMES):
+        page = page.replace(value, "")
+    return [line.strip()[:100] for line in page.splitlines() if JAPANESE.search(line)]
+
+
+def english(client: Client, path: str) -> str:
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+    assert response["Content-Language"] == "en", path
+    return response.content.decode()
+
+
+def test_project_error_pages_and_menu_in_english(tenants):
+    acme = tenants["acme"]
+    missing = Client(HTTP_HOST=acme.host).get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="en")
+    page = missing.content.decode()
+    assert missing.status_code == 404 and "Page not found" in page and 'lang="en"' in page
+    assert japanese_left(page) == []
+    with translation.override("en"):
+        busy = unavailable_response(RequestFactory().get("/")).content.decode()
+    assert "Temporarily unavailable" in busy and "Wait about 5 seconds" in busy
+    assert japanese_left(busy) == []
+    home = english(tenant_client(acme), "/home/")
+    menu = re.search(r'<nav class="card workspace-nav".*?</nav>', home, re.DOTALL)
+    assert menu and 'aria-label="Recruiting menu"' in menu.group(0) and ">Candidates</a>" in menu.group(0)
+    assert japanese_left(menu.group(0)) == []
+    assert ">Sign out</button>" in home
+
+
+def test_project_pages_in_japanese_are_as_before(tenants):
+    missing = Client(HTTP_HOST=tenants["acme"].host).get("/no-such-page/")
+    page = missing.content.decode()
+    assert "<h1>ページが見つかりません</h1>" in page and '<p class="muted">Page not found (404)</p>' in page
