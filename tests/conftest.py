@@ -139,6 +139,16 @@ def _public_schema_after_test():
 
 
 @pytest.fixture(autouse=True)
+def _default_language_after_test():
+    yield
+    # A request in English leaves English active in this thread (LocaleMiddleware activates, nothing resets):
+    # the next test's services would answer in English.
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _sign_in_failures_forgotten():
     """Failed sign-ins and link requests counted by one test (per IP and company) must not throttle a later one."""
     yield
