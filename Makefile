@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE := saas.settings
 
-.PHONY: screenshots messages install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-api bench-rush bench-fleet bench-dashboard nginx pgbouncer drill restore bench-recovery
+.PHONY: screenshots messages install services stop migrate demo test lint format browser-deps bench-provision bench-import bench-mail bench-incidents bench-api bench-rush bench-fleet bench-dashboard bench-watchdog nginx pgbouncer drill restore bench-recovery
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -101,6 +101,10 @@ bench-recovery: services
 
 bench-rush: services nginx
 	SAAS_TESTING=1 $(BIN)/python bench/rush.py
+
+# False alarms: the booking benchmark's load for 10 minutes (WATCHDOG_BENCH_SECONDS) with the watchdog running.
+bench-watchdog: services nginx
+	SAAS_TESTING=1 $(BIN)/python bench/watchdog_bench.py
 
 # 3月1日 0:00 at fleet scale (FLEET_COMPANIES, FLEET_OPENING, FLEET_STUDENTS, FLEET_ARRIVAL_S: bench/fleet.py).
 bench-fleet: services nginx
