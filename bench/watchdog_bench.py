@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 import threading
 import time
@@ -34,11 +35,11 @@ django.setup()
 
 import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
 
 from bench.rush_refs import LOAD_PROCESSES, capacity  # noqa: E402
 from bench.rush_setup import students_ensure, tenant_ensure  # noqa: E402
 from deploy.stack import stack_start  # noqa: E402
-from django_tenants.utils import schema_context  # noqa: E402
 from incidents.models import Incident, Source  # noqa: E402
 from incidents.watchdog.monitor import Config, Watchdog  # noqa: E402
 from incidents.watchdog.probes import default_probes  # noqa: E402
@@ -52,21 +53,20 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-class Timed:
-    """A probe that records how long each of its checks took."""
+def timed(probe, latencies: list[float]):
+    """The probe, its check (or per-company check) recording how long each call took."""
+    method = "check_tenants" if hasattr(probe, "check_tenants") else "check"
+    inner = getattr(probe, method)
 
-    def __init__(self, probe, latencies: list[float]) -> None:
-        self.probe, self.latencies, self.name = probe, latencies, probe.name
-
-    def __getattr__(self, name: str):
-        return getattr(self.probe, name)
-
-    def check(self):
+    def call():
         started = time.perf_counter()
         try:
-            return self.probe.check()
+            return inner()
         finally:
-            self.latencies.append(time.perf_counter() - started)
+            latencies.append(time.perf_counter() - started)
+
+    setattr(probe, method, call)
+    return probe
 
 
 def watch(watchdog: Watchdog, stop: threading.Event, opened: list, failed: Counter) -> None:
@@ -85,6 +85,7 @@ def watch(watchdog: Watchdog, stop: threading.Event, opened: list, failed: Count
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the stack stops on the way out
     tenant = tenant_ensure()
     host = tenant.domains.filter(is_primary=True).first().domain
     with schema_context(tenant.schema_name):
@@ -95,7 +96,7 @@ def main() -> None:
     opened: list = []
     failed: Counter = Counter()
     probes = default_probes(names=list(PROBES), web_url=f"http://127.0.0.1:{stack.port}/healthz")
-    watchdog = Watchdog(probes=[Timed(probe, latencies) for probe in probes], config=Config.from_settings())
+    watchdog = Watchdog(probes=[timed(probe, latencies) for probe in probes], config=Config.from_settings())
     began = datetime.now(UTC)
     stop = threading.Event()
     thread = threading.Thread(target=watch, args=(watchdog, stop, opened, failed), daemon=True)

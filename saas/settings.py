@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "saas.clientaddress.ClientAddressMiddleware",  # REMOTE_ADDR from a trusted proxy's X-Forwarded-For
     "tenants.middleware.TenantMiddleware",
     "recovery.middleware.TenantMaintenanceMiddleware",  # a company being restored gets its maintenance page
+    "incidents.traffic.TenantTrafficMiddleware",  # per-company error rate and latency for the watchdog
     "booking.rush.middleware.RushMiddleware",  # /my/rush/ answers here, ahead of sessions and CSRF
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -324,6 +325,12 @@ WATCHDOG_FAILURES = env.int("WATCHDOG_FAILURES", default=3)
 WATCHDOG_FAILURE_RATIO = env.float("WATCHDOG_FAILURE_RATIO", default=0.5)
 WATCHDOG_RECOVER_AFTER = env.int("WATCHDOG_RECOVER_AFTER", default=3)
 WATCHDOG_QUIET_SECONDS = env.float("WATCHDOG_QUIET_SECONDS", default=120.0)
+# Per company, from its own requests over the last minute (incidents/traffic.py): a company fails a round when
+# it had at least WATCHDOG_TENANT_MIN_REQUESTS requests and WATCHDOG_TENANT_ERROR_RATE of them were server
+# errors, or their mean time reached WATCHDOG_TENANT_SLOW_SECONDS; the window above confirms it.
+WATCHDOG_TENANT_MIN_REQUESTS = env.int("WATCHDOG_TENANT_MIN_REQUESTS", default=20)
+WATCHDOG_TENANT_ERROR_RATE = env.float("WATCHDOG_TENANT_ERROR_RATE", default=0.2)
+WATCHDOG_TENANT_SLOW_SECONDS = env.float("WATCHDOG_TENANT_SLOW_SECONDS", default=2.0)
 # ...and per-round work: promoting the standby when the primary is gone (recovery/failover.py).
 WATCHDOG_HOOKS = ["recovery.failover.failover_hook"]
 FAILOVER_STANDBY = env("FAILOVER_STANDBY", default="")  # host:port of the standby; empty: no promotion

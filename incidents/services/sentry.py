@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incidents.models import Impact, Incident, Scope, SentryAlert, Source, State, Visibility
+from tenants.models import Tenant
 
 ACTOR = "sentry"
 # Keys that carry personal data in Sentry's event payloads; dropped wherever they appear.
@@ -90,6 +91,18 @@ def _title(alert: SentryAlert) -> tuple[str, str]:
     return f"issue:{issue_id}", str(title)[:150]
 
 
+def _alert_tenant(alert: SentryAlert) -> Tenant | None:
+    """The company the alert's event was tagged with (saas/sentry.py tags each event "tenant"), if one."""
+    event = (alert.payload.get("data") or {}).get("event") or {}
+    tags = event.get("tags") or []
+    pairs = tags.items() if isinstance(tags, dict) else (t for t in tags if isinstance(t, list | tuple))
+    for pair in pairs:
+        if len(pair) == 2 and pair[0] == "tenant" and pair[1] and pair[1] != "public":
+            tenant: Tenant | None = Tenant.objects.filter(schema_name=str(pair[1])).first()
+            return tenant
+    return None
+
+
 @transaction.atomic
 def sentry_alert_process(*, alert_id: int) -> Incident | None:
     """warning → open a draft (minor); critical → open or escalate to major; resolved → monitoring."""
@@ -101,7 +114,8 @@ def sentry_alert_process(*, alert_id: int) -> Incident | None:
     # The alert's own title (an exception message, a query, a name) stays with the alert (staff read it
     # there and in Sentry): the incident may be published, so its title says only what kind of alert it is.
     key, _raw_title = _title(alert)
-    detection_key = f"sentry:{key}"
+    tenant = _alert_tenant(alert)  # an error of one company's requests concerns that company
+    detection_key = f"sentry:{key}" + (f"@{tenant.schema_name}" if tenant else "")
     incident = Incident.objects.filter(detection_key=detection_key).exclude(state=State.RESOLVED).first()
     action = alert.action
     if action in ("critical", "warning", "triggered", "created"):
@@ -112,7 +126,8 @@ def sentry_alert_process(*, alert_id: int) -> Incident | None:
                 title=PUBLIC_TITLE,
                 message_ja="エラー監視（Sentry）が警告を出しました。影響の有無を調査しています。",
                 impact=impact,
-                scope=Scope.ALL,
+                scope=Scope.CHOSEN if tenant else Scope.ALL,
+                tenants=[tenant] if tenant else [],
                 visibility=Visibility.DRAFT,
                 source=Source.SENTRY,
                 detection_key=detection_key,

@@ -74,10 +74,19 @@ class ProbeState:
 
 @dataclass
 class Action:
-    probe: str
+    probe: str  # the probe's name, or "<name>@<schema>" for one company's part of a per-company probe
     kind: str  # open | relapse | monitoring | resolved
     at: datetime
     notified_directly: bool = False
+
+    @property
+    def spec_name(self) -> str:
+        return self.probe.split("@")[0]
+
+    @property
+    def schema(self) -> str:
+        """The one company concerned ("" when the probe speaks of the whole platform)."""
+        return self.probe.partition("@")[2]
 
 
 @dataclass
@@ -86,6 +95,7 @@ class Contact:
     slug: str
     name: str
     admin_emails: tuple[str, ...]  # the company's active admins now, not the address given at creation
+    schema: str = ""
 
 
 @dataclass
@@ -109,7 +119,12 @@ class Watchdog:
 
     # ---- one round -------------------------------------------------------------------------
     def tick(self) -> list[Action]:
-        results = {probe.name: _run(probe) for probe in self.probes}
+        results: dict[str, str | None] = {}
+        for probe in self.probes:
+            if hasattr(probe, "check_tenants"):
+                results |= self._per_company(probe)
+            else:
+                results[probe.name] = _run(probe)
         database_up = results.get("postgres") is None
         actions: list[Action] = []
         for name, error in results.items():
@@ -122,7 +137,7 @@ class Watchdog:
             logger.warning(
                 "watchdog %s %s (%s)", action.probe, action.kind, self.states[action.probe].last_error
             )
-            if action.probe in DIRECT or not database_up:
+            if action.spec_name in DIRECT or not database_up:
                 self._notify_directly(action)
         self.pending.extend(actions)
         for hook in self.hooks:
@@ -143,9 +158,23 @@ class Watchdog:
                 logger.exception("watchdog round failed")
             time.sleep(max(0.0, self.config.interval - (self.clock() - started)))
 
+    def _per_company(self, probe) -> dict[str, str | None]:
+        """One result per company the probe speaks of, keyed "<name>@<schema>"; a company it watched before
+        and is silent about now (no requests) counts as healthy. A probe that cannot read says nothing."""
+        try:
+            found = probe.check_tenants()
+        except Exception as error:  # its store (Redis) has its own probe
+            logger.warning("watchdog %s unreadable (%s)", probe.name, type(error).__name__)
+            return {}
+        results: dict[str, str | None] = {f"{probe.name}@{schema}": error for schema, error in found.items()}
+        for key in self.states:
+            if key.startswith(f"{probe.name}@"):
+                results.setdefault(key, None)
+        return results
+
     # ---- state machine ---------------------------------------------------------------------
     def _advance(self, name: str, error: str | None) -> Action | None:
-        state = self.states[name]
+        state = self.states.setdefault(name, ProbeState())
         now = self.clock()
         failures, probes = state.observe(
             now=now, failed=error is not None, window_seconds=self.config.window_seconds
@@ -184,7 +213,11 @@ class Watchdog:
                 admins = recipients_of(tenants=tenants)  # one query over every company's schema
                 self.directory = [
                     Contact(
-                        t.pk, t.slug, t.name, tuple(email for _id, email, _admin in admins[t.pk] if email)
+                        t.pk,
+                        t.slug,
+                        t.name,
+                        tuple(email for _id, email, _admin in admins[t.pk] if email),
+                        t.schema_name,
                     )
                     for t in tenants
                 ]
@@ -197,11 +230,13 @@ class Watchdog:
         from incidents.services.notify import banners_push
         from tenants.models import Tenant
 
-        spec = SPECS[action.probe]
+        spec = SPECS[action.spec_name]
         text = _message(action, spec.title)
         action.notified_directly = True
         public = spec.impact in ("major", "critical")
-        admins = [email for contact in self.directory for email in contact.admin_emails] if public else []
+        # A company's own signal concerns that company only.
+        told = [c for c in self.directory if not action.schema or c.schema == action.schema]
+        admins = [email for contact in told for email in contact.admin_emails] if public else []
         mail_send_without_database(
             to=[settings.SUPPORT_EMAIL], bcc=admins, subject=f"【障害のお知らせ】{spec.title}", body=text
         )
@@ -210,7 +245,7 @@ class Watchdog:
             return
         tenants = [
             Tenant(pk=contact.tenant_id, slug=contact.slug, schema_name=f"t_{contact.slug}")
-            for contact in self.directory
+            for contact in told
         ]
         try:
             banners_push(
@@ -264,8 +299,9 @@ def _message(action: Action, title: str) -> str:
 def _record(action: Action) -> None:
     from incidents.models import Component, Incident, Scope, Source, State, Visibility
     from incidents.services.lifecycle import incident_create, incident_update_post
+    from tenants.models import Tenant
 
-    spec = SPECS[action.probe]
+    spec = SPECS[action.spec_name]
     key = f"watchdog:{action.probe}"
     text = _message(action, spec.title)
     notify = not action.notified_directly
@@ -273,15 +309,21 @@ def _record(action: Action) -> None:
     if action.kind == "open":
         if incident is not None:
             return
+        shown = Visibility.PUBLIC if spec.impact in ("major", "critical") else Visibility.DRAFT
+        tenants = list(Tenant.objects.filter(schema_name=action.schema)) if action.schema else []
+        if action.schema and not tenants:
+            return  # the company was deleted meanwhile
         incident_create(
             actor=ACTOR,
             title=spec.title,
             message_ja=text,
             impact=spec.impact,
-            scope=Scope.ALL,
+            # One company's signal names that company only, and only its people see it.
+            scope=Scope.CHOSEN if tenants else Scope.ALL,
+            tenants=tenants,
             components=Component.objects.filter(slug__in=spec.components),
             component_status=spec.component_status,
-            visibility=Visibility.PUBLIC if spec.impact in ("major", "critical") else Visibility.DRAFT,
+            visibility=Visibility.TENANTS if tenants and shown == Visibility.PUBLIC else shown,
             source=Source.WATCHDOG,
             detection_key=key,
             notify=notify,

@@ -36,6 +36,8 @@ SPECS: dict[str, ProbeSpec] = {
     "web": ProbeSpec("Web 画面の応答遅延・エラー", ("web", "mypage"), "major", "degraded"),
     # Without it the rush path books through PostgreSQL alone: slower at the opening second, still correct.
     "rush_redis": ProbeSpec("説明会予約（受付開始時の混雑対応）の障害", ("mypage",), "major", "degraded"),
+    # Per company (its own requests' error rate and latency): the incident names the affected companies only.
+    "traffic": ProbeSpec("Web 画面のエラー・応答遅延（一部の企業）", ("web", "mypage"), "major", "degraded"),
 }
 TIMEOUT = 2.0
 
@@ -135,6 +137,18 @@ class WebProbe:
             raise RuntimeError("slow")
 
 
+class TrafficProbe:
+    """Each company's own requests over the last minute (incidents/traffic.py): a company whose error rate or
+    mean latency passes the threshold fails, the others pass. Companies without requests say nothing."""
+
+    name = "traffic"
+
+    def check_tenants(self) -> dict[str, str | None]:
+        from incidents.traffic import traffic_last_minute
+
+        return {schema: figures.problem() for schema, figures in traffic_last_minute().items()}
+
+
 def default_probes(*, names: list[str] | None = None, web_url: str = "") -> list:
     db = settings.DATABASES["default"]
     conninfo = psycopg.conninfo.make_conninfo(
@@ -145,7 +159,13 @@ def default_probes(*, names: list[str] | None = None, web_url: str = "") -> list
         password=db.get("PASSWORD") or None,
         target_session_attrs=db.get("OPTIONS", {}).get("target_session_attrs"),  # the primary, when several
     )
-    probes = [PostgresProbe(conninfo), RedisProbe(settings.REDIS_URL), ChannelsProbe(), CeleryProbe()]
+    probes = [
+        PostgresProbe(conninfo),
+        RedisProbe(settings.REDIS_URL),
+        ChannelsProbe(),
+        CeleryProbe(),
+        TrafficProbe(),
+    ]
     if _server(settings.RUSH_REDIS_URL) != _server(settings.REDIS_URL):
         probes.append(RushRedisProbe(settings.RUSH_REDIS_URL))
     if settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from incidents.models import Impact, Incident, SentryAlert, Source, State, Visibility
+from incidents.models import Impact, Incident, Scope, SentryAlert, Source, State, Visibility
 
 SECRET = "sentry-client-secret-for-tests"
 
@@ -139,3 +139,26 @@ def test_issue_alert_is_stored_without_personal_data(client, tenants, eager_cele
     assert alert.payload["data"]["event"]["title"] == "ZeroDivisionError: division by zero"
     assert alert.incident is not None and alert.incident.visibility == Visibility.DRAFT
     assert on_commit(_post, client, ISSUE_ALERT, resource="event_alert").json()["status"] == "duplicate"
+
+
+@pytest.mark.django_db
+def test_an_alert_on_one_companys_event_names_that_company_only(client, tenants, eager_celery, on_commit):
+    globex = tenants["globex"]
+    tagged = copy.deepcopy(ISSUE_ALERT)
+    # saas/sentry.py tags every event of a company's request with its schema.
+    tagged["data"]["event"]["tags"] = [["environment", "production"], ["tenant", globex.schema]]
+    on_commit(_post, client, tagged, resource="event_alert")
+    incident = Incident.objects.get(source=Source.SENTRY)
+    assert incident.scope == Scope.CHOSEN and list(incident.tenants.all()) == [globex.tenant]
+    assert incident.detection_key.endswith(f"@{globex.schema}")
+    # The same issue for another company is another incident; an untagged event concerns everyone.
+    acme = copy.deepcopy(tagged)
+    acme["data"]["event"]["event_id"] = "0" * 32
+    acme["data"]["event"]["tags"] = {"tenant": tenants["acme"].schema}
+    on_commit(_post, client, acme, resource="event_alert")
+    assert list(Incident.objects.exclude(pk=incident.pk).get().tenants.all()) == [tenants["acme"].tenant]
+    untagged = copy.deepcopy(ISSUE_ALERT)
+    untagged["data"]["event"]["event_id"] = "1" * 32
+    untagged["data"]["event"]["issue_id"] = "2"
+    on_commit(_post, client, untagged, resource="event_alert")
+    assert Incident.objects.get(detection_key="sentry:issue:2").scope == Scope.ALL

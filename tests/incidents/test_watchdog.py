@@ -85,7 +85,9 @@ def test_a_probe_failing_now_and_then_never_opens_an_incident(tenants):
     kinds = [action.kind for _ in range(24) for action in watchdog.tick()]
     assert kinds == [] and not Incident.objects.filter(detection_key="watchdog:channels").exists()
     # The same failures closer together (every other probe) are half the window: confirmed.
-    watchdog = Watchdog(probes=[ScriptedProbe([False, True] * 3)], config=Config(fail_after=3, fail_ratio=0.5))
+    watchdog = Watchdog(
+        probes=[ScriptedProbe([False, True] * 3)], config=Config(fail_after=3, fail_ratio=0.5)
+    )
     kinds = [action.kind for _ in range(6) for action in watchdog.tick()]
     assert kinds == ["open"]
 

@@ -95,7 +95,10 @@ def test_a_server_slow_once_opens_nothing_and_down_for_the_window_opens_and_reso
         assert time.monotonic() - started < CONFIG.window_seconds * 2
     # Confirmed once the failures are at least three and half the window's probes (the good ones before the
     # outage count against them): never on the first failure.
-    failures, probes = sum(bad for _at, bad in watchdog.states["web"].window), len(watchdog.states["web"].window)
+    failures, probes = (
+        sum(bad for _at, bad in watchdog.states["web"].window),
+        len(watchdog.states["web"].window),
+    )
     assert failed_rounds + 1 == failures >= 3 and failures >= probes / 2
     incident = Incident.objects.get(detection_key="watchdog:web")
     assert incident.state == State.INVESTIGATING and incident.scope == "all"

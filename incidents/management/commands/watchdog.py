@@ -29,7 +29,13 @@ class Command(BaseCommand):
             config=Config.from_settings(
                 **{
                     name: options[name]
-                    for name in ("interval", "fail_after", "window_seconds", "recover_after", "stable_seconds")
+                    for name in (
+                        "interval",
+                        "fail_after",
+                        "window_seconds",
+                        "recover_after",
+                        "stable_seconds",
+                    )
                     if options[name] is not None
                 }
             ),
