@@ -22,6 +22,8 @@ from typing import Any
 
 from django.db import connection
 
+from webhooks.events import EventType, events_emit
+
 ONE_ACTIVE_PER_SEMINAR = (
     "booking_one_active_per_seminar"  # the unique index's name, as IntegrityError says it
 )
@@ -88,7 +90,32 @@ def seats_take(
         params.append(now)
     with connection.cursor() as cursor:
         cursor.execute(seats_take_sql(len(requests), by_rank=by_rank, insert=insert), params)
-        return list(cursor.fetchall())
+        rows = list(cursor.fetchall())
+    if insert and rows:
+        # Every entrance inserts here (a single booking is a batch of one): the company's webhooks hear of
+        # every new booking with one more statement per batch, in the same transaction.
+        events_emit(event_type=EventType.BOOKING_CREATED, items=_booking_events(requests, rows))
+    return rows
+
+
+def _booking_events(requests: Sequence[SeatRequest], rows: list[tuple[int, ...]]) -> list[dict[str, Any]]:
+    """booking.created's data for each inserted (booking id, candidate id, quota id): ids only."""
+    # A quota named by id finds its request exactly; one named by rank is a batch of one student.
+    by_quota = {(request.candidate_id, request.quota): request for request in requests}
+    by_candidate = {request.candidate_id: request for request in requests}
+    events = []
+    for booking_id, candidate_id, quota_id in rows:
+        request = by_quota.get((candidate_id, quota_id)) or by_candidate[candidate_id]
+        events.append(
+            {
+                "booking_id": booking_id,
+                "candidate_id": candidate_id,
+                "seminar_id": request.seminar_id,
+                "slot_id": request.slot_id,
+                "status": "active",
+            }
+        )
+    return events
 
 
 def quota_rows_lock(quota_ids: Sequence[int]) -> None:

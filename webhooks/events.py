@@ -23,13 +23,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tenants.selectors import current_schema
+from webhooks.models import EventType
+
+__all__ = ["EventType", "event_body", "event_emit", "events_emit"]
 
 logger = logging.getLogger(__name__)
 
 _INSERT = """
-INSERT INTO webhooks_event (event_type, payload, created_at)
+INSERT INTO {events} (event_type, payload, created_at)
 SELECT %s, body, %s FROM unnest(%s::text[]) AS body
-WHERE EXISTS (SELECT 1 FROM webhooks_subscription WHERE is_active AND events && %s::varchar[])
+WHERE EXISTS (SELECT 1 FROM {subscriptions} WHERE is_active AND events && %s::varchar[])
 RETURNING id
 """
 
@@ -49,19 +52,26 @@ def event_body(*, event_type: str, data: dict[str, Any], at: datetime) -> str:
     )
 
 
-def events_emit(*, event_type: str, items: Sequence[dict[str, Any]]) -> int:
-    """Queue one event per item in the current company's outbox; returns how many were written."""
-    schema = current_schema()
-    if not items or schema == "public":
+def events_emit(*, event_type: str, items: Sequence[dict[str, Any]], schema: str | None = None) -> int:
+    """Queue one event per item in a company's outbox (the current one unless `schema` names another,
+    for a platform task writing to many companies without entering each); returns how many were written."""
+    target = schema or current_schema()
+    if not items or target == "public":
         return 0
+    prefix = f"{connection.ops.quote_name(schema)}." if schema else ""
+    sql = _INSERT.format(events=f"{prefix}webhooks_event", subscriptions=f"{prefix}webhooks_subscription")
     now = timezone.now()
     bodies = [event_body(event_type=event_type, data=item, at=now) for item in items]
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT, [event_type, now, bodies, _patterns(event_type)])
+        cursor.execute(sql, [event_type, now, bodies, _patterns(event_type)])
         written = len(cursor.fetchall())
     if written:
-        transaction.on_commit(lambda: _dispatch_soon(schema))
+        transaction.on_commit(lambda: _dispatch_soon(target))
     return written
+
+
+def event_emit(*, event_type: str, data: dict[str, Any], schema: str | None = None) -> int:
+    return events_emit(event_type=event_type, items=[data], schema=schema)
 
 
 def _dispatch_soon(schema: str) -> None:
@@ -72,7 +82,3 @@ def _dispatch_soon(schema: str) -> None:
         webhooks_dispatch.delay(schema)
     except Exception:  # noqa: BLE001 - the committed outbox rows are the source of truth
         logger.warning("webhooks: dispatch not queued for %s (the sweep will deliver)", schema)
-
-
-def event_emit(*, event_type: str, data: dict[str, Any]) -> int:
-    return events_emit(event_type=event_type, items=[data])

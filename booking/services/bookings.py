@@ -29,6 +29,7 @@ from booking.seatcounter import ALREADY, CLAIMED, FULL, REDIS_ERRORS, SeatCounte
 from booking.seats import ONE_ACTIVE_PER_SEMINAR, SeatRequest, check_in_code_new, seat_give_back, seats_take
 from booking.services.confirmations import booking_cancellation_mail, booking_confirmation_mail
 from tenants.selectors import current_schema
+from webhooks.events import EventType, event_emit
 
 if TYPE_CHECKING:
     from candidates.models import Candidate
@@ -342,6 +343,17 @@ def booking_cancel(
         booking.save(update_fields=["status", "cancelled_at"])
         seat_release(quota_id=booking.quota_id, now=now)
         seats_changed(slot_ids=[booking.slot_id])
+        event_emit(
+            event_type=EventType.BOOKING_CANCELLED,
+            data={
+                "booking_id": booking.pk,
+                "candidate_id": booking.candidate_id,
+                "seminar_id": booking.seminar_id,
+                "slot_id": booking.slot_id,
+                "status": "cancelled",
+                "by_recruiter": by_recruiter,
+            },
+        )
         if record_event:
             booking_event(event="booking_cancelled", booking=booking)
         if record_event and not by_recruiter:

@@ -25,6 +25,7 @@ from booking.models import (
 from booking.rush.state import seminar_created
 from booking.signals import attendance_marked
 from tenants.selectors import current_schema
+from webhooks.events import EventType, event_emit
 
 if TYPE_CHECKING:
     from seasons.models import Season
@@ -173,6 +174,10 @@ def attendance_mark(*, booking_id: int | str, attendance: str) -> Booking:
             "attendance": attendance,
         }
         attendance_event(booking=booking, attendance=attendance)
+        event_emit(
+            event_type=EventType.ATTENDANCE_RECORDED,
+            data={key: value for key, value in details.items() if key != "schema_name"},
+        )
         transaction.on_commit(lambda: attendance_marked.send(sender=Booking, **details))
     return booking
 

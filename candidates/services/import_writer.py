@@ -21,6 +21,7 @@ from candidates.services.normalising import (
     CANDIDATE_FIELDS,
     NormalisedRow,
 )
+from candidates.webhook_events import candidate_updated_emit, candidates_created_emit
 from tenants.selectors import current_schema
 
 BATCH_SIZE = 10_000  # measured: fewer, larger COPYs beat 2,000 or 5,000; ~200 MB peak for the worker
@@ -312,6 +313,10 @@ class _BatchWriter:
                 occurred_at=now,
                 occurrence=f"import:{self.job_id or now.isoformat()}",
             )
+            candidates_created_emit(candidate_ids=[pending.pk for pending in new], source=self.board)
+        if merged_values:
+            # Existing students this batch added entries or details to.
+            candidate_updated_emit(candidate_ids=sorted(merged_values), changed=["entries"])
         ordered: dict[tuple[int, int], str] = {}
         for (a, b), reason in pairs.items():
             if pk(a) != pk(b):

@@ -16,6 +16,7 @@ from candidates.models import Candidate, CandidateEvent, RankRule, RankSettings,
 from candidates.signals import ranks_changed
 from candidates.textnorm import FieldError, nfkc
 from candidates.universities import RankTable, UniversityMatcher, _rank_letter, normalise_university
+from candidates.webhook_events import candidate_updated_emit
 from tenants.selectors import current_schema
 
 MAX_RANK_CSV_BYTES = 2 * 1024 * 1024
@@ -229,4 +230,5 @@ def candidate_rank_override(*, candidate: Candidate, rank: str | None, user: Any
     CandidateEvent.objects.create(candidate=locked, kind="rank", message=message, user=user)
     if locked.rank != old:
         ranks_changed.send(sender=Candidate, candidate_ids=[locked.pk])
+        candidate_updated_emit(candidate_ids=[locked.pk], changed=["rank"])
     return locked

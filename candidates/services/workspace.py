@@ -9,6 +9,7 @@ from django.db import transaction
 from candidates.errors import CandidateError
 from candidates.models import Candidate, CandidateEvent, Note, SelectionStep, Tag
 from candidates.textnorm import nfkc
+from candidates.webhook_events import candidate_updated_emit
 
 
 def _actor(user: Any) -> Any:
@@ -42,6 +43,7 @@ def candidate_status_set(*, candidate: Candidate, status: str, user: Any) -> Can
         message=f"選考ステータス: {old_label} → {step.label}",
         user=_actor(user),
     )
+    candidate_updated_emit(candidate_ids=[candidate.pk], changed=["status"])
     return candidate
 
 
@@ -55,6 +57,7 @@ def candidate_tag_add(*, candidate: Candidate, name: str, user: Any) -> Tag:
     CandidateEvent.objects.create(
         candidate=candidate, kind="tag", message=f"タグを追加: {label}", user=_actor(user)
     )
+    candidate_updated_emit(candidate_ids=[candidate.pk], changed=["tags"])
     return tag
 
 
@@ -66,6 +69,7 @@ def candidate_tag_remove(*, candidate: Candidate, tag_id: int, user: Any) -> Non
         CandidateEvent.objects.create(
             candidate=candidate, kind="tag", message=f"タグを削除: {tag.name}", user=_actor(user)
         )
+        candidate_updated_emit(candidate_ids=[candidate.pk], changed=["tags"])
 
 
 @transaction.atomic

@@ -31,6 +31,7 @@ from incidents.services.webhooks import webhook_deliveries_create
 from notifications.services import recruiters_push, recruiters_push_many, students_push_many
 from tenants.models import Tenant
 from tenants.services import tenant_domain
+from webhooks.events import event_emit
 
 logger = logging.getLogger(__name__)
 ACK_SALT = "incidents.ack"
@@ -201,6 +202,12 @@ def incident_mail_tenants(
                 recipients=recipients[tenant_id],
                 renotify=renotify,
             )
+            if not renotify:
+                # The company's own event webhooks (incident.*), in its outbox, committed with its mail.
+                payload = _webhook_payload(incident=incident, update=update, tenant=tenants[tenant_id])
+                event_emit(
+                    event_type=payload["type"], data=payload["data"], schema=tenants[tenant_id].schema_name
+                )
     return sent
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django_tenants.utils import schema_context
@@ -30,6 +30,7 @@ from notifications.services.variables import (
     tenant_for_schema,
     text_withhold,
 )
+from webhooks.events import EventType, event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -278,15 +279,21 @@ def _deliver_one(
             "outbox send failed", extra={"tenant": schema_name, "outbox_id": row.id, "error": description}
         )
         if permanent:
-            _finish(
-                row_id=row.id,
-                status=OutboxStatus.FAILED,
-                error=description,
-                subject=text_withhold(subject, withheld),
-                body=text_withhold(body, withheld),
-            )
-            if row.candidate_id:
-                Candidate.objects.filter(id=row.candidate_id).update(email_undeliverable=True)
+            with transaction.atomic():
+                _finish(
+                    row_id=row.id,
+                    status=OutboxStatus.FAILED,
+                    error=description,
+                    subject=text_withhold(subject, withheld),
+                    body=text_withhold(body, withheld),
+                )
+                if row.candidate_id:
+                    Candidate.objects.filter(id=row.candidate_id).update(email_undeliverable=True)
+                # The company's webhooks hear of the bounce: which mail and student, never the address.
+                event_emit(
+                    event_type=EventType.MAIL_BOUNCED,
+                    data={"mail_id": row.id, "candidate_id": row.candidate_id, "permanent": True},
+                )
             return "failed"
         if row.attempts >= conf.max_attempts():
             # i18n: data — the delivery error is recorded on the row as it happened

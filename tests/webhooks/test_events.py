@@ -1,0 +1,136 @@
+"""The apps tell the company's webhooks: candidates, bookings (the rush's batches too), attendance, incidents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from booking.rush.state import seminar_state_forget
+from booking.services.bookings import booking_cancel, booking_create
+from booking.services.seminars import attendance_mark
+from candidates.csvsource import CSVSource
+from candidates.models import Candidate
+from candidates.services.importing import entries_import
+from candidates.services.workspace import candidate_status_set
+from incidents.models import Scope, Visibility
+from incidents.services.lifecycle import incident_create
+from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
+from tests.booking.test_rush_persist import _winners
+from webhooks.models import Delivery, Event, Subscription
+from webhooks.services.subscriptions import subscription_create
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+def _events(event_type: str) -> list[dict]:
+    return [json.loads(e.payload) for e in Event.objects.filter(event_type=event_type).order_by("id")]
+
+
+@pytest.mark.django_db
+def test_bookings_cancellations_and_attendance_are_told(tenants, webhook_receiver):
+    with schema_context(tenants["acme"].schema):
+        subscription_create(
+            url=webhook_receiver.url,
+            events=["booking.created", "booking.cancelled", "attendance.recorded"],
+            user=None,
+        )
+        student = candidate_make(rank="A")
+        slot = seminar_make(quotas={"A": 3}, capacity=3).slots.get()
+        booking = booking_create(candidate=student, slot_id=slot.pk).booking
+        attendance_mark(booking_id=booking.pk, attendance="attended")
+        booking_cancel(candidate=student, booking_id=booking.pk)
+        [created] = _events("booking.created")
+        [attended] = _events("attendance.recorded")
+        [cancelled] = _events("booking.cancelled")
+    assert created["data"] == {
+        "booking_id": booking.pk,
+        "candidate_id": student.pk,
+        "seminar_id": slot.seminar_id,
+        "slot_id": slot.pk,
+        "status": "active",
+    }
+    assert attended["data"]["attendance"] == "attended" and attended["data"]["booking_id"] == booking.pk
+    assert cancelled["data"]["status"] == "cancelled" and cancelled["data"]["by_recruiter"] is False
+    # No personal data in the body: no name, no address.
+    assert student.email not in json.dumps([created, attended, cancelled], ensure_ascii=False)
+
+
+@pytest.mark.django_db
+def test_imports_and_edits_of_candidates_are_told(tenants, webhook_receiver):
+    with schema_context(tenants["acme"].schema):
+        subscription_create(
+            url=webhook_receiver.url, events=["candidate.created", "candidate.updated"], user=None
+        )
+        with open(SAMPLES / "mynavi.csv", "rb") as handle:
+            report = entries_import(source=CSVSource.open(fileobj=handle), parallel=False)
+        created = _events("candidate.created")
+        candidate = Candidate.objects.get(pk=created[0]["data"]["candidate_id"])
+        candidate_status_set(candidate=candidate, status="offer", user=None)
+        updated = _events("candidate.updated")
+    assert report.created > 0 and len(created) == report.created
+    assert {event["data"]["source"] for event in created} == {"mynavi"}
+    assert updated[-1]["data"] == {"candidate_id": candidate.pk, "changed": ["status"]}
+
+
+@pytest.fixture
+def rush_seminar(tenants, committed):
+    acme = tenants["acme"]
+    with schema_context(acme.schema):
+        seminar = seminar_make(quotas={"A": 5}, capacity=5)
+        subscription = subscription_create(
+            url="https://93.184.215.14/hook", events=["booking.created"], user=None
+        )
+    seminar_state_forget()
+    yield acme, seminar
+    with schema_context(acme.schema):
+        Delivery.objects.all().delete()
+        Event.objects.all().delete()
+        Subscription.objects.filter(pk=subscription.subscription.pk).delete()
+    rush_seminar_remove(schema=acme.schema, seminar=seminar)
+    seminar_state_forget()
+
+
+def test_a_rush_batch_is_told_with_one_statement(rush_seminar):
+    from booking.rush.persist import persist_batch
+
+    acme, seminar = rush_seminar
+    winners = _winners(acme, seminar, 4)
+    with CaptureQueriesContext(connection) as queries:
+        answers = persist_batch(acme.tenant, winners)
+    assert [outcome.payload()["code"] for outcome in answers] == ["booked"] * 4
+    inserts = [q["sql"] for q in queries.captured_queries if "INSERT INTO webhooks_event" in q["sql"]]
+    assert len(inserts) == 1
+    with schema_context(acme.schema):
+        told = sorted(json.loads(e.payload)["data"]["candidate_id"] for e in Event.objects.all())
+    assert told == sorted(w.plan.student.candidate_id for w in winners)
+    connection.set_schema_to_public()
+
+
+@pytest.mark.django_db
+def test_an_incident_is_told_to_the_companies_it_affects_only(
+    tenants, eager_celery, on_commit, webhook_receiver
+):
+    for slug in ("acme", "globex"):
+        with schema_context(tenants[slug].schema):
+            subscription_create(url=f"{webhook_receiver.url}/{slug}", events=["incident.*"], user=None)
+    incident = on_commit(
+        incident_create,
+        actor="ops",
+        title="取り込みの遅延",
+        message_ja="遅延しています。",
+        scope=Scope.CHOSEN,
+        tenants=[tenants["acme"].tenant],
+        visibility=Visibility.TENANTS,
+    )
+    with schema_context(tenants["acme"].schema):
+        [event] = _events("incident.updated")
+    with schema_context(tenants["globex"].schema):
+        assert not Event.objects.exists()
+    assert event["data"]["incident_id"] == incident.pk and event["data"]["tenant"] == "acme"
+    # Delivered at once by the task queued on commit (eager here), to acme's subscription only.
+    assert [r["path"] for r in webhook_receiver.requests] == ["/hook/acme"]
