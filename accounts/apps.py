@@ -1,11 +1,12 @@
 """Accounts: support staff in the public schema, recruiters in each tenant's schema."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "アカウント"
+    verbose_name = _("アカウント")
 
     def ready(self) -> None:
         from django_otp.plugins.otp_totp.models import TOTPDevice

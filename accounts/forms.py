@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 
 from accounts import throttle
@@ -18,11 +19,13 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     """Django's sign-in form with repeated failures throttled (recruiters and support staff)."""
 
     error_messages = {
-        "invalid_login": "メールアドレスまたはパスワードが正しくありません。",
-        "inactive": "このアカウントは無効になっています。",
-        "otp": "確認コードが正しくありません。認証アプリの6桁のコードを入力してください。",
-        "throttled": "ログインの失敗が続いたため、一時的にログインできません。15分ほど待ってからお試しください。",
-        "role": "このアカウントではログインできません。",
+        "invalid_login": _("メールアドレスまたはパスワードが正しくありません。"),
+        "inactive": _("このアカウントは無効になっています。"),
+        "otp": _("確認コードが正しくありません。認証アプリの6桁のコードを入力してください。"),
+        "throttled": _(
+            "ログインの失敗が続いたため、一時的にログインできません。15分ほど待ってからお試しください。"
+        ),
+        "role": _("このアカウントではログインできません。"),
     }
 
     attempt: throttle.Attempt | None = None
@@ -45,7 +48,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
 
 class TenantAuthenticationForm(ThrottledAuthenticationForm):
-    otp_token = forms.CharField(label="確認コード（2段階認証）", required=False, max_length=10)
+    otp_token = forms.CharField(label=_("確認コード（2段階認証）"), required=False, max_length=10)
 
     def check_user(self, user) -> None:
         # Interviewers sign in to their own pages (今日の面接, the evaluation form); any other role is refused.

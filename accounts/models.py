@@ -25,7 +25,9 @@ class User(AbstractUser):
     display_name = models.CharField(_("表示名"), max_length=100, blank=True)
     role = models.CharField(_("権限"), max_length=16, choices=Role.choices, default=Role.RECRUITER)
     # The language the person chose with the header's switch; empty: the browser's (LocaleMiddleware) decides.
-    language = models.CharField(_("表示言語"), max_length=8, choices=settings.LANGUAGES, blank=True, default="")
+    language = models.CharField(
+        _("表示言語"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["username"]

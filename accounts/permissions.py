@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
@@ -23,7 +24,8 @@ STAFF = (Role.ADMIN, Role.RECRUITER, Role.VIEWER, Role.INTERVIEWER)
 EVALUATORS = (Role.ADMIN, Role.RECRUITER, Role.INTERVIEWER)
 
 
-def forbidden(request: HttpRequest, message: str = "この操作を行う権限がありません。") -> HttpResponse:
+def forbidden(request: HttpRequest, message: str | None = None) -> HttpResponse:
+    message = message or _("この操作を行う権限がありません。")
     return render(request, "accounts/forbidden.html", {"message": message}, status=403)
 
 
@@ -55,7 +57,7 @@ def staff_otp_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), "login")
         if not user.is_staff:
-            return HttpResponseForbidden("サポート担当者のみが利用できます。")
+            return HttpResponseForbidden(_("サポート担当者のみが利用できます。"))
         if not user.is_verified():
             target = (
                 "incidents_otp_verify"

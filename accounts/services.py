@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -37,11 +38,13 @@ def user_invite(*, user: User, tenant: Tenant) -> str:
     """E-mail the user a link to choose a password on their company's host; returns the link."""
     host = tenant.get_primary_domain().domain
     url = password_set_url(user=user, host=host)
-    subject = f"[{tenant.name}] 採用管理システムへの招待"
-    body = (
-        f"{tenant.name} の採用管理システムに招待されました。\n\n"
-        f"次のリンクからパスワードを設定してください（{settings.PASSWORD_RESET_TIMEOUT // 86400} 日間有効）:\n{url}\n"
-    )
+    # The new user has chosen no language yet: the company's default, unless they have one.
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        subject = _("[%(company)s] 採用管理システムへの招待") % {"company": tenant.name}
+        body = _(
+            "%(company)s の採用管理システムに招待されました。\n\n"
+            "次のリンクからパスワードを設定してください（%(days)s 日間有効）:\n%(url)s\n"
+        ) % {"company": tenant.name, "days": settings.PASSWORD_RESET_TIMEOUT // 86400, "url": url}
     transaction.on_commit(lambda: send_mail(subject, body, None, [user.email], fail_silently=False))
     return url
 
@@ -54,9 +57,9 @@ def recruiter_invite(*, email: str, role: str, display_name: str, tenant: Tenant
 
     address = email.strip().lower()
     if role not in Role.values:
-        raise AccountError("権限が正しくありません。")
+        raise AccountError(_("権限が正しくありません。"))
     if User.objects.filter(email__iexact=address).exists():
-        raise AccountError("このメールアドレスはすでに登録されています。")
+        raise AccountError(_("このメールアドレスはすでに登録されています。"))
     user = User.objects.create_user(
         username=address, email=address, password=None, role=role, display_name=display_name.strip()[:100]
     )
@@ -71,17 +74,17 @@ def recruiter_update(*, user_id: int, role: str, is_active: bool, acting: User) 
     from accounts.models import Role
 
     if role not in Role.values:
-        raise AccountError("権限が正しくありません。")
+        raise AccountError(_("権限が正しくありません。"))
     user = User.objects.select_for_update().filter(pk=user_id).first()
     if user is None:
-        raise AccountError("担当者が見つかりません。")
+        raise AccountError(_("担当者が見つかりません。"))
     losing_admin = user.role == Role.ADMIN and (role != Role.ADMIN or not is_active)
     if losing_admin:
         admins = User.objects.select_for_update().filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
         if not admins.exists():
-            raise AccountError("有効な管理者が1人もいなくなるため変更できません。")
+            raise AccountError(_("有効な管理者が1人もいなくなるため変更できません。"))
     if user.pk == acting.pk and not is_active:
-        raise AccountError("自分自身は無効にできません。")
+        raise AccountError(_("自分自身は無効にできません。"))
     user.role, user.is_active = role, is_active
     user.save(update_fields=["role", "is_active"])
     return user
@@ -106,7 +109,7 @@ def totp_device_pending(*, user: User):  # type: ignore[no-untyped-def]
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
-    return device or TOTPDevice.objects.create(user=user, name="認証アプリ", confirmed=False)
+    return device or TOTPDevice.objects.create(user=user, name=_("認証アプリ"), confirmed=False)
 
 
 @transaction.atomic
@@ -118,10 +121,10 @@ def totp_device_remove(*, user: User, token: str, tenant: Tenant) -> None:
     from tenants.selectors import tenant_totp_required
 
     if tenant_totp_required(tenant_id=tenant.pk):
-        raise AccountError("会社の設定で2段階認証が必須のため、解除できません。")
+        raise AccountError(_("会社の設定で2段階認証が必須のため、解除できません。"))
     if match_token(user, token.strip()) is None:
         raise AccountError(
-            "確認コードが正しくありません。解除するには認証アプリの現在のコードを入力してください。"
+            _("確認コードが正しくありません。解除するには認証アプリの現在のコードを入力してください。")
         )
     TOTPDevice.objects.filter(user=user).delete()
 
@@ -130,7 +133,7 @@ def totp_device_remove(*, user: User, token: str, tenant: Tenant) -> None:
 def tenant_totp_requirement_set(*, tenant: Tenant, required: bool, acting: User) -> None:
     """An admin requires (or stops requiring) the second factor of every recruiter of the company."""
     if acting.role != Role.ADMIN:
-        raise AccountError("管理者のみが変更できます。")
+        raise AccountError(_("管理者のみが変更できます。"))
     # Every process reads the flag fresh (tenants.selectors.tenant_totp_required), not from its cached Tenant.
     from tenants.selectors import tenant_totp_required_forget
 

@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -69,7 +70,7 @@ def recruiters_view(request: HttpRequest) -> HttpResponse:
                     required=request.POST.get("required") == "1",
                     acting=request.user,  # type: ignore[arg-type]
                 )
-                messages.success(request, "2段階認証の設定を更新しました。")
+                messages.success(request, _("2段階認証の設定を更新しました。"))
             elif request.POST.get("action") == "invite":
                 user = recruiter_invite(
                     email=request.POST.get("email", ""),
@@ -77,7 +78,7 @@ def recruiters_view(request: HttpRequest) -> HttpResponse:
                     display_name=request.POST.get("display_name", ""),
                     tenant=request.tenant,
                 )
-                messages.success(request, f"{user.email} に招待メールを送りました。")
+                messages.success(request, _("%(email)s に招待メールを送りました。") % {"email": user.email})
             else:
                 recruiter_update(
                     user_id=int(request.POST.get("user", "0") or 0),
@@ -85,10 +86,10 @@ def recruiters_view(request: HttpRequest) -> HttpResponse:
                     is_active=request.POST.get("is_active") == "1",
                     acting=request.user,  # type: ignore[arg-type]
                 )
-                messages.success(request, "担当者を更新しました。")
+                messages.success(request, _("担当者を更新しました。"))
             return redirect("candidates:recruiters")
         except (AccountError, ValueError) as error:
-            messages.error(request, getattr(error, "message", "入力が正しくありません。"))
+            messages.error(request, getattr(error, "message", _("入力が正しくありません。")))
             status = 400
     return render(
         request,
@@ -115,16 +116,16 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
                 messages.error(request, error.message)
                 status = 400
             else:
-                messages.success(request, "2段階認証を解除しました。")
+                messages.success(request, _("2段階認証を解除しました。"))
                 return redirect("candidates:otp_setup")
         elif totp_device_confirm(user=user, token=token):  # type: ignore[arg-type]
             device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
             if device is not None:
                 otp_login(request, device)  # this session has passed the second factor
-            messages.success(request, "2段階認証を有効にしました。次回から確認コードが必要です。")
+            messages.success(request, _("2段階認証を有効にしました。次回から確認コードが必要です。"))
             return redirect("candidates:otp_setup")
         else:
-            messages.error(request, "確認コードが正しくありません。")
+            messages.error(request, _("確認コードが正しくありません。"))
             status = 400
     enabled = user_has_device(user, confirmed=True)
     qr_svg = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.utils.translation import gettext_lazy as _
 
 
 def season_field(*, null: bool) -> models.ForeignKey:
@@ -13,7 +14,7 @@ def season_field(*, null: bool) -> models.ForeignKey:
         on_delete=django.db.models.deletion.PROTECT,
         related_name="+",
         to="seasons.season",
-        verbose_name="年度",
+        verbose_name=_("年度"),
     )
 
 

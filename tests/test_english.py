@@ -53,3 +53,24 @@ def test_project_pages_in_japanese_are_as_before(tenants):
     missing = Client(HTTP_HOST=tenants["acme"].host).get("/no-such-page/")
     page = missing.content.decode()
     assert "<h1>ページが見つかりません</h1>" in page and '<p class="muted">Page not found (404)</p>' in page
+
+
+def test_accounts_pages_in_english(tenants):
+    acme = tenants["acme"]
+    login = english(Client(HTTP_HOST=acme.host), "/login/")
+    assert "<h1>Sign in</h1>" in login and ">Email address</label>" in login
+    assert japanese_left(login, acme.tenant.name) == []
+    client = tenant_client(acme)
+    home = english(client, "/home/")
+    assert "Welcome, " in home and "(Admin)" in home
+    assert japanese_left(home, acme.tenant.name) == []
+    recruiters = english(client, "/accounts/recruiters/")
+    assert "<h1>Recruiters</h1>" in recruiters and ">Inactive</option>" in recruiters
+    assert japanese_left(recruiters, acme.tenant.name) == []
+
+
+def test_seasons_page_in_english(tenants):
+    acme = tenants["acme"]
+    page = english(tenant_client(acme), "/seasons/")
+    assert "<h1>Seasons (graduation years)</h1>" in page and "Class of &#x27;27" in page
+    assert japanese_left(page, acme.tenant.name) == []

@@ -58,8 +58,10 @@ SCRIPTS: dict[str, list[Path]] = {
 }
 
 TRANSLATED: set[str] = {
+    "accounts",
     "notifications",
     "project",
+    "seasons",
 }
 
 # Modules (paths from the repository root) that are nothing but data whose Japanese is not UI text.
