@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyrage
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from tenants.errors import TenantError
 
@@ -36,7 +37,7 @@ def export_directory() -> Path:
 def export_seal(*, text: str, path: Path) -> Path:
     """Write `text` gzipped and sealed to `path` (mode 600)."""
     if not _recipient_provider:
-        raise TenantError("エクスポートを暗号化する鍵（BACKUP_RECIPIENT）がないため、削除できません。")
+        raise TenantError(_("エクスポートを暗号化する鍵（BACKUP_RECIPIENT）がないため、削除できません。"))
     recipient = pyrage.x25519.Recipient.from_str(_recipient_provider[0]())
     compressed = gzip.compress(text.encode("utf-8"))
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -14,6 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from accounts.models import Role, User
@@ -30,7 +32,7 @@ from tenants.selectors import host_cache_clear
 logger = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
-SLUG_MESSAGE = "サブドメインは半角英小文字・数字・ハイフンで 3〜40 文字、英字で始めてください。"
+SLUG_MESSAGE = gettext_lazy("サブドメインは半角英小文字・数字・ハイフンで 3〜40 文字、英字で始めてください。")
 RESERVED_SLUGS = frozenset(
     {"www", "status", "admin", "api", "static", "media", "public", "support", "mail", "app", "ws", "test"}
 )
@@ -64,11 +66,15 @@ def template_schema_ensure(*, options: ApplyOptions | None = None) -> bool:
                     cursor.execute(f'CREATE SCHEMA "{name}"')
             plan = fleet_plan(schemas=[name]).schemas[0]
             if plan.problem:
-                raise TenantError(f"テンプレートスキーマを移行できません: {plan.problem}")
+                raise TenantError(
+                    _("テンプレートスキーマを移行できません: %(problem)s") % {"problem": plan.problem}
+                )
             if plan.pending:
                 result = schema_apply(plan=plan, options=options or ApplyOptions())
                 if not result.ok:
-                    raise TenantError(f"テンプレートスキーマの移行に失敗しました: {result.error}")
+                    raise TenantError(
+                        _("テンプレートスキーマの移行に失敗しました: %(error)s") % {"error": result.error}
+                    )
             _template_verified(remember=True)
             return plan.pending
         finally:
@@ -95,15 +101,15 @@ def _template_verified(*, remember: bool = False) -> tuple[Any, ...] | None:
 
 def _validate(*, name: str, slug: str, admin_email: str) -> None:
     if not name.strip():
-        raise TenantError("会社名を入力してください。")
+        raise TenantError(_("会社名を入力してください。"))
     if not SLUG_RE.match(slug):
         raise TenantError(SLUG_MESSAGE)
     if slug in RESERVED_SLUGS:
-        raise TenantError(f"「{slug}」は予約されているため使えません。")
+        raise TenantError(_("「%(slug)s」は予約されているため使えません。") % {"slug": slug})
     if "@" not in admin_email:
-        raise TenantError("管理者のメールアドレスが正しくありません。")
+        raise TenantError(_("管理者のメールアドレスが正しくありません。"))
     if Tenant.objects.filter(slug=slug).exists():
-        raise TenantError(f"サブドメイン「{slug}」はすでに使われています。")
+        raise TenantError(_("サブドメイン「%(slug)s」はすでに使われています。") % {"slug": slug})
 
 
 def tenant_domain(*, slug: str) -> str:
@@ -151,7 +157,7 @@ def tenant_create(*, name: str, slug: str, admin_email: str, actor: Any = "syste
 
 def _schema_drop(schema_name: str) -> None:
     if schema_name == get_public_schema_name() or schema_name == settings.TENANT_BASE_SCHEMA:
-        raise TenantError("このスキーマは削除できません。")
+        raise TenantError(_("このスキーマは削除できません。"))
     connection.set_schema_to_public()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
@@ -183,9 +189,9 @@ def tenant_delete(
     """Export the tenant's data, then drop its schema and domains; needs the slug typed as confirmation;
     `actor` is audited."""
     if confirm_slug.strip() != tenant.slug:
-        raise TenantError("確認のため、削除する会社のサブドメインを正確に入力してください。")
+        raise TenantError(_("確認のため、削除する会社のサブドメインを正確に入力してください。"))
     if tenant.schema_name == get_public_schema_name():
-        raise TenantError("このスキーマは削除できません。")
+        raise TenantError(_("このスキーマは削除できません。"))
     path = tenant_export(tenant=tenant, directory=export_directory)
     _schema_drop(tenant.schema_name)
     tenant.delete()

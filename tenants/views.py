@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 from accounts.permissions import staff_otp_required
 from tenants import selectors, services
@@ -13,10 +16,13 @@ from tenants.forms import TenantCreateForm, TenantDeleteForm
 
 
 def unknown_host(request: HttpRequest) -> HttpResponse:
-    # Plain and static on purpose: nothing of the public site or of any company.
+    # Plain and static on purpose: nothing of the public site or of any company. This runs before
+    # LocaleMiddleware: the language comes from the request itself (its cookie, else Accept-Language).
+    with translation.override(translation.get_language_from_request(request)):
+        language, text = translation.get_language(), _("ページが見つかりません")
     return HttpResponseNotFound(
-        '<!doctype html><html lang="ja"><meta charset="utf-8"><title>404</title>'
-        "<p>ページが見つかりません (404 Not Found)</p></html>",
+        f'<!doctype html><html lang="{language}"><meta charset="utf-8"><title>404</title>'
+        f"<p>{escape(text)} (404 Not Found)</p></html>",
         content_type="text/html; charset=utf-8",
     )
 
@@ -36,8 +42,12 @@ def support_tenant_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"「{created.tenant.name}」を作成しました（{created.seconds:.1f} 秒）。"
-                f"{created.tenant.admin_email} に招待メールを送りました。",
+                _("「%(company)s」を作成しました（%(seconds).1f 秒）。%(email)s に招待メールを送りました。")
+                % {
+                    "company": created.tenant.name,
+                    "seconds": created.seconds,
+                    "email": created.tenant.admin_email,
+                },
             )
             return redirect("support_tenant_list")
     return render(
@@ -60,6 +70,10 @@ def support_tenant_delete(request: HttpRequest, slug: str) -> HttpResponse:
         except TenantError as error:
             form.add_error("confirm_slug", error.message)
         else:
-            messages.success(request, f"「{tenant.name}」を削除しました。エクスポート: {path.name}")
+            messages.success(
+                request,
+                _("「%(company)s」を削除しました。エクスポート: %(file)s")
+                % {"company": tenant.name, "file": path.name},
+            )
             return redirect("support_tenant_list")
     return render(request, "tenants/support_tenant_delete.html", {"form": form, "tenant": tenant})

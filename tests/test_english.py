@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client, RequestFactory
 from django.utils import translation
 
+from accounts.models import User
 from saas.unavailable import unavailable_response
+from tests.incidents.conftest import staff_signed_in
 from tests.incidents.helpers import tenant_client
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +77,18 @@ def test_seasons_page_in_english(tenants):
     page = english(tenant_client(acme), "/seasons/")
     assert "<h1>Seasons (graduation years)</h1>" in page and "Class of &#x27;27" in page
     assert japanese_left(page, acme.tenant.name) == []
+
+
+def test_tenants_pages_in_english(tenants):
+    public = english(Client(HTTP_HOST=settings.BASE_DOMAIN), "/")
+    assert "<h1>Graduate recruiting</h1>" in public and "Support staff pages" in public
+    assert japanese_left(public) == []
+    unknown = Client(HTTP_HOST=f"nobody.{settings.BASE_DOMAIN}").get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert unknown.status_code == 404 and "<p>Page not found (404 Not Found)</p>" in unknown.content.decode()
+    staff = User.objects.create_user(
+        username="en@support.example.jp", email="en@support.example.jp", password="x" * 12, is_staff=True
+    )
+    page = english(staff_signed_in(staff), "/support/tenants/")
+    assert "<h1>Companies (tenants)</h1>" in page and "Create and send the invitation" in page
+    names = [tenants[slug].tenant.name for slug in tenants]
+    assert japanese_left(page, *names) == []

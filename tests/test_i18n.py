@@ -62,6 +62,7 @@ TRANSLATED: set[str] = {
     "notifications",
     "project",
     "seasons",
+    "tenants",
 }
 
 # Modules (paths from the repository root) that are nothing but data whose Japanese is not UI text.
