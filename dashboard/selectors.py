@@ -13,13 +13,15 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, pgettext
 
 from candidates.boards import PRESETS
 from selection.models import Round
 
 _FACTS = "SELECT * FROM dashboard_fact WHERE season_id = %(season)s"
-NO_BOARD = "（媒体なし）"
-NO_SCHOOL = "（大学名なし）"
+NO_BOARD = gettext_noop("（媒体なし）")
+NO_SCHOOL = gettext_noop("（大学名なし）")
 SCHOOLS_SHOWN = 30
 
 
@@ -86,13 +88,13 @@ def funnel_stages(*, season_id: int) -> tuple[tuple[Stage, ...], list[int]]:
         Round.objects.filter(season_id=season_id).order_by("position", "id").values_list("id", "name")
     )
     stages = [
-        Stage("entries", "エントリー"),
-        Stage("booked", "説明会予約"),
-        Stage("attended", "説明会出席"),
-        Stage("es", "ES提出"),
-        *(Stage(f"round_{round_id}", f"{name} 通過") for round_id, name in rounds),
-        Stage("offered", "内定"),
-        Stage("accepted", "承諾"),
+        Stage("entries", pgettext("ダッシュボード", "エントリー")),
+        Stage("booked", _("説明会予約")),
+        Stage("attended", _("説明会出席")),
+        Stage("es", _("ES提出")),
+        *(Stage(f"round_{round_id}", _("%(round)s 通過") % {"round": name}) for round_id, name in rounds),
+        Stage("offered", pgettext("ダッシュボード", "内定")),
+        Stage("accepted", pgettext("ダッシュボード", "承諾")),
     ]
     return tuple(stages), [round_id for round_id, _name in rounds]
 
@@ -134,7 +136,7 @@ def funnel_for(*, season_id: int) -> Funnel:
     with connection.cursor() as cursor:
         cursor.execute(sql, {**params, "season": season_id})
         rows = cursor.fetchall()
-    total = FunnelRow("全体", (0,) * len(stages))
+    total = FunnelRow(pgettext("ダッシュボード", "全体"), (0,) * len(stages))
     ranks: list[FunnelRow] = []
     schools: list[FunnelRow] = []
     boards: dict[str, list[int]] = {}
@@ -142,13 +144,13 @@ def funnel_for(*, season_id: int) -> Funnel:
         if not no_rank:
             ranks.append(FunnelRow(rank, tuple(counts)))
         elif not no_school:
-            schools.append(FunnelRow(university or NO_SCHOOL, tuple(counts)))
+            schools.append(FunnelRow(university or _(NO_SCHOOL), tuple(counts)))
         elif not no_boards:
             for board in board_set or [""]:
                 summed = boards.setdefault(_board_label(board), [0] * len(counts))
                 summed[:] = [a + b for a, b in zip(summed, counts, strict=True)]
         else:
-            total = FunnelRow("全体", tuple(counts))
+            total = FunnelRow(pgettext("ダッシュボード", "全体"), tuple(counts))
     by_board = [FunnelRow(label, tuple(counts)) for label, counts in boards.items()]
     by_entries = sorted(schools, key=lambda row: (-row.counts[0], row.label))
     return Funnel(
@@ -162,7 +164,7 @@ def funnel_for(*, season_id: int) -> Funnel:
 
 def _board_label(key: str) -> str:
     if not key:
-        return NO_BOARD
+        return _(NO_BOARD)
     preset = PRESETS.get(key)
     return preset.label if preset is not None else key
 
@@ -231,7 +233,12 @@ def days_to_offer(*, season_id: int) -> DaysToOffer:
     with connection.cursor() as cursor:
         cursor.execute(sql, {"season": season_id})
         offers, median, average, *counts = cursor.fetchone()
-    labels = [f"{low}〜{high}日" if high is not None else f"{low}日〜" for low, high in DAY_BUCKETS]
+    labels = [
+        _("%(low)s〜%(high)s日") % {"low": low, "high": high}
+        if high is not None
+        else _("%(low)s日〜") % {"low": low}
+        for low, high in DAY_BUCKETS
+    ]
     return DaysToOffer(
         offers=int(offers),
         median=float(median) if median is not None else None,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from dashboard import selectors
 from dashboard.selectors import Funnel, FunnelRow
@@ -31,6 +33,21 @@ def table_html(table: Table) -> SafeString:
     )
 
 
+def table_title(key: str) -> str:
+    """A table's title in the active language (the page, the CSV's audit entry)."""
+    titles = {
+        "funnel": _("選考ファネル"),
+        "boards": _("媒体別"),
+        "ranks": _("ランク別"),
+        "schools": _("大学別（エントリーの多い%(count)s校）") % {"count": selectors.SCHOOLS_SHOWN},
+        "daily": _("日別エントリー"),
+        "seminars": _("説明会の出席"),
+        "interviewers": _("評価者別の合格率"),
+        "days": _("エントリーから内定までの日数"),
+    }
+    return titles[key]
+
+
 def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
 
@@ -45,37 +62,48 @@ def funnel_table(funnel: Funnel) -> Table:
         (stage.label, count, percent(count, entries))
         for stage, count in zip(funnel.stages, funnel.total.counts, strict=True)
     )
-    return Table("funnel", "選考ファネル", ("段階", "人数", "エントリー比"), rows)
+    return Table(
+        "funnel",
+        table_title("funnel"),
+        (
+            pgettext("ダッシュボード", "段階"),
+            pgettext("ダッシュボード", "人数"),
+            pgettext("ダッシュボード", "エントリー比"),
+        ),
+        rows,
+    )
 
 
-def _breakdown(key: str, title: str, first: str, funnel: Funnel, rows: tuple[FunnelRow, ...]) -> Table:
-    headers = (first, *(stage.label for stage in funnel.stages), "内定率")
+def _breakdown(key: str, first: str, funnel: Funnel, rows: tuple[FunnelRow, ...]) -> Table:
+    headers = (first, *(stage.label for stage in funnel.stages), pgettext("ダッシュボード", "内定率"))
     offered = [stage.key for stage in funnel.stages].index("offered")
     return Table(
         key,
-        title,
+        table_title(key),
         headers,
         tuple((row.label, *row.counts, percent(row.counts[offered], row.counts[0])) for row in rows),
     )
 
 
 def board_table(funnel: Funnel) -> Table:
-    return _breakdown("boards", "媒体別", "媒体", funnel, funnel.by_board)
+    return _breakdown("boards", pgettext("ダッシュボード", "媒体"), funnel, funnel.by_board)
 
 
 def rank_table(funnel: Funnel) -> Table:
-    return _breakdown("ranks", "ランク別", "ランク", funnel, funnel.by_rank)
+    return _breakdown("ranks", pgettext("ダッシュボード", "ランク"), funnel, funnel.by_rank)
 
 
 def school_table(funnel: Funnel) -> Table:
-    title = f"大学別（エントリーの多い{selectors.SCHOOLS_SHOWN}校）"
-    return _breakdown("schools", title, "大学", funnel, funnel.by_school)
+    return _breakdown("schools", pgettext("ダッシュボード", "大学"), funnel, funnel.by_school)
 
 
 def daily_table(season_id: int) -> Table:
     days = selectors.entries_per_day(season_id=season_id)
     return Table(
-        "daily", "日別エントリー", ("日付", "エントリー"), tuple((f"{day:%Y-%m-%d}", n) for day, n in days)
+        "daily",
+        table_title("daily"),
+        (pgettext("ダッシュボード", "日付"), pgettext("ダッシュボード", "エントリー")),
+        tuple((f"{day:%Y-%m-%d}", n) for day, n in days),
     )
 
 
@@ -84,8 +112,15 @@ def seminar_table(season_id: int) -> Table:
         (item.title, item.booked, item.attended, item.no_show, item.unknown, _rate(item.rate))
         for item in selectors.seminar_attendance(season_id=season_id)
     )
-    headers = ("説明会", "予約", "出席", "欠席", "未確認", "出席率")
-    return Table("seminars", "説明会の出席", headers, rows)
+    headers = (
+        pgettext("ダッシュボード", "説明会"),
+        pgettext("ダッシュボード", "予約"),
+        pgettext("ダッシュボード", "出席"),
+        pgettext("ダッシュボード", "欠席"),
+        pgettext("ダッシュボード", "未確認"),
+        pgettext("ダッシュボード", "出席率"),
+    )
+    return Table("seminars", table_title("seminars"), headers, rows)
 
 
 def interviewer_table(season_id: int) -> Table:
@@ -93,13 +128,25 @@ def interviewer_table(season_id: int) -> Table:
         (item.name, item.evaluations, item.passed, item.held, item.failed, _rate(item.rate))
         for item in selectors.interviewer_pass_rates(season_id=season_id)
     )
-    headers = ("評価者", "評価数", "合格", "保留", "不合格", "合格率")
-    return Table("interviewers", "評価者別の合格率", headers, rows)
+    headers = (
+        pgettext("ダッシュボード", "評価者"),
+        pgettext("ダッシュボード", "評価数"),
+        pgettext("ダッシュボード", "合格"),
+        pgettext("ダッシュボード", "保留"),
+        pgettext("ダッシュボード", "不合格"),
+        pgettext("ダッシュボード", "合格率"),
+    )
+    return Table("interviewers", table_title("interviewers"), headers, rows)
 
 
 def days_table(season_id: int) -> tuple[Table, selectors.DaysToOffer]:
     days = selectors.days_to_offer(season_id=season_id)
-    return Table("days", "エントリーから内定までの日数", ("日数", "内定者"), days.buckets), days
+    return Table(
+        "days",
+        table_title("days"),
+        (pgettext("ダッシュボード", "日数"), pgettext("ダッシュボード", "内定者")),
+        days.buckets,
+    ), days
 
 
 def _funnel_tables(season_id: int) -> dict[str, Table]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import EVERYONE, role_required
@@ -27,6 +30,7 @@ from dashboard.tables import (
     school_table,
     seminar_table,
     table_html,
+    table_title,
 )
 
 
@@ -41,7 +45,7 @@ def _section(table: Table, chart: BarChart | ColumnChart, note: str = "") -> dic
 def _breakdown_chart(table: Table, offered_column: int) -> BarChart:
     return bar_chart(
         rows=[(str(row[0]), [int(row[1]), int(row[offered_column])]) for row in table.rows],
-        series=("エントリー", "内定"),
+        series=(pgettext("ダッシュボード", "エントリー"), pgettext("ダッシュボード", "内定")),
     )
 
 
@@ -62,14 +66,18 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             overview,
             bar_chart(
                 rows=[(str(row[0]), [int(row[1])]) for row in overview.rows],
-                series=("人数",),
-                value_text=[f"{int(row[1]):,}（{percent(int(row[1]), entries)}）" for row in overview.rows],
+                series=(pgettext("ダッシュボード", "人数"),),
+                value_text=[
+                    _("%(count)s（%(percent)s）")
+                    % {"count": f"{int(row[1]):,}", "percent": percent(int(row[1]), entries)}
+                    for row in overview.rows
+                ],
             ),
         ),
         _section(
             board_table(funnel),
             _breakdown_chart(board_table(funnel), offered_column),
-            note="複数の媒体からエントリーした学生は、それぞれの媒体に数えます。",
+            note=_("複数の媒体からエントリーした学生は、それぞれの媒体に数えます。"),
         ),
         _section(rank_table(funnel), _breakdown_chart(rank_table(funnel), offered_column)),
         _section(school_table(funnel), _breakdown_chart(school_table(funnel), offered_column)),
@@ -81,15 +89,15 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             seminars,
             bar_chart(
                 rows=[(str(row[0]), [int(row[1]), int(row[2])]) for row in seminars.rows],
-                series=("予約", "出席"),
+                series=(pgettext("ダッシュボード", "予約"), pgettext("ダッシュボード", "出席")),
             ),
-            note="出席率は出欠を記録した予約のうち出席の割合です（未確認は含めません）。",
+            note=_("出席率は出欠を記録した予約のうち出席の割合です（未確認は含めません）。"),
         ),
         _section(
             interviewers,
             bar_chart(
                 rows=[(str(row[0]), [int(row[1]), int(row[2])]) for row in interviewers.rows],
-                series=("評価数", "合格"),
+                series=(pgettext("ダッシュボード", "評価数"), pgettext("ダッシュボード", "合格")),
             ),
         ),
         _section(
@@ -97,13 +105,22 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             column_chart(
                 points=[(str(row[0]), int(row[1])) for row in days.rows], labels_shown=len(days.rows)
             ),
-            note=(
-                f"内定者 {spread.offers:,}名、中央値 {spread.median if spread.median is not None else '—'}日、"
-                f"平均 {spread.average if spread.average is not None else '—'}日"
-            ),
+            note=_("内定者 %(offers)s名、中央値 %(median)s日、平均 %(average)s日")
+            % {
+                "offers": f"{spread.offers:,}",
+                "median": spread.median if spread.median is not None else "—",
+                "average": spread.average if spread.average is not None else "—",
+            },
         ),
     ]
     return render(request, "dashboard/dashboard.html", {"sections": sections, "entries": f"{entries:,}"})
+
+
+def _audit_target(*, table: str, season: Any) -> str:
+    # The audit log keeps one language (the company's default), whoever downloaded.
+    with translation.override(settings.LANGUAGE_CODE):
+        title = table_title(table)
+        return _("ダッシュボード CSV: %(title)s（%(season)s）") % {"title": title, "season": season.name}
 
 
 @require_GET
@@ -121,7 +138,7 @@ def dashboard_csv_view(request: HttpRequest, table: str) -> HttpResponse:
         request=request,
         action="export",
         student_count=students,
-        target=f"ダッシュボード CSV: {built.title}（{season.name}）",
+        target=_audit_target(table=table, season=season),
         filters={"season": season.pk, "table": table},
     )
     columns = [(str(index), header) for index, header in enumerate(built.headers)]

@@ -92,3 +92,13 @@ def test_tenants_pages_in_english(tenants):
     assert "<h1>Companies (tenants)</h1>" in page and "Create and send the invitation" in page
     names = [tenants[slug].tenant.name for slug in tenants]
     assert japanese_left(page, *names) == []
+
+
+def test_dashboard_in_english(tenants):
+    acme = tenants["acme"]
+    client = tenant_client(acme)
+    page = english(client, "/dashboard/")
+    assert "Dashboard (Class of &#x27;27)" in page and "Selection funnel" in page
+    assert japanese_left(page, acme.tenant.name) == []
+    csv = client.get("/dashboard/funnel.csv", HTTP_ACCEPT_LANGUAGE="en").content.decode("cp932")
+    assert csv.splitlines()[0] == "Stage,Students,Of entries"

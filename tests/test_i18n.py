@@ -46,6 +46,7 @@ PARTS: dict[str, tuple[Path, list[Path]]] = {
             "seasons",
             "selection",
             "tenants",
+            "webhooks",
         )
     },
 }
@@ -59,6 +60,7 @@ SCRIPTS: dict[str, list[Path]] = {
 
 TRANSLATED: set[str] = {
     "accounts",
+    "dashboard",
     "notifications",
     "project",
     "seasons",
