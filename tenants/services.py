@@ -103,7 +103,7 @@ def _validate(*, name: str, slug: str, admin_email: str) -> None:
     if not name.strip():
         raise TenantError(_("会社名を入力してください。"))
     if not SLUG_RE.match(slug):
-        raise TenantError(SLUG_MESSAGE)
+        raise TenantError(str(SLUG_MESSAGE))
     if slug in RESERVED_SLUGS:
         raise TenantError(_("「%(slug)s」は予約されているため使えません。") % {"slug": slug})
     if "@" not in admin_email:
@@ -122,7 +122,7 @@ def tenant_create(*, name: str, slug: str, admin_email: str, actor: Any = "syste
     slug = slug.strip()
     if not slug.isascii():
         # str.lower() folds some non-ASCII letters to ASCII (the Kelvin sign K becomes k): refuse, never fold.
-        raise TenantError(SLUG_MESSAGE)
+        raise TenantError(str(SLUG_MESSAGE))
     slug = slug.lower()
     admin_email = admin_email.strip().lower()
     _validate(name=name, slug=slug, admin_email=admin_email)
