@@ -34,6 +34,12 @@ _EXAMPLES: dict[str, tuple[str, str, str]] = {
         f'{AUTH} "{BASE}/entries?candidate_id=42"',
     ),
     "ranks_get": ("大学ランク表", "The university rank table", f"{AUTH} {BASE}/ranks"),
+    "ranks_upload": (
+        "ランク表の CSV（大学名,ランク）で今の表を置き換える",
+        "Replace the rank table with a CSV (大学名,ランク)",
+        f'{AUTH} -H "Idempotency-Key: 5e8d3b27" -F "file=@ranks.csv;type=text/csv" -F "replace=true" '
+        f"{BASE}/ranks/upload",
+    ),
     "seminars_list": (
         "説明会と日程・残席",
         "Seminars, slots and seats",

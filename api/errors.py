@@ -22,6 +22,7 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "この操作には Idempotency-Key が必要です",
         "This operation requires an Idempotency-Key",
     ),
+    "rank_table_invalid": (422, "ランク表を読み込めません", "The rank table cannot be read"),
     "rate_limited": (429, "要求が多すぎます", "Too many requests"),
     "conflict": (409, "現在の状態では実行できません", "Conflicts with the current state"),
     "bad_request": (400, "要求を処理できません", "The request cannot be processed"),

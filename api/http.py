@@ -14,7 +14,7 @@ from ninja.openapi.docs import Redoc
 
 from api.errors import PROBLEMS, ApiProblem
 from booking.errors import BookingError
-from candidates.errors import CandidateError
+from candidates.errors import CandidateError, RankTableError
 from candidates.services.audit import audit_record, client_ip
 from incidents.errors import IncidentError
 from notifications.errors import NotificationError
@@ -118,7 +118,11 @@ def problem_response(api: NinjaAPI, request: HttpRequest, problem: ApiProblem) -
     return response
 
 
-_STATUS_CODES = {status: code for code, (status, *_titles) in reversed(PROBLEMS.items())}
+# The general problem of each status, for errors that carry only a status (more specific codes share statuses).
+_GENERAL = ("unauthorized", "insufficient_scope", "not_found", "method_not_allowed", "validation", "conflict")
+_STATUS_CODES = {
+    PROBLEMS[code][0]: code for code in (*_GENERAL, "rate_limited", "bad_request", "server_error")
+}
 
 
 def handlers_install(api: NinjaAPI) -> None:
@@ -138,6 +142,11 @@ def handlers_install(api: NinjaAPI) -> None:
     @api.exception_handler(IncidentError)
     def _incident(request: HttpRequest, exc: IncidentError) -> HttpResponse:
         return problem_response(api, request, ApiProblem("validation", exc.message))
+
+    @api.exception_handler(RankTableError)
+    def _rank_table(request: HttpRequest, exc: RankTableError) -> HttpResponse:
+        # The upload's own message names the rows at fault (as on the rank table page).
+        return problem_response(api, request, ApiProblem("rank_table_invalid", exc.message))
 
     @api.exception_handler(CandidateError)
     def _candidate(request: HttpRequest, exc: CandidateError) -> HttpResponse:

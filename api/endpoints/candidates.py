@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Status
+from ninja import File, Form, Path, Query, Router, Status, UploadedFile
 from pydantic import Field
 
 from api import schemas
-from api.auth import CANDIDATES_READ, CANDIDATES_WRITE
+from api.auth import CANDIDATES_READ, CANDIDATES_WRITE, RANKS_WRITE
 from api.docs import examples
 from api.errors import ApiProblem
 from api.http import audit_note
@@ -19,7 +19,7 @@ from api.paging import PageQuery, page_answer, page_schema
 from api.selectors import candidate_visible_get, entry_list, rank_table
 from candidates.models import Candidate, Tag
 from candidates.selectors import CandidateFilters, candidate_list
-from candidates.services.ranks import candidate_rank_override
+from candidates.services.ranks import candidate_rank_override, rank_table_import_csv
 from candidates.services.workspace import candidate_status_set, candidate_tag_add, candidate_tag_remove
 from seasons.selectors import season_default, season_list
 
@@ -188,3 +188,36 @@ def entries_list(request: HttpRequest, query: Query[EntryQuery]) -> Any:
 def ranks_get(request: HttpRequest) -> Any:
     default_rank, rules = rank_table()
     return {"default_rank": default_rank, "rules": rules}
+
+
+class RanksUploaded(schemas.Ranks):
+    imported: int = Field(description="読み込んだ大学の数 / universities read")
+
+
+@router.post(
+    "/ranks/upload",
+    response={200: RanksUploaded, 400: schemas.Problem, 409: schemas.Problem, **PROBLEMS},
+    auth=RANKS_WRITE,
+    summary="大学ランク表の読み込み（CSV） / Upload the university rank table (CSV)",
+    description="ランク表画面の「CSVを読み込む」と同じサービス・同じ検査です。1行目に「大学名」と「ランク」、"
+    "UTF-8（BOM可）または Shift_JIS、2 MB まで。全行を読み込むか、1行も読み込みません。読み込み後、全候補者の"
+    "ランクを付け直します。 / The rank table page's upload: the same service and checks. A header row with 大学名 "
+    "and ランク, UTF-8 (with or without BOM) or Shift_JIS, up to 2 MB; all rows or none; every candidate is "
+    "re-ranked afterwards. " + IDEMPOTENCY_DOC,
+    openapi_extra=examples("ranks_upload"),
+)
+def ranks_upload(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    replace: Form[bool] = False,
+) -> Any:
+    def work() -> tuple[int, dict[str, Any]]:
+        # An upload reads like a binary file, as the rank page's form hands it over.
+        imported = rank_table_import_csv(fileobj=cast(BinaryIO, file), replace=replace)
+        default_rank, rules = rank_table()
+        return 200, schemas.dump(
+            RanksUploaded, {"default_rank": default_rank, "rules": rules, "imported": imported}
+        )
+
+    status, body = idempotent(request, work)
+    return Status(status, body)
