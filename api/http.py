@@ -135,7 +135,7 @@ def handlers_install(api: NinjaAPI) -> None:
     @api.exception_handler(BookingError)
     def _booking(request: HttpRequest, exc: BookingError) -> HttpResponse:
         general = _STATUS_CODES.get(exc.http_status, "bad_request")
-        problem = ApiProblem(general, exc.message, status=exc.http_status)
+        problem = ApiProblem(general, str(exc.message), status=exc.http_status)
         problem.code = exc.code
         return problem_response(api, request, problem)
 

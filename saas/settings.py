@@ -132,6 +132,8 @@ TEMPLATES = [
                 "seasons.context_processors.season",
                 "selection.context_processors.mypage",
             ],
+            # {% load dates %}: dates and times in the active language (saas/dates.py)
+            "libraries": {"dates": "saas.dates"},
         },
     },
 ]

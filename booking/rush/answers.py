@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext
 
 from booking import errors
 from booking.rush import passes
@@ -21,7 +22,10 @@ ROOM_COOKIE = passes.ROOM_COOKIE
 
 def answer(outcome: Outcome, *, state: SeminarState | None = None, student: Any = None) -> JsonResponse:
     """The JSON answer of an Outcome (with the room pass when it carries a ticket and the student is known)."""
-    response = answer_json(outcome.payload(), status=outcome.status)
+    payload = outcome.payload()
+    # The decision names its messages by their Japanese msgid; they are put into the reader's language here.
+    payload["message"] = gettext(payload["message"])
+    response = answer_json(payload, status=outcome.status)
     if outcome.retry_after is not None:
         response["Retry-After"] = str(outcome.retry_after)
     if outcome.room_ticket and state is not None and student is not None:

@@ -165,7 +165,7 @@ def queue_steps(
         if rush_pass_revoked(candidate_id=student.candidate_id, issued_at=student.issued_at):
             return Decided(outcome=outcomes.signed_out())
         return Decided(
-            outcome=outcomes.admitted(message="ご予約いただけます。"), state=state, student=student
+            outcome=outcomes.admitted(message=outcomes.ADMITTED_MESSAGE), state=state, student=student
         )
     result = gate_answer.result
     if result == SIGNED_OUT:
@@ -179,7 +179,7 @@ def queue_steps(
     elif result == ALREADY:
         outcome = outcomes.refusal(errors.AlreadyBookedError())
     elif result == ADMITTED:
-        outcome = outcomes.admitted(message="順番が来ました。ご予約いただけます。", ticket=gate_answer.value)
+        outcome = outcomes.admitted(message=outcomes.TURN_CAME_MESSAGE, ticket=gate_answer.value)
     else:
         outcome = outcomes.full(seminar_id=seminar_id)
     return Decided(outcome=outcome, answer=gate_answer, state=state, student=student)

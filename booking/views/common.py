@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from booking.errors import BookingError
 from booking.services.mypage import SESSION_KEY, mypage_session_candidate
@@ -23,7 +24,7 @@ def mypage_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         candidate = mypage_session_candidate(token_id=request.session.get(SESSION_KEY))
         if candidate is None:
-            message = "マイページにログインしていないか、リンクの有効期限が切れています。"
+            message = _("マイページにログインしていないか、リンクの有効期限が切れています。")
             if wants_json(request):
                 return JsonResponse({"ok": False, "code": "signed_out", "message": message}, status=403)
             return render(request, "booking/mypage/link.html", {"error": message}, status=403)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
@@ -58,10 +59,10 @@ def mypage_interview_book(request: HttpRequest, type_id: int) -> HttpResponse:
             booking = interview_reschedule(
                 candidate=candidate, booking_id=request.POST["booking"], starts_at=starts_at
             )
-            message = "面接の日時を変更しました。"
+            message = _("面接の日時を変更しました。")
         else:
             booking = interview_book(candidate=candidate, interview_type_id=type_id, starts_at=starts_at)
-            message = "面接を予約しました。"
+            message = _("面接を予約しました。")
     except errors.BookingError as error:
         return error_response(request, error, back=f"/my/interviews/{type_id}/")
     if wants_json(request):
@@ -77,7 +78,7 @@ def mypage_interview_cancel(request: HttpRequest, booking_id: int) -> HttpRespon
         interview_cancel(candidate=request.candidate, booking_id=booking_id)
     except errors.BookingError as error:
         return error_response(request, error)
-    messages.success(request, "面接をキャンセルしました。")
+    messages.success(request, _("面接をキャンセルしました。"))
     return redirect("booking:mypage_home")
 
 
@@ -108,7 +109,7 @@ def interview_types(request: HttpRequest) -> HttpResponse:
             data = dict(type_form.cleaned_data)
             interviewers = list(data.pop("interviewers"))
             interview_type_create(interviewers=interviewers, season=request.season, **data)
-            messages.success(request, "面接の種類を作成しました。")
+            messages.success(request, _("面接の種類を作成しました。"))
             return redirect("booking:interview_types")
         if request.POST.get("form") == "availability" and availability_form.is_valid():
             try:
@@ -116,7 +117,7 @@ def interview_types(request: HttpRequest) -> HttpResponse:
             except errors.BookingError as error:
                 availability_form.add_error(None, error.message)
             else:
-                messages.success(request, "面接可能な時間を登録しました。")
+                messages.success(request, _("面接可能な時間を登録しました。"))
                 return redirect("booking:interview_types")
         status = 400
     if request.POST.get("form") != "type":
@@ -140,6 +141,7 @@ def interview_types(request: HttpRequest) -> HttpResponse:
 def interview_type_detail(request: HttpRequest, type_id: int) -> HttpResponse:
     interview_type = get_object_or_404(InterviewType, pk=type_id)
     bookings = list(selectors.interview_bookings_of_type(interview_type=interview_type))
+    # i18n: data — audit records are written in the source language
     audit_request(
         request=request,
         action="list",

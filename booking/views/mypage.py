@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,7 +33,9 @@ from booking.services.bookings import RoomEntry
 from booking.services.mypage import SESSION_KEY, mypage_sign_out
 from booking.views.common import error_response, mypage_required, wants_json
 
-LINK_SENT = "ご登録のメールアドレスであれば、マイページへのリンクをお送りしました。メールをご確認ください。"
+LINK_SENT = gettext_lazy(
+    "ご登録のメールアドレスであれば、マイページへのリンクをお送りしました。メールをご確認ください。"
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,7 +78,7 @@ def mypage_link(request: HttpRequest) -> HttpResponse:
 @require_POST
 def mypage_logout(request: HttpRequest) -> HttpResponse:
     mypage_sign_out(token_id=request.session.pop(SESSION_KEY, None))
-    response = render(request, "booking/mypage/link.html", {"sent": "ログアウトしました。"})
+    response = render(request, "booking/mypage/link.html", {"sent": _("ログアウトしました。")})
     response.delete_cookie(STUDENT_COOKIE, path="/", samesite="Strict")
     response.delete_cookie(ROOM_COOKIE, path="/my/", samesite="Strict")
     return response
@@ -174,7 +178,7 @@ def mypage_book(request: HttpRequest) -> HttpResponse:
     try:
         if request.POST.get("change") == "1":
             outcome = booking_change(candidate=candidate, slot_id=slot_id, room=room)
-            message = "日程を変更しました。"
+            message = _("日程を変更しました。")
         else:
             outcome = booking_create(candidate=candidate, slot_id=slot_id, waitlist=waitlist, room=room)
             message = outcome.message
@@ -194,7 +198,7 @@ def mypage_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
         booking_cancel(candidate=request.candidate, booking_id=booking_id)
     except errors.BookingError as error:
         return error_response(request, error)
-    return _answer(request, code="cancelled", message="予約をキャンセルしました。", back="/my/")
+    return _answer(request, code="cancelled", message=_("予約をキャンセルしました。"), back="/my/")
 
 
 @mypage_required
@@ -204,7 +208,7 @@ def mypage_waitlist_join(request: HttpRequest) -> HttpResponse:
         waitlist_join(candidate=request.candidate, slot_id=request.POST.get("slot", ""))
     except errors.BookingError as error:
         return error_response(request, error)
-    return _answer(request, code="waitlisted", message="キャンセル待ちに登録しました。", back="/my/")
+    return _answer(request, code="waitlisted", message=_("キャンセル待ちに登録しました。"), back="/my/")
 
 
 @mypage_required
@@ -214,7 +218,7 @@ def mypage_waitlist_accept(request: HttpRequest, entry_id: int) -> HttpResponse:
         booking = waitlist_accept(candidate=request.candidate, entry_id=entry_id)
     except errors.BookingError as error:
         return error_response(request, error)
-    return _answer(request, code="booked", message="予約が完了しました。", back="/my/", booking=booking)
+    return _answer(request, code="booked", message=_("予約が完了しました。"), back="/my/", booking=booking)
 
 
 @mypage_required
@@ -224,7 +228,7 @@ def mypage_waitlist_leave(request: HttpRequest, entry_id: int) -> HttpResponse:
         waitlist_leave(candidate=request.candidate, entry_id=entry_id)
     except errors.BookingError as error:
         return error_response(request, error)
-    return _answer(request, code="left", message="キャンセル待ちを取り下げました。", back="/my/")
+    return _answer(request, code="left", message=_("キャンセル待ちを取り下げました。"), back="/my/")
 
 
 @mypage_required

@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import EVERYONE, forbidden, role_required
@@ -43,7 +45,7 @@ def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
             return render(
                 request,
                 "booking/recruiter/forbidden.html",
-                {"message": "閲覧のみの権限では変更できません。"},
+                {"message": _("閲覧のみの権限では変更できません。")},
                 status=403,
             )
         return view(request, *args, **kwargs)
@@ -64,7 +66,7 @@ def seminar_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in SEMINAR_FIELDS}
         seminar = seminar_create(season=request.season, **data)
-        messages.success(request, "説明会を作成しました。日程を追加してください。")
+        messages.success(request, _("説明会を作成しました。日程を追加してください。"))
         return redirect("booking:seminar_detail", seminar_id=seminar.pk)
     return render(
         request, "booking/recruiter/seminar_form.html", {"form": form}, status=400 if form.errors else 200
@@ -78,17 +80,18 @@ def seminar_detail(request: HttpRequest, seminar_id: int) -> HttpResponse:
     form = SeminarForm(request.POST or None, instance=seminar)
     if request.method == "POST" and form.is_valid():
         seminar_update(seminar=seminar, **{name: form.cleaned_data[name] for name in SEMINAR_FIELDS})
-        messages.success(request, "説明会を更新しました。")
+        messages.success(request, _("説明会を更新しました。"))
         return redirect("booking:seminar_detail", seminar_id=seminar.pk)
     return _detail(request, seminar, form=form, status=400 if form.errors else 200)
 
 
 def _rules_text(rules) -> str:
-    """The rank rules as the recruiter types them: "A 2027-03-01 10:00", "D 非公開"."""
+    """The rank rules as the recruiter types them: "A 2027-03-01 10:00", "D 非公開" ("D hidden" in English)."""
     lines = []
     for rule in rules:
         if not rule.visible:
-            lines.append(f"{rule.rank} 非公開")
+            hidden = pgettext("ランク別の公開", "非公開")  # the parser takes both 非公開 and "hidden"
+            lines.append(f"{rule.rank} {hidden}")
         elif rule.opens_at:
             lines.append(f"{rule.rank} {timezone.localtime(rule.opens_at):%Y-%m-%d %H:%M}")
         else:
@@ -131,7 +134,7 @@ def slot_new(request: HttpRequest, seminar_id: int) -> HttpResponse:
         except errors.BookingError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "日程を追加しました。")
+            messages.success(request, _("日程を追加しました。"))
             return redirect("booking:seminar_detail", seminar_id=seminar.pk)
     return _detail(request, seminar, slot_form=form, status=400)
 
@@ -143,7 +146,7 @@ def rules_edit(request: HttpRequest, seminar_id: int) -> HttpResponse:
     form = RulesForm(request.POST)
     if form.is_valid():
         rank_rules_set(seminar=seminar, rules=form.cleaned_data["rules"])
-        messages.success(request, "ランク別の公開設定を保存しました。")
+        messages.success(request, _("ランク別の公開設定を保存しました。"))
         return redirect("booking:seminar_detail", seminar_id=seminar.pk)
     return _detail(request, seminar, rules_form=form, status=400)
 
@@ -163,7 +166,7 @@ def quotas_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
         except errors.BookingError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "席数を保存しました。")
+            messages.success(request, _("席数を保存しました。"))
             return redirect("booking:slot_detail", slot_id=slot.pk)
     return _slot(request, slot, form=form, status=400 if form.errors else 200)
 
@@ -178,6 +181,7 @@ def _slot(request, slot, *, form=None, status=200) -> HttpResponse:
     bookings = list(selectors.slot_bookings(slot=slot))
     waitlist = list(selectors.slot_waitlist(slot=slot))
     # The booking and check-in list of a slot names its students: audited, so bulk reads reach the leak checks.
+    # i18n: data — audit records are written in the source language
     audit_request(
         request=request,
         action="list",
@@ -211,7 +215,11 @@ def attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
         return render(
             request, "booking/recruiter/forbidden.html", {"message": error.message}, status=error.http_status
         )
-    messages.success(request, f"{booking.candidate} さんを「{booking.get_attendance_display()}」にしました。")
+    messages.success(
+        request,
+        _("%(name)s さんを「%(attendance)s」にしました。")
+        % {"name": booking.candidate, "attendance": booking.get_attendance_display()},
+    )
     next_url = request.POST.get("next")
     if next_url:
         return redirect(_safe_next(next_url))
@@ -228,7 +236,7 @@ def booking_cancel_by_recruiter(request: HttpRequest, booking_id: int) -> HttpRe
         return render(
             request, "booking/recruiter/forbidden.html", {"message": error.message}, status=error.http_status
         )
-    messages.success(request, "予約をキャンセルしました。")
+    messages.success(request, _("予約をキャンセルしました。"))
     return redirect("booking:slot_detail", slot_id=booking.slot_id)
 
 
@@ -240,18 +248,27 @@ def student_mypage_link(request: HttpRequest, candidate_id: int, action: str) ->
 
     if action not in ("send", "revoke"):
         return render(
-            request, "booking/recruiter/forbidden.html", {"message": "操作が正しくありません。"}, status=404
+            request,
+            "booking/recruiter/forbidden.html",
+            {"message": _("操作が正しくありません。")},
+            status=404,
         )
     candidate = get_object_or_404(Candidate, pk=candidate_id)
     if action == "send":
         if not candidate.email or candidate.email_undeliverable:
-            messages.error(request, "この学生には送信できるメールアドレスがありません。")
+            messages.error(request, _("この学生には送信できるメールアドレスがありません。"))
         else:
             mypage_link_send(candidate=candidate)
-            messages.success(request, f"{candidate} さんにマイページのリンクを送りました。")
+            messages.success(
+                request, _("%(name)s さんにマイページのリンクを送りました。") % {"name": candidate}
+            )
     else:
         count = mypage_tokens_revoke(candidate=candidate)
-        messages.success(request, f"{candidate} さんのマイページのリンク {count} 件を無効にしました。")
+        messages.success(
+            request,
+            _("%(name)s さんのマイページのリンク %(count)s 件を無効にしました。")
+            % {"name": candidate, "count": count},
+        )
     return redirect(_safe_next(request.POST.get("next", "")))
 
 
@@ -278,14 +295,15 @@ def checkin(request: HttpRequest) -> HttpResponse:
     status = 200
     error = ""
     if code and booking is None:
-        error, status = "受付コードに該当する予約が見つかりません。", 404
+        error, status = _("受付コードに該当する予約が見つかりません。"), 404
     elif booking is not None and booking.status != "active":
-        error, status, booking = "この予約はキャンセルされています。", 409, None
+        error, status, booking = _("この予約はキャンセルされています。"), 409, None
     elif booking is not None and request.method == "POST" and request.POST.get("confirm") == "1":
         booking = attendance_mark(booking_id=booking.pk, attendance=Attendance.ATTENDED)
         booking = selectors.booking_get_by_code(code=code)
-        messages.success(request, f"{booking.candidate} さんの出席を記録しました。")
+        messages.success(request, _("%(name)s さんの出席を記録しました。") % {"name": booking.candidate})
     if booking is not None:
+        # i18n: data — audit records are written in the source language
         audit_request(
             request=request,
             action="read",

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from booking import errors
@@ -25,22 +27,22 @@ POLL_SECONDS = 1
 class WaitingRoomForm(forms.Form):
     """Parses the fields; the ranges are the service's to decide (the inputs only hint them to the browser)."""
 
-    mode = forms.ChoiceField(label="待合室", choices=WaitingRoomMode.choices)
+    mode = forms.ChoiceField(label=_("待合室"), choices=WaitingRoomMode.choices)
     admission_per_second = forms.IntegerField(
-        label="入場レート（人/秒）",
+        label=_("入場レート（人/秒）"),
         error_messages={
-            "required": "入場レートを入力してください。",
-            "invalid": "入場レートは整数で入力してください。",
+            "required": _("入場レートを入力してください。"),
+            "invalid": _("入場レートは整数で入力してください。"),
         },
         widget=forms.NumberInput(
             attrs={"min": ADMISSION_PER_SECOND_RANGE[0], "max": ADMISSION_PER_SECOND_RANGE[1]}
         ),
     )
     latency_ms = forms.IntegerField(
-        label="自動で待合室を開く応答時間（ミリ秒）",
+        label=_("自動で待合室を開く応答時間（ミリ秒）"),
         error_messages={
-            "required": "応答時間を入力してください。",
-            "invalid": "応答時間は整数で入力してください。",
+            "required": _("応答時間を入力してください。"),
+            "invalid": _("応答時間は整数で入力してください。"),
         },
         widget=forms.NumberInput(
             attrs={"min": WAITING_ROOM_LATENCY_MS_RANGE[0], "max": WAITING_ROOM_LATENCY_MS_RANGE[1]}
@@ -49,10 +51,10 @@ class WaitingRoomForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["mode"].error_messages["invalid_choice"] = (
+        self.fields["mode"].error_messages["invalid_choice"] = _(
             "待合室の使い方は「使わない」「常に使う」「混雑時に自動」から選んでください。"
         )
-        self.fields["mode"].error_messages["required"] = "待合室の使い方を選んでください。"
+        self.fields["mode"].error_messages["required"] = _("待合室の使い方を選んでください。")
 
 
 def _initial(seminar: Seminar) -> dict:
@@ -83,7 +85,7 @@ def seminar_rush(request: HttpRequest, seminar_id: int) -> HttpResponse:
                 form.add_error(None, error.message)
                 status = error.http_status
             else:
-                messages.success(request, "待合室の設定を保存しました。")
+                messages.success(request, gettext("待合室の設定を保存しました。"))
                 return redirect("booking:seminar_rush", seminar_id=seminar.pk)
         else:
             status = 400
@@ -101,10 +103,10 @@ def seminar_rush_json(request: HttpRequest, seminar_id: int) -> HttpResponse:
     """The figures the page polls every second; answers JSON even when signed out, so the page can say so."""
     if not request.user.is_authenticated:
         return _json_error(
-            "ログインの有効期限が切れました。ページを再読み込みしてログインしてください。", 401
+            gettext("ログインの有効期限が切れました。ページを再読み込みしてログインしてください。"), 401
         )
     if not Seminar.objects.filter(pk=seminar_id).exists():
-        return _json_error("この説明会は見つかりません。", 404)
+        return _json_error(gettext("この説明会は見つかりません。"), 404)
     snapshot = rush_snapshot(schema=current_schema(), seminar_id=seminar_id)
     response = JsonResponse(snapshot.as_dict(), json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "no-store"
