@@ -18,13 +18,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy as _
+
 from booking import errors
 from booking.clients import REDIS_ERRORS, counter_client
 from booking.keys import room_key
 from booking.rules import RankAccess, opening_refusal
 from booking.rush import passes
 
-ROOM_MESSAGE = "ただいま混み合っているため、待合室から順番にご案内しています。説明会のページから予約画面へお進みください。"
+ROOM_MESSAGE = _(
+    "ただいま混み合っているため、待合室から順番にご案内しています。説明会のページから予約画面へお進みください。"
+)
 
 
 class WaitingRoomError(errors.BookingError):

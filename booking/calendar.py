@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from icalendar import Calendar, Event
 
 
@@ -47,7 +48,9 @@ def booking_ics(*, booking, host: str) -> bytes:
         summary=seminar.title,
         location=seminar.place or seminar.online_url,
         url=seminar.online_url,
-        description=f"{seminar.description}\n受付コード: {booking.check_in_code}".strip(),
+        description=(
+            f"{seminar.description}\n" + gettext("受付コード: %(code)s") % {"code": booking.check_in_code}
+        ).strip(),
     )
 
 
@@ -60,5 +63,6 @@ def interview_ics(*, booking, host: str) -> bytes:
         summary=interview_type.name,
         location=interview_type.place or interview_type.online_url,
         url=interview_type.online_url,
-        description=f"変更・キャンセルは開始の {interview_type.change_deadline_hours} 時間前までマイページから。",
+        description=gettext("変更・キャンセルは開始の %(hours)s 時間前までマイページから。")
+        % {"hours": interview_type.change_deadline_hours},
     )

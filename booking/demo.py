@@ -12,7 +12,16 @@ from booking.models import POOL, Seminar
 from booking.services.mypage import mypage_link_create
 from booking.services.seminars import rank_rules_set, seminar_create, slot_create
 
+# i18n: data — the demo company's own seminar, as a recruiter would type it
 DEMO_TITLE = "【デモ】2028年卒 会社説明会"
+# i18n: data — the demo company's own seminar, as a recruiter would type it
+DEMO_SEMINAR = {
+    "description": "事業内容と働き方をご紹介します。所要時間は約60分です。",
+    "place": "東京本社 セミナールーム（オンライン同時配信）",
+}
+# i18n: data — the demo students' names and university
+DEMO_UNIVERSITY = "デモ大学"
+# i18n: data — the demo students' names and university
 DEMO_STUDENTS = [
     ("A", "青木", "葵", "アオキ", "アオイ"),
     ("B", "伊藤", "蓮", "イトウ", "レン"),
@@ -34,8 +43,8 @@ def demo_seed(*, tenant) -> dict[str, str]:
         if seminar is None:
             seminar = seminar_create(
                 title=DEMO_TITLE,
-                description="事業内容と働き方をご紹介します。所要時間は約60分です。",
-                place="東京本社 セミナールーム（オンライン同時配信）",
+                description=DEMO_SEMINAR["description"],
+                place=DEMO_SEMINAR["place"],
                 online_url="https://meet.example.jp/demo-seminar",
                 booking_deadline=now + timedelta(days=20),
                 cancellation_deadline=now + timedelta(days=20),
@@ -72,8 +81,8 @@ def demo_seed(*, tenant) -> dict[str, str]:
                     family_kana=family_kana,
                     given_kana=given_kana,
                     email=email,
-                    university_raw="デモ大学",
-                    university="デモ大学",
+                    university_raw=DEMO_UNIVERSITY,
+                    university=DEMO_UNIVERSITY,
                     rank=rank,
                     rank_is_manual=True,
                     graduation_year=season.graduation_year,

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas.dates import when
 from tenants.selectors import current_schema
 
 logger = logging.getLogger(__name__)
@@ -38,12 +39,11 @@ def booking_event(*, event: str, booking) -> None:
     from notifications.services import sequence_trigger
 
     slot = booking.slot
-    start = timezone.localtime(slot.starts_at)
     context = {
         "booking_id": booking.pk,
         "slot_starts_at": slot.starts_at.isoformat(),
         "seminar_name": booking.seminar.title,
-        "slot_text": f"{start:%Y年%-m月%-d日 %H:%M}",
+        "slot_text": when(slot.starts_at, "full_time"),
     }
     candidate_id = booking.candidate_id
 

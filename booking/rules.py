@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
+from django.utils.translation import gettext
 
 from booking import errors
 from booking.models import POOL, SeminarRankRule
+from saas.dates import when
 
 if TYPE_CHECKING:
     from booking.models import Seminar, Slot
@@ -116,8 +117,11 @@ def opening_refusal(*, access: RankAccess, now: datetime) -> errors.BookingError
     if access.is_open(now):
         return None
     opens = access.opens_at
-    when = f"（{timezone.localtime(opens):%-m月%-d日 %H:%M} から）" if opens else ""
-    return errors.NotOpenError(f"まだ予約受付が始まっていません{when}。")
+    if not opens:
+        return errors.NotOpenError(gettext("まだ予約受付が始まっていません。"))
+    return errors.NotOpenError(
+        gettext("まだ予約受付が始まっていません（%(when)s から）。") % {"when": when(opens, "month_day_time")}
+    )
 
 
 def _past_deadline(attempt: Attempt) -> errors.BookingError | None:
@@ -128,7 +132,7 @@ def _past_deadline(attempt: Attempt) -> errors.BookingError | None:
 
 def _started(attempt: Attempt) -> errors.BookingError | None:
     if attempt.starts_at <= attempt.now:
-        return errors.DeadlinePassedError("この日程はすでに始まっているため予約できません。")
+        return errors.DeadlinePassedError(gettext("この日程はすでに始まっているため予約できません。"))
     return None
 
 

@@ -60,6 +60,7 @@ SCRIPTS: dict[str, list[Path]] = {
 
 TRANSLATED: set[str] = {
     "accounts",
+    "booking",
     "dashboard",
     "notifications",
     "project",

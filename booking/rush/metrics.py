@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django_tenants.utils import schema_context
 
 from booking.clients import metrics_client
@@ -25,16 +26,16 @@ __all__ = ["KINDS", "RushSnapshot", "metrics_client", "rate_key", "room_key", "r
 
 KINDS = ("booked", "full", "already", "not_open", "queued", "admitted", "unavailable", "error")
 KIND_LABELS = {
-    "booked": "予約成立",
-    "full": "満席",
-    "already": "予約済み",
-    "not_open": "受付前",
-    "queued": "待合室へ案内",
-    "admitted": "待合室から入場",
-    "unavailable": "一時停止中",
-    "error": "エラー",
+    "booked": gettext_lazy("予約成立"),
+    "full": gettext_lazy("満席"),
+    "already": gettext_lazy("予約済み"),
+    "not_open": gettext_lazy("受付前"),
+    "queued": gettext_lazy("待合室へ案内"),
+    "admitted": gettext_lazy("待合室から入場"),
+    "unavailable": gettext_lazy("一時停止中"),
+    "error": gettext_lazy("エラー"),
 }
-POOL_LABEL = "共通枠"
+POOL_LABEL = gettext_lazy("共通枠")
 BUCKET_SECONDS = 300  # a bucket lives 5 minutes: the window of the totals
 WARN_EVERY_SECONDS = 30.0
 
@@ -77,7 +78,7 @@ class QuotaFigures:
 
     @property
     def label(self) -> str:
-        return POOL_LABEL if self.rank == POOL else self.rank
+        return str(POOL_LABEL) if self.rank == POOL else self.rank
 
     @property
     def remaining(self) -> int:
@@ -190,14 +191,18 @@ class RushSnapshot:
     @property
     def room_label(self) -> str:
         if self.room_setting == WaitingRoomMode.OFF:
-            return "停止中（使わない設定）"
+            return gettext("停止中（使わない設定）")
         if self.room_setting == WaitingRoomMode.ON:
-            return "稼働中（常に使う設定）"
+            return gettext("稼働中（常に使う設定）")
         if self.room_key_on is None:
-            return "不明（Redis に接続できません）"
+            return gettext("不明（Redis に接続できません）")
         if not self.room_key_on:
-            return "待機中（混雑すると自動で開きます）"
-        return {"manual": "稼働中（手動）", "auto": "稼働中（自動）"}.get(self.room_mode or "", "稼働中")
+            return gettext("待機中（混雑すると自動で開きます）")
+        if self.room_mode == "manual":
+            return gettext("稼働中（手動）")
+        if self.room_mode == "auto":
+            return gettext("稼働中（自動）")
+        return gettext("稼働中")
 
     @property
     def seats(self) -> int:
@@ -226,7 +231,7 @@ class RushSnapshot:
         return [
             {
                 "kind": kind,
-                "label": KIND_LABELS[kind],
+                "label": str(KIND_LABELS[kind]),
                 "rate": self.rates.get(kind),
                 "total": self.totals.get(kind),
             }

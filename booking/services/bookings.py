@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from booking import errors
 from booking.admission import admission_refusal
@@ -48,8 +49,8 @@ class BookingOutcome:
     @property
     def message(self) -> str:
         if self.kind == "booked":
-            return "予約が完了しました。"
-        return "キャンセル待ちに登録しました。空席が出たらメールとマイページでお知らせします。"
+            return gettext("予約が完了しました。")
+        return gettext("キャンセル待ちに登録しました。空席が出たらメールとマイページでお知らせします。")
 
 
 def slot_for_candidate(*, candidate: Candidate, slot_id: int | str, now: datetime) -> tuple[Slot, RankAccess]:
@@ -299,7 +300,7 @@ def booking_change(
         list(rows.select_for_update().order_by("pk").values_list("pk", flat=True))
         quota_id = seat_take(slot=slot, candidate_id=candidate.pk, rank=candidate.rank)
         if quota_id is None:
-            raise errors.FullError("変更先の日程は満席です。現在の予約はそのままです。")
+            raise errors.FullError(gettext("変更先の日程は満席です。現在の予約はそのままです。"))
         old_quota_id, old_slot_id = booking.quota_id, booking.slot_id
         booking.slot = slot
         booking.quota_id = quota_id

@@ -16,12 +16,14 @@ from datetime import timedelta
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from booking import keys
 from booking.clients import REDIS_ERRORS, counter_client
 from booking.mail import booking_event, booking_mail_send
 from booking.models import Booking, BookingStatus
+from saas.dates import span, when
 from tenants.context import for_each_tenant, tenant_schemas
 
 logger = logging.getLogger(__name__)
@@ -123,33 +125,48 @@ def booking_confirm_by_id(*, booking_id: int) -> None:
 
 
 # The student's own sign-in link, minted when the mail leaves (the stored copy never holds it).
-MYPAGE_LINK = "{{ マイページURL }}"
+MYPAGE_LINK = "{{ マイページURL }}"  # i18n: data — the mail variable's name, whatever the mail's language
+
+
+def salutation(*, name: str) -> str:
+    """A mail's first line and the blank line after it: 山田 太郎 様 / Dear 山田 太郎,"""
+    return gettext("%(name)s 様") % {"name": name} + "\n\n"
 
 
 def where_lines(*, place: str, online_url: str) -> str:
     """Where it happens, for a mail: the place and the online meeting's address, each when there is one."""
-    return (f"場所: {place}\n" if place else "") + (f"オンライン: {online_url}\n" if online_url else "")
+    lines = [gettext("場所: %(place)s") % {"place": place}] if place else []
+    if online_url:
+        lines.append(gettext("オンライン: %(url)s") % {"url": online_url})
+    return "".join(f"{line}\n" for line in lines)
 
 
 def booking_confirmation_mail(*, booking: Booking, changed: bool = False) -> None:
     """Queue the mail confirming a booking (or its change) in the company's outbox, once per booking."""
     slot = booking.slot
     seminar = booking.seminar
-    start = timezone.localtime(slot.starts_at)
-    end = timezone.localtime(slot.ends_at)
-    verb = "変更" if changed else "予約"
-    body = (
-        f"{booking.candidate.full_name} 様\n\n"
-        f"「{seminar.title}」の{verb}を承りました。\n"
-        f"日時: {start:%Y年%-m月%-d日 %H:%M}〜{end:%H:%M}\n"
-        + where_lines(place=seminar.place, online_url=seminar.online_url)
-        + f"\n予約の確認・変更・キャンセルはマイページから:\n{MYPAGE_LINK}\n"
+    lead = (
+        gettext("「%(title)s」の変更を承りました。")
+        if changed
+        else gettext("「%(title)s」の予約を承りました。")
     )
+    body = (
+        salutation(name=booking.candidate.full_name)
+        + lead % {"title": seminar.title}
+        + "\n"
+        + gettext("日時: %(when)s") % {"when": span(slot.starts_at, slot.ends_at, "full_time")}
+        + "\n"
+        + where_lines(place=seminar.place, online_url=seminar.online_url)
+        + "\n"
+        + gettext("予約の確認・変更・キャンセルはマイページから:")
+        + f"\n{MYPAGE_LINK}\n"
+    )
+    subject = gettext("【変更完了】%(title)s") if changed else gettext("【予約完了】%(title)s")
     if not changed:
         booking_event(event="seminar_booked", booking=booking)
     booking_mail_send(
         candidate=booking.candidate,
-        subject=f"【{verb}完了】{seminar.title}",
+        subject=subject % {"title": seminar.title},
         body=body,
         key=f"booking-{'change' if changed else 'confirm'}:{booking.pk}:{booking.slot_id}",
         needs_render=True,
@@ -159,16 +176,19 @@ def booking_confirmation_mail(*, booking: Booking, changed: bool = False) -> Non
 def booking_cancellation_mail(*, booking: Booking) -> None:
     """Queue the mail confirming a student's own cancellation, once per booking."""
     seminar = booking.seminar
-    start = timezone.localtime(booking.slot.starts_at)
     body = (
-        f"{booking.candidate.full_name} 様\n\n"
-        f"「{seminar.title}」{start:%Y年%-m月%-d日 %H:%M} のご予約をキャンセルしました。\n"
-        "またのご予約をお待ちしております。\n"
-        f"\n別の日程のご予約はマイページから:\n{MYPAGE_LINK}\n"
+        salutation(name=booking.candidate.full_name)
+        + gettext("「%(title)s」%(when)s のご予約をキャンセルしました。")
+        % {"title": seminar.title, "when": when(booking.slot.starts_at, "full_time")}
+        + "\n"
+        + gettext("またのご予約をお待ちしております。")
+        + "\n\n"
+        + gettext("別の日程のご予約はマイページから:")
+        + f"\n{MYPAGE_LINK}\n"
     )
     booking_mail_send(
         candidate=booking.candidate,
-        subject=f"【キャンセル完了】{seminar.title}",
+        subject=gettext("【キャンセル完了】%(title)s") % {"title": seminar.title},
         body=body,
         key=f"booking-cancel:{booking.pk}",
         needs_render=True,

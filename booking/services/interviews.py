@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from accounts.models import User
 from booking import errors
@@ -33,7 +34,8 @@ from booking.selectors.interviews import (
     interviewer_is_free,
     interviewers_by_load,
 )
-from booking.services.confirmations import MYPAGE_LINK, where_lines
+from booking.services.confirmations import MYPAGE_LINK, salutation, where_lines
+from saas.dates import span, when
 
 if TYPE_CHECKING:
     from candidates.models import Candidate
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 
 def availability_add(*, interviewer: User, starts_at: datetime, ends_at: datetime) -> InterviewerAvailability:
     if ends_at <= starts_at:
-        raise errors.BookingError("終了は開始より後にしてください。")
+        raise errors.BookingError(gettext("終了は開始より後にしてください。"))
     return InterviewerAvailability.objects.create(
         interviewer=interviewer, starts_at=starts_at, ends_at=ends_at
     )
@@ -61,7 +63,7 @@ def _parse_start(value: object) -> datetime:
     else:
         start = parse_datetime(str(value or ""))
     if start is None:
-        raise errors.InterviewTimeTakenError("時間の指定が正しくありません。")
+        raise errors.InterviewTimeTakenError(gettext("時間の指定が正しくありません。"))
     if timezone.is_naive(start):
         start = timezone.make_aware(start)
     return start
@@ -157,11 +159,11 @@ def interview_book(
     except IntegrityError as error:
         if "interview_one_active_per_type" in str(error):
             raise errors.AlreadyBookedError(
-                "この面接はすでに予約済みです。日時の変更は予約一覧からできます。"
+                gettext("この面接はすでに予約済みです。日時の変更は予約一覧からできます。")
             ) from None
         raise errors.InterviewTimeTakenError() from None
-    _confirmation_mail(booking=booking, verb="予約")
-    _interviewer_notice(booking=booking, verb="予約")
+    _confirmation_mail(booking=booking, verb=BOOKED)
+    _interviewer_notice(booking=booking, verb=BOOKED)
     return booking
 
 
@@ -185,8 +187,8 @@ def _changeable(*, booking: InterviewBooking, now: datetime) -> None:
     deadline = booking.session.starts_at - timedelta(hours=booking.interview_type.change_deadline_hours)
     if now > deadline:
         raise errors.CancelDeadlinePassedError(
-            f"変更・キャンセルの締切（{timezone.localtime(deadline):%-m月%-d日 %H:%M}）を過ぎています。"
-            "採用担当までご連絡ください。"
+            gettext("変更・キャンセルの締切（%(when)s）を過ぎています。採用担当までご連絡ください。")
+            % {"when": when(deadline, "month_day_time")}
         )
 
 
@@ -200,7 +202,7 @@ def interview_reschedule(
         booking = _own_booking_locked(candidate=candidate, booking_id=booking_id)
         _changeable(booking=booking, now=now)
         if booking.session.starts_at == start:
-            raise errors.SameSlotError("すでにこの時間で予約しています。")
+            raise errors.SameSlotError(gettext("すでにこの時間で予約しています。"))
         _offered(interview_type=booking.interview_type, starts_at=start, now=now)
         old_session_id = booking.session_id
         old_session = booking.session
@@ -208,12 +210,12 @@ def interview_reschedule(
         booking.reminder_sent_at = None
         booking.save(update_fields=["session", "reminder_sent_at"])
         _session_release(session_id=old_session_id)
-    _confirmation_mail(booking=booking, verb="変更")
+    _confirmation_mail(booking=booking, verb=CHANGED)
     if old_session.interviewer_id == booking.session.interviewer_id:
-        _interviewer_notice(booking=booking, verb="変更", before=old_session)
+        _interviewer_notice(booking=booking, verb=CHANGED, before=old_session)
     else:  # the new time went to another interviewer: one hears of a cancellation, the other of a booking
-        _interviewer_notice(booking=booking, verb="キャンセル", session=old_session)
-        _interviewer_notice(booking=booking, verb="予約")
+        _interviewer_notice(booking=booking, verb=CANCELLED, session=old_session)
+        _interviewer_notice(booking=booking, verb=BOOKED)
     return booking
 
 
@@ -234,7 +236,7 @@ def interview_cancel(
         booking.cancelled_at = now
         booking.save(update_fields=["status", "cancelled_at"])
         _session_release(session_id=booking.session_id)
-    _interviewer_notice(booking=booking, verb="キャンセル")
+    _interviewer_notice(booking=booking, verb=CANCELLED)
     return booking
 
 
@@ -248,26 +250,55 @@ def interview_reminders_send(*, now: datetime | None = None) -> int:
                 reminder_sent_at=now
             )
             if claimed:
-                _confirmation_mail(booking=booking, verb="リマインド")
+                _confirmation_mail(booking=booking, verb=REMINDER)
                 sent += 1
     return sent
 
 
+# What happened to an interview, for the mails: the student's subject and lead, the interviewer's subject and line.
+BOOKED, CHANGED, CANCELLED, REMINDER = "booked", "changed", "cancelled", "reminder"
+
+
+def _student_wording(verb: str) -> tuple[str, str]:
+    """The subject (with %(name)s) and the lead line of the student's mail."""
+    if verb == REMINDER:
+        return gettext("【明日の面接】%(name)s"), gettext("明日は面接の日です。")
+    if verb == CHANGED:
+        return gettext("【変更完了】%(name)s"), gettext("面接の変更を承りました。")
+    return gettext("【予約完了】%(name)s"), gettext("面接の予約を承りました。")
+
+
+def _interviewer_wording(verb: str) -> tuple[str, str]:
+    """The subject (with %(when)s and %(name)s) and the news line of the interviewer's mail."""
+    if verb == CHANGED:
+        return gettext("【面接変更】%(when)s %(name)s"), gettext("担当の面接が変更されました。")
+    if verb == CANCELLED:
+        return gettext("【面接キャンセル】%(when)s %(name)s"), gettext("担当の面接がキャンセルされました。")
+    return gettext("【面接予約】%(when)s %(name)s"), gettext("担当の面接が予約されました。")
+
+
 def _confirmation_mail(*, booking: InterviewBooking, verb: str) -> None:
     interview_type = booking.interview_type
-    start = timezone.localtime(booking.session.starts_at)
-    lead = "明日は面接の日です。" if verb == "リマインド" else f"面接の{verb}を承りました。"
+    subject, lead = _student_wording(verb)
     body = (
-        f"{booking.candidate.full_name} 様\n\n{lead}\n"
-        f"{interview_type.name}: {start:%Y年%-m月%-d日 %H:%M}〜（{interview_type.duration_minutes}分）\n"
+        salutation(name=booking.candidate.full_name)
+        + f"{lead}\n"
+        + gettext("%(name)s: %(when)s〜（%(minutes)s分）")
+        % {
+            "name": interview_type.name,
+            "when": when(booking.session.starts_at, "full_time"),
+            "minutes": interview_type.duration_minutes,
+        }
+        + "\n"
         + where_lines(place=interview_type.place, online_url=interview_type.online_url)
-        + f"\n変更・キャンセルはマイページから（開始の {interview_type.change_deadline_hours} 時間前まで）:\n"
-        f"{MYPAGE_LINK}\n"
+        + "\n"
+        + gettext("変更・キャンセルはマイページから（開始の %(hours)s 時間前まで）:")
+        % {"hours": interview_type.change_deadline_hours}
+        + f"\n{MYPAGE_LINK}\n"
     )
-    subject = f"【{'明日の面接' if verb == 'リマインド' else verb + '完了'}】{interview_type.name}"
     booking_mail_send(
         candidate=booking.candidate,
-        subject=subject,
+        subject=subject % {"name": interview_type.name},
         body=body,
         key=f"interview-{verb}:{booking.pk}:{booking.session_id}",
         needs_render=True,
@@ -291,26 +322,25 @@ def _interviewer_notice(
     interviewer = session.interviewer
     if not interviewer.email or not interviewer.is_active:
         return
-    start = timezone.localtime(session.starts_at)
+    subject, news = _interviewer_wording(verb)
     lines = [
-        f"{interviewer.display_name or interviewer.email} 様",
+        gettext("%(name)s 様") % {"name": interviewer.display_name or interviewer.email},
         "",
-        f"担当の面接が{verb}されました。",
-        f"{booking.interview_type.name}: {start:%Y年%-m月%-d日 %H:%M}〜{timezone.localtime(session.ends_at):%H:%M}",
-        f"学生: #{booking.candidate_id}",
+        news,
+        f"{booking.interview_type.name}: {span(session.starts_at, session.ends_at, 'full_time')}",
+        gettext("学生: #%(number)s") % {"number": booking.candidate_id},
     ]
     if before is not None:
-        lines.append(f"（変更前: {timezone.localtime(before.starts_at):%Y年%-m月%-d日 %H:%M}〜）")
-    if verb != "キャンセル":
-        lines += [
-            "",
-            f"カレンダーに追加（.ics）: {mypage_url(path=f'/selection/interviews/{booking.pk}/calendar.ics')}",
-        ]
-    lines += [f"今日の面接: {mypage_url(path='/selection/today/')}", ""]
+        lines.append(gettext("（変更前: %(when)s〜）") % {"when": when(before.starts_at, "full_time")})
+    if verb != CANCELLED:
+        calendar = mypage_url(path=f"/selection/interviews/{booking.pk}/calendar.ics")
+        lines += ["", gettext("カレンダーに追加（.ics）: %(url)s") % {"url": calendar}]
+    lines += [gettext("今日の面接: %(url)s") % {"url": mypage_url(path="/selection/today/")}, ""]
     outbox_enqueue(
         key=f"interviewer-{verb}:{booking.pk}:{session.pk}",
         to=interviewer.email,
-        subject=f"【面接{verb}】{start:%-m月%-d日 %H:%M} {booking.interview_type.name}",
+        subject=subject
+        % {"when": when(session.starts_at, "month_day_time"), "name": booking.interview_type.name},
         body="\n".join(lines),
         kind="transactional",
     )

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from booking import errors
 from booking.mail import booking_mail_send
 from booking.models import MyPageToken
+from booking.services.confirmations import MYPAGE_LINK, salutation
 from booking.services.rush_passes import rush_passes_revoke
 from tenants.selectors import current_schema
 
@@ -136,13 +138,16 @@ def mypage_link_send(*, candidate: Candidate) -> None:
     """Mail a student a fresh sign-in link. The body is queued with the 「マイページURL」 variable, so the
     token is minted when the mail leaves and the stored copy never holds it (notifications redacts it)."""
     body = (
-        f"{candidate.full_name} 様\n\n"
-        f"マイページへのリンクをお送りします（{TOKEN_DAYS} 日間有効・1 回限り）。\n{{{{ マイページURL }}}}\n\n"
-        "このリンクはあなた専用です。他の人に転送しないでください。\n"
+        salutation(name=candidate.full_name)
+        + gettext("マイページへのリンクをお送りします（%(days)s 日間有効・1 回限り）。")
+        % {"days": TOKEN_DAYS}
+        + f"\n{MYPAGE_LINK}\n\n"
+        + gettext("このリンクはあなた専用です。他の人に転送しないでください。")
+        + "\n"
     )
     booking_mail_send(
         candidate=candidate,
-        subject="マイページへのリンク",
+        subject=gettext("マイページへのリンク"),
         body=body,
         # One mail per request: a student who asks again gets a new link, not a deduplicated old one.
         key=f"mypage-link:{candidate.pk}:{secrets.token_hex(12)}",

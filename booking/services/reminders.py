@@ -6,9 +6,12 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from booking.mail import booking_mail_send
 from booking.models import Booking, BookingStatus
+from booking.services.confirmations import salutation
+from saas.dates import when
 
 
 def _tomorrow(now: datetime) -> tuple[datetime, datetime]:
@@ -37,18 +40,21 @@ def seminar_reminders_send(*, now: datetime | None = None) -> int:
             ):
                 continue
             seminar = booking.seminar
-            begins = timezone.localtime(booking.slot.starts_at)
             where = seminar.place or seminar.online_url
             body = (
-                f"{booking.candidate.full_name} 様\n\n明日は「{seminar.title}」の日です。\n"
-                f"日時: {begins:%Y年%-m月%-d日 %H:%M}〜\n"
-                + (f"場所: {where}\n" if where else "")
-                + f"受付ではマイページのQRコード（受付コード {booking.check_in_code}）をご提示ください。\n"
-                f"{mypage_url(path='/my/')}\n"
+                salutation(name=booking.candidate.full_name)
+                + gettext("明日は「%(title)s」の日です。") % {"title": seminar.title}
+                + "\n"
+                + gettext("日時: %(when)s〜") % {"when": when(booking.slot.starts_at, "full_time")}
+                + "\n"
+                + (gettext("場所: %(place)s") % {"place": where} + "\n" if where else "")
+                + gettext("受付ではマイページのQRコード（受付コード %(code)s）をご提示ください。")
+                % {"code": booking.check_in_code}
+                + f"\n{mypage_url(path='/my/')}\n"
             )
             booking_mail_send(
                 candidate=booking.candidate,
-                subject=f"【明日の説明会】{seminar.title}",
+                subject=gettext("【明日の説明会】%(title)s") % {"title": seminar.title},
                 body=body,
                 key=f"seminar-reminder:{booking.pk}:{booking.slot_id}",
             )

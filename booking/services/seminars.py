@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from booking import errors
 from booking.live import seats_changed
@@ -85,7 +86,7 @@ def slot_create(
 ) -> Slot:
     """A slot; without quotas all its seats form one shared pool."""
     if ends_at <= starts_at:
-        raise errors.QuotaError("終了は開始より後にしてください。")
+        raise errors.QuotaError(gettext("終了は開始より後にしてください。"))
     slot = Slot.objects.create(seminar=seminar, starts_at=starts_at, ends_at=ends_at, capacity=capacity)
     slot_quotas_set(slot=slot, quotas=quotas if quotas else {POOL: capacity})
     return slot
@@ -104,19 +105,23 @@ def slot_quotas_set(*, slot: Slot, quotas: dict[str, int], capacity: int | None 
     for rank, seats in quotas.items():
         rank = str(rank).strip().upper()
         if not _RANK.match(rank):
-            raise errors.QuotaError(f"ランク「{rank}」は A〜Z か *（共有枠）で指定してください。")
+            raise errors.QuotaError(
+                gettext("ランク「%(rank)s」は A〜Z か *（共有枠）で指定してください。") % {"rank": rank}
+            )
         if int(seats) < 0:
-            raise errors.QuotaError("席数は 0 以上にしてください。")
+            raise errors.QuotaError(gettext("席数は 0 以上にしてください。"))
         cleaned[rank] = int(seats)
     if sum(cleaned.values()) > slot.capacity:
         raise errors.QuotaError(
-            f"ランク別の席数の合計（{sum(cleaned.values())}）が定員（{slot.capacity}）を超えています。"
+            gettext("ランク別の席数の合計（%(total)s）が定員（%(capacity)s）を超えています。")
+            % {"total": sum(cleaned.values()), "capacity": slot.capacity}
         )
     existing = {quota.rank: quota for quota in SlotQuota.objects.select_for_update().filter(slot=slot)}
     for rank, quota in existing.items():
         if cleaned.get(rank, 0) < quota.taken:
             raise errors.QuotaError(
-                f"ランク「{rank}」はすでに {quota.taken} 席が予約済みです。それより少なくはできません。"
+                gettext("ランク「%(rank)s」はすでに %(taken)s 席が予約済みです。それより少なくはできません。")
+                % {"rank": rank, "taken": quota.taken}
             )
     if capacity is not None:
         slot.save(update_fields=["capacity"])
@@ -146,7 +151,9 @@ def rank_rules_set(*, seminar: Seminar, rules: dict[str, tuple[bool, datetime | 
     SeminarRankRule.objects.filter(seminar=seminar).exclude(rank__in=list(rules)).delete()
     for rank, (visible, opens_at) in rules.items():
         if not re.match(r"^[A-Z]$", rank):
-            raise errors.QuotaError(f"ランク「{rank}」は A〜Z で指定してください。")
+            raise errors.QuotaError(
+                gettext("ランク「%(rank)s」は A〜Z で指定してください。") % {"rank": rank}
+            )
         SeminarRankRule.objects.update_or_create(
             seminar=seminar, rank=rank, defaults={"visible": visible, "opens_at": opens_at}
         )
@@ -155,7 +162,7 @@ def rank_rules_set(*, seminar: Seminar, rules: dict[str, tuple[bool, datetime | 
 
 def attendance_mark(*, booking_id: int | str, attendance: str) -> Booking:
     if attendance not in Attendance.values:
-        raise errors.BookingError("出欠の値が正しくありません。")
+        raise errors.BookingError(gettext("出欠の値が正しくありません。"))
     try:
         pk = int(booking_id)
     except (TypeError, ValueError):
@@ -186,16 +193,17 @@ ADMISSION_PER_SECOND_RANGE = (1, 100_000)
 WAITING_ROOM_LATENCY_MS_RANGE = (50, 10_000)
 
 
-def _int_in_range(value: object, *, bounds: tuple[int, int], what: str, unit: str) -> int:
+def _int_in_range(value: object, *, bounds: tuple[int, int], not_integer: str, out_of_range: str) -> int:
+    """The whole number within bounds; `out_of_range` names the bounds as %(low)s and %(high)s."""
     low, high = bounds
     try:
         if isinstance(value, bool | float):
             raise ValueError(value)
         number = int(str(value).strip())
     except ValueError:
-        raise errors.WaitingRoomSettingsError(f"{what}は整数で入力してください。") from None
+        raise errors.WaitingRoomSettingsError(not_integer) from None
     if not low <= number <= high:
-        raise errors.WaitingRoomSettingsError(f"{what}は {low:,}〜{high:,} {unit}の範囲で入力してください。")
+        raise errors.WaitingRoomSettingsError(out_of_range % {"low": f"{low:,}", "high": f"{high:,}"})
     return number
 
 
@@ -206,13 +214,19 @@ def seminar_waiting_room_set(
     """The waiting room of a seminar's booking rush: off / always on / on by itself when answers slow down."""
     if mode not in WaitingRoomMode.values:
         raise errors.WaitingRoomSettingsError(
-            "待合室の使い方は「使わない」「常に使う」「混雑時に自動」から選んでください。"
+            gettext("待合室の使い方は「使わない」「常に使う」「混雑時に自動」から選んでください。")
         )
     rate = _int_in_range(
-        admission_per_second, bounds=ADMISSION_PER_SECOND_RANGE, what="入場レート", unit="人/秒"
+        admission_per_second,
+        bounds=ADMISSION_PER_SECOND_RANGE,
+        not_integer=gettext("入場レートは整数で入力してください。"),
+        out_of_range=gettext("入場レートは %(low)s〜%(high)s 人/秒の範囲で入力してください。"),
     )
     latency = _int_in_range(
-        latency_ms, bounds=WAITING_ROOM_LATENCY_MS_RANGE, what="自動で開く応答時間", unit="ミリ秒"
+        latency_ms,
+        bounds=WAITING_ROOM_LATENCY_MS_RANGE,
+        not_integer=gettext("自動で開く応答時間は整数で入力してください。"),
+        out_of_range=gettext("自動で開く応答時間は %(low)s〜%(high)s ミリ秒の範囲で入力してください。"),
     )
     seminar = Seminar.objects.select_for_update().get(pk=seminar.pk)
     seminar.waiting_room = mode

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from booking import errors
 from booking.live import seats_changed
@@ -22,7 +23,8 @@ from booking.models import (
 from booking.rules import bookable
 from booking.seats import check_in_code_new, seat_give_back
 from booking.selectors import remaining_for_rank, slot_quota_remaining
-from booking.services.confirmations import booking_confirmation_mail
+from booking.services.confirmations import booking_confirmation_mail, salutation
+from saas.dates import when
 from tenants.selectors import current_schema
 
 if TYPE_CHECKING:
@@ -93,16 +95,16 @@ def waitlist_accept(*, candidate: Candidate, entry_id: int | str, now: datetime 
             .first()
         )
         if entry is None or entry.status in (WaitlistStatus.ACCEPTED, WaitlistStatus.LEFT):
-            raise errors.NotBookedError("ご案内が見つかりません。")
+            raise errors.NotBookedError(gettext("ご案内が見つかりません。"))
         if entry.status == WaitlistStatus.WAITING:
-            raise errors.BookingError("まだ空席のご案内はありません。")
+            raise errors.BookingError(gettext("まだ空席のご案内はありません。"))
         if entry.status == WaitlistStatus.EXPIRED or (
             entry.offer_expires_at is not None and entry.offer_expires_at <= now
         ):
             raise errors.OfferExpiredError()
         held = entry.held_quota_id
         if held is None:  # an offer always holds a seat
-            raise errors.NotBookedError("ご案内が見つかりません。")
+            raise errors.NotBookedError(gettext("ご案内が見つかりません。"))
         existing = (
             Booking.objects.select_for_update()
             .filter(candidate=candidate, seminar_id=entry.slot.seminar_id, status=BookingStatus.ACTIVE)
@@ -145,7 +147,7 @@ def waitlist_leave(
             .first()
         )
         if entry is None:
-            raise errors.NotBookedError("キャンセル待ちの登録が見つかりません。")
+            raise errors.NotBookedError(gettext("キャンセル待ちの登録が見つかりません。"))
         held = entry.held_quota_id if entry.status == WaitlistStatus.OFFERED else None
         entry.status = WaitlistStatus.LEFT
         entry.save(update_fields=["status"])
@@ -204,16 +206,14 @@ def _int(value: int | str) -> int:
 
 def _offer_push(*, entry: WaitlistEntry) -> None:
     """The offer on the student's open My Page (static/booking/offers.js draws it as home.html does)."""
-    start = timezone.localtime(entry.slot.starts_at)
-    deadline = timezone.localtime(entry.offer_expires_at)
     student_page_push(
         candidate_id=entry.candidate_id,
         event={
             "type": "offer",
             "entry": entry.pk,
             "title": entry.slot.seminar.title,
-            "when": dateformat.format(start, "n月j日(D) H:i"),
-            "deadline": dateformat.format(deadline, "n月j日 H:i"),
+            "when": when(entry.slot.starts_at, "day_time"),
+            "deadline": when(entry.offer_expires_at, "month_day_time"),
             "accept": f"/my/waitlist/{entry.pk}/accept/",
             "leave": f"/my/waitlist/{entry.pk}/leave/",
         },
@@ -224,17 +224,20 @@ def _offer_mail(*, entry: WaitlistEntry) -> None:
     from booking.services.mypage import mypage_url
 
     seminar = entry.slot.seminar
-    start = timezone.localtime(entry.slot.starts_at)
-    deadline = timezone.localtime(entry.offer_expires_at)
     body = (
-        f"{entry.candidate.full_name} 様\n\n"
-        f"キャンセル待ちをされていた「{seminar.title}」（{start:%Y年%-m月%-d日 %H:%M}〜）に空席が出ました。\n"
-        f"{deadline:%-m月%-d日 %H:%M} までにマイページで予約を確定してください。期限を過ぎると次の方にご案内します。\n\n"
-        f"{mypage_url(path='/my/')}\n"
+        salutation(name=entry.candidate.full_name)
+        + gettext("キャンセル待ちをされていた「%(title)s」（%(when)s〜）に空席が出ました。")
+        % {"title": seminar.title, "when": when(entry.slot.starts_at, "full_time")}
+        + "\n"
+        + gettext(
+            "%(deadline)s までにマイページで予約を確定してください。期限を過ぎると次の方にご案内します。"
+        )
+        % {"deadline": when(entry.offer_expires_at, "month_day_time")}
+        + f"\n\n{mypage_url(path='/my/')}\n"
     )
     booking_mail_send(
         candidate=entry.candidate,
-        subject=f"【空席のご案内】{seminar.title}",
+        subject=gettext("【空席のご案内】%(title)s") % {"title": seminar.title},
         body=body,
         key=f"waitlist-offer:{entry.pk}:{entry.offer_expires_at:%s}",
     )

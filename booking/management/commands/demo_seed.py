@@ -14,6 +14,7 @@ from tenants.models import Tenant
 from tenants.services import tenant_create
 
 DEMO_PASSWORD = "demo-pass-2026"
+# i18n: data — the demo companies' names
 DEMO_COMPANIES = [
     ("acme", "アクメ商事株式会社"),
     ("globex", "グローベックス株式会社"),
