@@ -8,7 +8,8 @@ from cachetools import LRUCache
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from booking import errors
 from booking.rules import offer_holder
@@ -18,6 +19,7 @@ from booking.rush.passes import StudentPass
 from booking.rush.request import student_of
 from booking.rush.state import SeminarState, seminar_state
 from booking.services.rush_passes import rush_pass_revoked
+from saas.i18n import catalogue_version
 from tenants.selectors import current_schema
 
 # How long the proxy may answer a rank's page from its copy (the live seat counts come by websocket).
@@ -111,6 +113,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 def _render_page(*, state: SeminarState, rank: str) -> str:
     access = state.rank_access(rank)
+    language = translation.get_language() or settings.LANGUAGE_CODE
     slots = [
         {
             "id": slot.slot_id,
@@ -127,6 +130,8 @@ def _render_page(*, state: SeminarState, rank: str) -> str:
             "opens_at": timezone.localtime(access.opens_at) if access.opens_at else None,
             "opens_at_ms": int(access.opens_at.timestamp() * 1000) if access.opens_at else 0,
             "STATIC_URL": settings.STATIC_URL,
+            # The scripts' words (static/booking/rushbook.js, seats.js) come from the djangojs catalogue.
+            "javascript_catalog": f"{reverse('javascript_catalog')}?l={language}&v={catalogue_version()}",
         },
     )
 

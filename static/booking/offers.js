@@ -2,6 +2,11 @@
 // "saas:offer"): drawn as home.html draws it on load, with the page's CSRF token for its two buttons.
 (function () {
   "use strict";
+  // The djangojs catalogue (/i18n/js/, loaded by the page) defines gettext and interpolate; without it Japanese stays.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (match) { return String(obj[match.slice(2, -2)]); });
+  };
   function csrf() {
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
@@ -30,15 +35,18 @@
     section.className = "card offer";
     section.id = "offer-" + Number(offer.entry);
     section.setAttribute("role", "alert");
-    var h2 = document.createElement("h2"); h2.textContent = "空席のご案内";
+    var h2 = document.createElement("h2"); h2.textContent = gettext("空席のご案内");
     var p = document.createElement("p");
-    p.textContent = "「" + offer.title + "」" + offer.when + " に空席が出ました。";
+    p.textContent = interpolate(gettext("「%(title)s」%(when)s に空席が出ました。"), { title: offer.title, when: offer.when }, true);
+    // The deadline stands in bold inside a sentence whose word order is the language's.
+    var sentence = gettext("%(deadline)s までに確定してください。").split("%(deadline)s");
     var strong = document.createElement("strong"); strong.textContent = offer.deadline;
+    p.appendChild(document.createTextNode(sentence[0]));
     p.appendChild(strong);
-    p.appendChild(document.createTextNode(" までに確定してください。"));
+    p.appendChild(document.createTextNode(sentence.slice(1).join("")));
     section.appendChild(h2); section.appendChild(p);
-    section.appendChild(form(accept, "予約を確定する"));
-    section.appendChild(form(leave, "辞退する", "secondary"));
+    section.appendChild(form(accept, gettext("予約を確定する")));
+    section.appendChild(form(leave, gettext("辞退する"), "secondary"));
     var heading = main.querySelector("h1");
     if (heading && heading.nextSibling) { main.insertBefore(section, heading.nextSibling); } else { main.insertBefore(section, main.firstChild); }
   });

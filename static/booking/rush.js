@@ -1,6 +1,11 @@
 // Recruiters' booking-rush page: poll the figures every second and write them into [data-bind] cells.
 (function () {
   "use strict";
+  // The djangojs catalogue (/i18n/js/, loaded by the page) defines gettext and interpolate; without it Japanese stays.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (match) { return String(obj[match.slice(2, -2)]); });
+  };
   var root = document.getElementById("rush");
   if (!root || !window.fetch) return;
   var pollUrl = root.dataset.poll;
@@ -49,8 +54,8 @@
   function fail(message) {
     failures += 1;
     root.classList.add("stale");
-    var since = lastGood ? "表示は " + clock(lastGood) + " 時点の数値です。" : "";
-    errorLine.textContent = message + since + "自動で再試行しています。";
+    var since = lastGood ? interpolate(gettext("表示は %(at)s 時点の数値です。"), { at: clock(lastGood) }, true) : "";
+    errorLine.textContent = message + since + gettext("自動で再試行しています。");
     errorLine.hidden = false;
   }
 
@@ -83,15 +88,19 @@
           lastGood = new Date();
           root.classList.remove("stale");
           errorLine.hidden = true;
-          statusLine.textContent = clock(lastGood) + " 時点の数値です。" + interval / 1000 + " 秒ごとに自動で更新します。";
+          statusLine.textContent = interpolate(
+            gettext("%(at)s 時点の数値です。%(seconds)s 秒ごとに自動で更新します。"),
+            { at: clock(lastGood), seconds: interval / 1000 },
+            true
+          );
         } else if (answer.body && answer.body.message) {
           fail(answer.body.message);
         } else {
-          fail("最新の状況を取得できませんでした（サーバーの応答 " + answer.status + "）。");
+          fail(interpolate(gettext("最新の状況を取得できませんでした（サーバーの応答 %(status)s）。"), { status: answer.status }, true));
         }
       })
       .catch(function () {
-        fail("最新の状況を取得できませんでした（通信エラーまたはタイムアウト）。");
+        fail(gettext("最新の状況を取得できませんでした（通信エラーまたはタイムアウト）。"));
       })
       .then(function () {
         if (timer) window.clearTimeout(timer);

@@ -1,6 +1,11 @@
 // Students' rush page: book with one tap, wait in line when the room is full, never lose the answer.
 (function () {
   "use strict";
+  // The djangojs catalogue (/i18n/js/, loaded by the page) defines gettext and interpolate; without it Japanese stays.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (match) { return String(obj[match.slice(2, -2)]); });
+  };
   var root = document.getElementById("rush-book");
   if (!root || !window.fetch) return;
   var answer = document.getElementById("answer");
@@ -27,7 +32,7 @@
 
   function handle(status, data) {
     if (!data) {
-      show("通信できませんでした。数秒後にもう一度お試しください。", false);
+      show(gettext("通信できませんでした。数秒後にもう一度お試しください。"), false);
       busy = false; buttons(false);
       return;
     }
@@ -51,7 +56,7 @@
     if (data.waitlist_url) {
       var link = document.createElement("a");
       link.href = data.waitlist_url;
-      link.textContent = " キャンセル待ちに登録する";
+      link.textContent = " " + gettext("キャンセル待ちに登録する");
       answer.appendChild(link);
     }
   }
@@ -91,7 +96,7 @@
   if (opensAt) {
     var tick = function () {
       var left = Math.ceil((opensAt - Date.now()) / 1000);
-      if (countdown) countdown.textContent = left > 0 ? "（あと " + left + " 秒）" : "（受付中）";
+      if (countdown) countdown.textContent = left > 0 ? interpolate(gettext("（あと %(seconds)s 秒）"), { seconds: left }, true) : gettext("（受付中）");
       if (left > 0) { window.setTimeout(tick, 250); return; }
       if (!busy) buttons(false);
     };

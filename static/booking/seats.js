@@ -1,6 +1,8 @@
 // Live seats on a seminar page: websocket first, reconnect with back-off, poll the JSON endpoint meanwhile.
 (function () {
   "use strict";
+  // The djangojs catalogue (/i18n/js/, loaded by the page) defines gettext; without it the Japanese stays.
+  var gettext = window.gettext || function (text) { return text; };
   var list = document.getElementById("slots");
   if (!list) return;
   var status = document.getElementById("live-status");
@@ -63,7 +65,7 @@
     socket.onopen = function () {
       delay = 500;
       stopPolling();
-      if (status) status.textContent = "空席数をリアルタイムで表示しています";
+      if (status) status.textContent = gettext("空席数をリアルタイムで表示しています");
       list.dataset.live = "1";
     };
     socket.onmessage = function (event) {
@@ -76,7 +78,7 @@
   }
 
   function retry() {
-    if (status) status.textContent = "再接続を試みています（その間は数秒ごとに更新します）…";
+    if (status) status.textContent = gettext("再接続を試みています（その間は数秒ごとに更新します）…");
     startPolling();
     var wait = delay + Math.random() * delay * 0.3;
     delay = Math.min(delay * 2, maxDelay);
