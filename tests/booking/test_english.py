@@ -24,9 +24,14 @@ def acme(tenants, db):
     return tenants["acme"]
 
 
+# The language menu names each language in itself.
+LANGUAGE_NAMES = ["日本語"]
+
+
 def _japanese_left(html: str, *, data: list[str]) -> list[str]:
-    """Lines still holding Japanese once the students' and the company's own words are taken out."""
-    for value in sorted(data, key=len, reverse=True):
+    """Lines still holding Japanese once the students' and the company's own words (and the language menu's
+    names) are taken out."""
+    for value in sorted(data + LANGUAGE_NAMES, key=len, reverse=True):
         html = html.replace(value, "")
     return [line.strip() for line in html.splitlines() if JAPANESE.search(line)]
 
