@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.endpoints import bookings, candidates, interviews, mail
 from api.http import api_new
+from api.webhooks import endpoints as webhooks_endpoints
 
 DESCRIPTION = """
 採用管理の API です。会社の管理者が「API トークン」画面で作ったトークンを `Authorization: Bearer` で送ります。
@@ -28,3 +29,4 @@ company_api.add_router("", candidates.router)
 company_api.add_router("", bookings.router)
 company_api.add_router("", mail.router)
 company_api.add_router("", interviews.router)
+company_api.add_router("", webhooks_endpoints.router)

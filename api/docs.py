@@ -123,6 +123,11 @@ _EXAMPLES: dict[str, tuple[str, str, str]] = {
 
 def examples(operation: str) -> dict[str, Any]:
     ja, en, arguments = _EXAMPLES[operation]
+    return code_samples(ja=ja, en=en, arguments=arguments)
+
+
+def code_samples(*, ja: str, en: str, arguments: str) -> dict[str, Any]:
+    """One operation's curl example in Japanese and English (modules that keep their own examples)."""
     return {
         "x-codeSamples": [
             {"lang": "Shell", "label": "curl（日本語）", "source": f"# {ja}\ncurl {arguments}"},

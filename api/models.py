@@ -16,6 +16,7 @@ class Scope(models.TextChoices):
     BOOKINGS_WRITE = "bookings:write", _("学生に代わって予約・キャンセル")
     MAIL_SEND = "mail:send", _("セグメント配信の送信")
     RANKS_WRITE = "ranks:write", _("大学ランク表の読み込み（全候補者のランクを付け直します）")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Webhook（イベント通知）の登録・変更・再送")
     # Support staff's tokens only (public schema): incidents from their monitoring tools.
     INCIDENTS_WRITE = "incidents:write", _("障害の起票・更新・解決（サポート担当）")
 
@@ -27,6 +28,7 @@ COMPANY_SCOPES = (
     Scope.BOOKINGS_WRITE,
     Scope.MAIL_SEND,
     Scope.RANKS_WRITE,
+    Scope.WEBHOOKS_MANAGE,
 )
 STAFF_SCOPES = (Scope.INCIDENTS_WRITE,)
 

@@ -66,6 +66,7 @@ TRANSLATED: set[str] = {
     "project",
     "seasons",
     "tenants",
+    "webhooks",
 }
 
 # Modules (paths from the repository root) that are nothing but data whose Japanese is not UI text.

@@ -25,7 +25,7 @@ from django.utils import timezone
 from tenants.selectors import current_schema
 from webhooks.models import EventType
 
-__all__ = ["EventType", "event_body", "event_emit", "events_emit"]
+__all__ = ["EventType", "dispatch_soon", "event_body", "event_emit", "events_emit"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def events_emit(*, event_type: str, items: Sequence[dict[str, Any]], schema: str
         cursor.execute(sql, [event_type, now, bodies, _patterns(event_type)])
         written = len(cursor.fetchall())
     if written:
-        transaction.on_commit(lambda: _dispatch_soon(target))
+        transaction.on_commit(lambda: dispatch_soon(target))
     return written
 
 
@@ -74,7 +74,7 @@ def event_emit(*, event_type: str, data: dict[str, Any], schema: str | None = No
     return events_emit(event_type=event_type, items=[data], schema=schema)
 
 
-def _dispatch_soon(schema: str) -> None:
+def dispatch_soon(schema: str) -> None:
     """Wake a worker for this company; if the broker is away, the beat's sweep finds the rows later."""
     from webhooks.tasks import webhooks_dispatch
 
