@@ -1,11 +1,12 @@
 """App configuration of the selection app (rounds, evaluation forms, evaluations)."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SelectionConfig(AppConfig):
     name = "selection"
-    verbose_name = "選考"
+    verbose_name = _("選考")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

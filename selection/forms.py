@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from booking.models import InterviewType
@@ -13,27 +15,27 @@ from selection.models import CriterionKind, QuestionKind, Round
 
 
 class RoundForm(forms.Form):
-    name = forms.CharField(label="名称", max_length=60)
-    step_key = forms.ChoiceField(label="選考ステップ", required=False)
+    name = forms.CharField(label=_("名称"), max_length=60)
+    step_key = forms.ChoiceField(label=_("選考ステップ"), required=False)
     interview_type = forms.ModelChoiceField(
-        label="面接", queryset=InterviewType.objects.none(), required=False, empty_label="（面接なし）"
+        label=_("面接"), queryset=InterviewType.objects.none(), required=False, empty_label=_("（面接なし）")
     )
     evaluators = forms.ModelMultipleChoiceField(
-        label="評価者（未選択なら面接官と採用担当）",
+        label=_("評価者（未選択なら面接官と採用担当）"),
         queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     pass_invites = forms.BooleanField(
-        label="合格したら次の面接の予約を案内する", required=False, initial=True
+        label=_("合格したら次の面接の予約を案内する"), required=False, initial=True
     )
     pass_step_mail = forms.BooleanField(
-        label="合格したらステップメールを開始する", required=False, initial=True
+        label=_("合格したらステップメールを開始する"), required=False, initial=True
     )
 
     def __init__(self, *args: Any, season_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["step_key"].choices = [("", "（新しいステップを作る）")] + [
+        self.fields["step_key"].choices = [("", gettext("（新しいステップを作る）"))] + [
             (step.key, step.label) for step in SelectionStep.objects.all()
         ]
         self.fields["interview_type"].queryset = InterviewType.objects.filter(season_id=season_id)
@@ -43,43 +45,46 @@ class RoundForm(forms.Form):
 
 
 class CriterionForm(forms.Form):
-    label = forms.CharField(label="評価項目", max_length=60)
-    kind = forms.ChoiceField(label="形式", choices=CriterionKind.choices)
+    label = forms.CharField(label=_("評価項目"), max_length=60)
+    kind = forms.ChoiceField(label=_("形式"), choices=CriterionKind.choices)
     choices_text = forms.CharField(
-        label="選択肢（選択肢形式のみ・カンマ区切り）", required=False, max_length=500
+        label=_("選択肢（選択肢形式のみ・カンマ区切り）"), required=False, max_length=500
     )
 
 
 class OfferForm(forms.Form):
     deadline = forms.DateTimeField(
-        label="承諾期限",
+        label=_("承諾期限"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     start_date = forms.DateField(
-        label="入社予定日", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("入社予定日"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
 
 class OfferLetterForm(forms.Form):
-    subject = forms.CharField(label="件名", max_length=200)
-    body = forms.CharField(label="本文", max_length=10000, widget=forms.Textarea(attrs={"rows": 14}))
+    subject = forms.CharField(label=_("件名"), max_length=200)
+    body = forms.CharField(label=_("本文"), max_length=10000, widget=forms.Textarea(attrs={"rows": 14}))
 
 
 class EntrySheetForm(forms.Form):
-    title = forms.CharField(label="名称", max_length=100)
+    title = forms.CharField(label=_("名称"), max_length=100)
     intro = forms.CharField(
-        label="説明（学生に表示）", required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("説明（学生に表示）"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     deadline = forms.DateTimeField(
-        label="提出期限",
+        label=_("提出期限"),
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    is_open = forms.BooleanField(label="受付中（マイページに表示）", required=False)
+    is_open = forms.BooleanField(label=_("受付中（マイページに表示）"), required=False)
     round = forms.ModelChoiceField(
-        label="評価する選考", queryset=Round.objects.none(), required=False, empty_label="（なし）"
+        label=_("評価する選考"), queryset=Round.objects.none(), required=False, empty_label=_("（なし）")
     )
 
     def __init__(self, *args: Any, season_id: int, **kwargs: Any) -> None:
@@ -88,12 +93,12 @@ class EntrySheetForm(forms.Form):
 
 
 class QuestionForm(forms.Form):
-    label = forms.CharField(label="設問", max_length=300)
-    kind = forms.ChoiceField(label="形式", choices=QuestionKind.choices)
-    required = forms.BooleanField(label="必須", required=False, initial=True)
+    label = forms.CharField(label=_("設問"), max_length=300)
+    kind = forms.ChoiceField(label=_("形式"), choices=QuestionKind.choices)
+    required = forms.BooleanField(label=_("必須"), required=False, initial=True)
     max_length = forms.IntegerField(
-        label="文字数の上限（文章のみ）", min_value=1, max_value=4000, initial=400
+        label=_("文字数の上限（文章のみ）"), min_value=1, max_value=4000, initial=400
     )
     choices_text = forms.CharField(
-        label="選択肢（選択肢形式のみ・カンマ区切り）", required=False, max_length=1000
+        label=_("選択肢（選択肢形式のみ・カンマ区切り）"), required=False, max_length=1000
     )

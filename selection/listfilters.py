@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
 from candidates.listfilters import ListFilter
 from selection.models import Offer, OfferStatus
@@ -18,4 +19,4 @@ def _offer_condition(value: str, _season_id: int) -> Q | None:
     return Q(Exists(Offer.objects.filter(candidate=OuterRef("pk"), status=value)))
 
 
-OFFER_FILTER = ListFilter(key="offer", label="内定", choices=_offer_choices, condition=_offer_condition)
+OFFER_FILTER = ListFilter(key="offer", label=_("内定"), choices=_offer_choices, condition=_offer_condition)

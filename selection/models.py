@@ -188,7 +188,7 @@ class EntrySheet(models.Model):
     """A season's エントリーシート: questions students answer on the My Page before the deadline."""
 
     season = models.OneToOneField("seasons.Season", on_delete=models.CASCADE, related_name="+")
-    title = models.CharField(_("名称"), max_length=100, default="エントリーシート")
+    title = models.CharField(_("名称"), max_length=100, default=_("エントリーシート"))
     intro = models.TextField(_("説明"), blank=True)
     deadline = models.DateTimeField(_("提出期限"), null=True, blank=True)
     is_open = models.BooleanField(_("受付中"), default=False)

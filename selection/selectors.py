@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Role
 from booking.models import BookingStatus, InterviewBooking
@@ -269,12 +270,13 @@ def submitted_list(*, sheet: EntrySheet) -> QuerySet[Submission]:
 
 def entry_sheet_columns(*, sheet: EntrySheet) -> list[tuple[str, str]]:
     """The CSV's (key, header) pairs: the student, when, then each question."""
+    # i18n: data — the keys name the record's fields; the headers are translated
     columns = [
-        ("学生ID", "学生ID"),
-        ("氏名", "氏名"),
-        ("カナ", "カナ"),
-        ("大学", "大学"),
-        ("提出日時", "提出日時"),
+        ("学生ID", gettext("学生ID")),
+        ("氏名", gettext("氏名")),
+        ("カナ", gettext("カナ")),
+        ("大学", gettext("大学")),
+        ("提出日時", gettext("提出日時")),
     ]
     for number, question in enumerate(sheet.questions.all(), start=1):
         columns.append((f"Q{number} {question.label[:40]}", f"Q{number} {question.label[:40]}"))
@@ -287,6 +289,7 @@ def entry_sheet_records(*, sheet: EntrySheet) -> Iterator[dict[str, Any]]:
     for submission in submitted_list(sheet=sheet).iterator(chunk_size=500):
         given = {answer.question_id: answer for answer in submission.answers.all()}
         candidate = submission.candidate
+        # i18n: data — the keys of entry_sheet_columns
         row: dict[str, Any] = {
             "学生ID": candidate.pk,
             "氏名": candidate.full_name,

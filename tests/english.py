@@ -20,6 +20,6 @@ def japanese_left(html: str, *, data: tuple[str, ...] = (), start: str = "<h1") 
     hold Japanese once the given student and company data are taken out."""
     content = html.split("</main>")[0]
     content = content[content.index(start) :]
-    for value in data:
+    for value in sorted(data, key=len, reverse=True):  # "内定承諾" before "内定"
         content = content.replace(value, "")
     return [line.strip() for line in content.splitlines() if JAPANESE.search(line)]

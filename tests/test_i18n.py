@@ -65,6 +65,7 @@ TRANSLATED: set[str] = {
     "notifications",
     "project",
     "seasons",
+    "selection",
     "tenants",
     "webhooks",
 }

@@ -27,6 +27,17 @@ VARIABLES: dict[str, str | Promise] = {
     "配信停止URL": _("配信停止ページの URL"),
 }
 
+# The variables' placeholders for system mail texts in any language: a translated text names them as
+# %(family_name)s …, so the variables stay as they are whatever the language.
+# i18n: data — the variables' names
+PLACEHOLDERS: dict[str, str] = {
+    "family_name": "{{ 姓 }}",
+    "given_name": "{{ 名 }}",
+    "university": "{{ 大学名 }}",
+    "company": "{{ 会社名 }}",
+    "mypage_url": "{{ マイページURL }}",
+}
+
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from booking.models import InterviewType, Seminar
 from candidates.models import Candidate, Tag
@@ -16,6 +17,7 @@ from candidates.services.audit import audit_record
 from candidates.textnorm import nfkc
 from notifications.errors import NotificationError
 from notifications.services import segment_create
+from notifications.services.templating import PLACEHOLDERS
 from selection.errors import SelectionError
 from selection.models import Round
 from selection.services.moves import history_add, round_enter
@@ -30,9 +32,12 @@ BULK_LIMIT = 50_000
 def _checked(candidate_ids: list[int]) -> list[int]:
     ids = sorted({int(candidate_id) for candidate_id in candidate_ids})
     if not ids:
-        raise SelectionError("対象の学生がいません。")
+        raise SelectionError(gettext("対象の学生がいません。"))
     if len(ids) > BULK_LIMIT:
-        raise SelectionError(f"一度に操作できるのは{BULK_LIMIT:,}名までです。条件を絞ってください。")
+        raise SelectionError(
+            gettext("一度に操作できるのは%(limit)s名までです。条件を絞ってください。")
+            % {"limit": f"{BULK_LIMIT:,}"}
+        )
     return ids
 
 
@@ -67,7 +72,8 @@ def bulk_move(
     """
     ids = _checked(candidate_ids)
     if round.season_id != season.pk:
-        raise SelectionError("この年度の選考を選んでください。")
+        raise SelectionError(gettext("この年度の選考を選んでください。"))
+    # i18n: data — the students' history records what happened
     moved = round_enter(
         candidate_ids=ids, into=round, user=user, message=f"選考ステータス: 一括で「{round.name}」へ"
     )
@@ -87,7 +93,7 @@ def bulk_tag(
     ids = _checked(candidate_ids)
     label = nfkc(name)[:40]
     if not label:
-        raise SelectionError("タグ名を入力してください。")
+        raise SelectionError(gettext("タグ名を入力してください。"))
     tag, _created = Tag.objects.get_or_create(name=label)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -96,6 +102,7 @@ def bulk_tag(
             [ids, tag.pk],
         )
         added = [row[0] for row in cursor.fetchall()]
+    # i18n: data — the students' history records what happened
     history_add(candidate_ids=added, kind="tag", message=f"タグを追加（一括）: {label}", user=user)
     _audit(user=user, ip=ip, action="bulk_tag", target=label, candidate_ids=ids, filters=filters or {})
     return len(added)
@@ -128,10 +135,10 @@ def bulk_mail(
     return segment.recipients
 
 
-INVITE_SUBJECT = "【{{ 会社名 }}】{name}のご予約のご案内"
-INVITE_BODY = (
-    "{{{{ 姓 }}}} {{{{ 名 }}}} 様\n\n「{name}」のご予約を受け付けています。\n"
-    "マイページから日時をお選びください。\n\n{{{{ マイページURL }}}}\n\n{{{{ 会社名 }}}} 採用担当\n"
+INVITE_SUBJECT = gettext_lazy("【%(company)s】%(name)sのご予約のご案内")
+INVITE_BODY = gettext_lazy(
+    "%(family_name)s %(given_name)s 様\n\n「%(name)s」のご予約を受け付けています。\n"
+    "マイページから日時をお選びください。\n\n%(mypage_url)s\n\n%(company)s 採用担当\n"
 )
 
 
@@ -152,7 +159,7 @@ def bulk_invite(
     elif pk.isdigit() and kind == "interview":
         found = InterviewType.objects.filter(pk=int(pk), season=season, active=True).first()
     if found is None:
-        raise SelectionError("案内する説明会か面接を選んでください。")
+        raise SelectionError(gettext("案内する説明会か面接を選んでください。"))
     if isinstance(found, InterviewType):
         # Only students at the interview's step can book it: an invitation others cannot use helps nobody.
         elsewhere = (
@@ -160,16 +167,24 @@ def bulk_invite(
         )
         if elsewhere:
             raise SelectionError(
-                f"{elsewhere:,}名はこの面接を予約できる選考ステップにいません。"
-                "先に「選考に移す」で移すか、一覧をステータスで絞り込んでください。"
+                ngettext(
+                    "%(count)s名はこの面接を予約できる選考ステップにいません。"
+                    "先に「選考に移す」で移すか、一覧をステータスで絞り込んでください。",
+                    "%(count)s名はこの面接を予約できる選考ステップにいません。"
+                    "先に「選考に移す」で移すか、一覧をステータスで絞り込んでください。",
+                    elsewhere,
+                )
+                % {"count": f"{elsewhere:,}"}
             )
     title = found.title if isinstance(found, Seminar) else found.name
+    # A title cannot open a mail variable: its braces become full-width ones.
+    shown = title.replace("{", "｛").replace("}", "｝")  # i18n: data
     return bulk_mail(
         candidate_ids=candidate_ids,
         season=season,
-        name=f"予約のご案内: {title}"[:100],
-        subject=INVITE_SUBJECT.replace("{name}", title.replace("{", "｛").replace("}", "｝")),
-        body=INVITE_BODY.format(name=title.replace("{", "｛").replace("}", "｝")),
+        name=(gettext("予約のご案内: %(title)s") % {"title": title})[:100],
+        subject=INVITE_SUBJECT % {**PLACEHOLDERS, "name": shown},
+        body=INVITE_BODY % {**PLACEHOLDERS, "name": shown},
         user=user,
         ip=ip,
         filters=filters,

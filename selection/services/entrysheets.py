@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from candidates.models import Candidate, CandidateEvent
 from candidates.textnorm import nfkc
@@ -46,8 +47,8 @@ def sheet_update(
     round: Round | None,
 ) -> EntrySheet:
     if round is not None and round.season_id != sheet.season_id:
-        raise SelectionError("この年度の選考を選んでください。")
-    sheet.title = nfkc(title)[:100] or "エントリーシート"
+        raise SelectionError(gettext("この年度の選考を選んでください。"))
+    sheet.title = nfkc(title)[:100] or gettext("エントリーシート")
     sheet.intro, sheet.deadline, sheet.is_open, sheet.round = intro.strip()[:4000], deadline, is_open, round
     sheet.save()
     return sheet
@@ -65,18 +66,21 @@ def question_add(
 ) -> Question:
     text = label.strip()[:300]
     if not text:
-        raise SelectionError("設問を入力してください。")
+        raise SelectionError(gettext("設問を入力してください。"))
     if kind not in QuestionKind.values:
-        raise SelectionError("形式を選んでください。")
+        raise SelectionError(gettext("形式を選んでください。"))
     if not 1 <= max_length <= TEXT_LIMIT:
-        raise SelectionError(f"文字数の上限は1〜{TEXT_LIMIT}で入力してください。")
+        raise SelectionError(
+            gettext("文字数の上限は1〜%(limit)sで入力してください。") % {"limit": TEXT_LIMIT}
+        )
     choices: list[str] = []
     if kind == QuestionKind.CHOICE:
+        # i18n: data — the Japanese comma recruiters type is accepted as a separator
         choices = list(
             dict.fromkeys(p for p in (nfkc(part)[:60] for part in re.split(r"[,、\n]", choices_text)) if p)
         )
         if not 2 <= len(choices) <= 20:
-            raise SelectionError("選択肢は2〜20個、カンマ区切りで入力してください。")
+            raise SelectionError(gettext("選択肢は2〜20個、カンマ区切りで入力してください。"))
     position = Question.objects.filter(sheet=sheet).count()
     return Question.objects.create(
         sheet=sheet,
@@ -92,20 +96,20 @@ def question_add(
 @transaction.atomic
 def question_delete(*, sheet: EntrySheet, question_id: int) -> None:
     if Submission.objects.filter(sheet=sheet, submitted_at__isnull=False).exists():
-        raise SelectionError("提出済みのエントリーシートがあるため、設問は削除できません。")
+        raise SelectionError(gettext("提出済みのエントリーシートがあるため、設問は削除できません。"))
     Question.objects.filter(sheet=sheet, pk=question_id).delete()
 
 
 def _writable(*, sheet: EntrySheet, candidate: Candidate, now: dt.datetime) -> Submission:
     """The student's draft, locked, if the sheet still takes answers from them; else a clear refusal."""
     if sheet.season_id != candidate.season_id or not sheet.is_open:
-        raise SelectionError("エントリーシートは現在受け付けていません。")
+        raise SelectionError(gettext("エントリーシートは現在受け付けていません。"))
     if sheet.deadline is not None and now >= sheet.deadline:
-        raise SelectionError("提出期限を過ぎたため、エントリーシートは変更・提出できません。")
+        raise SelectionError(gettext("提出期限を過ぎたため、エントリーシートは変更・提出できません。"))
     Submission.objects.get_or_create(sheet=sheet, candidate=candidate)
     submission = Submission.objects.select_for_update().get(sheet=sheet, candidate=candidate)
     if submission.submitted_at is not None:
-        raise SelectionError("エントリーシートは提出済みです。")
+        raise SelectionError(gettext("エントリーシートは提出済みです。"))
     return submission
 
 
@@ -113,10 +117,13 @@ def _cleaned(*, question: Question, value: str) -> str:
     text = (value or "").replace("\r\n", "\n").strip()
     if question.kind == QuestionKind.TEXT and len(text) > question.max_length:
         raise SelectionError(
-            f"「{question.label[:30]}」は{question.max_length}文字以内で入力してください（現在{len(text)}文字）。"
+            gettext("「%(label)s」は%(limit)s文字以内で入力してください（現在%(length)s文字）。")
+            % {"label": question.label[:30], "limit": question.max_length, "length": len(text)}
         )
     if question.kind == QuestionKind.CHOICE and text and text not in question.choices:
-        raise SelectionError(f"「{question.label[:30]}」は選択肢から選んでください。")
+        raise SelectionError(
+            gettext("「%(label)s」は選択肢から選んでください。") % {"label": question.label[:30]}
+        )
     return text
 
 
@@ -140,13 +147,15 @@ def draft_save(
 
 def _file_kind(upload: UploadedFile[Any]) -> str:
     if upload.size is None or upload.size > FILE_MAX_BYTES:
-        raise SelectionError(f"ファイルは{FILE_MAX_BYTES // (1024 * 1024)}MB以内にしてください。")
+        raise SelectionError(
+            gettext("ファイルは%(size)sMB以内にしてください。") % {"size": FILE_MAX_BYTES // (1024 * 1024)}
+        )
     head = upload.read(16)
     upload.seek(0)
     for signature, extension in FILE_SIGNATURES:
         if head.startswith(signature):
             return extension
-    raise SelectionError("アップロードできるのは PDF・PNG・JPEG のファイルだけです。")
+    raise SelectionError(gettext("アップロードできるのは PDF・PNG・JPEG のファイルだけです。"))
 
 
 @transaction.atomic
@@ -160,7 +169,7 @@ def answer_file_save(
 ) -> Answer:
     question = Question.objects.filter(sheet=sheet, pk=question_id, kind=QuestionKind.FILE).first()
     if question is None:
-        raise SelectionError("ファイルを添付する設問が見つかりません。")
+        raise SelectionError(gettext("ファイルを添付する設問が見つかりません。"))
     submission = _writable(sheet=sheet, candidate=candidate, now=now or timezone.now())
     extension = _file_kind(upload)
     answer, _created = Answer.objects.get_or_create(submission=submission, question=question)
@@ -186,8 +195,11 @@ def sheet_submit(
     for question in sheet.questions.filter(required=True):
         answer = given.get(question.pk)
         if answer is None or not (answer.file if question.kind == QuestionKind.FILE else answer.text):
-            raise SelectionError(f"「{question.label[:30]}」に回答してください。")
+            raise SelectionError(
+                gettext("「%(label)s」に回答してください。") % {"label": question.label[:30]}
+            )
     Submission.objects.filter(pk=submission.pk, submitted_at__isnull=True).update(submitted_at=now)
     submission.submitted_at = now
+    # i18n: data — the student's history records what happened
     CandidateEvent.objects.create(candidate=candidate, kind="entry_sheet", message=f"{sheet.title}を提出")
     return submission

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from notifications.models import Trigger
 from notifications.services import sequence_trigger
 from notifications.services.outbox import outbox_enqueue_many
+from notifications.services.templating import PLACEHOLDERS
 from selection.models import Round
 from selection.selectors import round_previous
 from tenants.selectors import current_schema
@@ -30,11 +32,11 @@ logger = logging.getLogger(__name__)
 # so a bulk move of thousands answers in a second (each student's start is a few statements).
 STEP_MAILS_INLINE = 50
 
-INVITATION_SUBJECT = "【{{ 会社名 }}】{name}のご案内"
-INVITATION_BODY = (
-    "{{{{ 姓 }}}} {{{{ 名 }}}} 様\n\n"
-    "選考の結果、次の「{name}」にお進みいただくことになりました。\n"
-    "マイページから面接の日時をお選びください。\n\n{{{{ マイページURL }}}}\n\n{{{{ 会社名 }}}} 採用担当\n"
+INVITATION_SUBJECT = gettext_lazy("【%(company)s】%(name)sのご案内")
+INVITATION_BODY = gettext_lazy(
+    "%(family_name)s %(given_name)s 様\n\n"
+    "選考の結果、次の「%(name)s」にお進みいただくことになりました。\n"
+    "マイページから面接の日時をお選びください。\n\n%(mypage_url)s\n\n%(company)s 採用担当\n"
 )
 
 
@@ -98,8 +100,10 @@ def round_enter(
 
 def _invitations_queue(*, round: Round, recipients: list[tuple[int, str]]) -> None:
     """The invitations to book the round's interview, through the company's outbox (sent after commit)."""
+    # i18n: data — braces in a name never open a mail variable
     name = round.name.replace("{", "｛").replace("}", "｝")
-    subject, body = INVITATION_SUBJECT.replace("{name}", name), INVITATION_BODY.format(name=name)
+    values = {**PLACEHOLDERS, "name": name}
+    subject, body = INVITATION_SUBJECT % values, INVITATION_BODY % values
     outbox_enqueue_many(
         messages=[
             {

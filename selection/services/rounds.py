@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from booking.models import InterviewType
 from candidates.models import Candidate, CandidateEvent, SelectionStep
@@ -44,12 +45,12 @@ def round_create(
     """Add a round at the end of the season's flow; without a step, a new selection step named like it."""
     label = nfkc(name)[:60]
     if not label:
-        raise SelectionError("選考の名称を入力してください。")
+        raise SelectionError(gettext("選考の名称を入力してください。"))
     if interview_type is not None and interview_type.season_id != season.pk:
-        raise SelectionError("この年度の面接を選んでください。")
+        raise SelectionError(gettext("この年度の面接を選んでください。"))
     if step_key:
         if not SelectionStep.objects.filter(key=step_key).exists():
-            raise SelectionError("選考ステップが正しくありません。")
+            raise SelectionError(gettext("選考ステップが正しくありません。"))
     else:
         step_key = _step_for(label=label)
     last = Round.objects.filter(season=season).aggregate(last=Max("position"))["last"]
@@ -65,7 +66,7 @@ def round_create(
                 pass_step_mail=pass_step_mail,
             )
     except IntegrityError:
-        raise SelectionError("この選考ステップの選考はすでにあります。") from None
+        raise SelectionError(gettext("この選考ステップの選考はすでにあります。")) from None
     created.evaluators.set(evaluators or [])
     return created
 
@@ -88,7 +89,7 @@ def round_move(*, round: Round, direction: str) -> None:
     )
     index = next((i for i, row in enumerate(rounds) if row.pk == round.pk), None)
     if index is None:
-        raise SelectionError("選考が見つかりません。")
+        raise SelectionError(gettext("選考が見つかりません。"))
     target = index - 1 if direction == "up" else index + 1
     if 0 <= target < len(rounds):
         rounds[index], rounds[target] = rounds[target], rounds[index]
@@ -100,7 +101,7 @@ def round_move(*, round: Round, direction: str) -> None:
 @transaction.atomic
 def round_delete(*, round: Round) -> None:
     if Evaluation.objects.filter(round=round).exists():
-        raise SelectionError(f"「{round.name}」には評価があるため削除できません。")
+        raise SelectionError(gettext("「%(name)s」には評価があるため削除できません。") % {"name": round.name})
     round.delete()
 
 
@@ -109,16 +110,19 @@ def criterion_add(*, round: Round, label: str, kind: str, choices_text: str = ""
     """Add a line to the round's form: a 1–5 scale, or a choice among answers (separated by commas or lines)."""
     text = nfkc(label)[:60]
     if not text:
-        raise SelectionError("評価項目を入力してください。")
+        raise SelectionError(gettext("評価項目を入力してください。"))
     if kind not in CriterionKind.values:
-        raise SelectionError("形式を選んでください。")
+        raise SelectionError(gettext("形式を選んでください。"))
     choices: list[str] = []
     if kind == CriterionKind.CHOICE:
+        # i18n: data — the Japanese comma recruiters type is accepted as a separator
         choices = list(
             dict.fromkeys(part for part in (nfkc(p)[:40] for p in re.split(r"[,、\n]", choices_text)) if part)
         )
         if not 2 <= len(choices) <= CHOICES_LIMIT:
-            raise SelectionError(f"選択肢は2〜{CHOICES_LIMIT}個、カンマ区切りで入力してください。")
+            raise SelectionError(
+                gettext("選択肢は2〜%(limit)s個、カンマ区切りで入力してください。") % {"limit": CHOICES_LIMIT}
+            )
     last = Criterion.objects.filter(round=round).aggregate(last=Max("position"))["last"]
     return Criterion.objects.create(
         round=round, label=text, kind=kind, choices=choices, position=0 if last is None else last + 1
@@ -136,14 +140,18 @@ def _scores_clean(*, round: Round, scores: dict[str, Any]) -> dict[str, Any]:
     for criterion in Criterion.objects.filter(round=round):
         raw = str(scores.get(str(criterion.pk), "") or "").strip()
         if not raw:
-            raise SelectionError(f"「{criterion.label}」を評価してください。")
+            raise SelectionError(gettext("「%(label)s」を評価してください。") % {"label": criterion.label})
         if criterion.kind == CriterionKind.SCALE:
             if raw not in {"1", "2", "3", "4", "5"}:
-                raise SelectionError(f"「{criterion.label}」は1〜5で評価してください。")
+                raise SelectionError(
+                    gettext("「%(label)s」は1〜5で評価してください。") % {"label": criterion.label}
+                )
             cleaned[str(criterion.pk)] = int(raw)
         else:
             if raw not in criterion.choices:
-                raise SelectionError(f"「{criterion.label}」は選択肢から選んでください。")
+                raise SelectionError(
+                    gettext("「%(label)s」は選択肢から選んでください。") % {"label": criterion.label}
+                )
             cleaned[str(criterion.pk)] = raw
     return cleaned
 
@@ -160,12 +168,14 @@ def evaluation_save(
 ) -> Evaluation:
     """Record (or correct) this evaluator's form for the student; a pass moves them to the next round."""
     if not evaluation_allowed(user=user, round=round, candidate=candidate):
-        raise EvaluationNotAllowed("この学生のこの選考を評価する権限がありません。")
+        raise EvaluationNotAllowed(gettext("この学生のこの選考を評価する権限がありません。"))
     if decision not in Decision.values:
-        raise SelectionError("合格・保留・不合格のいずれかを選んでください。")
+        raise SelectionError(gettext("合格・保留・不合格のいずれかを選んでください。"))
     text = (comment or "").strip()
     if len(text) > COMMENT_LIMIT:
-        raise SelectionError(f"コメントは{COMMENT_LIMIT}文字以内で入力してください。")
+        raise SelectionError(
+            gettext("コメントは%(limit)s文字以内で入力してください。") % {"limit": COMMENT_LIMIT}
+        )
     values = _scores_clean(round=round, scores=scores)
     now = timezone.now()
     evaluation, _created = Evaluation.objects.update_or_create(
@@ -180,6 +190,7 @@ def evaluation_save(
             "decided_at": now,
         },
     )
+    # i18n: data — the student's history records what happened
     CandidateEvent.objects.create(
         candidate=candidate,
         kind="evaluation",
@@ -195,6 +206,7 @@ def _pass_apply(*, round: Round, candidate: Candidate, user: User) -> None:
     following = round_next(current=round)
     if following is None:
         return
+    # i18n: data — the student's history records what happened
     moved = round_enter(
         candidate_ids=[candidate.pk],
         into=following,

@@ -7,6 +7,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
@@ -20,10 +21,10 @@ from selection.errors import SelectionError
 from selection.services.bulk import bulk_invite, bulk_mail, bulk_move, bulk_tag
 
 ACTIONS = {
-    "move": "選考に移す",
-    "tag": "タグを付ける",
-    "mail": "メールを送る（セグメント配信）",
-    "invite": "予約を案内する",
+    "move": gettext_lazy("選考に移す"),
+    "tag": gettext_lazy("タグを付ける"),
+    "mail": gettext_lazy("メールを送る（セグメント配信）"),
+    "invite": gettext_lazy("予約を案内する"),
 }
 # The list's own parameters; everything else in the query belongs to the action.
 ACTION_FIELDS = ("action", "round", "tag_name", "mail_name", "subject", "body", "target", "expected")
@@ -44,7 +45,13 @@ def bulk_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if str(len(ids)) != data.get("expected", ""):
             messages.error(
-                request, f"対象の学生が変わりました（現在 {len(ids):,}名）。もう一度確認してください。"
+                request,
+                ngettext(
+                    "対象の学生が変わりました（現在 %(count)s名）。もう一度確認してください。",
+                    "対象の学生が変わりました（現在 %(count)s名）。もう一度確認してください。",
+                    len(ids),
+                )
+                % {"count": f"{len(ids):,}"},
             )
             status = 409
         else:
@@ -86,22 +93,38 @@ def _run(request: HttpRequest, *, action: str, ids: list[int], list_filters: dic
     if action == "move":
         chosen = selectors.round_get(round_id=request.POST.get("round", ""))
         if chosen is None:
-            raise SelectionError("移す先の選考を選んでください。")
+            raise SelectionError(gettext("移す先の選考を選んでください。"))
         moved = bulk_move(round=chosen, season=request.season, **common)
-        return f"{moved:,}名を「{chosen.name}」に移しました（対象 {len(ids):,}名）。"
+        return ngettext(
+            "%(count)s名を「%(round)s」に移しました（対象 %(total)s名）。",
+            "%(count)s名を「%(round)s」に移しました（対象 %(total)s名）。",
+            moved,
+        ) % {"count": f"{moved:,}", "round": chosen.name, "total": f"{len(ids):,}"}
     if action == "tag":
         added = bulk_tag(name=request.POST.get("tag_name", ""), **common)
-        return f"{added:,}名にタグを付けました（対象 {len(ids):,}名）。"
+        return ngettext(
+            "%(count)s名にタグを付けました（対象 %(total)s名）。",
+            "%(count)s名にタグを付けました（対象 %(total)s名）。",
+            added,
+        ) % {"count": f"{added:,}", "total": f"{len(ids):,}"}
     if action == "mail":
         queued = bulk_mail(
             season=request.season,
-            name=request.POST.get("mail_name", "") or "一括メール",
+            name=request.POST.get("mail_name", "") or gettext("一括メール"),
             subject=request.POST.get("subject", ""),
             body=request.POST.get("body", ""),
             **common,
         )
-        return f"{queued:,}名へのメールを配信に入れました（配信停止・アドレスなしを除く）。"
+        return ngettext(
+            "%(count)s名へのメールを配信に入れました（配信停止・アドレスなしを除く）。",
+            "%(count)s名へのメールを配信に入れました（配信停止・アドレスなしを除く）。",
+            queued,
+        ) % {"count": f"{queued:,}"}
     if action == "invite":
         queued = bulk_invite(season=request.season, target=request.POST.get("target", ""), **common)
-        return f"{queued:,}名に予約の案内を送ります（配信停止・アドレスなしを除く）。"
-    raise SelectionError("操作を選んでください。")
+        return ngettext(
+            "%(count)s名に予約の案内を送ります（配信停止・アドレスなしを除く）。",
+            "%(count)s名に予約の案内を送ります（配信停止・アドレスなしを除く）。",
+            queued,
+        ) % {"count": f"{queued:,}"}
+    raise SelectionError(gettext("操作を選んでください。"))

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -63,7 +64,7 @@ def sheet_view(request: HttpRequest) -> HttpResponse:
                 question_delete(sheet=sheet, question_id=int(request.POST.get("question", "0") or 0))
                 return redirect("selection:entry_sheet")
         except (SelectionError, ValueError) as error:
-            messages.error(request, getattr(error, "message", "入力を確認してください。"))
+            messages.error(request, getattr(error, "message", gettext("入力を確認してください。")))
         status = 400
     return render(
         request,
@@ -92,7 +93,7 @@ def _submitted_for_export(request: HttpRequest, *, target: str) -> tuple[EntrySh
 def sheet_export_view(request: HttpRequest) -> HttpResponse:
     """Every submitted sheet as CSV for the hiring meeting (Excel: Shift_JIS, or UTF-8 with BOM); audited."""
     encoding = "utf-8-sig" if request.GET.get("encoding") == "utf8" else "cp932"
-    sheet, _ids = _submitted_for_export(request, target=f"エントリーシート CSV ({encoding})")
+    sheet, _ids = _submitted_for_export(request, target=f"エントリーシート CSV ({encoding})")  # i18n: data
     response = StreamingHttpResponse(
         csv_encoded(
             records=selectors.entry_sheet_records(sheet=sheet),
@@ -110,7 +111,7 @@ def sheet_export_view(request: HttpRequest) -> HttpResponse:
 @role_required(*EDITORS)
 def sheet_print_view(request: HttpRequest) -> HttpResponse:
     """Every submitted sheet on one page, one student per printed page (the browser saves it as PDF); audited."""
-    sheet, _ids = _submitted_for_export(request, target="エントリーシート 印刷・PDF")
+    sheet, _ids = _submitted_for_export(request, target="エントリーシート 印刷・PDF")  # i18n: data
     rows = [
         (submission, selectors.sheet_answers(sheet=sheet, submission=submission))
         for submission in selectors.submitted_list(sheet=sheet)
@@ -123,6 +124,7 @@ def staff_file_view(request: HttpRequest, answer_id: int) -> HttpResponse:
     answer = selectors.answer_file_for_staff(user=cast(User, request.user), answer_id=answer_id)
     if answer is None:
         raise Http404
+    # i18n: data — the audit log's record
     audit_request(
         request=request,
         action="detail",
@@ -166,10 +168,10 @@ def mypage_sheet_view(request: HttpRequest) -> HttpResponse:
         try:
             if request.POST.get("submit"):
                 sheet_submit(sheet=sheet, candidate=candidate, answers=_answers_from(request))
-                messages.success(request, "エントリーシートを提出しました。")
+                messages.success(request, gettext("エントリーシートを提出しました。"))
             else:
                 draft_save(sheet=sheet, candidate=candidate, answers=_answers_from(request))
-                messages.success(request, "下書きを保存しました。")
+                messages.success(request, gettext("下書きを保存しました。"))
         except SelectionError as error:
             messages.error(request, error.message)
             status = 400
@@ -213,7 +215,7 @@ def mypage_upload_view(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     try:
         if upload is None:
-            raise SelectionError("ファイルを選んでください。")
+            raise SelectionError(gettext("ファイルを選んでください。"))
         answer_file_save(
             sheet=sheet,
             candidate=request.candidate,
@@ -221,12 +223,12 @@ def mypage_upload_view(request: HttpRequest) -> HttpResponse:
             upload=upload,
         )
     except (SelectionError, ValueError) as error:
-        message = getattr(error, "message", "ファイルを添付できませんでした。")
+        message = getattr(error, "message", gettext("ファイルを添付できませんでした。"))
         if wants_json(request):
             return JsonResponse({"ok": False, "message": message}, status=400)
         messages.error(request, message)
         return redirect("selection:mypage_sheet")
-    messages.success(request, "ファイルを添付しました。")
+    messages.success(request, gettext("ファイルを添付しました。"))
     return redirect("selection:mypage_sheet")
 
 

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -45,7 +46,7 @@ def offer_list_view(request: HttpRequest) -> HttpResponse:
             except SelectionError as error:
                 messages.error(request, error.message)
             else:
-                messages.success(request, "内定通知書のひな形を保存しました。")
+                messages.success(request, gettext("内定通知書のひな形を保存しました。"))
                 return redirect("selection:offers")
         status = 400
     shown = request.GET.get("status", "")
@@ -70,14 +71,17 @@ def offer_issue_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
     candidate = get_object_or_404(Candidate, pk=candidate_id, merged_into=None)
     form = OfferForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "承諾期限と入社予定日を正しく入力してください。")
+        messages.error(request, gettext("承諾期限と入社予定日を正しく入力してください。"))
         return redirect("candidates:detail", candidate_id=candidate.pk)
     try:
         offer_issue(candidate=candidate, user=cast(User, request.user), **form.cleaned_data)
     except SelectionError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{candidate} さんに内定を出しました（内定通知メールを送ります）。")
+        messages.success(
+            request,
+            gettext("%(name)s さんに内定を出しました（内定通知メールを送ります）。") % {"name": candidate},
+        )
     return redirect("candidates:detail", candidate_id=candidate.pk)
 
 
@@ -90,14 +94,14 @@ def offer_deadline_view(request: HttpRequest, offer_id: int) -> HttpResponse:
     )
     try:
         if not form.is_valid():
-            raise SelectionError("承諾期限を正しく入力してください。")
+            raise SelectionError(gettext("承諾期限を正しく入力してください。"))
         offer_deadline_extend(
             offer=offer, deadline=form.cleaned_data["deadline"], user=cast(User, request.user)
         )
     except SelectionError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "承諾期限を変更しました。")
+        messages.success(request, gettext("承諾期限を変更しました。"))
     return redirect("candidates:detail", candidate_id=offer.candidate_id)
 
 
@@ -116,7 +120,8 @@ def mypage_offer_view(request: HttpRequest) -> HttpResponse:
             if request.POST.get("answer") == "accept":
                 offer_accept(candidate=candidate, offer_id=offer.pk)
                 messages.success(
-                    request, "内定を承諾しました。入社までのご案内はマイページとメールでお送りします。"
+                    request,
+                    gettext("内定を承諾しました。入社までのご案内はマイページとメールでお送りします。"),
                 )
             elif request.POST.get("answer") == "decline":
                 offer_decline(
@@ -125,9 +130,9 @@ def mypage_offer_view(request: HttpRequest) -> HttpResponse:
                     reason=request.POST.get("reason", ""),
                     note=request.POST.get("note", ""),
                 )
-                messages.success(request, "内定の辞退を承りました。ご連絡ありがとうございました。")
+                messages.success(request, gettext("内定の辞退を承りました。ご連絡ありがとうございました。"))
             else:
-                raise SelectionError("承諾か辞退を選んでください。")
+                raise SelectionError(gettext("承諾か辞退を選んでください。"))
         except SelectionError as error:
             messages.error(request, error.message)
             status = 400

@@ -7,6 +7,7 @@ from typing import cast
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Role, User
@@ -49,14 +50,18 @@ def round_list_view(request: HttpRequest) -> HttpResponse:
                 return redirect("selection:rounds")
             if request.POST.get("delete"):
                 services.round_delete(round=_season_round(request, int(request.POST["delete"] or 0)))
-                messages.success(request, "選考を削除しました。")
+                messages.success(request, gettext("選考を削除しました。"))
                 return redirect("selection:rounds")
             if form.is_valid():
                 created = services.round_create(season=request.season, **form.cleaned_data)
-                messages.success(request, f"「{created.name}」を追加しました。評価項目を設定してください。")
+                messages.success(
+                    request,
+                    gettext("「%(name)s」を追加しました。評価項目を設定してください。")
+                    % {"name": created.name},
+                )
                 return redirect("selection:round", round_id=created.pk)
         except (SelectionError, ValueError) as error:
-            messages.error(request, getattr(error, "message", "入力を確認してください。"))
+            messages.error(request, getattr(error, "message", gettext("入力を確認してください。")))
         status = 400
     return render(
         request,
@@ -83,7 +88,7 @@ def round_detail_view(request: HttpRequest, round_id: int) -> HttpResponse:
                 services.criterion_add(round=current, **form.cleaned_data)
                 return redirect("selection:round", round_id=current.pk)
         except (SelectionError, ValueError) as error:
-            messages.error(request, getattr(error, "message", "入力を確認してください。"))
+            messages.error(request, getattr(error, "message", gettext("入力を確認してください。")))
         status = 400
     return render(
         request,
@@ -111,7 +116,7 @@ def evaluation_view(request: HttpRequest, round_id: int, candidate_id: int) -> H
     status = 200
     if request.method == "POST":
         if not allowed:
-            return forbidden(request, "この学生のこの選考を評価する権限がありません。")
+            return forbidden(request, gettext("この学生のこの選考を評価する権限がありません。"))
         scores = {
             key[len("score_") :]: value for key, value in request.POST.items() if key.startswith("score_")
         }
@@ -130,10 +135,15 @@ def evaluation_view(request: HttpRequest, round_id: int, candidate_id: int) -> H
             messages.error(request, error.message)
             status = 400
         else:
-            messages.success(request, f"{candidate} さんの{current.name}の評価を保存しました。")
+            messages.success(
+                request,
+                gettext("%(name)s さんの%(round)sの評価を保存しました。")
+                % {"name": candidate, "round": current.name},
+            )
             if request.user.role == Role.INTERVIEWER:
                 return redirect("selection:today")
             return redirect("candidates:detail", candidate_id=candidate.pk)
+    # i18n: data — the audit log's record
     audit_request(
         request=request,
         action="detail",

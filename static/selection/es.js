@@ -1,4 +1,5 @@
 // エントリーシート: the draft is saved while the student types (a second after they stop), without a reload.
+// Its words come from the form's data-saving / data-saved / data-failed attributes, in the page's language.
 (function () {
   "use strict";
   var form = document.getElementById("entry-sheet");
@@ -12,13 +13,13 @@
       if ((field.type === "radio" || field.type === "checkbox") && !field.checked) return;
       data.append(field.name, field.value);
     });
-    status.textContent = "保存中…";
+    status.textContent = form.dataset.saving;
     fetch(form.dataset.draftUrl, {
       method: "POST", body: data, credentials: "same-origin",
       headers: { "X-CSRFToken": token, "Accept": "application/json" }
     }).then(function (response) { return response.json(); }).then(function (answer) {
-      status.textContent = answer.ok ? "下書きを保存しました（" + answer.saved_at + "）" : answer.message;
-    }).catch(function () { status.textContent = "下書きを保存できませんでした。通信状態を確認してください。"; });
+      status.textContent = answer.ok ? form.dataset.saved.replace("{time}", answer.saved_at) : answer.message;
+    }).catch(function () { status.textContent = form.dataset.failed; });
   }
   form.addEventListener("input", function () {
     if (timer) clearTimeout(timer);
