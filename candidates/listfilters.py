@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
 class ListFilter:
     key: str
-    label: str
+    label: StrOrPromise
     # (value, label) pairs for the season being listed.
     choices: Callable[[int], list[tuple[str, str]]]
     # The condition on candidates for a chosen value; None when the value is not one of the choices.
