@@ -16,7 +16,9 @@ import json
 import os
 import platform
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -37,7 +39,7 @@ import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from bench.rush_refs import LOAD_PROCESSES, capacity  # noqa: E402
+from bench.rush_refs import LOAD, LOAD_PROCESSES, capacity  # noqa: E402
 from bench.rush_setup import students_ensure, tenant_ensure  # noqa: E402
 from deploy.stack import stack_start  # noqa: E402
 from incidents.models import Incident, Source  # noqa: E402
@@ -84,6 +86,28 @@ def watch(watchdog: Watchdog, stop: threading.Event, opened: list, failed: Count
         stop.wait(max(0.0, watchdog.config.interval - (time.monotonic() - started)))
 
 
+def django_path_load(*, port: int, host: str, seconds: float) -> tuple[subprocess.Popen, Path]:
+    """Alongside the bookings (which the rush path's own processes answer), the company's pages on Django's
+    path for the whole run: students opening a sign-in link (a token read in PostgreSQL) and the notices the
+    rush page fetches, 32 clients back to back. These are what the per-company probe counts."""
+    tmp = Path(tempfile.mkdtemp(prefix="watchdog-load-"))
+    headers = {"Host": host}
+    spec = {
+        "role": "closed",
+        "base": f"http://127.0.0.1:{port}",
+        "requests": [
+            {"method": "GET", "path": "/my/login/not-a-real-token/", "headers": headers},
+            {"method": "GET", "path": "/my/status.json", "headers": headers},
+        ],
+        "concurrency": 32,
+        "seconds": seconds,
+        "start": time.time() + 1,
+        "out": str(tmp / "out.json"),
+    }
+    (tmp / "spec.json").write_text(json.dumps(spec))
+    return subprocess.Popen([sys.executable, LOAD, str(tmp / "spec.json")], cwd=ROOT), tmp / "out.json"
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the stack stops on the way out
     tenant = tenant_ensure()
@@ -104,6 +128,7 @@ def main() -> None:
     try:
         thread.start()
         log(f"watchdog probing {', '.join(p.name for p in probes)}; load for {SECONDS:.0f} s on {host}")
+        pages, pages_out = django_path_load(port=stack.port, host=host, seconds=SECONDS)
         started = time.monotonic()
         while time.monotonic() - started < SECONDS:
             figures = capacity(tenant=tenant, stack=stack, host=host, students=students)
@@ -113,6 +138,8 @@ def main() -> None:
                 f"{figures['p99_s']:.3f} s; probes {len(latencies)}, failed {dict(failed)}, opened {len(opened)}"
             )
         duration = time.monotonic() - started
+        pages.wait(60)
+        page_answers = Counter(r[2] for r in json.loads(pages_out.read_text())["responses"])
     finally:
         stop.set()
         thread.join(30)
@@ -131,13 +158,14 @@ def main() -> None:
             key: getattr(watchdog.config, key)
             for key in ("interval", "window_seconds", "fail_after", "fail_ratio", "recover_after")
         },
+        "django_path_answers": {str(status): count for status, count in page_answers.items()},
         "load_rounds": len(rounds),
         "load_decisions_per_s": round(sum(r["decisions_per_s"] for r in rounds) / max(len(rounds), 1), 1),
         "load_p99_s_max": round(max((r["p99_s"] for r in rounds), default=0.0), 3),
         "machine": f"{os.cpu_count()} vCPU, {round(psutil.virtual_memory().total / 2**30)} GiB, {platform.platform()}",
         "load_average_1m": round(os.getloadavg()[0], 2),
         "set_up": f"nginx + 2 uvicorn (/my/rush/) + gunicorn 2 sync workers + 1 daphne; {LOAD_PROCESSES} load "
-        "processes (256 clients) and the watchdog on the same cores",
+        "processes (256 clients booking) + 1 (32 clients on Django's path) and the watchdog on the same cores",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     log(json.dumps({k: v for k, v in result.items() if k != "opened"}, ensure_ascii=False))

@@ -17,7 +17,7 @@ from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.context_processors import MYPAGE_PREFIX, is_workspace_request
-from incidents.selectors import Audience, banners_for
+from incidents.selectors import Audience, Banner, banners_for
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -31,19 +31,26 @@ def incident_banners(request: HttpRequest) -> dict[str, Any]:
     if tenant is None or tenant.schema_name == get_public_schema_name():
         return {}
     if request.path.startswith(MYPAGE_PREFIX):
-        # Read on every My Page view (also while many students book at once): cached briefly; the cache key
-        # carries the tenant's schema. A new incident reaches an open page by push meanwhile.
-        banners = cache.get(STUDENT_CACHE_KEY)
-        if banners is None:
-            banners = banners_for(tenant=tenant, audience=Audience.STUDENTS)
-            cache.set(STUDENT_CACHE_KEY, banners, STUDENT_CACHE_SECONDS)
-        return {"incident_banners": banners, "events_socket": "/ws/my/events/"}
+        return {"incident_banners": student_banners(tenant=tenant), "events_socket": "/ws/my/events/"}
     if not is_workspace_request(request):
         return {}
     return {
         "incident_banners": banners_for(tenant=tenant, audience=Audience.RECRUITERS),
         "events_socket": "/ws/events/",
     }
+
+
+def student_banners(*, tenant: Tenant) -> list[Banner]:
+    """The students' banners of the current company (call on its host or in its schema context).
+
+    Read on every My Page view and by the rush page (also while many students book at once): cached briefly;
+    the cache key carries the tenant's schema. A new incident reaches an open page by push meanwhile.
+    """
+    banners = cache.get(STUDENT_CACHE_KEY)
+    if banners is None:
+        banners = banners_for(tenant=tenant, audience=Audience.STUDENTS)
+        cache.set(STUDENT_CACHE_KEY, banners, STUDENT_CACHE_SECONDS)
+    return banners
 
 
 def student_banners_forget(*, tenants: Iterable[Tenant]) -> None:

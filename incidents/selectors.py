@@ -8,12 +8,10 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import dateformat, timezone
 from django_tenants.utils import get_public_schema_name
 
-from accounts.services import site_url
 from incidents.models import (
     Acknowledgement,
     Component,
@@ -185,6 +183,8 @@ class Audience(StrEnum):
 
 
 BANNER_TIME_FORMAT = "n月j日 H:i"
+# The company's status page for students (on its own host, no sign-in): every student notice links to it.
+STUDENT_STATUS_PATH = "/my/status/"
 STUDENT_INCIDENT_TEXT = (
     "現在、説明会の予約・マイページの一部機能がご利用しにくい状態になっています。"
     "復旧まで今しばらくお待ちください。ご迷惑をおかけし申し訳ございません。"
@@ -248,10 +248,6 @@ def _affects_booking(components: Iterable[Component]) -> bool:
     return any(component.affects_booking for component in components)
 
 
-def _public_url(path: str) -> str:
-    return site_url(host=settings.STATUS_DOMAIN, path=path)
-
-
 def incident_banner(
     *, incident: Incident, update: IncidentUpdate | None, audience: Audience
 ) -> Banner | None:
@@ -264,13 +260,12 @@ def incident_banner(
     if audience == Audience.STUDENTS:
         if incident.impact == Impact.NONE or not _affects_booking(incident.components.all()):
             return None
-        public = incident.visibility == Visibility.PUBLIC
         return Banner(
             key=f"incident-{incident.pk}",
             version=version,
             text=STUDENT_RESOLVED_TEXT if incident.state == State.RESOLVED else STUDENT_INCIDENT_TEXT,
             state=incident.state,
-            url=_public_url(f"/incidents/{incident.pk}/") if public else "",
+            url=STUDENT_STATUS_PATH,
             started_at=started,
             updated_at=updated,
         )
@@ -299,10 +294,9 @@ def maintenance_banner(*, maintenance: Maintenance, audience: Audience) -> Banne
             maintenance.components.all()
         ):
             return None
-        public = maintenance.visibility == Visibility.PUBLIC
         done = maintenance.state == MaintenanceState.COMPLETED
         text = STUDENT_MAINTENANCE_DONE_TEXT if done else STUDENT_MAINTENANCE_TEXT
-        url = _public_url("/") if public else ""
+        url = STUDENT_STATUS_PATH
         link_text = "詳細"
     else:
         when = (

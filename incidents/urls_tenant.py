@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from incidents.views import data, hooks, status
+from incidents.views import data, hooks, status, students
 
 urlpatterns = [
+    path("my/status/", students.student_status, name="incidents_student_status"),
+    path("my/status.json", students.student_status_json, name="incidents_student_status_json"),
     path("status/", status.tenant_status, name="incidents_tenant_status"),
     path("status/feed.atom", status.tenant_feed, name="incidents_tenant_feed"),
     path("status/feed/revoke/", status.tenant_feed_keys_revoke, name="incidents_tenant_feed_revoke"),

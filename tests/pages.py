@@ -62,6 +62,7 @@ NOT_PAGES = {
     "booking:mypage_interview_ics": "calendar file",
     "mail_unsubscribe": "e-mail link for a student (not signed in)",
     "incidents_tenant_feed": "Atom feed",
+    "incidents_student_status_json": "JSON (the rush page's notices)",
     "incidents_tenant_feed_revoke": "action (POST)",
     "incidents_tenant_ack": "action",
     "incidents_ack_by_token": "e-mail link (acknowledges without signing in)",

@@ -95,8 +95,8 @@ def test_every_mypage_page_shows_the_notice_while_booking_is_affected(tenants):
             continue
         assert f'data-banner="incident-{incident.pk}"' in page, (route.name, path)
         assert "説明会の予約・マイページの一部機能" in page, (route.name, path)
-        # Students get the plain notice, its times and the public status page: never the internal title.
-        assert TITLE not in page and f"/incidents/{incident.pk}/" in page, (route.name, path)
+        # Students get the plain notice, its times and the company's status page: never the internal title.
+        assert TITLE not in page and 'href="/my/status/"' in page, (route.name, path)
         assert 'data-events="/ws/my/events/"' in page, (route.name, path)
 
 

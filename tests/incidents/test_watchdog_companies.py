@@ -10,7 +10,9 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
+from django_redis import get_redis_connection
 
 from booking.models import MyPageToken
 from incidents.models import Incident, Scope, Source, Visibility
@@ -69,6 +71,16 @@ def table_locked(schema: str) -> Iterator[None]:
         conn.execute(f'LOCK TABLE "{schema}"."{MyPageToken._meta.db_table}" IN ACCESS EXCLUSIVE MODE')
         yield
         conn.rollback()
+
+
+@pytest.fixture(autouse=True)
+def _traffic_forgotten() -> Iterator[None]:
+    """The counters this test leaves would be read by any watchdog sharing the Redis for three minutes."""
+    yield
+    client = get_redis_connection("default")
+    keys = list(client.scan_iter(match=f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:traffic:*"))
+    if keys:
+        client.delete(*keys)
 
 
 def _rounds(watchdog: Watchdog, seconds: float) -> list[tuple[str, str]]:
