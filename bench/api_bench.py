@@ -1,7 +1,10 @@
 """Benchmark of the company API: the candidates list at 100,000 students, bookings under 50 concurrent clients.
 
 `make bench-api` → bench/results/api-latest.json: `list_p99_s` (100 a page, walking the cursor and filtered),
-`create_per_s` (bookings through the API, 50 clients at once), `overbooked` (must be 0).
+`create_per_s` (bookings through the API, 50 clients at once), `overbooked` (must be 0), and the company's
+event webhooks under that booking load: a real Celery worker delivers `booking.created` to a local receiver
+that checks every signature with the shared verifier; `webhook_events` (delivered, signature valid, once
+each) and `webhook_lost` (emitted but never delivered within the drain time: must be 0).
 """
 
 from __future__ import annotations
@@ -157,11 +160,86 @@ async def bookings_measure(
     return {"statuses": statuses, "seconds": seconds}
 
 
+WEBHOOK_DRAIN_S = float(os.environ.get("BENCH_WEBHOOK_DRAIN_S", "120"))
+
+
+class WebhookReceiver:
+    """A local HTTP receiver that keeps the ids of the messages whose signature verifies (and counts the rest)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from saas import webhook_signature
+
+        self.secret = ""
+        self.verified: set[str] = set()
+        self.invalid = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if webhook_signature.verify(secret=receiver.secret, headers=headers, body=body):
+                    receiver.verified.add(headers["webhook-id"])
+                else:
+                    receiver.invalid += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hooks/bench"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def webhooks_subscribe(schema: str, receiver: WebhookReceiver) -> None:
+    from webhooks.models import Event, Subscription
+    from webhooks.services.subscriptions import subscription_create
+
+    settings.OUTGOING_HTTP_ALLOW = [f"127.0.0.1:{receiver.port}"]
+    with schema_context(schema):
+        Event.objects.all().delete()  # deliveries go with their events
+        Subscription.objects.all().delete()
+        receiver.secret = subscription_create(url=receiver.url, events=["booking.created"], user=None).secret
+
+
+def webhooks_drain(schema: str, receiver: WebhookReceiver, *, bookings: int) -> dict:
+    """Wait for the worker to deliver every event; what was emitted, delivered and lost (every booking made
+    during the load is one booking.created: an event never written counts as lost too)."""
+    from webhooks.models import Delivery, DeliveryStatus, Event
+
+    deadline = time.monotonic() + WEBHOOK_DRAIN_S
+    started = time.monotonic()
+    while True:
+        with schema_context(schema):
+            emitted = Event.objects.count()
+            delivered = set(
+                Delivery.objects.filter(status=DeliveryStatus.SUCCEEDED).values_list("message_id", flat=True)
+            )
+        received = delivered & receiver.verified
+        if len(received) >= max(emitted, bookings) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return {
+        "webhook_events": len(received),
+        "webhook_emitted": emitted,
+        "webhook_lost": max(emitted, bookings) - len(received),
+        "webhook_invalid_signatures": receiver.invalid,
+        "webhook_drain_s": round(time.monotonic() - started, 1),
+    }
+
+
 def main() -> None:
     from django.core.management import call_command
 
     from booking.models import Booking, SlotQuota
     from candidates.models import Candidate
+    from saas.processes import celery_worker_start
 
     call_command("bootstrap", verbosity=0)
     tenant = tenant_ensure()
@@ -175,15 +253,27 @@ def main() -> None:
         bookers = list(
             Candidate.objects.filter(rank__in="ABC").order_by("?").values_list("pk", flat=True)[:BOOKERS]
         )
-    env = child_env(database_url=settings.DATABASE_URL, redis_url=settings.REDIS_URL)
+    receiver = WebhookReceiver()
+    webhooks_subscribe(schema, receiver)
+    env = child_env(
+        database_url=settings.DATABASE_URL,
+        redis_url=settings.REDIS_URL,
+        extra={"OUTGOING_HTTP_ALLOW": f"127.0.0.1:{receiver.port}"},
+    )
+    worker = celery_worker_start(env=env, without=("mingle", "gossip"))
     port, server = daphne_start(env=env)
     base = f"http://127.0.0.1:{port}"
     headers = {"Host": f"{SLUG}.{settings.BASE_DOMAIN}:{port}", "Authorization": f"Bearer {secret}"}
     try:
         listing = list_measure(base, headers)
         booked = asyncio.run(bookings_measure(base, headers, slot_id, bookers))
+        with schema_context(schema):
+            made = Booking.objects.filter(slot_id=slot_id, status="active").count()
+        hooks = webhooks_drain(schema, receiver, bookings=made)
     finally:
         process_stop(server)
+        process_stop(worker)
+        receiver.server.shutdown()
     with schema_context(schema):
         active = Booking.objects.filter(slot_id=slot_id, status="active").count()
         quotas = list(SlotQuota.objects.filter(slot_id=slot_id).values_list("seats", "taken"))
@@ -199,13 +289,19 @@ def main() -> None:
         "create_per_s": round(len(bookers) / booked["seconds"], 1),
         "booked_per_s": round(active / booked["seconds"], 1),
         "overbooked": overbooked,
-        "server": "one daphne process (saas.asgi) on loopback",
+        **hooks,
+        "server": "one daphne process (saas.asgi) on loopback; one Celery worker (solo pool) delivering webhooks",
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=2))
-    if overbooked or booked["statuses"].get(500):
+    if (
+        overbooked
+        or booked["statuses"].get(500)
+        or hooks["webhook_lost"]
+        or hooks["webhook_invalid_signatures"]
+    ):
         sys.exit(1)
 
 
