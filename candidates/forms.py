@@ -64,8 +64,16 @@ class CandidateFilterForm(forms.Form):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="CSVファイル", error_messages={"required": "ファイルを選んでください。"})
-    board = forms.CharField(label="求人媒体", required=False, max_length=40)
+    file = forms.FileField(
+        label="CSVファイル",
+        error_messages={"required": "ファイルを選んでください。"},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    board = forms.CharField(label="求人媒体", required=False, max_length=40, widget=forms.Select)
+
+    def __init__(self, *args, boards: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["board"].widget.choices = boards
 
 
 class RankRuleForm(forms.Form):
@@ -80,7 +88,9 @@ class AliasForm(forms.Form):
 
 class RankCSVForm(forms.Form):
     file = forms.FileField(
-        label="ランク表CSV（大学名,ランク）", error_messages={"required": "ファイルを選んでください。"}
+        label="ランク表CSV（大学名,ランク）",
+        error_messages={"required": "ファイルを選んでください。"},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     replace = forms.BooleanField(label="今のランク表を置き換える", required=False)
 
@@ -88,7 +98,7 @@ class RankCSVForm(forms.Form):
 class RetentionPolicyForm(forms.Form):
     enabled = forms.BooleanField(label=_("毎晩実行する"), required=False)
     months_after_season = forms.IntegerField(
-        label=_("卒業年度の終わり（3月31日）から"), min_value=1, max_value=120
+        label=_("卒業年度の終わり（3月31日）から"), help_text=_("か月後"), min_value=1, max_value=120
     )
     action = forms.ChoiceField(label=_("処理"), choices=RetentionPolicy.Action.choices)
     keep_statuses = forms.MultipleChoiceField(

@@ -57,6 +57,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for the project's form renderer (saas/forms.py)
     "django_otp",
     "django_otp.plugins.otp_totp",
     "channels",
@@ -137,6 +138,8 @@ TEMPLATES = [
         },
     },
 ]
+
+FORM_RENDERER = "saas.forms.FormRenderer"
 
 ASGI_APPLICATION = "saas.asgi.application"
 WSGI_APPLICATION = "saas.wsgi.application"

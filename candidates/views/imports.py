@@ -47,13 +47,13 @@ def _boards() -> list[tuple[str, str]]:
 def import_upload_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and _declared_size(request) > MAX_UPLOAD_BYTES + 1024 * 1024:
         # Refused from the header alone, before Django reads the body into a temporary file.
-        context = {"form": UploadForm(), "boards": _boards(), "jobs": import_job_list()[:20]}
+        context = {"form": UploadForm(boards=_boards()), "jobs": import_job_list()[:20]}
         context["error"] = (
             f"ファイルが大きすぎます（上限 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB）。分割してアップロードしてください。"
         )
         return render(request, "candidates/import_upload.html", context, status=413)
-    form = UploadForm(request.POST or None, request.FILES or None)
-    context = {"form": form, "boards": _boards(), "jobs": import_job_list()[:20]}
+    form = UploadForm(request.POST or None, request.FILES or None, boards=_boards())
+    context = {"form": form, "jobs": import_job_list()[:20]}
     if request.method != "POST":
         return render(request, "candidates/import_upload.html", context)
     if not form.is_valid():
@@ -63,7 +63,7 @@ def import_upload_view(request: HttpRequest) -> HttpResponse:
             upload=form.cleaned_data["file"], board=form.cleaned_data.get("board") or None, user=request.user
         )
     except ImportFileError as error:
-        context["error"] = error.message
+        form.add_error("file", error.message)
         return render(
             request, "candidates/import_upload.html", context, status=ERROR_STATUS.get(error.code, 400)
         )
