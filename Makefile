@@ -61,9 +61,13 @@ test: services lint browser-deps pgbouncer nginx
 	SAAS_TESTING=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
-# The pictures in docs/screenshots/: the browser tests that take them, with the same seeding, writing into docs/.
+# The pictures in docs/screenshots/: the browser tests that take them, with the same seeding, writing into docs/;
+# then the main pages in Japanese and English at desktop and phone widths from the demo company (bench/screenshots.py).
 screenshots: services browser-deps
 	SAAS_TESTING=1 SAAS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/selection/test_season_walk.py tests/selection/test_browser.py
+	DEMO=1 $(BIN)/python manage.py collectstatic --noinput -v 0
+	DEMO=1 $(BIN)/python manage.py demo_seed >/dev/null
+	DEMO=1 $(BIN)/python bench/screenshots.py
 
 bench-provision: services
 	SAAS_TESTING=1 $(BIN)/python bench/provision.py
