@@ -35,6 +35,7 @@ BEAT_SCHEDULE = {
     "notifications-erased-notices-scrub": {"task": "notifications.erased_notices_scrub", "schedule": 600.0},
     # webhooks (each company's run is queued on commit; this finds what a lost message or lease left)
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 30.0},
+    "webhooks-prune": {"task": "webhooks.prune", "schedule": crontab(hour=4, minute=40)},
     # incidents
     "tenants-exports-prune": {"task": "tenants.exports_prune", "schedule": crontab(hour=4, minute=10)},
     "incidents-maintenance-tick": {"task": "incidents.tasks.maintenance_tick_task", "schedule": 30.0},

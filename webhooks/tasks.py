@@ -20,6 +20,14 @@ def webhooks_dispatch(schema_name: str) -> dict[str, int]:
     return {"dispatched": report.dispatched, "succeeded": report.succeeded, "retrying": report.retrying}
 
 
+@app.task(name="webhooks.prune", ignore_result=True)
+def webhooks_prune() -> int:
+    """Nightly: every company's finished events older than 30 days, with their delivery log."""
+    from webhooks.services.delivery import events_prune
+
+    return sum(for_each_tenant(lambda _schema: events_prune()).values())
+
+
 @app.task(name="webhooks.sweep", ignore_result=True)
 def webhooks_sweep() -> int:
     """Wake a run for every company with work waiting (a lost task message, a lease that ran out)."""

@@ -16,8 +16,10 @@ from webhooks.events import event_emit, events_emit
 from webhooks.models import Delivery, DeliveryStatus, Event, Subscription
 from webhooks.services.delivery import (
     BACKOFF_CAP_SECONDS,
+    KEEP,
     deliveries_run,
     delivery_redeliver,
+    events_prune,
     retry_delay_seconds,
 )
 from webhooks.services.subscriptions import subscription_create
@@ -166,3 +168,18 @@ def test_internal_destinations_are_refused_at_save_and_again_at_delivery(
     assert report.succeeded == 0 and report.retrying == 1
     assert delivery.last_error == "destination_refused" and delivery.last_status_code is None
     assert webhook_receiver.requests == []
+
+
+@pytest.mark.django_db
+def test_finished_events_are_forgotten_after_thirty_days_pending_ones_are_kept(tenants, webhook_receiver):
+    webhook_receiver.fail_first, webhook_receiver.fail_status = 1, 500
+    with schema_context(tenants["acme"].schema):
+        _subscribe(webhook_receiver.url, ["booking.created"])
+        events_emit(event_type="booking.created", items=[{"booking_id": 1}, {"booking_id": 2}])
+        deliveries_run()  # the first answer is a 500 (retrying), the second a 200
+        later = timezone.now() + KEEP + timedelta(seconds=1)
+        assert events_prune(now=timezone.now()) == 0
+        assert events_prune(now=later) == 2  # one event and its delivery
+        [kept] = Delivery.objects.all()
+        assert Event.objects.count() == 1 and Event.objects.get().pk == kept.event_id
+    assert kept.status == DeliveryStatus.PENDING and kept.attempts == 1

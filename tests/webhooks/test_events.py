@@ -21,6 +21,7 @@ from incidents.models import Scope, Visibility
 from incidents.services.lifecycle import incident_create
 from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
 from tests.booking.test_rush_persist import _winners
+from tests.notifications.conftest import make_candidate, smtp_server  # noqa: F401 - the real SMTP server fixture
 from webhooks.models import Delivery, Event, Subscription
 from webhooks.services.subscriptions import subscription_create
 
@@ -134,3 +135,26 @@ def test_an_incident_is_told_to_the_companies_it_affects_only(
     assert event["data"]["incident_id"] == incident.pk and event["data"]["tenant"] == "acme"
     # Delivered at once by the task queued on commit (eager here), to acme's subscription only.
     assert [r["path"] for r in webhook_receiver.requests] == ["/hook/acme"]
+
+
+@pytest.mark.django_db
+def test_a_permanent_bounce_is_told_without_the_address(tenants, smtp_server, webhook_receiver):  # noqa: F811
+    from notifications.services import outbox_deliver_due, outbox_enqueue
+
+    schema = tenants["acme"].schema
+    smtp_server.recorder.rules["bounce@example.jp"] = "550 5.1.1 No such user"
+    with schema_context(schema):
+        subscription_create(url=webhook_receiver.url, events=["mail.bounced"], user=None)
+        student = make_candidate(email="bounce@example.jp")
+        row = outbox_enqueue(
+            key="bounce",
+            to="bounce@example.jp",
+            subject="ご案内",
+            body="本文",
+            kind="transactional",
+            candidate_id=student.id,
+        )
+        outbox_deliver_due(schema_name=schema)
+        [event] = _events("mail.bounced")
+    assert event["data"] == {"mail_id": row.id, "candidate_id": student.id, "permanent": True}
+    assert "bounce@example.jp" not in json.dumps(event)

@@ -38,6 +38,7 @@ LEASE = timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 15
 BACKOFF_CAP_SECONDS = 3600
 USER_AGENT = "saiyo-webhooks/1"
+KEEP = timedelta(days=30)  # the outbox and its delivery log, once every delivery of an event is finished
 
 
 def retry_delay_seconds(attempt: int) -> int:
@@ -207,6 +208,16 @@ def delivery_redeliver(*, delivery_id: int, now: datetime | None = None) -> Deli
     delivery.next_attempt_at = now or timezone.now()
     delivery.save(update_fields=["status", "max_attempts", "next_attempt_at"])
     return delivery
+
+
+def events_prune(*, now: datetime | None = None) -> int:
+    """Forget events older than KEEP whose deliveries are all finished (their log rows go with them)."""
+    cutoff = (now or timezone.now()) - KEEP
+    old = Event.objects.filter(created_at__lt=cutoff, dispatched_at__isnull=False).exclude(
+        deliveries__status=DeliveryStatus.PENDING
+    )
+    deleted, _by_model = old.delete()
+    return deleted
 
 
 def has_due(*, now: datetime | None = None) -> bool:
