@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
 from api.errors import ApiProblem
@@ -25,7 +26,7 @@ class TokenAuth(HttpBearer):
             # Missing, malformed, unknown here (another company's token), expired or revoked: one answer.
             raise ApiProblem(
                 "unauthorized",
-                "有効な API トークンを Authorization: Bearer で送ってください。",
+                _("有効な API トークンを Authorization: Bearer で送ってください。"),
                 headers={"WWW-Authenticate": 'Bearer realm="api"'},
             )
         return token
@@ -39,13 +40,14 @@ class TokenAuth(HttpBearer):
         if wait is not None:
             raise ApiProblem(
                 "rate_limited",
-                f"このトークンの上限（1分あたり{found.rate_per_minute}回）を超えました。{wait}秒後に再度お試しください。",
+                _("このトークンの上限（1分あたり%(rate)s回）を超えました。%(wait)s秒後に再度お試しください。")
+                % {"rate": found.rate_per_minute, "wait": wait},
                 headers={"Retry-After": str(wait)},
             )
         if self.scope not in found.scopes:
             raise ApiProblem(
                 "insufficient_scope",
-                f"この操作には権限「{self.scope}」が必要です。",
+                _("この操作には権限「%(scope)s」が必要です。") % {"scope": self.scope},
                 extra={"required_scope": self.scope},
             )
         token_touch(token=found)

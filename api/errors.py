@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # code -> (status, title in Japanese, title in English); the one list the docs and the handlers read.
+# i18n: data — every answer carries both titles, whatever the client's language
 PROBLEMS: dict[str, tuple[int, str, str]] = {
     "unauthorized": (401, "認証が必要です", "Authentication required"),
     "insufficient_scope": (403, "このトークンには権限がありません", "The token lacks the scope"),

@@ -6,6 +6,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from api.errors import ApiProblem
 from candidates.boards import CANONICAL_FIELDS, BoardPreset
 from candidates.csvsource import CSVSource, CSVSourceError
@@ -64,7 +66,7 @@ def candidate_import_one(*, values: dict[str, str]) -> ImportedCandidate:
     with source:
         rows = source.preview(limit=1)
         if not rows:
-            raise ApiProblem("validation", "氏名も連絡先（メールアドレス・電話番号）もありません")
+            raise ApiProblem("validation", gettext("氏名も連絡先（メールアドレス・電話番号）もありません"))
         _member_id, dedupe_key, _row_hash = Normaliser.identity(rows[0])
         report = entries_import(source=source, parallel=False)
     if report.refused:
@@ -78,7 +80,7 @@ def candidate_import_one(*, values: dict[str, str]) -> ImportedCandidate:
         .first()
     )
     if candidate_id is None:
-        raise ApiProblem("validation", "この学生は削除（または匿名化）済みのため登録できません。")
+        raise ApiProblem("validation", gettext("この学生は削除（または匿名化）済みのため登録できません。"))
     outcome = "created" if report.created else "merged" if report.merged else "unchanged"
     return ImportedCandidate(
         candidate_id=candidate_id, outcome=outcome, possible_duplicate=report.possible_duplicates > 0

@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from api.errors import ApiProblem
@@ -30,9 +31,9 @@ def cursor_decode(*, cursor: str) -> int:
         kind, _, value = text.partition(":")
         last_id = int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiProblem("validation", "cursor が正しくありません。") from None
+        raise ApiProblem("validation", gettext("cursor が正しくありません。")) from None
     if kind != "id" or not 0 < last_id < 2**63:
-        raise ApiProblem("validation", "cursor が正しくありません。")
+        raise ApiProblem("validation", gettext("cursor が正しくありません。"))
     return last_id
 
 
@@ -57,7 +58,7 @@ def candidate_visible_get(*, candidate_id: int) -> Candidate:
         .first()
     )
     if candidate is None:
-        raise ApiProblem("not_found", f"候補者 #{candidate_id} は見つかりません。")
+        raise ApiProblem("not_found", gettext("候補者 #%(id)s は見つかりません。") % {"id": candidate_id})
     return candidate
 
 
@@ -89,7 +90,7 @@ def booking_list(*, candidate_id: int | None, seminar_id: int | None, status: st
 def seminar_get(*, seminar_id: int) -> Seminar:
     seminar = Seminar.objects.filter(pk=seminar_id).prefetch_related("slots", "slots__quotas").first()
     if seminar is None:
-        raise ApiProblem("not_found", f"説明会 #{seminar_id} は見つかりません。")
+        raise ApiProblem("not_found", gettext("説明会 #%(id)s は見つかりません。") % {"id": seminar_id})
     return seminar
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from api.errors import ApiProblem
@@ -52,14 +53,16 @@ def token_create(
     """
     label = name.strip()[:100]
     if not label:
-        raise ApiProblem("validation", "トークンの名前を入力してください。")
+        raise ApiProblem("validation", _("トークンの名前を入力してください。"))
     wanted = sorted(set(scopes))
     if not wanted or any(scope not in allowed for scope in wanted):
-        raise ApiProblem("validation", "権限を1つ以上選んでください。")
+        raise ApiProblem("validation", _("権限を1つ以上選んでください。"))
     if not 1 <= days <= MAX_TOKEN_DAYS:
-        raise ApiProblem("validation", f"有効期限は1日から{MAX_TOKEN_DAYS}日の間で指定してください。")
+        raise ApiProblem(
+            "validation", _("有効期限は1日から%(days)s日の間で指定してください。") % {"days": MAX_TOKEN_DAYS}
+        )
     if not 1 <= rate_per_minute <= 6000:
-        raise ApiProblem("validation", "1分あたりの上限は1から6000の間で指定してください。")
+        raise ApiProblem("validation", _("1分あたりの上限は1から6000の間で指定してください。"))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         name=label,
@@ -130,7 +133,7 @@ def idempotency_begin(*, token: ApiToken, key: str, fingerprint: str) -> Idempot
     The earlier row may still be running (status_code 0); the caller answers accordingly.
     """
     if not key or len(key) > 255:
-        raise ApiProblem("validation", "Idempotency-Key は1〜255文字で指定してください。")
+        raise ApiProblem("validation", _("Idempotency-Key は1〜255文字で指定してください。"))
     IdempotentRequest.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_KEEP, token=token).delete()
     try:
         with transaction.atomic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.permissions import ADMINS, role_required, staff_otp_required
@@ -36,9 +37,9 @@ def _tokens_page(request: HttpRequest, *, allowed: tuple[str, ...], back: str) -
             try:
                 token_revoke(token_id=int(request.POST.get("token", "0") or 0))
             except (ValueError, ApiToken.DoesNotExist):
-                messages.error(request, "トークンが見つかりません。")
+                messages.error(request, _("トークンが見つかりません。"))
             else:
-                messages.success(request, "トークンを失効させました。")
+                messages.success(request, _("トークンを失効させました。"))
             return redirect(back)
         try:
             created = token_create(
@@ -50,7 +51,7 @@ def _tokens_page(request: HttpRequest, *, allowed: tuple[str, ...], back: str) -
             )
             created_secret = created.secret
         except (ApiProblem, ValueError) as error:
-            messages.error(request, getattr(error, "detail", "入力が正しくありません。"))
+            messages.error(request, getattr(error, "detail", _("入力が正しくありません。")))
             status = 400
     return render(
         request,

@@ -102,3 +102,15 @@ def test_dashboard_in_english(tenants):
     assert japanese_left(page, acme.tenant.name) == []
     csv = client.get("/dashboard/funnel.csv", HTTP_ACCEPT_LANGUAGE="en").content.decode("cp932")
     assert csv.splitlines()[0] == "Stage,Students,Of entries"
+
+
+def test_api_tokens_page_and_refusals_in_english(tenants):
+    acme = tenants["acme"]
+    client = tenant_client(acme)
+    page = english(client, "/settings/api-tokens/")
+    assert "<h1>API tokens</h1>" in page and "Create token" in page
+    assert japanese_left(page, acme.tenant.name) == []
+    refused = Client(HTTP_HOST=acme.host).get("/api/v1/candidates", HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 401 and "Send a valid API token" in refused.json()["detail"]
+    japanese = Client(HTTP_HOST=acme.host).get("/api/v1/candidates")
+    assert "有効な API トークンを" in japanese.json()["detail"]
