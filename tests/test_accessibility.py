@@ -64,7 +64,7 @@ def test_main_pages_have_no_serious_accessibility_violations(live_server_daphne,
                 found += _grave(page)
                 page.fill("#id_username", acme.admin_email)
                 page.fill("#id_password", DEMO_PASSWORD)
-                page.click("button[type=submit]")
+                page.click("main button[type=submit]")
                 page.wait_for_url("**/home/")
                 for path in recruiter_paths:
                     page.goto(server.url(acme.host, path))

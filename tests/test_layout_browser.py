@@ -56,7 +56,7 @@ def test_recruiter_pages_hold_at_phone_width(live_server_daphne, tenants, commit
                 page.goto(server.url(acme.host, "/login/"))
                 page.fill("#id_username", acme.admin_email)
                 page.fill("#id_password", DEMO_PASSWORD)
-                page.click("button[type=submit]")
+                page.click("main button[type=submit]")
                 page.wait_for_url("**/home/")
                 for path in paths:
                     page.goto(server.url(acme.host, path))

@@ -92,7 +92,7 @@ def _recruiter_context(browser, server, acme):
     page.goto(server.url(acme.host, "/login/"))
     page.fill("#id_username", acme.admin_email)
     page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url("**/home/")
     page.close()
     return context

@@ -20,7 +20,7 @@ def _recruiter_page(browser, server, info):
     page.goto(server.url(info.host, "/login/"))
     page.fill("#id_username", info.admin_email)
     page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.goto(server.url(info.host, "/status/"))
     page.wait_for_function("() => document.readyState === 'complete'")
     return page
@@ -51,7 +51,7 @@ def test_recruiter_sees_banner_live_when_staff_publish(tenants, committed):
             staff_page.goto(server.url("localhost", "/support/login/?next=/support/incidents/"))
             staff_page.fill("#id_username", staff.email)
             staff_page.fill("#id_password", STAFF_PASSWORD)
-            staff_page.click("button[type=submit]")
+            staff_page.click("main button[type=submit]")
             staff_page.fill("#id_token", totp_now(device))
             staff_page.click("main button[type=submit]")
             staff_page.fill("#id_title", TITLE)
