@@ -15,12 +15,14 @@ from collections.abc import Callable
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext, gettext_noop
 
 logger = logging.getLogger("recovery")
 REFRESH_SECONDS = 1.0
 RETRY_AFTER_SECONDS = 30
-MESSAGE = (
+MESSAGE = gettext_noop(
     "データ復元のため、ただいまこの企業のページはメンテナンス中です。完了まで今しばらくお待ちください。"
     "状況はステータスページでお知らせしています。"
 )
@@ -65,13 +67,19 @@ def restoring_schemas() -> frozenset[str]:
 
 
 def maintenance_response(request: HttpRequest) -> HttpResponse:
+    # Ahead of LocaleMiddleware: the language comes from the request itself (its cookie, else Accept-Language).
+    with translation.override(translation.get_language_from_request(request)):
+        return _maintenance_response(request)
+
+
+def _maintenance_response(request: HttpRequest) -> HttpResponse:
     if "application/json" in request.headers.get("Accept", "") or request.path.startswith("/my/rush/"):
         response: HttpResponse = JsonResponse(
-            {"ok": False, "code": "maintenance", "message": MESSAGE}, status=503
+            {"ok": False, "code": "maintenance", "message": gettext(MESSAGE)}, status=503
         )
     else:
         # The same standalone page as a database outage: no session, user or database needed to render it.
-        body = render_to_string("503.html", {"message": MESSAGE, "retry_after": RETRY_AFTER_SECONDS})
+        body = render_to_string("503.html", {"message": gettext(MESSAGE), "retry_after": RETRY_AFTER_SECONDS})
         response = HttpResponse(body, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     add_never_cache_headers(response)

@@ -11,6 +11,7 @@ from django.test import Client, RequestFactory
 from django.utils import translation
 
 from accounts.models import User
+from recovery.middleware import maintenance_response
 from saas.unavailable import unavailable_response
 from tests.incidents.conftest import staff_signed_in
 from tests.incidents.helpers import tenant_client
@@ -45,6 +46,9 @@ def test_project_error_pages_and_menu_in_english(tenants):
         busy = unavailable_response(RequestFactory().get("/")).content.decode()
     assert "Temporarily unavailable" in busy and "Wait about 5 seconds" in busy
     assert japanese_left(busy) == []
+    # A company being restored answers before LocaleMiddleware: the request's own language still counts.
+    restoring = maintenance_response(RequestFactory().get("/", HTTP_ACCEPT_LANGUAGE="en")).content.decode()
+    assert "under maintenance while data is restored" in restoring and japanese_left(restoring) == []
     home = english(tenant_client(acme), "/home/")
     menu = re.search(r'<nav class="card workspace-nav".*?</nav>', home, re.DOTALL)
     assert menu and 'aria-label="Recruiting menu"' in menu.group(0) and ">Candidates</a>" in menu.group(0)
