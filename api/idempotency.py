@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 
 from api.errors import ApiProblem
 from api.services import idempotency_abandon, idempotency_begin, idempotency_finish, request_fingerprint
+from api.texts import gettext_lazy
 
-IDEMPOTENCY_DOC = (
+IDEMPOTENCY_DOC = gettext_lazy(
     "作成する POST には Idempotency-Key（任意の一意な文字列）を付けてください。同じキーの再送は最初の結果を返し、"
     "二重に作成しません。/ Send an Idempotency-Key with creating POSTs: a retry with the same key returns "
     "the first result and never creates twice."
@@ -24,7 +25,7 @@ IDEMPOTENCY_KEY_REQUIRED: dict[str, Any] = {
             "in": "header",
             "name": "Idempotency-Key",
             "required": True,
-            "description": "必須。一意な文字列 / required, a unique string",
+            "description": gettext_lazy("必須。一意な文字列 / required, a unique string"),
             "schema": {"type": "string", "minLength": 1, "maxLength": 255},
         }
     ]

@@ -13,6 +13,7 @@ from pydantic import Field, create_model
 from api import schemas
 from api.http import audit_note
 from api.selectors import id_page
+from api.texts import gettext_lazy
 
 
 class PageQuery(Schema):
@@ -28,7 +29,10 @@ def page_schema(name: str, item: type[Schema]) -> type[Schema]:
         name,
         __base__=Schema,
         items=(list[item], ...),  # type: ignore[valid-type]
-        next_cursor=(str | None, Field(description="次のページ（なければ null） / the next page, or null")),
+        next_cursor=(
+            str | None,
+            Field(description=gettext_lazy("次のページ（なければ null） / the next page, or null")),
+        ),
     )
 
 

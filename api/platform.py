@@ -13,6 +13,7 @@ from ninja import Router, Schema
 from api import schemas
 from api.endpoints import incidents
 from api.http import api_new
+from api.texts import gettext_lazy
 from incidents import selectors
 from incidents.models import ComponentStatus, Incident, Maintenance
 
@@ -24,6 +25,8 @@ STATUSPAGE_STATUS = {
     ComponentStatus.MAJOR: "major_outage",
     ComponentStatus.MAINTENANCE: "under_maintenance",
 }
+STATUS_PAGE_NAME = "採用管理 ステータス"  # i18n: data — the page's name in the Statuspage-compatible answer
+# i18n: data — the Statuspage-compatible answer carries both languages, whatever the client's
 INDICATOR = {
     ComponentStatus.OPERATIONAL: (
         "none",
@@ -106,7 +109,7 @@ router = Router(tags=["status"])
 
 def _page(updated_at: datetime) -> dict[str, Any]:
     return {
-        "name": "採用管理 ステータス",
+        "name": STATUS_PAGE_NAME,
         "url": f"https://{settings.STATUS_DOMAIN}/",
         "time_zone": settings.TIME_ZONE,
         "updated_at": updated_at,
@@ -158,7 +161,7 @@ def _maintenance(maintenance: Maintenance) -> dict[str, Any]:
     }
 
 
-@router.get("/status.json", response=StatusDocument, summary="全体の状態 / Overall status")
+@router.get("/status.json", response=StatusDocument, summary=gettext_lazy("全体の状態 / Overall status"))
 def status_json(request: HttpRequest) -> Any:
     components = selectors.status_overview(tenant=None, days=1)
     updated = max((view.component.updated_at for view in components), default=timezone.now())
@@ -168,7 +171,7 @@ def status_json(request: HttpRequest) -> Any:
 @router.get(
     "/summary.json",
     response=Summary,
-    summary="コンポーネント・障害・メンテナンス / Components, incidents, maintenance",
+    summary=gettext_lazy("コンポーネント・障害・メンテナンス / Components, incidents, maintenance"),
 )
 def summary_json(request: HttpRequest) -> Any:
     components = selectors.status_overview(tenant=None, days=1)
@@ -195,11 +198,13 @@ def summary_json(request: HttpRequest) -> Any:
 
 
 platform_api = api_new(
-    title="採用管理 ステータス API / Status API",
+    title=gettext_lazy("採用管理 ステータス API / Status API"),
     version="1",
     description=(
-        "公開ステータス（企業名は含みません）と、サポート担当のトークンによる障害の起票・更新・解決。"
-        " / The public status (it names no company), and incidents for support staff's tokens."
+        gettext_lazy(
+            "公開ステータス（企業名は含みません）と、サポート担当のトークンによる障害の起票・更新・解決。"
+            " / The public status (it names no company), and incidents for support staff's tokens."
+        )
     ),
     urls_namespace="platformapi",
     openapi_url="/openapi.json",

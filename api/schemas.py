@@ -9,6 +9,8 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import Field, PlainSerializer
 
+from api.texts import gettext_lazy
+
 # Ids are PostgreSQL bigints: anything larger is refused before it reaches a query.
 MAX_ID = 2**63 - 1
 
@@ -27,7 +29,7 @@ Tag = Annotated[str, Field(max_length=40, pattern=NO_NUL)]
 
 def season_field() -> Any:
     """A season named by its graduation year; the company's default season when left out."""
-    return Field(None, ge=1900, le=2200, description="年度（卒業年）。省略時は既定の年度")
+    return Field(None, ge=1900, le=2200, description=gettext_lazy("年度（卒業年）。省略時は既定の年度"))
 
 
 class SeasonQuery(Schema):
@@ -46,7 +48,7 @@ class Problem(Schema):
     """RFC 9457 problem details (application/problem+json)."""
 
     type: str
-    title: str = Field(description="日本語の見出し")
+    title: str = Field(description=gettext_lazy("日本語の見出し"))
     title_en: str = Field(description="English title")
     status: int
     detail: str
@@ -96,7 +98,9 @@ class CandidateDetail(Candidate):
 class CandidateIn(Schema):
     """One student as a job board would give them; normalised and deduplicated like an imported row."""
 
-    external_id: str = text(max_length=100, description="連携元の会員ID（同じIDは同じエントリー）")
+    external_id: str = text(
+        max_length=100, description=gettext_lazy("連携元の会員ID（同じIDは同じエントリー）")
+    )
     full_name: str = text(max_length=200)
     family_name: str = text(max_length=100)
     given_name: str = text(max_length=100)
@@ -105,10 +109,10 @@ class CandidateIn(Schema):
     given_kana: str = text(max_length=100)
     email: str = text(max_length=254)
     phone: str = text(max_length=40)
-    birth_date: str = text(max_length=40, description="例 2004-05-01, 2004/5/1")
+    birth_date: str = text(max_length=40, description=gettext_lazy("例 2004-05-01, 2004/5/1"))
     university: str = text(max_length=200)
     faculty: str = text(max_length=200)
-    graduation: str = text(max_length=40, description="例 2027, 2027年3月")
+    graduation: str = text(max_length=40, description=gettext_lazy("例 2027, 2027年3月"))
 
 
 class CandidateCreated(Schema):
@@ -118,8 +122,12 @@ class CandidateCreated(Schema):
 
 
 class CandidatePatch(Schema):
-    status: str | None = Field(None, max_length=40, pattern=NO_NUL, description="選考ステップのキー")
-    rank: str | None = Field(None, max_length=1, pattern=NO_NUL, description="A–Z、空文字で手動設定を解除")
+    status: str | None = Field(
+        None, max_length=40, pattern=NO_NUL, description=gettext_lazy("選考ステップのキー")
+    )
+    rank: str | None = Field(
+        None, max_length=1, pattern=NO_NUL, description=gettext_lazy("A–Z、空文字で手動設定を解除")
+    )
     add_tags: list[Tag] = Field(default_factory=list, max_length=20)
     remove_tags: list[Tag] = Field(default_factory=list, max_length=20)
 

@@ -118,3 +118,13 @@ def test_api_tokens_page_and_refusals_in_english(tenants):
     assert refused.status_code == 401 and "Send a valid API token" in refused.json()["detail"]
     japanese = Client(HTTP_HOST=acme.host).get("/api/v1/candidates")
     assert "有効な API トークンを" in japanese.json()["detail"]
+
+
+def test_api_schema_in_the_reader_language(tenants):
+    client = Client(HTTP_HOST=tenants["acme"].host)
+    english_schema = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="en").json()
+    summaries = [op["summary"] for path in english_schema["paths"].values() for op in path.values()]
+    assert "List candidates" in summaries and not any(JAPANESE.search(summary) for summary in summaries)
+    japanese_schema = client.get("/api/v1/openapi.json").json()
+    summaries = [op["summary"] for path in japanese_schema["paths"].values() for op in path.values()]
+    assert "候補者の一覧 / List candidates" in summaries

@@ -60,7 +60,10 @@ SCRIPTS: dict[str, list[Path]] = {
 
 TRANSLATED: set[str] = {
     "accounts",
+TRANSLATED: set[str] = {
+    "api",
     "booking",
+}
     "dashboard",
     "notifications",
     "project",
@@ -71,7 +74,9 @@ TRANSLATED: set[str] = {
 }
 
 # Modules (paths from the repository root) that are nothing but data whose Japanese is not UI text.
-DATA_MODULES: dict[str, str] = {}
+DATA_MODULES: dict[str, str] = {
+    "api/docs.py": "the API docs' curl examples, Japanese and English side by side in one document",
+}
 
 DATA_MARKER = "# i18n: data"
 GETTEXT_CALLS = {

@@ -17,6 +17,7 @@ from api.http import audit_note
 from api.idempotency import IDEMPOTENCY_DOC, idempotent
 from api.paging import PageQuery, page_answer, page_schema
 from api.selectors import booking_list, candidate_visible_get, seminar_get
+from api.texts import gettext_lazy, texts_join
 from booking.models import Booking, Seminar
 from booking.selectors import seminar_list_all
 from booking.services import booking_cancel, booking_create
@@ -48,7 +49,7 @@ def seminar_body(seminar: Seminar) -> dict[str, Any]:
     "/seminars",
     response={200: list[schemas.Seminar], **PROBLEMS},
     auth=BOOKINGS_READ,
-    summary="説明会と日程・席数 / Seminars with slots and seats",
+    summary=gettext_lazy("説明会と日程・席数 / Seminars with slots and seats"),
     openapi_extra=examples("seminars_list"),
 )
 def seminars_list(request: HttpRequest, query: Query[schemas.SeasonQuery]) -> Any:
@@ -59,7 +60,7 @@ def seminars_list(request: HttpRequest, query: Query[schemas.SeasonQuery]) -> An
     "/seminars/{seminar_id}",
     response={200: schemas.Seminar, **PROBLEMS},
     auth=BOOKINGS_READ,
-    summary="説明会の詳細 / Get a seminar",
+    summary=gettext_lazy("説明会の詳細 / Get a seminar"),
     openapi_extra=examples("seminars_get"),
 )
 def seminars_get(request: HttpRequest, seminar_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
@@ -79,7 +80,7 @@ BookingPage = page_schema("BookingPage", schemas.Booking)
     "/bookings",
     response={200: BookingPage, **PROBLEMS},
     auth=BOOKINGS_READ,
-    summary="予約の一覧 / List bookings",
+    summary=gettext_lazy("予約の一覧 / List bookings"),
     openapi_extra=examples("bookings_list"),
 )
 def bookings_list(request: HttpRequest, query: Query[BookingQuery]) -> Any:
@@ -97,9 +98,13 @@ def bookings_list(request: HttpRequest, query: Query[BookingQuery]) -> Any:
     "/bookings",
     response={201: schemas.Booking, 409: schemas.Problem, **PROBLEMS},
     auth=BOOKINGS_WRITE,
-    summary="学生に代わって予約 / Book a seat for a student",
-    description="マイページと同じ規則（ランク別の席数、受付開始・締切、待合室）で予約します。 / The My Page's rules apply. "
-    + IDEMPOTENCY_DOC,
+    summary=gettext_lazy("学生に代わって予約 / Book a seat for a student"),
+    description=texts_join(
+        gettext_lazy(
+            "マイページと同じ規則（ランク別の席数、受付開始・締切、待合室）で予約します。 / The My Page's rules apply."
+        ),
+        IDEMPOTENCY_DOC,
+    ),
     openapi_extra=examples("bookings_create"),
 )
 def bookings_create(request: HttpRequest, payload: schemas.BookingIn) -> Any:
@@ -120,8 +125,10 @@ def bookings_create(request: HttpRequest, payload: schemas.BookingIn) -> Any:
     "/bookings/{booking_id}/cancel",
     response={200: schemas.Booking, 409: schemas.Problem, **PROBLEMS},
     auth=BOOKINGS_WRITE,
-    summary="予約のキャンセル / Cancel a booking",
-    description="キャンセル締切はマイページと同じです。 / The My Page's cancellation deadline applies.",
+    summary=gettext_lazy("予約のキャンセル / Cancel a booking"),
+    description=gettext_lazy(
+        "キャンセル締切はマイページと同じです。 / The My Page's cancellation deadline applies."
+    ),
     openapi_extra=examples("bookings_cancel"),
 )
 def bookings_cancel(request: HttpRequest, booking_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
@@ -138,8 +145,10 @@ class AttendanceIn(Schema):
     "/bookings/{booking_id}/attendance",
     response={200: schemas.Booking, 409: schemas.Problem, **PROBLEMS},
     auth=BOOKINGS_WRITE,
-    summary="出欠の記録 / Record attendance",
-    description="受付画面と同じく、出席でステップメールが動きます。 / As at the door: step mails follow.",
+    summary=gettext_lazy("出欠の記録 / Record attendance"),
+    description=gettext_lazy(
+        "受付画面と同じく、出席でステップメールが動きます。 / As at the door: step mails follow."
+    ),
     openapi_extra=examples("bookings_attendance"),
 )
 def bookings_attendance(

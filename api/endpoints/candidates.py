@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, BinaryIO, Literal, cast
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import File, Form, Path, Query, Router, Status, UploadedFile
 from pydantic import Field
 
@@ -17,6 +18,7 @@ from api.idempotency import IDEMPOTENCY_DOC, idempotent
 from api.imports import candidate_import_one
 from api.paging import PageQuery, page_answer, page_schema
 from api.selectors import candidate_visible_get, entry_list, rank_table
+from api.texts import gettext_lazy
 from candidates.models import Candidate, Tag
 from candidates.selectors import CandidateFilters, candidate_list
 from candidates.services.ranks import candidate_rank_override, rank_table_import_csv
@@ -28,7 +30,9 @@ PROBLEMS = schemas.PROBLEMS
 
 
 class CandidateQuery(PageQuery):
-    q: str = schemas.text(max_length=100, description="氏名・カナ・メール・大学名で検索 / search")
+    q: str = schemas.text(
+        max_length=100, description=gettext_lazy("氏名・カナ・メール・大学名で検索 / search")
+    )
     rank: str = schemas.text(max_length=1)
     graduation_year: int | None = Field(None, ge=1900, le=2200)
     board: str = schemas.text(max_length=40)
@@ -44,7 +48,7 @@ def _season_id(year: int | None) -> int:
     for season in season_list(include_archived=True):
         if season.graduation_year == year:
             return season.pk
-    raise ApiProblem("not_found", f"{year}年卒の年度はありません。")
+    raise ApiProblem("not_found", gettext("%(year)s年卒の年度はありません。") % {"year": year})
 
 
 def candidate_body(candidate: Candidate, *, detail: bool = False) -> dict[str, Any]:
@@ -62,7 +66,7 @@ CandidatePage = page_schema("CandidatePage", schemas.Candidate)
     "/candidates",
     response={200: CandidatePage, **PROBLEMS},
     auth=CANDIDATES_READ,
-    summary="候補者の一覧 / List candidates",
+    summary=gettext_lazy("候補者の一覧 / List candidates"),
     openapi_extra=examples("candidates_list"),
 )
 def candidates_list(request: HttpRequest, query: Query[CandidateQuery]) -> Any:
@@ -90,7 +94,7 @@ def candidates_list(request: HttpRequest, query: Query[CandidateQuery]) -> Any:
     "/candidates/{candidate_id}",
     response={200: schemas.CandidateDetail, **PROBLEMS},
     auth=CANDIDATES_READ,
-    summary="候補者の詳細 / Get a candidate",
+    summary=gettext_lazy("候補者の詳細 / Get a candidate"),
     openapi_extra=examples("candidates_get"),
 )
 def candidates_get(request: HttpRequest, candidate_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
@@ -103,7 +107,7 @@ def candidates_get(request: HttpRequest, candidate_id: int = Path(..., ge=1, le=
     "/candidates",
     response={201: schemas.CandidateCreated, 200: schemas.CandidateCreated, 409: schemas.Problem, **PROBLEMS},
     auth=CANDIDATES_WRITE,
-    summary="候補者の登録（取り込みと同じ正規化・名寄せ） / Create a candidate (import rules)",
+    summary=gettext_lazy("候補者の登録（取り込みと同じ正規化・名寄せ） / Create a candidate (import rules)"),
     description=IDEMPOTENCY_DOC,
     openapi_extra=examples("candidates_create"),
 )
@@ -130,7 +134,7 @@ def candidates_create(request: HttpRequest, payload: schemas.CandidateIn) -> Any
     "/candidates/{candidate_id}",
     response={200: schemas.CandidateDetail, **PROBLEMS},
     auth=CANDIDATES_WRITE,
-    summary="選考ステータス・ランク・タグの更新 / Update status, rank, tags",
+    summary=gettext_lazy("選考ステータス・ランク・タグの更新 / Update status, rank, tags"),
     openapi_extra=examples("candidates_update"),
 )
 def candidates_update(
@@ -166,7 +170,7 @@ EntryPage = page_schema("EntryPage", schemas.Entry)
     "/entries",
     response={200: EntryPage, **PROBLEMS},
     auth=CANDIDATES_READ,
-    summary="エントリーの一覧 / List entries",
+    summary=gettext_lazy("エントリーの一覧 / List entries"),
     openapi_extra=examples("entries_list"),
 )
 def entries_list(request: HttpRequest, query: Query[EntryQuery]) -> Any:
@@ -182,7 +186,7 @@ def entries_list(request: HttpRequest, query: Query[EntryQuery]) -> Any:
     "/ranks",
     response={200: schemas.Ranks, **PROBLEMS},
     auth=CANDIDATES_READ,
-    summary="大学ランク表 / University rank table",
+    summary=gettext_lazy("大学ランク表 / University rank table"),
     openapi_extra=examples("ranks_get"),
 )
 def ranks_get(request: HttpRequest) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Path, Router, Schema, Status
 from pydantic import Field
 
@@ -12,6 +13,7 @@ from api import schemas
 from api.auth import INCIDENTS_WRITE
 from api.errors import ApiProblem
 from api.idempotency import IDEMPOTENCY_DOC, idempotent
+from api.texts import gettext_lazy
 from incidents.models import Component, Incident
 from incidents.services.lifecycle import incident_create, incident_publish, incident_update_post
 from tenants.selectors import tenant_all
@@ -24,12 +26,12 @@ PROBLEMS = {**schemas.PROBLEMS, 409: schemas.Problem}
 class IncidentIn(Schema):
     title: str = schemas.text(max_length=200)
     title_en: str = schemas.text(max_length=200)
-    message_ja: str = schemas.text(max_length=10_000, description="最初の報告（日本語）")
+    message_ja: str = schemas.text(max_length=10_000, description=gettext_lazy("最初の報告（日本語）"))
     message_en: str = schemas.text(max_length=10_000)
     impact: Literal["none", "minor", "major", "critical"] = "minor"
     scope: Literal["all", "chosen"] = "all"
     companies: list[Slug] = Field(
-        default_factory=list, max_length=1000, description="scope=chosen の企業（slug）"
+        default_factory=list, max_length=1000, description=gettext_lazy("scope=chosen の企業（slug）")
     )
     components: list[Slug] = Field(default_factory=list, max_length=100)
     visibility: Literal["draft", "tenants", "public"] = "draft"
@@ -66,7 +68,7 @@ class IncidentOut(Schema):
     state: str
     scope: str
     visibility: str
-    companies: list[str] = Field(description="影響を受ける企業（scope=chosen のとき）")
+    companies: list[str] = Field(description=gettext_lazy("影響を受ける企業（scope=chosen のとき）"))
     components: list[str]
     created_at: schemas.Timestamp
     published_at: schemas.Timestamp | None
@@ -95,7 +97,7 @@ def _incident_body(incident: Incident) -> dict[str, Any]:
 def _incident_get(incident_id: int) -> Incident:
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None:
-        raise ApiProblem("not_found", f"障害 #{incident_id} は見つかりません。")
+        raise ApiProblem("not_found", gettext("障害 #%(id)s は見つかりません。") % {"id": incident_id})
     return incident
 
 
@@ -103,17 +105,17 @@ def _incident_get(incident_id: int) -> Incident:
     "/incidents",
     response={201: IncidentOut, **PROBLEMS},
     auth=INCIDENTS_WRITE,
-    summary="障害を起票 / Create an incident",
+    summary=gettext_lazy("障害を起票 / Create an incident"),
     description=IDEMPOTENCY_DOC,
 )
 def incidents_create(request: HttpRequest, payload: IncidentIn) -> Any:
     def work() -> tuple[int, dict[str, Any]]:
         companies = list(tenant_all().filter(slug__in=payload.companies))
         if len(companies) != len(set(payload.companies)):
-            raise ApiProblem("validation", "存在しない企業が含まれています。")
+            raise ApiProblem("validation", gettext("存在しない企業が含まれています。"))
         components = list(Component.objects.filter(slug__in=payload.components))
         if len(components) != len(set(payload.components)):
-            raise ApiProblem("validation", "存在しないコンポーネントが含まれています。")
+            raise ApiProblem("validation", gettext("存在しないコンポーネントが含まれています。"))
         incident = incident_create(
             actor=_actor(request),
             title=payload.title,
@@ -135,7 +137,7 @@ def incidents_create(request: HttpRequest, payload: IncidentIn) -> Any:
     "/incidents/{incident_id}",
     response={200: IncidentOut, **PROBLEMS},
     auth=INCIDENTS_WRITE,
-    summary="障害 / An incident",
+    summary=gettext_lazy("障害 / An incident"),
 )
 def incidents_get(request: HttpRequest, incident_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
     return _incident_body(_incident_get(incident_id))
@@ -145,7 +147,7 @@ def incidents_get(request: HttpRequest, incident_id: int = Path(..., ge=1, le=sc
     "/incidents/{incident_id}/updates",
     response={201: IncidentOut, **PROBLEMS},
     auth=INCIDENTS_WRITE,
-    summary="経過を投稿 / Post an update",
+    summary=gettext_lazy("経過を投稿 / Post an update"),
 )
 def incidents_update(
     request: HttpRequest, payload: UpdateIn, incident_id: int = Path(..., ge=1, le=schemas.MAX_ID)
@@ -165,7 +167,7 @@ def incidents_update(
     "/incidents/{incident_id}/resolve",
     response={200: IncidentOut, **PROBLEMS},
     auth=INCIDENTS_WRITE,
-    summary="解決 / Resolve",
+    summary=gettext_lazy("解決 / Resolve"),
 )
 def incidents_resolve(
     request: HttpRequest, payload: ResolveIn, incident_id: int = Path(..., ge=1, le=schemas.MAX_ID)
@@ -185,7 +187,7 @@ def incidents_resolve(
     "/incidents/{incident_id}/publish",
     response={200: IncidentOut, **PROBLEMS},
     auth=INCIDENTS_WRITE,
-    summary="公開 / Publish",
+    summary=gettext_lazy("公開 / Publish"),
 )
 def incidents_publish(
     request: HttpRequest, payload: PublishIn, incident_id: int = Path(..., ge=1, le=schemas.MAX_ID)

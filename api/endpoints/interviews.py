@@ -22,6 +22,7 @@ from api.selectors import (
     interview_type_get,
     interview_type_list,
 )
+from api.texts import gettext_lazy, texts_join
 from booking.models import InterviewBooking, InterviewType
 from booking.selectors import interview_times
 from booking.services.interviews import interview_book, interview_cancel
@@ -35,10 +36,14 @@ MAX_TIMES = 200
 class Interview(Schema):
     id: int
     name: str
-    step: str = Field(description="予約できる学生の選考ステップ / the selection step that may book")
+    step: str = Field(
+        description=gettext_lazy("予約できる学生の選考ステップ / the selection step that may book")
+    )
     duration_minutes: int
     buffer_minutes: int
-    capacity: int = Field(description="1 回の人数（2 以上はグループ面接） / students per session")
+    capacity: int = Field(
+        description=gettext_lazy("1 回の人数（2 以上はグループ面接） / students per session")
+    )
     place: str
     online_url: str
     change_deadline_hours: int
@@ -70,7 +75,9 @@ class InterviewBookingOut(Schema):
 class InterviewBookingIn(Schema):
     candidate_id: int = Field(ge=1, le=schemas.MAX_ID)
     interview_id: int = Field(ge=1, le=schemas.MAX_ID)
-    starts_at: schemas.Timestamp = Field(description="times の starts_at のひとつ / one of the times offered")
+    starts_at: schemas.Timestamp = Field(
+        description=gettext_lazy("times の starts_at のひとつ / one of the times offered")
+    )
 
 
 def interview_body(interview_type: InterviewType) -> dict[str, Any]:
@@ -94,7 +101,7 @@ def interview_booking_body(booking: InterviewBooking) -> dict[str, Any]:
     "/interviews",
     response={200: list[Interview], **PROBLEMS},
     auth=BOOKINGS_READ,
-    summary="面接の一覧 / Interviews",
+    summary=gettext_lazy("面接の一覧 / Interviews"),
     openapi_extra=examples("interviews_list"),
 )
 def interviews_list(request: HttpRequest, query: Query[schemas.SeasonQuery]) -> Any:
@@ -105,7 +112,7 @@ def interviews_list(request: HttpRequest, query: Query[schemas.SeasonQuery]) -> 
     "/interviews/{interview_id}",
     response={200: InterviewDetail, **PROBLEMS},
     auth=BOOKINGS_READ,
-    summary="面接の詳細と空き時間 / An interview and its free times",
+    summary=gettext_lazy("面接の詳細と空き時間 / An interview and its free times"),
     openapi_extra=examples("interviews_get"),
 )
 def interviews_get(request: HttpRequest, interview_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
@@ -127,7 +134,7 @@ InterviewBookingPage = page_schema("InterviewBookingPage", InterviewBookingOut)
     "/interview-bookings",
     response={200: InterviewBookingPage, **PROBLEMS},
     auth=BOOKINGS_READ,
-    summary="面接の予約の一覧 / List interview bookings",
+    summary=gettext_lazy("面接の予約の一覧 / List interview bookings"),
     openapi_extra=examples("interview_bookings_list"),
 )
 def interview_bookings_list(request: HttpRequest, query: Query[InterviewBookingQuery]) -> Any:
@@ -146,9 +153,14 @@ def interview_bookings_list(request: HttpRequest, query: Query[InterviewBookingQ
     "/interview-bookings",
     response={201: InterviewBookingOut, 409: schemas.Problem, **PROBLEMS},
     auth=BOOKINGS_WRITE,
-    summary="学生に代わって面接を予約 / Book an interview for a student",
-    description="マイページと同じ規則（選考ステップ、空き時間、面接官の割り当て）で予約します。 / "
-    "The My Page's rules apply (step, free times, interviewer assignment). " + IDEMPOTENCY_DOC,
+    summary=gettext_lazy("学生に代わって面接を予約 / Book an interview for a student"),
+    description=texts_join(
+        gettext_lazy(
+            "マイページと同じ規則（選考ステップ、空き時間、面接官の割り当て）で予約します。 / "
+            "The My Page's rules apply (step, free times, interviewer assignment)."
+        ),
+        IDEMPOTENCY_DOC,
+    ),
     openapi_extra=examples("interview_bookings_create"),
 )
 def interview_bookings_create(request: HttpRequest, payload: InterviewBookingIn) -> Any:
@@ -168,8 +180,10 @@ def interview_bookings_create(request: HttpRequest, payload: InterviewBookingIn)
     "/interview-bookings/{booking_id}/cancel",
     response={200: InterviewBookingOut, 409: schemas.Problem, **PROBLEMS},
     auth=BOOKINGS_WRITE,
-    summary="面接のキャンセル / Cancel an interview",
-    description="変更・キャンセルの締切はマイページと同じです。 / The My Page's change deadline applies.",
+    summary=gettext_lazy("面接のキャンセル / Cancel an interview"),
+    description=gettext_lazy(
+        "変更・キャンセルの締切はマイページと同じです。 / The My Page's change deadline applies."
+    ),
     openapi_extra=examples("interview_bookings_cancel"),
 )
 def interview_bookings_cancel(

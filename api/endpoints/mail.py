@@ -17,6 +17,7 @@ from api.endpoints.candidates import _season_id
 from api.errors import ApiProblem
 from api.idempotency import IDEMPOTENCY_KEY_REQUIRED, idempotent
 from api.paging import PageQuery, page_answer, page_schema
+from api.texts import gettext_lazy
 from notifications.models import SegmentMail
 from notifications.selectors import (
     candidate_filter,
@@ -56,7 +57,7 @@ class Sequence(Schema):
     "/mail/sequences",
     response={200: list[Sequence], **schemas.PROBLEMS},
     auth=CANDIDATES_READ,
-    summary="ステップメールの一覧 / Step-mail sequences",
+    summary=gettext_lazy("ステップメールの一覧 / Step-mail sequences"),
     openapi_extra=examples("mail_sequences"),
 )
 def mail_sequences(request: HttpRequest, query: Query[schemas.SeasonQuery]) -> Any:
@@ -84,26 +85,29 @@ class SegmentFilters(Schema):
     boards: list[schemas.Tag] = Field(default_factory=list, max_length=40)
     tags: list[schemas.Tag] = Field(default_factory=list, max_length=40)
     require_not_booked: bool = Field(
-        False, description="説明会を予約していない学生だけ / only students who booked no seminar"
+        False,
+        description=gettext_lazy("説明会を予約していない学生だけ / only students who booked no seminar"),
     )
     candidate_ids: list[int] = Field(default_factory=list, max_length=1000)
     season: int | None = schemas.season_field()
 
 
 class SegmentIn(SegmentFilters):
-    name: str = schemas.text(max_length=100, description="配信名（受信者には見えません）")
-    subject: str = schemas.text(max_length=200, description="件名（{{ 姓 }} などの変数が使えます）")
+    name: str = schemas.text(max_length=100, description=gettext_lazy("配信名（受信者には見えません）"))
+    subject: str = schemas.text(
+        max_length=200, description=gettext_lazy("件名（{{ 姓 }} などの変数が使えます）")
+    )
     body: str = schemas.text(max_length=20000)
     template_id: int | None = Field(
-        None, ge=1, le=schemas.MAX_ID, description="件名・本文が空ならこのテンプレート"
+        None, ge=1, le=schemas.MAX_ID, description=gettext_lazy("件名・本文が空ならこのテンプレート")
     )
     send_at: datetime | None = Field(
-        None, description="送信日時（省略時は今すぐ） / when to send, now when omitted"
+        None, description=gettext_lazy("送信日時（省略時は今すぐ） / when to send, now when omitted")
     )
 
 
 class SegmentPreview(Schema):
-    count: int = Field(description="今送ると届く人数 / students it would reach now")
+    count: int = Field(description=gettext_lazy("今送ると届く人数 / students it would reach now"))
     subject: str
     body: str
 
@@ -113,13 +117,17 @@ class Segment(Schema):
     name: str
     subject: str
     send_at: schemas.Timestamp
-    enqueued_at: schemas.Timestamp | None = Field(description="送信キューに入った日時（予約中は null）")
-    recipients: int = Field(description="キューに入った通数 / mails queued")
+    enqueued_at: schemas.Timestamp | None = Field(
+        description=gettext_lazy("送信キューに入った日時（予約中は null）")
+    )
+    recipients: int = Field(description=gettext_lazy("キューに入った通数 / mails queued"))
     created_at: schemas.Timestamp
 
 
 class SegmentSent(Segment):
-    preview_count: int = Field(description="受付時点の対象人数 / the preview count when accepted")
+    preview_count: int = Field(
+        description=gettext_lazy("受付時点の対象人数 / the preview count when accepted")
+    )
 
 
 def _filters(payload: SegmentFilters) -> dict[str, Any]:
@@ -151,8 +159,8 @@ def segment_body(segment: SegmentMail) -> dict[str, Any]:
     "/mail/segments/preview",
     response={200: SegmentPreview, **schemas.PROBLEMS},
     auth=MAIL_SEND,
-    summary="セグメント配信の対象人数 / Preview a segment mail's count",
-    description="何も送りません。 / Sends nothing.",
+    summary=gettext_lazy("セグメント配信の対象人数 / Preview a segment mail's count"),
+    description=gettext_lazy("何も送りません。 / Sends nothing."),
     openapi_extra=examples("mail_segments_preview"),
 )
 def mail_segments_preview(request: HttpRequest, payload: SegmentIn) -> Any:
@@ -168,11 +176,13 @@ def mail_segments_preview(request: HttpRequest, payload: SegmentIn) -> Any:
     "/mail/segments",
     response={201: SegmentSent, 400: schemas.Problem, **schemas.PROBLEMS},
     auth=MAIL_SEND,
-    summary="セグメント配信の送信 / Send a segment mail",
-    description="配信画面と同じサービスで送ります（配信しない時間帯・送信上限・配信停止を守ります）。"
-    "Idempotency-Key が必須です：同じキーの再送は最初の結果を返し、二度送りません。 / Sent by the segment page's "
-    "service (quiet hours, rate, unsubscribes). Idempotency-Key is required: a retry with the same key returns "
-    "the first result and never sends twice.",
+    summary=gettext_lazy("セグメント配信の送信 / Send a segment mail"),
+    description=gettext_lazy(
+        "配信画面と同じサービスで送ります（配信しない時間帯・送信上限・配信停止を守ります）。"
+        "Idempotency-Key が必須です：同じキーの再送は最初の結果を返し、二度送りません。 / Sent by the segment page's "
+        "service (quiet hours, rate, unsubscribes). Idempotency-Key is required: a retry with the same key returns "
+        "the first result and never sends twice."
+    ),
     openapi_extra={**examples("mail_segments_send"), **IDEMPOTENCY_KEY_REQUIRED},
 )
 def mail_segments_send(request: HttpRequest, payload: SegmentIn) -> Any:
@@ -205,7 +215,7 @@ SegmentPage = page_schema("SegmentPage", Segment)
     "/mail/segments",
     response={200: SegmentPage, **schemas.PROBLEMS},
     auth=CANDIDATES_READ,
-    summary="セグメント配信の一覧 / List segment mails",
+    summary=gettext_lazy("セグメント配信の一覧 / List segment mails"),
     openapi_extra=examples("mail_segments_list"),
 )
 def mail_segments_list(request: HttpRequest, query: Query[SegmentQuery]) -> Any:
@@ -223,7 +233,7 @@ def mail_segments_list(request: HttpRequest, query: Query[SegmentQuery]) -> Any:
     "/mail/segments/{segment_id}",
     response={200: Segment, **schemas.PROBLEMS},
     auth=CANDIDATES_READ,
-    summary="セグメント配信の詳細 / Get a segment mail",
+    summary=gettext_lazy("セグメント配信の詳細 / Get a segment mail"),
     openapi_extra=examples("mail_segments_get"),
 )
 def mail_segments_get(request: HttpRequest, segment_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
