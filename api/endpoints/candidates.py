@@ -18,7 +18,7 @@ from api.idempotency import IDEMPOTENCY_DOC, idempotent
 from api.imports import candidate_import_one
 from api.paging import PageQuery, page_answer, page_schema
 from api.selectors import candidate_visible_get, entry_list, rank_table
-from api.texts import gettext_lazy
+from api.texts import gettext_lazy, texts_join
 from candidates.models import Candidate, Tag
 from candidates.selectors import CandidateFilters, candidate_list
 from candidates.services.ranks import candidate_rank_override, rank_table_import_csv
@@ -195,19 +195,24 @@ def ranks_get(request: HttpRequest) -> Any:
 
 
 class RanksUploaded(schemas.Ranks):
-    imported: int = Field(description="読み込んだ大学の数 / universities read")
+    imported: int = Field(description=gettext_lazy("読み込んだ大学の数 / universities read"))
 
 
 @router.post(
     "/ranks/upload",
     response={200: RanksUploaded, 400: schemas.Problem, 409: schemas.Problem, **PROBLEMS},
     auth=RANKS_WRITE,
-    summary="大学ランク表の読み込み（CSV） / Upload the university rank table (CSV)",
-    description="ランク表画面の「CSVを読み込む」と同じサービス・同じ検査です。1行目に「大学名」と「ランク」、"
-    "UTF-8（BOM可）または Shift_JIS、2 MB まで。全行を読み込むか、1行も読み込みません。読み込み後、全候補者の"
-    "ランクを付け直します。 / The rank table page's upload: the same service and checks. A header row with 大学名 "
-    "and ランク, UTF-8 (with or without BOM) or Shift_JIS, up to 2 MB; all rows or none; every candidate is "
-    "re-ranked afterwards. " + IDEMPOTENCY_DOC,
+    summary=gettext_lazy("大学ランク表の読み込み（CSV） / Upload the university rank table (CSV)"),
+    description=texts_join(
+        gettext_lazy(
+            "ランク表画面の「CSVを読み込む」と同じサービス・同じ検査です。1行目に「大学名」と「ランク」、"
+            "UTF-8（BOM可）または Shift_JIS、2 MB まで。全行を読み込むか、1行も読み込みません。読み込み後、全候補者の"
+            "ランクを付け直します。 / The rank table page's upload: the same service and checks. A header row with 大学名 "
+            "and ランク, UTF-8 (with or without BOM) or Shift_JIS, up to 2 MB; all rows or none; every candidate is "
+            "re-ranked afterwards."
+        ),
+        IDEMPOTENCY_DOC,
+    ),
     openapi_extra=examples("ranks_upload"),
 )
 def ranks_upload(
