@@ -60,10 +60,8 @@ SCRIPTS: dict[str, list[Path]] = {
 
 TRANSLATED: set[str] = {
     "accounts",
-TRANSLATED: set[str] = {
     "api",
     "booking",
-}
     "dashboard",
     "notifications",
     "project",

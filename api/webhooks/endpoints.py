@@ -15,6 +15,7 @@ from api.auth import WEBHOOKS_MANAGE
 from api.docs import code_samples
 from api.errors import ApiProblem
 from api.idempotency import idempotent
+from api.texts import gettext_lazy
 from api.webhooks.services import webhook_change, webhook_redeliver, webhook_subscribe, webhook_unsubscribe
 from candidates.services.audit import client_ip
 from webhooks.errors import WebhookError
@@ -39,7 +40,9 @@ class SubscriptionOut(Schema):
 
 
 class SubscriptionIn(Schema):
-    url: str = schemas.text(max_length=500, description="送信先（https://…、インターネット上の宛先のみ）")
+    url: str = schemas.text(
+        max_length=500, description=gettext_lazy("送信先（https://…、インターネット上の宛先のみ）")
+    )
     events: list[EventName] = Field(..., min_length=1, max_length=len(EventType.values))
     description: str = schemas.text(max_length=100)
 
@@ -107,7 +110,45 @@ def _active(subscription_id: int) -> Subscription:
     return subscription
 
 
-def _examples(ja: str, en: str, arguments: str) -> dict[str, Any]:
+# i18n: data — the docs' curl examples, Japanese and English side by side (as in api/docs.py)
+_EXAMPLES: dict[str, tuple[str, str, str]] = {
+    "webhooks_list": (
+        "Webhook の一覧",
+        "Webhook subscriptions",
+        f"{AUTH} {BASE}/webhooks",
+    ),
+    "webhooks_create": (
+        "予約と取消を受け取る URL を登録",
+        "Receive bookings and cancellations at a URL",
+        f'{AUTH} -H "Idempotency-Key: 5d1f0c2e" -H "Content-Type: application/json" '
+        f'-d \'{{"url": "https://hr.example.jp/hooks/saiyo", "events": ["booking.created", "booking.cancelled"]}}\' '
+        f"{BASE}/webhooks",
+    ),
+    "webhooks_update": (
+        "受け取るイベントを変える",
+        "Change the events a subscription receives",
+        f'{AUTH} -X PATCH -H "Content-Type: application/json" -d \'{{"events": ["incident.*"]}}\' {BASE}/webhooks/4',
+    ),
+    "webhooks_delete": (
+        "Webhook #4 を削除",
+        "Delete subscription #4",
+        f"{AUTH} -X DELETE {BASE}/webhooks/4",
+    ),
+    "webhooks_deliveries": (
+        "Webhook #4 の配信ログ",
+        "Delivery log of subscription #4",
+        f'{AUTH} "{BASE}/webhooks/4/deliveries?limit=20"',
+    ),
+    "webhooks_redeliver": (
+        "配信 #120 を再送",
+        "Redeliver delivery #120",
+        f"{AUTH} -X POST {BASE}/webhooks/deliveries/120/redeliver",
+    ),
+}
+
+
+def _examples(operation: str) -> dict[str, Any]:
+    ja, en, arguments = _EXAMPLES[operation]
     return code_samples(ja=ja, en=en, arguments=arguments)
 
 
@@ -115,8 +156,8 @@ def _examples(ja: str, en: str, arguments: str) -> dict[str, Any]:
     "/webhooks",
     response={200: list[SubscriptionOut], **schemas.PROBLEMS},
     auth=WEBHOOKS_MANAGE,
-    summary="Webhook の一覧 / List webhook subscriptions",
-    openapi_extra=_examples("Webhook の一覧", "Webhook subscriptions", f"{AUTH} {BASE}/webhooks"),
+    summary=gettext_lazy("Webhook の一覧 / List webhook subscriptions"),
+    openapi_extra=_examples("webhooks_list"),
 )
 def webhooks_list(request: HttpRequest) -> Any:
     return [_body(subscription) for subscription in subscription_list()]
@@ -126,14 +167,10 @@ def webhooks_list(request: HttpRequest) -> Any:
     "/webhooks",
     response={200: SubscriptionOut, 201: SubscriptionOut, **schemas.PROBLEMS, 409: schemas.Problem},
     auth=WEBHOOKS_MANAGE,
-    summary="Webhook の登録（secret はこの応答でだけ返ります） / Subscribe a URL (the secret is returned once)",
-    openapi_extra=_examples(
-        "予約と取消を受け取る URL を登録",
-        "Receive bookings and cancellations at a URL",
-        f'{AUTH} -H "Idempotency-Key: 5d1f0c2e" -H "Content-Type: application/json" '
-        f'-d \'{{"url": "https://hr.example.jp/hooks/saiyo", "events": ["booking.created", "booking.cancelled"]}}\' '
-        f"{BASE}/webhooks",
+    summary=gettext_lazy(
+        "Webhook の登録（secret はこの応答でだけ返ります） / Subscribe a URL (the secret is returned once)"
     ),
+    openapi_extra=_examples("webhooks_create"),
 )
 def webhooks_create(request: HttpRequest, payload: SubscriptionIn) -> Any:
     shown: dict[str, str] = {}
@@ -161,12 +198,8 @@ def webhooks_create(request: HttpRequest, payload: SubscriptionIn) -> Any:
     "/webhooks/{subscription_id}",
     response={200: SubscriptionOut, **schemas.PROBLEMS},
     auth=WEBHOOKS_MANAGE,
-    summary="Webhook の変更 / Change a subscription",
-    openapi_extra=_examples(
-        "受け取るイベントを変える",
-        "Change the events a subscription receives",
-        f'{AUTH} -X PATCH -H "Content-Type: application/json" -d \'{{"events": ["incident.*"]}}\' {BASE}/webhooks/4',
-    ),
+    summary=gettext_lazy("Webhook の変更 / Change a subscription"),
+    openapi_extra=_examples("webhooks_update"),
 )
 def webhooks_update(
     request: HttpRequest,
@@ -192,10 +225,8 @@ def webhooks_update(
     "/webhooks/{subscription_id}",
     response={204: None, **schemas.PROBLEMS},
     auth=WEBHOOKS_MANAGE,
-    summary="Webhook の削除（配信ログは残ります） / Delete a subscription (its log stays)",
-    openapi_extra=_examples(
-        "Webhook #4 を削除", "Delete subscription #4", f"{AUTH} -X DELETE {BASE}/webhooks/4"
-    ),
+    summary=gettext_lazy("Webhook の削除（配信ログは残ります） / Delete a subscription (its log stays)"),
+    openapi_extra=_examples("webhooks_delete"),
 )
 def webhooks_delete(request: HttpRequest, subscription_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
     subscription = _active(subscription_id)
@@ -209,12 +240,8 @@ def webhooks_delete(request: HttpRequest, subscription_id: int = Path(..., ge=1,
     "/webhooks/{subscription_id}/deliveries",
     response={200: list[DeliveryOut], **schemas.PROBLEMS},
     auth=WEBHOOKS_MANAGE,
-    summary="配信ログ（新しい順） / Delivery log, newest first",
-    openapi_extra=_examples(
-        "Webhook #4 の配信ログ",
-        "Delivery log of subscription #4",
-        f'{AUTH} "{BASE}/webhooks/4/deliveries?limit=20"',
-    ),
+    summary=gettext_lazy("配信ログ（新しい順） / Delivery log, newest first"),
+    openapi_extra=_examples("webhooks_deliveries"),
 )
 def webhooks_deliveries(
     request: HttpRequest,
@@ -234,12 +261,10 @@ def webhooks_deliveries(
     "/webhooks/deliveries/{delivery_id}/redeliver",
     response={202: DeliveryOut, **schemas.PROBLEMS},
     auth=WEBHOOKS_MANAGE,
-    summary="再送（同じ webhook-id で今すぐ1回） / Redeliver now (same webhook-id, one attempt)",
-    openapi_extra=_examples(
-        "配信 #120 を再送",
-        "Redeliver delivery #120",
-        f"{AUTH} -X POST {BASE}/webhooks/deliveries/120/redeliver",
+    summary=gettext_lazy(
+        "再送（同じ webhook-id で今すぐ1回） / Redeliver now (same webhook-id, one attempt)"
     ),
+    openapi_extra=_examples("webhooks_redeliver"),
 )
 def webhooks_redeliver(request: HttpRequest, delivery_id: int = Path(..., ge=1, le=schemas.MAX_ID)) -> Any:
     try:
