@@ -21,6 +21,7 @@ from incidents.models import (
     IncidentUpdate,
     Maintenance,
     MaintenanceState,
+    ProbeDay,
     Scope,
     State,
     Visibility,
@@ -86,11 +87,37 @@ def maintenance_affected_tenants(*, maintenance: Maintenance) -> QuerySet[Tenant
 
 
 @dataclass(frozen=True)
+class DayBar:
+    """One day of a component's bar: the worst status its incidents gave it, and the share of good probes."""
+
+    day: date
+    level: str
+    level_label: str
+    uptime: float | None  # percent of the watchdog's probes that passed (None: none recorded that day)
+
+
+@dataclass(frozen=True)
 class ComponentView:
     component: Component
     status: str
     status_label: str
     history: list[tuple[date, str]]
+    bars: list[DayBar]
+    uptime: float | None  # percent over the days with recorded probes
+
+
+def probe_days(*, since: date) -> dict[int, dict[date, tuple[int, int]]]:
+    """Component id → day → (probes, failures) recorded by the watchdog since that day."""
+    found: dict[int, dict[date, tuple[int, int]]] = {}
+    for component_id, day, probes, failures in ProbeDay.objects.filter(day__gte=since).values_list(
+        "component_id", "day", "probes", "failures"
+    ):
+        found.setdefault(component_id, {})[day] = (probes, failures)
+    return found
+
+
+def _percent(probes: int, failures: int) -> float | None:
+    return round(100 * (probes - failures) / probes, 2) if probes else None
 
 
 def _worse(a: str, b: str) -> str:
@@ -114,6 +141,7 @@ def status_overview(*, tenant: Tenant | None, days: int = 90) -> list[ComponentV
     )
     today = timezone.localdate(now)
     first_day = today - timedelta(days=days - 1)
+    probed = probe_days(since=first_day)
     views = []
     for component in Component.objects.all():
         status = component.status
@@ -136,12 +164,18 @@ def status_overview(*, tenant: Tenant | None, days: int = 90) -> list[ComponentV
         for maintenance in running:
             if component in maintenance.components.all():
                 status = _worse(status, ComponentStatus.MAINTENANCE)
+        counts = probed.get(component.pk, {})
         views.append(
             ComponentView(
                 component=component,
                 status=status,
                 status_label=ComponentStatus(status).label,  # type: ignore[arg-type]
                 history=sorted(bars.items()),
+                bars=[
+                    DayBar(day, level, str(ComponentStatus(level).label), _percent(*counts.get(day, (0, 0))))
+                    for day, level in sorted(bars.items())
+                ],
+                uptime=_percent(sum(p for p, _f in counts.values()), sum(f for _p, f in counts.values())),
             )
         )
     return views

@@ -243,3 +243,24 @@ class StaffAuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action}"
+
+
+class ProbeDay(models.Model):
+    """The watchdog's probes of one component on one day: how many ran and how many failed (the uptime bars)."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="probe_days")
+    day = models.DateField()
+    probes = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["component", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["component", "day"], name="probe_day_one_per_component_day"),
+            models.CheckConstraint(
+                condition=models.Q(failures__lte=models.F("probes")), name="probe_day_failures_le"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component_id}:{self.day}"

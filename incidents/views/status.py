@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from incidents import forms, selectors
 from incidents.errors import IncidentError
 from incidents.feeds import IncidentFeed
-from incidents.models import ComponentSubscription
+from incidents.models import ComponentStatus, ComponentSubscription
 from incidents.services import feedkeys, notify
 from incidents.services.leak import leak_foreign_token, leak_report
 from tenants.models import Tenant
@@ -29,6 +29,7 @@ def render_markdown(text: str) -> str:
 def _context(tenant: Tenant | None) -> dict:
     return {
         "components": selectors.status_overview(tenant=tenant),
+        "legend": ComponentStatus.choices,  # the bars' colours
         "current": selectors.incidents_current(tenant=tenant),
         "recent": selectors.incidents_recent(tenant=tenant)[:20],
         "maintenances": selectors.maintenances_upcoming(tenant=tenant),

@@ -37,6 +37,7 @@ class Config:
     recover_after: int = 3
     stable_seconds: float = 120.0  # the quiet window: no failure this long resolves a monitored incident
     directory_seconds: float = 300.0
+    tally_seconds: float = 60.0  # probe outcomes are written per component and day this often
     window_seconds: float = 60.0
     fail_ratio: float = 0.5  # ...and at least this share of the window's probes
 
@@ -108,6 +109,9 @@ class Watchdog:
     directory: list[Contact] = field(default_factory=list)
     directory_at: float = -1e9
     sent: list[tuple[str, str]] = field(default_factory=list)
+    # (component slug, day) → [probes, failures] not yet written (incidents.services.uptime)
+    tallies: dict = field(default_factory=dict)
+    tallied_at: float | None = None
     # Other apps' per-round work (recovery.failover.FailoverController): each has tick(); failures are logged.
     hooks: list = field(default_factory=list)
 
@@ -126,6 +130,7 @@ class Watchdog:
             else:
                 results[probe.name] = _run(probe)
         database_up = results.get("postgres") is None
+        self._tally(results)
         actions: list[Action] = []
         for name, error in results.items():
             action = self._advance(name, error)
@@ -254,8 +259,37 @@ class Watchdog:
         except Exception:  # Redis itself may be what is down
             logger.warning("watchdog banner push failed")
 
+    # ---- uptime: every platform probe's outcome, per component it stands for and day ---------
+    def _tally(self, results: dict[str, str | None]) -> None:
+        today = timezone.localdate()
+        for name, error in results.items():
+            spec = SPECS.get(name)  # one company's part of a per-company probe is not the platform's uptime
+            for slug in spec.components if spec is not None else ():
+                counts = self.tallies.setdefault((slug, today), [0, 0])
+                counts[0] += 1
+                counts[1] += error is not None
+
+    def tallies_write(self, *, force: bool = False) -> None:
+        from incidents.services.uptime import probe_days_add
+
+        if self.tallied_at is None:
+            self.tallied_at = self.clock()
+        if not self.tallies or (not force and self.clock() - self.tallied_at < self.config.tally_seconds):
+            return
+        try:
+            with schema_context(get_public_schema_name()):
+                probe_days_add(
+                    tallies={key: (probes, failed) for key, (probes, failed) in self.tallies.items()}
+                )
+        except DatabaseError:
+            _database_reset()
+            return
+        self.tallies.clear()
+        self.tallied_at = self.clock()
+
     # ---- recording when the database is there ----------------------------------------------
     def flush(self) -> int:
+        self.tallies_write()
         done = 0
         while self.pending:
             action = self.pending[0]
