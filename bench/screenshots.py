@@ -136,7 +136,9 @@ def main() -> None:
                                 page.fill("#id_username", admin_email)
                                 page.fill("#id_password", PASSWORD)
                                 page.click("main button[type=submit]")
-                                page.wait_for_url("**/home/")
+                                page.wait_for_load_state()
+                                if not page.url.endswith("/home/"):
+                                    raise SystemExit(f"sign-in failed at {page.url}: {page.title()}")
                                 written.append(shoot(page, f"home-{suffix}"))
                                 page.goto(f"{base}/candidates/")
                                 written.append(shoot(page, f"candidates-{suffix}"))
