@@ -113,6 +113,12 @@ _EXAMPLES: dict[str, tuple[str, str, str]] = {
         f'-d \'{{"candidate_id": 42, "interview_id": 2, "starts_at": "2027-04-01T10:00:00+09:00"}}\' '
         f"{BASE}/interview-bookings",
     ),
+    "interview_bookings_reschedule": (
+        "面接の予約 #8 を別の空き時間に変更",
+        "Move interview booking #8 to another free time",
+        f'{AUTH} -H "Content-Type: application/json" -d \'{{"starts_at": "2027-04-01T11:00:00+09:00"}}\' '
+        f"{BASE}/interview-bookings/8/reschedule",
+    ),
     "interview_bookings_cancel": (
         "面接の予約 #8 をキャンセル",
         "Cancel interview booking #8",

@@ -25,7 +25,7 @@ from api.selectors import (
 from api.texts import gettext_lazy, texts_join
 from booking.models import InterviewBooking, InterviewType
 from booking.selectors import interview_times
-from booking.services.interviews import interview_book, interview_cancel
+from booking.services.interviews import interview_book, interview_cancel, interview_reschedule
 
 router = Router(tags=["interviews"])
 PROBLEMS = schemas.PROBLEMS
@@ -174,6 +174,32 @@ def interview_bookings_create(request: HttpRequest, payload: InterviewBookingIn)
     status, body = idempotent(request, work)
     audit_note(request, action="api_write", candidate_ids=[body["candidate_id"]])
     return Status(status, body)
+
+
+class RescheduleIn(Schema):
+    starts_at: schemas.Timestamp = Field(
+        description="面接の空き時間のひとつ / one of the interview's free times"
+    )
+
+
+@router.post(
+    "/interview-bookings/{booking_id}/reschedule",
+    response={200: InterviewBookingOut, 409: schemas.Problem, **PROBLEMS},
+    auth=BOOKINGS_WRITE,
+    summary="面接の日時の変更 / Move an interview to another time",
+    description="マイページの日時変更と同じく、新しい時間を確保してから元の時間を空けます（締切も同じ）。 / As on the "
+    "My Page: the new time is taken first, then the old one is released (the same deadline).",
+    openapi_extra=examples("interview_bookings_reschedule"),
+)
+def interview_bookings_reschedule(
+    request: HttpRequest, payload: RescheduleIn, booking_id: int = Path(..., ge=1, le=schemas.MAX_ID)
+) -> Any:
+    found = interview_booking_get(booking_id=booking_id)
+    booking = interview_reschedule(
+        candidate=found.candidate, booking_id=found.pk, starts_at=payload.starts_at
+    )
+    audit_note(request, action="api_write", candidate_ids=[booking.candidate_id])
+    return interview_booking_body(booking)
 
 
 @router.post(

@@ -166,3 +166,36 @@ def test_interviews_with_the_same_ids_in_two_companies_never_cross(tenants):
     with schema_context(tenants["acme"].schema):
         own = ApiClient(tenants["acme"].host, tokens["acme"].secret).get(f"/interviews/{shared_id}")
         assert own.json()["name"] == "acmeの面接"
+
+
+def test_reschedule_takes_the_new_time_first_then_frees_the_old_one(acme_api):
+    from booking.models import InterviewSession
+
+    kind, start = interview_make(duration_minutes=30, buffer_minutes=10)
+    student = CandidateFactory(status="interview")
+    booked = acme_api.post(
+        "/interview-bookings",
+        {"candidate_id": student.pk, "interview_id": kind.pk, "starts_at": start.isoformat()},
+    ).json()
+    later = start + timedelta(minutes=40)
+    moved = acme_api.post(f"/interview-bookings/{booked['id']}/reschedule", {"starts_at": later.isoformat()})
+    assert moved.status_code == 200, moved.content
+    assert (
+        moved.json()["id"] == booked["id"]
+        and moved.json()["starts_at"] == timezone.localtime(later).isoformat()
+    )
+    taken = dict(InterviewSession.objects.filter(interview_type=kind).values_list("starts_at", "taken"))
+    assert taken == {start: 0, later: 1}
+    same = acme_api.post(f"/interview-bookings/{booked['id']}/reschedule", {"starts_at": later.isoformat()})
+    assert same.status_code == 409 and same.json()["code"] == "same_slot"
+    odd = start + timedelta(minutes=7)
+    unoffered = acme_api.post(
+        f"/interview-bookings/{booked['id']}/reschedule", {"starts_at": odd.isoformat()}
+    )
+    assert unoffered.status_code == 409 and unoffered.json()["code"] == "time_taken"
+    assert (
+        acme_api.post(
+            "/interview-bookings/999999999/reschedule", {"starts_at": later.isoformat()}
+        ).status_code
+        == 404
+    )
