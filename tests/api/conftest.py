@@ -13,6 +13,7 @@ ALL_SCOPES = [
     "bookings:write",
     "mail:send",
     "ranks:write",
+    "webhooks:manage",
 ]
 
 
