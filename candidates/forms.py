@@ -5,23 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from candidates.listfilters import list_filters
 from candidates.models import RetentionPolicy
 from candidates.selectors import SORTS, CandidateFilters
 
-RANK_CHOICES = [("", "すべて")] + [(chr(code), chr(code)) for code in range(ord("A"), ord("Z") + 1)]
+RANK_CSV_HEADER = "大学名,ランク"  # i18n: data — the first line the rank table's CSV must have
+RANK_CHOICES = [("", _("すべて"))] + [(chr(code), chr(code)) for code in range(ord("A"), ord("Z") + 1)]
 
 
 class CandidateFilterForm(forms.Form):
-    q = forms.CharField(label="検索", required=False, max_length=100)
-    rank = forms.ChoiceField(label="ランク", required=False, choices=RANK_CHOICES)
-    graduation_year = forms.IntegerField(label="卒業年", required=False, min_value=1900, max_value=2100)
-    board = forms.CharField(label="媒体", required=False, max_length=40)
-    status = forms.CharField(label="ステータス", required=False, max_length=40)
-    tag = forms.CharField(label="タグ", required=False, max_length=40)
-    sort = forms.ChoiceField(label="並び順", required=False, choices=[(key, key) for key in SORTS])
+    q = forms.CharField(label=_("検索"), required=False, max_length=100)
+    rank = forms.ChoiceField(label=_("ランク"), required=False, choices=RANK_CHOICES)
+    graduation_year = forms.IntegerField(label=_("卒業年"), required=False, min_value=1900, max_value=2100)
+    board = forms.CharField(label=_("媒体"), required=False, max_length=40)
+    status = forms.CharField(label=_("ステータス"), required=False, max_length=40)
+    tag = forms.CharField(label=_("タグ"), required=False, max_length=40)
+    sort = forms.ChoiceField(label=_("並び順"), required=False, choices=[(key, key) for key in SORTS])
 
     def __init__(self, *args: Any, season_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,11 +67,11 @@ class CandidateFilterForm(forms.Form):
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSVファイル",
-        error_messages={"required": "ファイルを選んでください。"},
+        label=_("CSVファイル"),
+        error_messages={"required": _("ファイルを選んでください。")},
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
-    board = forms.CharField(label="求人媒体", required=False, max_length=40, widget=forms.Select)
+    board = forms.CharField(label=_("求人媒体"), required=False, max_length=40, widget=forms.Select)
 
     def __init__(self, *args, boards: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -77,22 +79,22 @@ class UploadForm(forms.Form):
 
 
 class RankRuleForm(forms.Form):
-    university = forms.CharField(label="大学名", max_length=200)
-    rank = forms.CharField(label="ランク", max_length=2)
+    university = forms.CharField(label=_("大学名"), max_length=200)
+    rank = forms.CharField(label=_("ランク"), max_length=2)
 
 
 class AliasForm(forms.Form):
-    alias = forms.CharField(label="別名", max_length=200)
-    target = forms.CharField(label="正式な大学名", max_length=200)
+    alias = forms.CharField(label=_("別名"), max_length=200)
+    target = forms.CharField(label=_("正式な大学名"), max_length=200)
 
 
 class RankCSVForm(forms.Form):
     file = forms.FileField(
-        label="ランク表CSV（大学名,ランク）",
-        error_messages={"required": "ファイルを選んでください。"},
+        label=format_lazy(_("ランク表CSV（{header}）"), header=RANK_CSV_HEADER),
+        error_messages={"required": _("ファイルを選んでください。")},
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
-    replace = forms.BooleanField(label="今のランク表を置き換える", required=False)
+    replace = forms.BooleanField(label=_("今のランク表を置き換える"), required=False)
 
 
 class RetentionPolicyForm(forms.Form):

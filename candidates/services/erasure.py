@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from candidates.errors import CandidateError
 from candidates.models import (
@@ -145,7 +146,7 @@ def students_erase(
     """
     ids = students_ids(candidate_ids=candidate_ids)
     if not ids:
-        raise CandidateError("候補者が見つかりません。")
+        raise CandidateError(gettext("候補者が見つかりません。"))
     counts = _common(ids, keep_statistics=False)
     counts["entries"] = Entry.objects.filter(candidate_id__in=ids).count()
     counts["notes"] = Note.objects.filter(candidate_id__in=ids).count()
@@ -193,7 +194,7 @@ def students_anonymise(
     """
     ids = students_ids(candidate_ids=candidate_ids)
     if not ids:
-        raise CandidateError("候補者が見つかりません。")
+        raise CandidateError(gettext("候補者が見つかりません。"))
     counts = _common(ids, keep_statistics=True)
     counts["entries"] = Entry.objects.filter(candidate_id__in=ids).update(
         original={},

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from candidates.boards import PRESETS, MappingError, mapping_from_saved
 from candidates.csvsource import HEAD_BYTES, CSVSourceError, _read_header, _sniff_delimiter, detect_encoding
@@ -220,7 +221,9 @@ def import_mapping_save(*, job_id: int, name: str, label: str, columns: dict[str
 def import_job_preview(*, job: ImportJob) -> ImportPreview:
     path = Path(job.stored_path)
     if not path.exists():
-        raise ImportFileError("アップロードしたファイルが見つかりません。もう一度アップロードしてください。")
+        raise ImportFileError(
+            gettext("アップロードしたファイルが見つかりません。もう一度アップロードしてください。")
+        )
     preview, _board = _preview(path=path, board=job.board)
     return preview
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from candidates.errors import MergeError
 from candidates.models import (
@@ -53,13 +54,13 @@ def candidates_merge(
 ) -> MergeRecord:
     """Move every entry, key and note of `merged` to `kept`; `merged` stays hidden so this can be undone."""
     if kept_id == merged_id:
-        raise MergeError("同じ候補者どうしは統合できません。")
+        raise MergeError(gettext("同じ候補者どうしは統合できません。"))
     locked = _locked_pair(kept_id, merged_id)
     if len(locked) != 2:
-        raise MergeError("候補者が見つかりません。")
+        raise MergeError(gettext("候補者が見つかりません。"))
     kept, merged = locked[kept_id], locked[merged_id]
     if kept.merged_into_id or merged.merged_into_id:
-        raise MergeError("すでに統合済みの候補者です。")
+        raise MergeError(gettext("すでに統合済みの候補者です。"))
     entry_ids = list(Entry.objects.filter(candidate=merged).values_list("id", flat=True))
     key_ids = list(CandidateKey.objects.filter(candidate=merged).values_list("id", flat=True))
     note_ids = list(Note.objects.filter(candidate=merged).values_list("id", flat=True))
@@ -91,6 +92,7 @@ def candidates_merge(
         merged_by=user if getattr(user, "is_authenticated", False) else None,
     )
     actor = user if getattr(user, "is_authenticated", False) else None
+    # i18n: data — the student's history records what happened
     CandidateEvent.objects.bulk_create(
         [
             CandidateEvent(candidate=kept, kind="merge", message=f"候補者 #{merged.pk} を統合", user=actor),
@@ -106,9 +108,9 @@ def merge_undo(*, record_id: int, user: Any, ip: str | None = None) -> MergeReco
     """Put back what one merge moved; entries added to the kept candidate since then stay there."""
     record = MergeRecord.objects.select_for_update().filter(pk=record_id).first()
     if record is None:
-        raise MergeError("統合の記録が見つかりません。")
+        raise MergeError(gettext("統合の記録が見つかりません。"))
     if record.undone_at is not None:
-        raise MergeError("この統合はすでに取り消されています。")
+        raise MergeError(gettext("この統合はすでに取り消されています。"))
     locked = _locked_pair(record.kept_id, record.merged_id)
     kept, merged = locked[record.kept_id], locked[record.merged_id]
     Entry.objects.filter(id__in=record.entry_ids, candidate=kept).update(candidate=merged)
@@ -126,6 +128,7 @@ def merge_undo(*, record_id: int, user: Any, ip: str | None = None) -> MergeReco
     record.undone_at = timezone.now()
     record.save(update_fields=["undone_at"])
     actor = user if getattr(user, "is_authenticated", False) else None
+    # i18n: data — the student's history records what happened
     CandidateEvent.objects.bulk_create(
         [
             CandidateEvent(
@@ -143,9 +146,9 @@ def duplicate_merge(*, duplicate_id: int, kept_id: int, user: Any, ip: str | Non
     """Merge an open possible-duplicate pair, keeping the candidate the recruiter chose."""
     duplicate = PossibleDuplicate.objects.select_for_update().filter(pk=duplicate_id).first()
     if duplicate is None or duplicate.status != PossibleDuplicate.Status.OPEN:
-        raise MergeError("この重複候補はすでに処理されています。")
+        raise MergeError(gettext("この重複候補はすでに処理されています。"))
     if kept_id not in (duplicate.first_id, duplicate.second_id):
-        raise MergeError("残す候補者を選んでください。")
+        raise MergeError(gettext("残す候補者を選んでください。"))
     merged_id = duplicate.second_id if kept_id == duplicate.first_id else duplicate.first_id
     return candidates_merge(kept_id=kept_id, merged_id=merged_id, user=user, ip=ip, duplicate=duplicate)
 
@@ -159,7 +162,7 @@ def duplicate_dismiss(*, duplicate_id: int, user: Any) -> PossibleDuplicate:
         decided_by=user if getattr(user, "is_authenticated", False) else None,
     )
     if not updated:
-        raise MergeError("この重複候補はすでに処理されています。")
+        raise MergeError(gettext("この重複候補はすでに処理されています。"))
     return PossibleDuplicate.objects.get(pk=duplicate_id)
 
 
@@ -167,7 +170,7 @@ def duplicate_dismiss(*, duplicate_id: int, user: Any) -> PossibleDuplicate:
 def candidate_delete(*, candidate_id: int, user: Any, ip: str | None = None) -> None:
     """Delete one student everywhere (entries, bookings, mail bodies … as an erasure); audited."""
     if not Candidate.objects.filter(pk=candidate_id).exists():
-        raise MergeError("候補者が見つかりません。")
+        raise MergeError(gettext("候補者が見つかりません。"))
     # Candidates merged into this one come back as themselves rather than disappear with it.
     Candidate.objects.filter(merged_into_id=candidate_id).update(merged_into=None)
     student_erase(candidate_id=candidate_id, user=user, ip=ip, audit_action="delete")

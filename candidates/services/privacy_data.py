@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from candidates.errors import CandidateError
 from candidates.models import (
@@ -76,7 +77,7 @@ def students_ids(*, candidate_ids: list[int]) -> list[int]:
 def _ids_or_error(candidate_id: int) -> list[int]:
     ids = student_ids(candidate_id=candidate_id)
     if not ids:
-        raise CandidateError("候補者が見つかりません。")
+        raise CandidateError(gettext("候補者が見つかりません。"))
     return ids
 
 
@@ -200,7 +201,7 @@ def candidate_correct(
     """訂正: set the student's profile fields; returns the names changed (recorded, without values)."""
     candidate = Candidate.objects.select_for_update().filter(pk=candidate_id).first()
     if candidate is None:
-        raise CandidateError("候補者が見つかりません。")
+        raise CandidateError(gettext("候補者が見つかりません。"))
     changed: list[str] = []
     for name in CORRECTABLE:
         if name not in values:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from candidates.errors import PrivacyRequestError
 from candidates.models import Candidate, CandidateEvent, PrivacyRequest
@@ -57,12 +58,12 @@ def privacy_request_create(
 ) -> PrivacyRequest:
     """Record a request (from the student's My Page, or by a recruiter who received it another way)."""
     if kind not in PrivacyRequest.Kind.values:
-        raise PrivacyRequestError("請求の種類を選んでください。")
+        raise PrivacyRequestError(gettext("請求の種類を選んでください。"))
     details = (details or "").strip()
     if len(details) > DETAILS_LIMIT:
         raise PrivacyRequestError(f"内容は{DETAILS_LIMIT}文字以内で入力してください。")
     if kind == PrivacyRequest.Kind.CORRECTION and not details:
-        raise PrivacyRequestError("訂正してほしい内容を入力してください。")
+        raise PrivacyRequestError(gettext("訂正してほしい内容を入力してください。"))
     try:
         with transaction.atomic():
             request = PrivacyRequest.objects.create(
@@ -106,12 +107,12 @@ def privacy_request_create(
 def _open_request(request_id: int) -> PrivacyRequest:
     request = PrivacyRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
-        raise PrivacyRequestError("請求が見つかりません。")
+        raise PrivacyRequestError(gettext("請求が見つかりません。"))
     if request.status != PrivacyRequest.Status.OPEN:
-        raise PrivacyRequestError("この請求はすでに対応済みです。")
+        raise PrivacyRequestError(gettext("この請求はすでに対応済みです。"))
     root = student_root(candidate_id=request.candidate_id) if request.candidate_id else None
     if root is None:
-        raise PrivacyRequestError("この学生の情報はすでに削除されています。")
+        raise PrivacyRequestError(gettext("この学生の情報はすでに削除されています。"))
     if root != request.candidate_id:
         # A recruiter merged the student's record into another since: the request follows the student.
         try:
@@ -139,9 +140,9 @@ def privacy_request_close(
     request = _open_request(request_id)
     response = (response or "").strip()[:DETAILS_LIMIT]
     if declined and not response:
-        raise PrivacyRequestError("対応できない理由を入力してください（学生に通知されます）。")
+        raise PrivacyRequestError(gettext("対応できない理由を入力してください（学生に通知されます）。"))
     if not declined and request.kind == PrivacyRequest.Kind.DELETION:
-        raise PrivacyRequestError("削除の請求は「削除を実行」で完了してください。")
+        raise PrivacyRequestError(gettext("削除の請求は「削除を実行」で完了してください。"))
     if not declined and request.kind == PrivacyRequest.Kind.STOP_USE:
         student_stop_use(candidate_id=request.candidate_id, user=user, ip=ip)  # type: ignore[arg-type]
     status = PrivacyRequest.Status.DECLINED if declined else PrivacyRequest.Status.DONE
@@ -174,7 +175,7 @@ def privacy_request_erase(*, request_id: int, user: Any, ip: str | None = None) 
     """Carry out a deletion request: erase the student everywhere and keep the receipt on the request."""
     request = _open_request(request_id)
     if request.kind != PrivacyRequest.Kind.DELETION:
-        raise PrivacyRequestError("削除の請求ではありません。")
+        raise PrivacyRequestError(gettext("削除の請求ではありません。"))
     address = request.candidate.email if request.candidate else ""
     receipt = student_erase(candidate_id=request.candidate_id, user=user, ip=ip, reason=request.number)  # type: ignore[arg-type]
     request.refresh_from_db()

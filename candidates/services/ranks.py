@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from candidates.boards import normalize_header
 from candidates.csvsource import CSVSourceError, detect_encoding
@@ -44,7 +45,7 @@ def _letter(rank: str) -> str:
 def _key(university: str) -> str:
     key = normalise_university(university)
     if not key:
-        raise RankTableError("大学名を入力してください。")
+        raise RankTableError(gettext("大学名を入力してください。"))
     return key
 
 
@@ -90,7 +91,7 @@ def rank_default_set(*, rank: str) -> RankSettings:
 def university_alias_add(*, alias: str, target: str) -> UniversityAlias:
     alias_text, target_text = nfkc(alias), nfkc(target)
     if not target_text:
-        raise RankTableError("正式な大学名を入力してください。")
+        raise RankTableError(gettext("正式な大学名を入力してください。"))
     row, _created = UniversityAlias.objects.update_or_create(
         key=_key(alias_text), defaults={"alias": alias_text, "target": target_text}
     )
@@ -101,7 +102,7 @@ def university_alias_add(*, alias: str, target: str) -> UniversityAlias:
 def _read_rank_csv(fileobj: BinaryIO) -> list[tuple[int, str, str]]:
     data = fileobj.read(MAX_RANK_CSV_BYTES + 1)
     if len(data) > MAX_RANK_CSV_BYTES:
-        raise RankTableError("ファイルが大きすぎます（上限 2 MB）。")
+        raise RankTableError(gettext("ファイルが大きすぎます（上限 2 MB）。"))
     try:
         encoding = detect_encoding(head=data[:65536])
         text = data.decode(encoding)
@@ -114,13 +115,13 @@ def _read_rank_csv(fileobj: BinaryIO) -> list[tuple[int, str, str]]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = next(reader, None)
     if not header:
-        raise RankTableError("ファイルが空です。")
+        raise RankTableError(gettext("ファイルが空です。"))
     names = [normalize_header(name=cell) for cell in header]
     try:
         university_col = next(i for i, n in enumerate(names) if n in ("大学名", "大学", "学校名"))
         rank_col = next(i for i, n in enumerate(names) if n in ("ランク", "rank"))
     except StopIteration:
-        raise RankTableError("1行目に「大学名」と「ランク」の列名が必要です。") from None
+        raise RankTableError(gettext("1行目に「大学名」と「ランク」の列名が必要です。")) from None
     rows = []
     errors = []
     for cells in reader:
@@ -146,7 +147,7 @@ def rank_table_import_csv(*, fileobj: BinaryIO, replace: bool) -> int:
     """Load a 大学名,ランク CSV (UTF-8 with or without BOM, or CP932); all rows or none."""
     rows = _read_rank_csv(fileobj)
     if not rows:
-        raise RankTableError("ランク表に行がありません。")
+        raise RankTableError(gettext("ランク表に行がありません。"))
     if replace:
         RankRule.objects.all().delete()
     by_key: dict[str, RankRule] = {}

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from candidates.errors import CandidateError, RetentionConfirmError
 from candidates.models import RetentionPolicy, SelectionStep
@@ -32,15 +33,17 @@ def retention_policy_set(
 ) -> RetentionPolicy:
     """Save the policy; switching it on (or changing it while on) needs the dry-run count confirmed."""
     if action not in RetentionPolicy.Action.values:
-        raise CandidateError("処理を選んでください。")
+        raise CandidateError(gettext("処理を選んでください。"))
     if not 1 <= months_after_season <= 120:
-        raise CandidateError("期間は 1〜120 か月で指定してください。")
+        raise CandidateError(gettext("期間は 1〜120 か月で指定してください。"))
     known = set(SelectionStep.objects.values_list("key", flat=True))
     keep = sorted(set(keep_statuses) & known)
     due = retention_due(months_after_season=months_after_season, keep_statuses=keep).count()
     if enabled and confirmed_count != due:
         raise RetentionConfirmError(
-            f"この設定で処理される学生は {due} 名です。人数を確認してから有効にしてください。", count=due
+            gettext("この設定で処理される学生は %(count)s 名です。人数を確認してから有効にしてください。")
+            % {"count": due},
+            count=due,
         )
     policy, _created = RetentionPolicy.objects.select_for_update().get_or_create(pk=1)
     policy.enabled = enabled
@@ -80,6 +83,7 @@ def retention_run(*, limit: int | None = None) -> int:
         if policy.action == RetentionPolicy.Action.ANONYMISE:
             students_anonymise(candidate_ids=batch, user=None)
         else:
+            # i18n: data — the audit log's record
             students_erase(candidate_ids=batch, user=None, target="保存期間", audit_action="retention_delete")
         done += len(batch)
     RetentionPolicy.objects.filter(pk=policy.pk).update(last_run_at=timezone.now(), last_run_count=done)

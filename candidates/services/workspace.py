@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from candidates.errors import CandidateError
 from candidates.models import Candidate, CandidateEvent, Note, SelectionStep, Tag
@@ -20,9 +21,9 @@ def _actor(user: Any) -> Any:
 def note_add(*, candidate: Candidate, body: str, user: Any) -> Note:
     text = body.strip()
     if not text:
-        raise CandidateError("メモを入力してください。")
+        raise CandidateError(gettext("メモを入力してください。"))
     if len(text) > 5000:
-        raise CandidateError("メモは5000文字以内で入力してください。")
+        raise CandidateError(gettext("メモは5000文字以内で入力してください。"))
     return Note.objects.create(candidate=candidate, body=text, author=_actor(user))
 
 
@@ -30,13 +31,14 @@ def note_add(*, candidate: Candidate, body: str, user: Any) -> Note:
 def candidate_status_set(*, candidate: Candidate, status: str, user: Any) -> Candidate:
     step = SelectionStep.objects.filter(key=status).first()
     if step is None:
-        raise CandidateError("選考ステータスが正しくありません。")
+        raise CandidateError(gettext("選考ステータスが正しくありません。"))
     old = candidate.status
     if old == status:
         return candidate
     Candidate.objects.filter(pk=candidate.pk).update(status=status)
     candidate.status = status
     old_label = SelectionStep.objects.filter(key=old).values_list("label", flat=True).first() or old
+    # i18n: data — the student's history records what happened
     CandidateEvent.objects.create(
         candidate=candidate,
         kind="status",
@@ -51,9 +53,10 @@ def candidate_status_set(*, candidate: Candidate, status: str, user: Any) -> Can
 def candidate_tag_add(*, candidate: Candidate, name: str, user: Any) -> Tag:
     label = nfkc(name)[:40]
     if not label:
-        raise CandidateError("タグ名を入力してください。")
+        raise CandidateError(gettext("タグ名を入力してください。"))
     tag, _created = Tag.objects.get_or_create(name=label)
     candidate.tags.add(tag)
+    # i18n: data — the student's history records what happened
     CandidateEvent.objects.create(
         candidate=candidate, kind="tag", message=f"タグを追加: {label}", user=_actor(user)
     )
@@ -66,6 +69,7 @@ def candidate_tag_remove(*, candidate: Candidate, tag_id: int, user: Any) -> Non
     tag = Tag.objects.filter(pk=tag_id).first()
     if tag is not None:
         candidate.tags.remove(tag)
+        # i18n: data — the student's history records what happened
         CandidateEvent.objects.create(
             candidate=candidate, kind="tag", message=f"タグを削除: {tag.name}", user=_actor(user)
         )
@@ -78,12 +82,14 @@ def selection_step_add(*, key: str, label: str) -> SelectionStep:
     import re
 
     if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", key or ""):
-        raise CandidateError("キーは半角英小文字で始まる英数字・ハイフン（40文字以内）で入力してください。")
+        raise CandidateError(
+            gettext("キーは半角英小文字で始まる英数字・ハイフン（40文字以内）で入力してください。")
+        )
     name = nfkc(label)[:60]
     if not name:
-        raise CandidateError("表示名を入力してください。")
+        raise CandidateError(gettext("表示名を入力してください。"))
     if SelectionStep.objects.filter(key=key).exists():
-        raise CandidateError("そのキーはすでに使われています。")
+        raise CandidateError(gettext("そのキーはすでに使われています。"))
     last = SelectionStep.objects.order_by("-position").values_list("position", flat=True).first() or 0
     return SelectionStep.objects.create(key=key, label=name, position=last + 1)
 
@@ -94,7 +100,7 @@ def selection_step_update(*, step_id: int, label: str, move: str = "") -> None:
     steps = list(SelectionStep.objects.select_for_update().order_by("position", "id"))
     index = next((i for i, step in enumerate(steps) if step.pk == step_id), None)
     if index is None:
-        raise CandidateError("ステップが見つかりません。")
+        raise CandidateError(gettext("ステップが見つかりません。"))
     if label and nfkc(label):
         steps[index].label = nfkc(label)[:60]
     target = index - 1 if move == "up" else index + 1 if move == "down" else index
@@ -109,8 +115,11 @@ def selection_step_update(*, step_id: int, label: str, move: str = "") -> None:
 def selection_step_delete(*, step_id: int) -> None:
     step = SelectionStep.objects.select_for_update().filter(pk=step_id).first()
     if step is None:
-        raise CandidateError("ステップが見つかりません。")
+        raise CandidateError(gettext("ステップが見つかりません。"))
     in_use = Candidate.objects.filter(status=step.key).count()
     if in_use:
-        raise CandidateError(f"「{step.label}」の学生が{in_use}名いるため削除できません。")
+        raise CandidateError(
+            gettext("「%(label)s」の学生が%(count)s名いるため削除できません。")
+            % {"label": step.label, "count": in_use}
+        )
     step.delete()

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import ADMINS, role_required
@@ -40,7 +41,7 @@ def _declared_size(request: HttpRequest) -> int:
 
 def _boards() -> list[tuple[str, str]]:
     saved = [(mapping.name, mapping.label) for mapping in ImportMapping.objects.all()]
-    return [("auto", "自動判定")] + [(key, preset.label) for key, preset in PRESETS.items()] + saved
+    return [("auto", gettext("自動判定"))] + [(key, preset.label) for key, preset in PRESETS.items()] + saved
 
 
 @role_required(*ADMINS)
@@ -48,9 +49,9 @@ def import_upload_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and _declared_size(request) > MAX_UPLOAD_BYTES + 1024 * 1024:
         # Refused from the header alone, before Django reads the body into a temporary file.
         context = {"form": UploadForm(boards=_boards()), "jobs": import_job_list()[:20]}
-        context["error"] = (
-            f"ファイルが大きすぎます（上限 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB）。分割してアップロードしてください。"
-        )
+        context["error"] = gettext(
+            "ファイルが大きすぎます（上限 %(size)s MB）。分割してアップロードしてください。"
+        ) % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
         return render(request, "candidates/import_upload.html", context, status=413)
     form = UploadForm(request.POST or None, request.FILES or None, boards=_boards())
     context = {"form": form, "jobs": import_job_list()[:20]}
@@ -111,7 +112,9 @@ def import_mapping_view(request: HttpRequest, job_id: int) -> HttpResponse:
         if field:
             if field in columns:
                 messages.error(
-                    request, f"「{FIELD_LABELS.get(field, field)}」が複数の列に割り当てられています。"
+                    request,
+                    gettext("「%(field)s」が複数の列に割り当てられています。")
+                    % {"field": FIELD_LABELS.get(field, field)},
                 )
                 return redirect("candidates:import_job", job_id=job.pk)
             columns[field] = header
@@ -125,7 +128,7 @@ def import_mapping_view(request: HttpRequest, job_id: int) -> HttpResponse:
     except ImportFileError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "列の対応を保存しました。次回から媒体の選択肢に表示されます。")
+        messages.success(request, gettext("列の対応を保存しました。次回から媒体の選択肢に表示されます。"))
     return redirect("candidates:import_job", job_id=job.pk)
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import ADMINS, EDITORS, EVERYONE, role_required
@@ -29,6 +30,7 @@ from candidates.views.roles import roles_audited
 @role_required(*EVERYONE)
 def duplicates_view(request: HttpRequest) -> HttpResponse:
     duplicates = list(duplicate_list()[:100])
+    # i18n: data — the audit log's record
     audit_request(request=request, action="list", student_count=len(duplicates) * 2, target="重複候補")
     merges = MergeRecord.objects.filter(undone_at=None).select_related("kept", "merged")[:20]
     return render(request, "candidates/duplicates.html", {"duplicates": duplicates, "merges": merges})
@@ -41,7 +43,7 @@ def duplicate_merge_view(request: HttpRequest, duplicate_id: int) -> HttpRespons
     if not (kept.isascii() and kept.isdigit() and len(kept) <= 18):
         # A hand-made request: answered 400 on the same page, nothing merged.
         messages.error(
-            request, "残す候補者の指定が正しくありません。画面の「統合」ボタンから操作してください。"
+            request, gettext("残す候補者の指定が正しくありません。画面の「統合」ボタンから操作してください。")
         )
         response = duplicates_view(request)
         response.status_code = 400
@@ -56,7 +58,11 @@ def duplicate_merge_view(request: HttpRequest, duplicate_id: int) -> HttpRespons
     except CandidateError as error:
         messages.error(request, error.message)
         return redirect("candidates:duplicates")
-    messages.success(request, f"候補者 #{record.merged_id} を #{record.kept_id} に統合しました。")
+    messages.success(
+        request,
+        gettext("候補者 #%(merged)s を #%(kept)s に統合しました。")
+        % {"merged": record.merged_id, "kept": record.kept_id},
+    )
     return redirect("candidates:duplicates")
 
 
@@ -68,7 +74,7 @@ def duplicate_dismiss_view(request: HttpRequest, duplicate_id: int) -> HttpRespo
     except CandidateError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "別人として記録しました。")
+        messages.success(request, gettext("別人として記録しました。"))
     return redirect("candidates:duplicates")
 
 
@@ -81,7 +87,7 @@ def merge_undo_view(request: HttpRequest, record_id: int) -> HttpResponse:
     except CandidateError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "統合を取り消しました。")
+        messages.success(request, gettext("統合を取り消しました。"))
     return redirect("candidates:duplicates")
 
 
@@ -100,21 +106,25 @@ def ranks_view(request: HttpRequest) -> HttpResponse:
                 rule_form = RankRuleForm(request.POST, prefix="rule")
                 if rule_form.is_valid():
                     rank_rule_save(**rule_form.cleaned_data)
-                    messages.success(request, "ランク表を更新しました。全学生のランクを再計算しています。")
+                    messages.success(
+                        request, gettext("ランク表を更新しました。全学生のランクを再計算しています。")
+                    )
                     return redirect("candidates:ranks")
             elif action == "delete":
                 rank_rule_delete(rule_id=int(request.POST.get("rule", "0") or 0))
-                messages.success(request, "削除しました。全学生のランクを再計算しています。")
+                messages.success(request, gettext("削除しました。全学生のランクを再計算しています。"))
                 return redirect("candidates:ranks")
             elif action == "default":
                 rank_default_set(rank=request.POST.get("default_rank", ""))
-                messages.success(request, "既定ランクを更新しました。全学生のランクを再計算しています。")
+                messages.success(
+                    request, gettext("既定ランクを更新しました。全学生のランクを再計算しています。")
+                )
                 return redirect("candidates:ranks")
             elif action == "alias":
                 alias_form = AliasForm(request.POST, prefix="alias")
                 if alias_form.is_valid():
                     university_alias_add(**alias_form.cleaned_data)
-                    messages.success(request, "別名を追加しました。")
+                    messages.success(request, gettext("別名を追加しました。"))
                     return redirect("candidates:ranks")
             elif action == "csv":
                 csv_form = RankCSVForm(request.POST, request.FILES, prefix="csv")
@@ -123,11 +133,13 @@ def ranks_view(request: HttpRequest) -> HttpResponse:
                         fileobj=csv_form.cleaned_data["file"], replace=csv_form.cleaned_data["replace"]
                     )
                     messages.success(
-                        request, f"{count}件を読み込みました。全学生のランクを再計算しています。"
+                        request,
+                        gettext("%(count)s件を読み込みました。全学生のランクを再計算しています。")
+                        % {"count": count},
                     )
                     return redirect("candidates:ranks")
         except (CandidateError, ValueError) as error:
-            messages.error(request, getattr(error, "message", "入力が正しくありません。"))
+            messages.error(request, getattr(error, "message", gettext("入力が正しくありません。")))
         status = 400
     return render(
         request,
@@ -176,9 +188,9 @@ def steps_view(request: HttpRequest) -> HttpResponse:
                     label=request.POST.get("label", ""),
                     move=request.POST.get("move", ""),
                 )
-            messages.success(request, "選考ステップを更新しました。")
+            messages.success(request, gettext("選考ステップを更新しました。"))
             return redirect("candidates:steps")
         except (CandidateError, ValueError) as error:
-            messages.error(request, getattr(error, "message", "入力が正しくありません。"))
+            messages.error(request, getattr(error, "message", gettext("入力が正しくありません。")))
             status = 400
     return render(request, "candidates/steps.html", {"steps": SelectionStep.objects.all()}, status=status)

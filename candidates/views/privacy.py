@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import ADMINS, EDITORS
@@ -32,27 +33,30 @@ from candidates.services.retention import retention_policy_set
 from candidates.views.roles import roles_audited
 
 SECTION_TITLES = {
-    "profiles": "登録情報",
-    "entries": "エントリー（求人媒体から受け取った行）",
-    "identifiers": "照合に使う連絡先・ID",
-    "notes": "メモ",
-    "history": "履歴",
-    "requests": "個人情報に関する請求",
-    "accesses": "社内での閲覧・出力の記録",
-    "bookings": "予約・キャンセル待ち・面接・マイページ",
-    "mail": "メール・ステップメール・配信停止",
+    "profiles": gettext_lazy("登録情報"),
+    "entries": gettext_lazy("エントリー（求人媒体から受け取った行）"),
+    "identifiers": gettext_lazy("照合に使う連絡先・ID"),
+    "notes": gettext_lazy("メモ"),
+    "history": gettext_lazy("履歴"),
+    "requests": gettext_lazy("個人情報に関する請求"),
+    "accesses": gettext_lazy("社内での閲覧・出力の記録"),
+    "bookings": gettext_lazy("予約・キャンセル待ち・面接・マイページ"),
+    "mail": gettext_lazy("メール・ステップメール・配信停止"),
 }
 
 
 def privacy_roles(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """`role_required`, and a signed-in user refused by role leaves an audit entry."""
-    return roles_audited(*roles, action="privacy_denied", message=_("個人情報の請求を扱う権限がありません。"))
+    return roles_audited(
+        *roles, action="privacy_denied", message=gettext_lazy("個人情報の請求を扱う権限がありません。")
+    )
 
 
 @privacy_roles(*EDITORS)
 def privacy_queue_view(request: HttpRequest) -> HttpResponse:
     open_requests, closed = privacy_request_queue()
     shown = [item.candidate_id for item in open_requests if item.candidate_id]
+    # i18n: data — the audit log's record
     audit_request(
         request=request,
         action="privacy_list",

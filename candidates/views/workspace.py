@@ -7,6 +7,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import ADMINS, EDITORS, EVERYONE, role_required
@@ -34,12 +36,12 @@ from candidates.views.roles import roles_audited
 
 PAGE_SIZE = 50
 SORT_LABELS = {
-    "new": "新しい順",
-    "old": "古い順",
-    "kana": "カナ順",
-    "rank": "ランク順",
-    "year": "卒業年順",
-    "university": "大学名順",
+    "new": _("新しい順"),
+    "old": _("古い順"),
+    "kana": _("カナ順"),
+    "rank": _("ランク順"),
+    "year": _("卒業年順"),
+    "university": _("大学名順"),
 }
 
 
@@ -48,6 +50,7 @@ def candidate_list_view(request: HttpRequest) -> HttpResponse:
     form = CandidateFilterForm(request.GET or None, season_id=request.season.pk)
     queryset = candidate_list(filters=form.filters()).prefetch_related("tags")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    # i18n: data — the audit log's record
     audit_request(
         request=request,
         action="list",
@@ -80,7 +83,11 @@ def candidate_list_view(request: HttpRequest) -> HttpResponse:
 def candidate_detail_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
     candidate = get_object_or_404(Candidate, pk=candidate_id)
     if candidate.merged_into_id:
-        messages.info(request, f"候補者 #{candidate.pk} は #{candidate.merged_into_id} に統合されています。")
+        messages.info(
+            request,
+            gettext("候補者 #%(id)s は #%(into)s に統合されています。")
+            % {"id": candidate.pk, "into": candidate.merged_into_id},
+        )
         return redirect("candidates:detail", candidate_id=candidate.merged_into_id)
     audit_request(
         request=request,
@@ -115,7 +122,7 @@ def candidate_rank_view(request: HttpRequest, candidate_id: int) -> HttpResponse
     except RankTableError as error:
         messages.error(request, error.message)
         return redirect("candidates:detail", candidate_id=candidate.pk)
-    messages.success(request, "ランクを更新しました。")
+    messages.success(request, gettext("ランクを更新しました。"))
     return redirect("candidates:detail", candidate_id=candidate.pk)
 
 
@@ -151,7 +158,7 @@ def candidate_tag_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
         else:
             candidate_tag_add(candidate=candidate, name=request.POST.get("name", ""), user=request.user)
     except (CandidateError, ValueError) as error:
-        messages.error(request, getattr(error, "message", "タグを更新できませんでした。"))
+        messages.error(request, getattr(error, "message", gettext("タグを更新できませんでした。")))
     return redirect("candidates:detail", candidate_id=candidate.pk)
 
 
@@ -160,7 +167,7 @@ def candidate_tag_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
 def candidate_delete_view(request: HttpRequest, candidate_id: int) -> HttpResponse:
     candidate = get_object_or_404(Candidate, pk=candidate_id)
     candidate_delete(candidate_id=candidate.pk, user=request.user, ip=request.META.get("REMOTE_ADDR"))
-    messages.success(request, f"候補者 #{candidate_id} を削除しました。")
+    messages.success(request, gettext("候補者 #%(id)s を削除しました。") % {"id": candidate_id})
     return redirect("candidates:list")
 
 
