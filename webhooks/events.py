@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from tenants.selectors import current_schema
 from webhooks.models import EventType
@@ -28,6 +30,8 @@ from webhooks.models import EventType
 __all__ = ["EventType", "dispatch_soon", "event_body", "event_emit", "events_emit"]
 
 logger = logging.getLogger(__name__)
+# A queued run that never starts (a lost message) stops suppressing kicks after this; the sweep runs meanwhile.
+KICK_SECONDS = 60
 
 _INSERT = """
 INSERT INTO {events} (event_type, payload, created_at)
@@ -74,10 +78,32 @@ def event_emit(*, event_type: str, data: dict[str, Any], schema: str | None = No
     return events_emit(event_type=event_type, items=[data], schema=schema)
 
 
+def _kick_key(schema: str) -> str:
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:webhooks:kick:{schema}"
+
+
+def kick_forget(schema: str) -> None:
+    """Called by a run as it starts: a commit from now on queues the next run."""
+    try:
+        get_redis_connection("default").delete(_kick_key(schema))
+    except Exception:  # noqa: BLE001 - without Redis every commit queues its own run
+        pass
+
+
 def dispatch_soon(schema: str) -> None:
-    """Wake a worker for this company; if the broker is away, the beat's sweep finds the rows later."""
+    """Wake a worker for this company, once for many commits; if the broker is away, the sweep delivers.
+
+    Under a booking rush every commit would queue a run; instead the first commit sets a key and queues
+    one, later commits see the key and rely on that run, which clears the key before it reads the outbox
+    (so a commit after that point queues the next run, and one before it is read by this one).
+    """
     from webhooks.tasks import webhooks_dispatch
 
+    try:
+        if not get_redis_connection("default").set(_kick_key(schema), 1, nx=True, ex=KICK_SECONDS):
+            return
+    except Exception:  # noqa: BLE001 - no Redis: queue the run anyway
+        pass
     try:
         webhooks_dispatch.delay(schema)
     except Exception:  # noqa: BLE001 - the committed outbox rows are the source of truth

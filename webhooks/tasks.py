@@ -11,8 +11,10 @@ from tenants.context import for_each_tenant
 @app.task(name="webhooks.dispatch", ignore_result=True)
 def webhooks_dispatch(schema_name: str) -> dict[str, int]:
     """Dispatch the company's outbox and send what is due; come back for the earliest retry."""
+    from webhooks.events import kick_forget
     from webhooks.services.delivery import deliveries_run
 
+    kick_forget(schema_name)
     with schema_context(schema_name):
         report = deliveries_run()
     if report.next_in is not None:

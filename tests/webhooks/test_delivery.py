@@ -183,3 +183,29 @@ def test_finished_events_are_forgotten_after_thirty_days_pending_ones_are_kept(t
         [kept] = Delivery.objects.all()
         assert Event.objects.count() == 1 and Event.objects.get().pk == kept.event_id
     assert kept.status == DeliveryStatus.PENDING and kept.attempts == 1
+
+
+def test_many_commits_queue_one_run_until_it_starts(tenants, settings):
+    import redis
+
+    from webhooks.events import dispatch_soon, kick_forget
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    schema = tenants["globex"].schema
+    kick_forget(schema)
+    before = broker.llen(queue)
+    added = 0
+    try:
+        for _ in range(5):
+            dispatch_soon(schema)
+        added = broker.llen(queue) - before
+        assert added == 1
+        kick_forget(schema)  # what a run does as it starts
+        dispatch_soon(schema)
+        added = broker.llen(queue) - before
+        assert added == 2
+    finally:
+        kick_forget(schema)
+        if added > 0:
+            broker.lpop(queue, added)  # the newest messages (kombu pushes left): nothing is left for a worker
