@@ -18,7 +18,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import connections
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from incidents.watchdog.probes import SPECS
@@ -243,7 +244,10 @@ class Watchdog:
         told = [c for c in self.directory if not action.schema or c.schema == action.schema]
         admins = [email for contact in told for email in contact.admin_emails] if public else []
         mail_send_without_database(
-            to=[settings.SUPPORT_EMAIL], bcc=admins, subject=f"【障害のお知らせ】{spec.title}", body=text
+            to=[settings.SUPPORT_EMAIL],
+            bcc=admins,
+            subject=_in("ja", MAIL_SUBJECT) % {"title": spec.title},
+            body=text,
         )
         self.sent.append((action.probe, action.kind))
         if not public:
@@ -320,14 +324,24 @@ def _database_reset() -> None:
             pass
 
 
-def _message(action: Action, title: str) -> str:
+MESSAGES = {
+    "open": gettext_noop("%(title)sを検知しました（%(at)s）。現在、原因を調査しています。"),
+    "relapse": gettext_noop("%(title)sが再発しました（%(at)s）。引き続き調査しています。"),
+    "monitoring": gettext_noop("%(title)sは復旧しました（%(at)s）。経過を観察しています。"),
+    "resolved": gettext_noop("%(title)sは安定して復旧しました（%(at)s）。本件は解決しました。"),
+}
+MAIL_SUBJECT = gettext_noop("【障害のお知らせ】%(title)s")
+
+
+def _in(language: str, text: str) -> str:
+    """A msgid in this language (the incident's Japanese and English fields are written together)."""
+    with translation.override(language):
+        return gettext(text)
+
+
+def _message(action: Action, title: str, *, language: str = "ja") -> str:
     at = timezone.localtime(action.at).strftime("%Y-%m-%d %H:%M:%S")
-    return {
-        "open": f"{title}を検知しました（{at}）。現在、原因を調査しています。",
-        "relapse": f"{title}が再発しました（{at}）。引き続き調査しています。",
-        "monitoring": f"{title}は復旧しました（{at}）。経過を観察しています。",
-        "resolved": f"{title}は安定して復旧しました（{at}）。本件は解決しました。",
-    }[action.kind]
+    return _in(language, MESSAGES[action.kind]) % {"title": _in(language, title), "at": at}
 
 
 def _record(action: Action) -> None:
@@ -337,7 +351,7 @@ def _record(action: Action) -> None:
 
     spec = SPECS[action.spec_name]
     key = f"watchdog:{action.probe}"
-    text = _message(action, spec.title)
+    text, text_en = _message(action, spec.title), _message(action, spec.title, language="en")
     notify = not action.notified_directly
     incident = Incident.objects.filter(detection_key=key).exclude(state=State.RESOLVED).first()
     if action.kind == "open":
@@ -350,7 +364,9 @@ def _record(action: Action) -> None:
         incident_create(
             actor=ACTOR,
             title=spec.title,
+            title_en=_in("en", spec.title),
             message_ja=text,
+            message_en=text_en,
             impact=spec.impact,
             # One company's signal names that company only, and only its people see it.
             scope=Scope.CHOSEN if tenants else Scope.ALL,
@@ -368,4 +384,6 @@ def _record(action: Action) -> None:
     state = {"relapse": State.INVESTIGATING, "monitoring": State.MONITORING, "resolved": State.RESOLVED}[
         action.kind
     ]
-    incident_update_post(actor=ACTOR, incident=incident, state=state, message_ja=text, notify=notify)
+    incident_update_post(
+        actor=ACTOR, incident=incident, state=state, message_ja=text, message_en=text_en, notify=notify
+    )

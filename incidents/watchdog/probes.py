@@ -13,31 +13,40 @@ import httpx
 import psycopg
 import redis
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 
 @dataclass(frozen=True)
 class ProbeSpec:
     """What a sustained failure of a probe means for the status page."""
 
-    title: str
+    title: str  # a msgid: the incident's Japanese title, its English one from the catalogue
     components: tuple[str, ...]
     impact: str
     component_status: str
 
 
 SPECS: dict[str, ProbeSpec] = {
-    "postgres": ProbeSpec("データベースの障害", ("web", "mypage", "jobs"), "critical", "major_outage"),
-    "redis": ProbeSpec(
-        "キャッシュ・キューサーバーの障害", ("live", "jobs", "email"), "major", "major_outage"
+    "postgres": ProbeSpec(
+        gettext_noop("データベースの障害"), ("web", "mypage", "jobs"), "critical", "major_outage"
     ),
-    "channels": ProbeSpec("リアルタイム更新の障害", ("live",), "minor", "partial_outage"),
-    "celery": ProbeSpec("バックグラウンド処理の停止", ("jobs", "email", "import"), "major", "partial_outage"),
-    "smtp": ProbeSpec("メール送信サーバーの障害", ("email",), "major", "major_outage"),
-    "web": ProbeSpec("Web 画面の応答遅延・エラー", ("web", "mypage"), "major", "degraded"),
+    "redis": ProbeSpec(
+        gettext_noop("キャッシュ・キューサーバーの障害"), ("live", "jobs", "email"), "major", "major_outage"
+    ),
+    "channels": ProbeSpec(gettext_noop("リアルタイム更新の障害"), ("live",), "minor", "partial_outage"),
+    "celery": ProbeSpec(
+        gettext_noop("バックグラウンド処理の停止"), ("jobs", "email", "import"), "major", "partial_outage"
+    ),
+    "smtp": ProbeSpec(gettext_noop("メール送信サーバーの障害"), ("email",), "major", "major_outage"),
+    "web": ProbeSpec(gettext_noop("Web 画面の応答遅延・エラー"), ("web", "mypage"), "major", "degraded"),
     # Without it the rush path books through PostgreSQL alone: slower at the opening second, still correct.
-    "rush_redis": ProbeSpec("説明会予約（受付開始時の混雑対応）の障害", ("mypage",), "major", "degraded"),
+    "rush_redis": ProbeSpec(
+        gettext_noop("説明会予約（受付開始時の混雑対応）の障害"), ("mypage",), "major", "degraded"
+    ),
     # Per company (its own requests' error rate and latency): the incident names the affected companies only.
-    "traffic": ProbeSpec("Web 画面のエラー・応答遅延（一部の企業）", ("web", "mypage"), "major", "degraded"),
+    "traffic": ProbeSpec(
+        gettext_noop("Web 画面のエラー・応答遅延（一部の企業）"), ("web", "mypage"), "major", "degraded"
+    ),
 }
 TIMEOUT = 2.0
 
