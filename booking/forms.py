@@ -6,10 +6,10 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from booking.models import Seminar
+from booking.models import POOL, Seminar
 
-# i18n: data — what a recruiter may type: the word for "not shown" in a rank rule, Japanese commas in quotas
-HIDDEN_WORDS, IDEOGRAPHIC_COMMA, FULLWIDTH_COMMA = ("非公開", "hidden"), "、", "，"
+# i18n: data — what a recruiter may type: the word for "not shown" in a rank rule
+HIDDEN_WORDS = ("非公開", "hidden")
 
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -40,18 +40,56 @@ class SeminarForm(forms.ModelForm):
         }
 
 
+class RankSeatsWidget(forms.MultiWidget):
+    """A row per rank and one for the shared pool, each a number box (no `A=40, *=20` to type)."""
+
+    template_name = "booking/widgets/rank_seats.html"
+
+    def __init__(self, ranks: list[str]) -> None:
+        self.ranks = ranks
+        number = {"min": 0, "max": 100_000, "inputmode": "numeric", "size": 6}
+        super().__init__([forms.NumberInput(attrs=number) for _rank in ranks])
+
+    def decompress(self, value):
+        value = value or {}
+        return [value.get(rank) for rank in self.ranks]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        for rank, subwidget in zip(self.ranks, context["widget"]["subwidgets"], strict=True):
+            subwidget["label"] = _("共有枠") if rank == POOL else rank
+        return context
+
+
+class RankSeatsField(forms.MultiValueField):
+    """{rank: seats} for the ranks given and the shared pool; an empty row is no reserved seats."""
+
+    def __init__(self, *, ranks: list[str] | None = None, **kwargs) -> None:
+        ranks = [*(ranks or []), POOL]
+        fields = [forms.IntegerField(min_value=0, max_value=100_000, required=False) for _rank in ranks]
+        kwargs.setdefault("required", False)
+        super().__init__(fields=fields, require_all_fields=False, widget=RankSeatsWidget(ranks), **kwargs)
+        self.ranks = ranks
+
+    def compress(self, data_list) -> dict[str, int]:
+        return {rank: seats for rank, seats in zip(self.ranks, data_list or [], strict=False) if seats is not None}
+
+
+def _rank_seats(form: forms.Form, ranks: list[str], initial: dict[str, int] | None) -> None:
+    """The form's quotas field with a row for each of the company's ranks and each rank already given seats."""
+    known = sorted({*ranks, *(rank for rank in (initial or {}) if rank != POOL)})
+    form.fields["quotas"] = RankSeatsField(ranks=known, label=form.fields["quotas"].label)
+
+
 class SlotForm(forms.Form):
     starts_at = forms.DateTimeField(label=_("開始"), widget=_DATETIME)
     ends_at = forms.DateTimeField(label=_("終了"), widget=_DATETIME)
     capacity = forms.IntegerField(label=_("定員"), min_value=1, max_value=100_000)
-    quotas = forms.CharField(
-        label=_("ランク別の席数"),
-        required=False,
-        help_text=_("例: A=40, B=40, *=20（* は共有枠）。空欄なら全席が共有枠です。"),
-    )
+    quotas = RankSeatsField(label=_("ランク別の席数"))
 
-    def clean_quotas(self) -> dict[str, int]:
-        return quotas_parse(self.cleaned_data.get("quotas", ""))
+    def __init__(self, *args, ranks: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _rank_seats(self, ranks, None)
 
     def clean(self):
         data = super().clean()
@@ -62,10 +100,11 @@ class SlotForm(forms.Form):
 
 class QuotaForm(forms.Form):
     capacity = forms.IntegerField(label=_("定員"), min_value=1, max_value=100_000)
-    quotas = forms.CharField(label=_("ランク別の席数"), help_text=_("例: A=40, B=40, *=20（* は共有枠）"))
+    quotas = RankSeatsField(label=_("ランク別の席数"))
 
-    def clean_quotas(self) -> dict[str, int]:
-        return quotas_parse(self.cleaned_data.get("quotas", ""))
+    def __init__(self, *args, ranks: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _rank_seats(self, ranks, (self.initial or {}).get("quotas"))
 
 
 class RulesForm(forms.Form):
@@ -106,33 +145,6 @@ class RulesForm(forms.Form):
                     ) from None
                 rules[rank] = (True, timezone.make_aware(opens))
         return rules
-
-
-def quotas_parse(text: str) -> dict[str, int]:
-    quotas: dict[str, int] = {}
-    for part in text.replace(IDEOGRAPHIC_COMMA, ",").replace(FULLWIDTH_COMMA, ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        rank, sep, seats = part.partition("=")
-        rank = rank.strip().upper()
-        if not sep or not (rank == "*" or (len(rank) == 1 and "A" <= rank <= "Z")):
-            raise forms.ValidationError(
-                gettext("「%(part)s」は「A=40」の形で書いてください（* は共有枠）。") % {"part": part}
-            )
-        try:
-            quotas[rank] = int(seats.strip())
-        except ValueError:
-            raise forms.ValidationError(
-                gettext("「%(part)s」の席数が数字ではありません。") % {"part": part}
-            ) from None
-        if quotas[rank] < 0:
-            raise forms.ValidationError(gettext("席数は 0 以上にしてください。"))
-    return quotas
-
-
-def quotas_format(quotas) -> str:
-    return ", ".join(f"{quota.rank}={quota.seats}" for quota in quotas)
 
 
 class InterviewTypeForm(forms.Form):

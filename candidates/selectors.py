@@ -295,3 +295,12 @@ def retention_policy_get() -> RetentionPolicy:
     """The company's retention policy (off until an admin switches it on); hired students kept by default."""
     policy = RetentionPolicy.objects.filter(pk=1).first()
     return policy or RetentionPolicy(pk=1, keep_statuses=["offer", "accepted"])
+
+
+def ranks_in_use() -> list[str]:
+    """The rank letters a company's students can have: its rank table's and its default rank, in order."""
+    from candidates.models import RankRule, RankSettings
+
+    ranks = set(RankRule.objects.values_list("rank", flat=True).distinct())
+    ranks.add((RankSettings.objects.first() or RankSettings()).default_rank)
+    return sorted(rank for rank in ranks if rank)

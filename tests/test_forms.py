@@ -50,13 +50,15 @@ def _wrapper(ancestors) -> int | None:
     return None
 
 
-def assert_error_beside(html: str, field_id: str) -> None:
+def assert_error_beside(html: str, field_id: str, *, box: str = "") -> None:
+    """`box`: the input of a field of several boxes (described through its fieldset) instead of the field's."""
     tree = _Tree()
     tree.feed(html)
-    assert field_id in tree.by_id, f"no element #{field_id}"
-    attributes, ancestors = tree.by_id[field_id]
+    assert (box or field_id) in tree.by_id, f"no element #{box or field_id}"
+    attributes, ancestors = tree.by_id[box or field_id]
     assert attributes.get("aria-invalid") == "true", attributes
-    assert f"{field_id}_error" in attributes.get("aria-describedby", "").split(), attributes
+    described = attributes if not box else next(a for t, a, _n in reversed(ancestors) if t == "fieldset")
+    assert f"{field_id}_error" in described.get("aria-describedby", "").split(), described
     assert f"{field_id}_error" in tree.by_id, f"no error list #{field_id}_error"
     _error_attributes, error_ancestors = tree.by_id[f"{field_id}_error"]
     wrapper = _wrapper(ancestors)
@@ -84,11 +86,11 @@ def test_slot_quotas_that_do_not_parse(admin, tenants):
 
     with schema_context(tenants["acme"].schema):
         slot = seminar_make(title="説明会", quotas={"A": 5}, capacity=5).slots.get()
-    response = admin.post(f"/booking/slots/{slot.pk}/quotas/", {"capacity": "0", "quotas": "A=たくさん"})
+    response = admin.post(f"/booking/slots/{slot.pk}/quotas/", {"capacity": "0", "quotas_0": "たくさん"})
     assert response.status_code == 400
     html = response.content.decode()
     assert_error_beside(html, "id_capacity")
-    assert_error_beside(html, "id_quotas")
+    assert_error_beside(html, "id_quotas", box="id_quotas_0")
 
 
 def test_mail_template_without_a_subject(admin):
@@ -124,7 +126,7 @@ def test_form_wide_errors_stand_on_top(admin, tenants):
         seminar = seminar_make(title="説明会", quotas={"A": 5}, capacity=5)
     response = admin.post(
         f"/booking/seminars/{seminar.pk}/slots/",
-        {"starts_at": "2030-04-01T15:00", "ends_at": "2030-04-01T14:00", "capacity": "10", "quotas": ""},
+        {"starts_at": "2030-04-01T15:00", "ends_at": "2030-04-01T14:00", "capacity": "10"},
     )
     assert response.status_code == 400
     html = response.content.decode()

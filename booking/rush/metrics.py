@@ -35,7 +35,7 @@ KIND_LABELS = {
     "unavailable": gettext_lazy("一時停止中"),
     "error": gettext_lazy("エラー"),
 }
-POOL_LABEL = gettext_lazy("共通枠")
+POOL_LABEL = gettext_lazy("共有枠")
 BUCKET_SECONDS = 300  # a bucket lives 5 minutes: the window of the totals
 WARN_EVERY_SECONDS = 30.0
 

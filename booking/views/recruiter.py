@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import EVERYONE, forbidden, role_required
 from booking import errors, selectors
-from booking.forms import QuotaForm, RulesForm, SeminarForm, SlotForm, quotas_format
+from booking.forms import QuotaForm, RulesForm, SeminarForm, SlotForm
 from booking.models import Attendance, Seminar, Slot
 from booking.services import booking_cancel, mypage_link_send, mypage_tokens_revoke
 from booking.services.seminars import (
@@ -30,6 +30,7 @@ from booking.services.seminars import (
     slot_create,
     slot_quotas_set,
 )
+from candidates.selectors import ranks_in_use
 from candidates.services.audit import audit_request
 
 
@@ -105,7 +106,7 @@ def _detail(request, seminar, *, form=None, slot_form=None, rules_form=None, sta
         {
             "slot": slot,
             "booked": selectors.slot_booked_count(slot=slot),
-            "quotas": quotas_format(slot.quotas.all()),
+            "quotas": list(slot.quotas.all()),
         }
         for slot in selectors.slot_list(seminar=seminar)
     ]
@@ -115,7 +116,7 @@ def _detail(request, seminar, *, form=None, slot_form=None, rules_form=None, sta
         {
             "seminar": seminar,
             "form": form or SeminarForm(instance=seminar),
-            "slot_form": slot_form or SlotForm(),
+            "slot_form": slot_form or SlotForm(ranks=ranks_in_use()),
             "rules_form": rules_form or RulesForm(initial={"rules": rules_text}),
             "slots": slots,
         },
@@ -127,7 +128,7 @@ def _detail(request, seminar, *, form=None, slot_form=None, rules_form=None, sta
 @require_POST
 def slot_new(request: HttpRequest, seminar_id: int) -> HttpResponse:
     seminar = get_object_or_404(Seminar, pk=seminar_id)
-    form = SlotForm(request.POST)
+    form = SlotForm(request.POST, ranks=ranks_in_use())
     if form.is_valid():
         try:
             slot_create(seminar=seminar, **form.cleaned_data)
@@ -155,9 +156,7 @@ def rules_edit(request: HttpRequest, seminar_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def quotas_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
     slot = get_object_or_404(Slot.objects.select_related("seminar"), pk=slot_id)
-    form = QuotaForm(
-        request.POST or None, initial={"capacity": slot.capacity, "quotas": quotas_format(slot.quotas.all())}
-    )
+    form = QuotaForm(request.POST or None, initial=_quota_initial(slot), ranks=ranks_in_use())
     if request.method == "POST" and form.is_valid():
         try:
             slot_quotas_set(
@@ -169,6 +168,10 @@ def quotas_edit(request: HttpRequest, slot_id: int) -> HttpResponse:
             messages.success(request, _("席数を保存しました。"))
             return redirect("booking:slot_detail", slot_id=slot.pk)
     return _slot(request, slot, form=form, status=400 if form.errors else 200)
+
+
+def _quota_initial(slot) -> dict:
+    return {"capacity": slot.capacity, "quotas": {quota.rank: quota.seats for quota in slot.quotas.all()}}
 
 
 @role_required(*EVERYONE)
@@ -199,7 +202,7 @@ def _slot(request, slot, *, form=None, status=200) -> HttpResponse:
             "bookings": bookings,
             "waitlist": waitlist,
             "form": form
-            or QuotaForm(initial={"capacity": slot.capacity, "quotas": quotas_format(slot.quotas.all())}),
+            or QuotaForm(initial=_quota_initial(slot), ranks=ranks_in_use()),
             "attendance_choices": Attendance.choices,
         },
         status=status,

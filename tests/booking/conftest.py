@@ -15,6 +15,28 @@ def candidate_make(*, rank: str = "A", email: str | None = None, **fields):
     return CandidateFactory(rank=rank, **fields)
 
 
+def rank_seats_post(*, schema: str, seats: dict[str, int | str], existing: tuple[str, ...] = ()) -> dict[str, str]:
+    """The seats per rank as the slot forms post them: a row per rank in use (and per rank the slot already
+    has seats for), then the shared pool; rows are `quotas_<n>`."""
+    from booking.models import POOL
+    from candidates.selectors import ranks_in_use
+
+    with schema_context(schema):
+        ranks = sorted({*ranks_in_use(), *existing}) + [POOL]
+    missing = set(seats) - set(ranks)
+    assert not missing, f"no row for ranks {missing}: the company has ranks {ranks}"
+    return {f"quotas_{row}": str(seats.get(rank, "")) for row, rank in enumerate(ranks)}
+
+
+def ranks_in_table(*, schema: str, ranks: str) -> None:
+    """Rank rules giving these ranks (one made-up university each), so the slot forms offer a row for them."""
+    from candidates.services.ranks import rank_rule_save
+
+    with schema_context(schema):
+        for rank in ranks:
+            rank_rule_save(university=f"{rank}ランク大学", rank=rank)
+
+
 def seminar_make(*, quotas: dict[str, int] | None = None, slots: int = 1, capacity: int = 10, **fields):
     """A seminar with its slots (tests/factories.py::SeminarFactory)."""
     return SeminarFactory(quotas=quotas, slots=slots, capacity=capacity, **fields)

@@ -161,7 +161,7 @@ def test_snapshot_seats_match_postgres_and_redis_after_real_bookings(tenants):
         assert shown[(second_slot.pk, "A")] == (3, 0, 3)
         first = snapshot.slots[0]
         assert first.slot_id == first_slot.pk
-        assert [q.label for q in first.quotas] == ["A", "B", "共通枠"]
+        assert [q.label for q in first.quotas] == ["A", "B", "共有枠"]  # one word for the shared pool on every page
         assert (first.seats, first.taken, first.remaining) == (7, 5, 2)
         # The Redis column is there and agrees after the bookings.
         for slot in snapshot.slots:

@@ -30,7 +30,7 @@ def test_recruiter_sees_the_page_and_the_json(client, acme, rush_seminar):
     assert "予約ラッシュ: ラッシュ説明会" in html
     assert f'data-poll="/booking/seminars/{rush_seminar.pk}/rush.json"' in html
     assert 'data-interval="1"' in html and "booking/rush.js" in html
-    assert "共通枠" in html and "稼働中（手動）" in html and "予約成立" in html
+    assert "共有枠" in html and "共通枠" not in html and "稼働中（手動）" in html and "予約成立" in html
     assert '<dd class="big" data-bind="queue.length">10</dd>' in html
     assert 'id="rush-redis-down" class="notice error" role="status" hidden' in html
     assert 'name="admission_per_second"' in html  # an admin may change the settings
