@@ -13,6 +13,7 @@ from itertools import islice
 from typing import IO, Any, BinaryIO
 
 from charset_normalizer import from_bytes
+from django.utils.translation import gettext, gettext_lazy
 
 from candidates.boards import PRESETS, BoardPreset, ColumnMap, MappingError, detect_board, resolve_columns
 
@@ -26,10 +27,12 @@ _SPOOL_IN_MEMORY = 1024 * 1024
 MAX_LINE_CHARS = 100_000
 MAX_CELLS = 1_000
 
-_NOT_CSV_MESSAGE = (
+_NOT_CSV_MESSAGE = gettext_lazy(
     "CSVファイルではありません（Excel形式の場合は「CSV（コンマ区切り）」で保存し直してください）"
 )
-_NO_HEADER_MESSAGE = "1行目に見出し（列名）の行がありません。列名の行を先頭にして保存し直してください。"
+_NO_HEADER_MESSAGE = gettext_lazy(
+    "1行目に見出し（列名）の行がありません。列名の行を先頭にして保存し直してください。"
+)
 
 # Signatures of the files recruiters most often upload by mistake instead of a CSV export.
 _BINARY_SIGNATURES: tuple[bytes, ...] = (
@@ -67,8 +70,13 @@ class SourceRow:
 
 def _too_large(max_bytes: int) -> CSVSourceError:
     mib = 1024 * 1024
-    limit = f"{max_bytes / mib:g} MB" if max_bytes >= mib else f"{max_bytes:,} バイト"
-    return CSVSourceError(code="too_large", message=f"ファイルが大きすぎます（上限 {limit}）")
+    if max_bytes >= mib:
+        limit = f"{max_bytes / mib:g} MB"
+    else:
+        limit = gettext("%(count)s バイト") % {"count": f"{max_bytes:,}"}
+    return CSVSourceError(
+        code="too_large", message=gettext("ファイルが大きすぎます（上限 %(limit)s）") % {"limit": limit}
+    )
 
 
 def _decodes(head: bytes, encoding: str) -> bool:
@@ -83,17 +91,17 @@ def _decodes(head: bytes, encoding: str) -> bool:
 def detect_encoding(*, head: bytes) -> str:
     """Return the codec for a file given its first bytes; refuse empty and binary files."""
     if not head:
-        raise CSVSourceError(code="empty", message="ファイルが空です")
+        raise CSVSourceError(code="empty", message=gettext("ファイルが空です"))
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     # Excel's "Unicode text" export: UTF-16 with a BOM (and tabs, handled by the reader).
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if head.startswith(_BINARY_SIGNATURES) or b"\x00" in head:
-        raise CSVSourceError(code="not_csv", message=_NOT_CSV_MESSAGE)
+        raise CSVSourceError(code="not_csv", message=str(_NOT_CSV_MESSAGE))
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls * 100 > len(head):
-        raise CSVSourceError(code="not_csv", message=_NOT_CSV_MESSAGE)
+        raise CSVSourceError(code="not_csv", message=str(_NOT_CSV_MESSAGE))
     if _decodes(head, "utf-8"):
         return "utf-8"
     if _decodes(head, "cp932"):
@@ -102,7 +110,9 @@ def detect_encoding(*, head: bytes) -> str:
     if best is None:
         raise CSVSourceError(
             code="encoding",
-            message="文字コードを判別できませんでした。Shift_JIS（CP932）またはUTF-8で保存し直してください。",
+            message=gettext(
+                "文字コードを判別できませんでした。Shift_JIS（CP932）またはUTF-8で保存し直してください。"
+            ),
         )
     return codecs.lookup(best.encoding).name
 
@@ -164,7 +174,7 @@ def _unique_keys(headers: list[str]) -> list[str]:
     keys: list[str] = []
     seen: set[str] = set()
     for index, header in enumerate(headers):
-        key = header if header.strip() else f"列{index + 1}"
+        key = header if header.strip() else f"列{index + 1}"  # i18n: data — a row's key in the stored report
         if key in seen:
             key = f"{key}_{index + 1}"
         seen.add(key)
@@ -185,13 +195,17 @@ def _csv_reader(*, stream: IO[bytes], start: int, encoding: str, delimiter: str)
         line = _first_undecodable_line(stream=stream, start=start, encoding=encoding)
         raise CSVSourceError(
             code="encoding",
-            message=f"{line}行目に文字コード（{encoding}）として読めない文字があります。"
-            "文字コードを統一して保存し直してください。",
+            message=gettext(
+                "%(line)s行目に文字コード（%(encoding)s）として読めない文字があります。"
+                "文字コードを統一して保存し直してください。"
+            )
+            % {"line": line, "encoding": encoding},
         ) from error
     except csv.Error as error:
         raise CSVSourceError(
             code="not_csv",
-            message=f"{reader.line_num}行目付近のCSVの形式が正しくありません（{error}）。",
+            message=gettext("%(line)s行目付近のCSVの形式が正しくありません（%(error)s）。")
+            % {"line": reader.line_num, "error": error},
         ) from error
     finally:
         # Detach so that closing or collecting the wrapper never closes the caller's file; if the
@@ -208,7 +222,10 @@ def _bounded_lines(text: IO[str]) -> Iterator[str]:
         if len(line) > MAX_LINE_CHARS:
             raise CSVSourceError(
                 code="too_wide",
-                message=f"{number}行目が長すぎます（上限 {MAX_LINE_CHARS:,} 文字）。CSVの形式を確かめてください。",
+                message=gettext(
+                    "%(line)s行目が長すぎます（上限 %(limit)s 文字）。CSVの形式を確かめてください。"
+                )
+                % {"line": number, "limit": f"{MAX_LINE_CHARS:,}"},
             )
         yield line
 
@@ -240,14 +257,17 @@ def _read_header(*, head: bytes, encoding: str, delimiter: str) -> tuple[list[st
         if "\ufffd" in "".join(cells):
             raise CSVSourceError(
                 code="encoding",
-                message=f"{reader.line_num}行目（見出し）に文字コード（{encoding}）として読めない文字があります。",
+                message=gettext(
+                    "%(line)s行目（見出し）に文字コード（%(encoding)s）として読めない文字があります。"
+                )
+                % {"line": reader.line_num, "encoding": encoding},
             )
         if not complete and next(reader, None) is None:
             break  # the header may run past the head: far too long to be a real header row
         return cells, index
     if complete:
-        raise CSVSourceError(code="empty", message="ファイルが空です")
-    raise CSVSourceError(code="no_header", message=_NO_HEADER_MESSAGE)
+        raise CSVSourceError(code="empty", message=gettext("ファイルが空です"))
+    raise CSVSourceError(code="no_header", message=str(_NO_HEADER_MESSAGE))
 
 
 @dataclass(frozen=True)
@@ -292,7 +312,7 @@ class CSVSource:
             delimiter = _sniff_delimiter(head=head, encoding=encoding)
             raw_headers, header_index = _read_header(head=head, encoding=encoding, delimiter=delimiter)
             if _looks_like_data(raw_headers):
-                raise CSVSourceError(code="no_header", message=_NO_HEADER_MESSAGE)
+                raise CSVSourceError(code="no_header", message=str(_NO_HEADER_MESSAGE))
             # A BOM the codec did not consume (e.g. a doubled one) would hide the first header.
             headers = _unique_keys([header.lstrip("\ufeff") for header in raw_headers])
             presets = tuple(presets)
@@ -360,7 +380,8 @@ class CSVSource:
                 if count > MAX_CELLS:
                     raise CSVSourceError(
                         code="too_wide",
-                        message=f"{line}行目の列が多すぎます（{count:,} 列、上限 {MAX_CELLS:,} 列）。",
+                        message=gettext("%(line)s行目の列が多すぎます（%(count)s 列、上限 %(limit)s 列）。")
+                        % {"line": line, "count": f"{count:,}", "limit": f"{MAX_CELLS:,}"},
                     )
                 if count < width:
                     cells = cells + [""] * (width - count)
@@ -385,7 +406,7 @@ def _seekable_stream(*, fileobj: Any, max_bytes: int) -> tuple[IO[bytes], bool]:
 
 
 def _extra_key(raw: dict[str, str], index: int) -> str:
-    key = f"列{index + 1}"
+    key = f"列{index + 1}"  # i18n: data — a row's key in the stored report
     while key in raw:
         key += "_"
     return key
@@ -409,7 +430,8 @@ def _choose_preset(
         if chosen is None:
             raise CSVSourceError(
                 code="mapping",
-                message=f"指定された求人媒体「{board}」の列設定が見つかりません。",
+                message=gettext("指定された求人媒体「%(board)s」の列設定が見つかりません。")
+                % {"board": board},
             )
         return chosen
     detected = detect_board(headers=headers, candidates=presets)

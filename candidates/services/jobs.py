@@ -10,13 +10,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from candidates.boards import PRESETS, MappingError, mapping_from_saved
 from candidates.csvsource import HEAD_BYTES, CSVSourceError, _read_header, _sniff_delimiter, detect_encoding
@@ -28,30 +29,33 @@ from tenants.selectors import current_schema
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 REPORT_REFUSED_LIMIT = 1000
 ABANDONED_AFTER = timedelta(hours=24)
 _ALLOWED_SUFFIXES = {".csv", ".txt", ".tsv", ""}
-_FIELD_LABELS = {
-    "board_member_id": "媒体会員ID",
-    "full_name": "氏名",
-    "family_name": "姓",
-    "given_name": "名",
-    "full_kana": "氏名（カナ）",
-    "family_kana": "セイ",
-    "given_kana": "メイ",
-    "gender": "性別",
-    "birth_date": "生年月日",
-    "email": "メールアドレス",
-    "phone": "電話番号",
-    "school_type": "学校区分",
-    "university": "大学名",
-    "faculty": "学部",
-    "department": "学科",
-    "faculty_department": "学部・学科",
-    "humanities_science": "文理区分",
-    "graduation": "卒業予定",
-    "entry_at": "エントリー日時",
+_FIELD_LABELS: dict[str, StrOrPromise] = {
+    "board_member_id": _("媒体会員ID"),
+    "full_name": _("氏名"),
+    "family_name": _("姓"),
+    "given_name": _("名"),
+    "full_kana": _("氏名（カナ）"),
+    "family_kana": _("セイ"),
+    "given_kana": _("メイ"),
+    "gender": _("性別"),
+    "birth_date": _("生年月日"),
+    "email": _("メールアドレス"),
+    "phone": _("電話番号"),
+    "school_type": _("学校区分"),
+    "university": _("大学名"),
+    "faculty": _("学部"),
+    "department": _("学科"),
+    "faculty_department": _("学部・学科"),
+    "humanities_science": _("文理区分"),
+    "graduation": _("卒業予定"),
+    "entry_at": _("エントリー日時"),
 }
 
 
@@ -82,7 +86,7 @@ def _read_preview(*, path: Path, board: str | None) -> tuple[ImportPreview, str]
     with path.open("rb") as handle, source_open(fileobj=handle, board=board) as source:
         by_index = {index: name for name, index in source.columns.fields.items()}
         mapping = [
-            (header, _FIELD_LABELS.get(by_index.get(index, ""), "（取り込まない）"))
+            (header, str(_FIELD_LABELS.get(by_index.get(index, ""), _("（取り込まない）"))))
             for index, header in enumerate(source.headers)
         ]
         rows = [[row.raw.get(header, "") for header in source.headers] for row in source.preview(limit=5)]
@@ -112,10 +116,10 @@ def import_headers_preview(*, path: Path) -> ImportPreview:
         cells for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(cells)
     ]
     return ImportPreview(
-        board_label="未設定（列の対応付けが必要です）",
+        board_label=gettext("未設定（列の対応付けが必要です）"),
         encoding=encoding,
         headers=headers,
-        mapping=[(header, "（取り込まない）") for header in headers],
+        mapping=[(header, gettext("（取り込まない）")) for header in headers],
         fields=["" for _ in headers],
         rows=records[1 : 1 + 5],
     )
@@ -156,14 +160,17 @@ def import_upload(
     name = Path(upload.name or "upload.csv").name[:200]
     if Path(name).suffix.lower() not in _ALLOWED_SUFFIXES:
         raise ImportFileError(
-            "CSVファイル（.csv）を選んでください。Excel形式の場合は「CSV（コンマ区切り）」で保存し直してください。",
+            gettext(
+                "CSVファイル（.csv）を選んでください。Excel形式の場合は「CSV（コンマ区切り）」で保存し直してください。"
+            ),
             code="not_csv",
         )
     if not upload.size:
-        raise ImportFileError("ファイルが空です。", code="empty")
+        raise ImportFileError(gettext("ファイルが空です。"), code="empty")
     if upload.size > MAX_UPLOAD_BYTES:
         raise ImportFileError(
-            f"ファイルが大きすぎます（上限 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB）。分割してアップロードしてください。",
+            gettext("ファイルが大きすぎます（上限 %(size)s MB）。分割してアップロードしてください。")
+            % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)},
             code="too_large",
         )
     path = _upload_directory() / f"{uuid.uuid4().hex}.csv"
@@ -333,7 +340,7 @@ def _import_job_run(*, job_id: int) -> ImportJob:
         )
         job.status, job.error = (
             ImportJob.Status.FAILED,
-            "取り込み中にエラーが発生しました。もう一度お試しください。",
+            gettext_noop("取り込み中にエラーが発生しました。もう一度お試しください。"),
         )
     else:
         job.status = ImportJob.Status.DONE
