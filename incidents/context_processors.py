@@ -11,8 +11,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils import translation
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -24,6 +26,13 @@ logger = logging.getLogger(__name__)
 
 STUDENT_CACHE_KEY = "incidents:student-banners"
 STUDENT_CACHE_SECONDS = 15
+
+
+def student_cache_key(language: str | None) -> str:
+    """The cached My Page banners of one language (the source language keeps the plain key)."""
+    if not language or language == settings.LANGUAGE_CODE:
+        return STUDENT_CACHE_KEY
+    return f"{STUDENT_CACHE_KEY}:{language}"
 
 
 def incident_banners(request: HttpRequest) -> dict[str, Any]:
@@ -46,10 +55,12 @@ def student_banners(*, tenant: Tenant) -> list[Banner]:
     Read on every My Page view and by the rush page (also while many students book at once): cached briefly;
     the cache key carries the tenant's schema. A new incident reaches an open page by push meanwhile.
     """
-    banners = cache.get(STUDENT_CACHE_KEY)
+    # One copy per language: a banner's words are put in the reader's language when it is built.
+    key = student_cache_key(translation.get_language())
+    banners = cache.get(key)
     if banners is None:
         banners = banners_for(tenant=tenant, audience=Audience.STUDENTS)
-        cache.set(STUDENT_CACHE_KEY, banners, STUDENT_CACHE_SECONDS)
+        cache.set(key, banners, STUDENT_CACHE_SECONDS)
     return banners
 
 
@@ -58,7 +69,7 @@ def student_banners_forget(*, tenants: Iterable[Tenant]) -> None:
     keys = []
     for tenant in tenants:
         with schema_context(tenant.schema_name):  # no query: the cache key carries the schema name
-            keys.append(cache.make_key(STUDENT_CACHE_KEY))
+            keys += [cache.make_key(student_cache_key(code)) for code, _name in settings.LANGUAGES]
     if not keys:
         return
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext
 
 from incidents.models import Incident
 from incidents.selectors import incidents_visible
@@ -29,10 +30,12 @@ class IncidentFeed(Feed):
         return tenant
 
     def title(self, tenant) -> str:
-        return f"{tenant.name} 向け障害情報" if tenant is not None else "新卒採用管理 障害情報"
+        if tenant is not None:
+            return gettext("%(company)s 向け障害情報") % {"company": tenant.name}
+        return gettext("新卒採用管理 障害情報")
 
     def subtitle(self, tenant) -> str:
-        return "サービスの障害・メンテナンスのお知らせ"
+        return gettext("サービスの障害・メンテナンスのお知らせ")
 
     def items(self, tenant):
         return incidents_visible(tenant=tenant).prefetch_related("updates").order_by("-created_at")[:50]

@@ -9,7 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
 
 from incidents.models import (
@@ -26,6 +28,7 @@ from incidents.models import (
     State,
     Visibility,
 )
+from saas.dates import when
 from tenants.models import Tenant
 from tenants.selectors import tenant_all
 
@@ -216,23 +219,27 @@ class Audience(StrEnum):
     STUDENTS = "students"
 
 
-BANNER_TIME_FORMAT = "n月j日 H:i"
+BANNER_TIME_STYLE = "month_day_time"  # saas/dates.py: 12月19日 14:00 / 19 Dec 14:00
 # The company's status page for students (on its own host, no sign-in): every student notice links to it.
 STUDENT_STATUS_PATH = "/my/status/"
-STUDENT_INCIDENT_TEXT = (
+STUDENT_INCIDENT_TEXT = _(
     "現在、説明会の予約・マイページの一部機能がご利用しにくい状態になっています。"
     "復旧まで今しばらくお待ちください。ご迷惑をおかけし申し訳ございません。"
 )
-STUDENT_RESOLVED_TEXT = "説明会の予約・マイページの不具合は復旧しました。ご迷惑をおかけし申し訳ございません。"
-STUDENT_MAINTENANCE_TEXT = (
+STUDENT_RESOLVED_TEXT = _(
+    "説明会の予約・マイページの不具合は復旧しました。ご迷惑をおかけし申し訳ございません。"
+)
+STUDENT_MAINTENANCE_TEXT = _(
     "現在、システムメンテナンスのため説明会の予約・マイページの一部機能がご利用いただけません。"
 )
-STUDENT_MAINTENANCE_DONE_TEXT = "システムメンテナンスは終了しました。ご協力ありがとうございました。"
+STUDENT_MAINTENANCE_DONE_TEXT = _("システムメンテナンスは終了しました。ご協力ありがとうございました。")
 MAINTENANCE_STATE_TEXT = {
-    MaintenanceState.SCHEDULED: "予定",
-    MaintenanceState.IN_PROGRESS: "実施中",
-    MaintenanceState.COMPLETED: "完了",
+    MaintenanceState.SCHEDULED: _("予定"),
+    MaintenanceState.IN_PROGRESS: _("実施中"),
+    MaintenanceState.COMPLETED: _("完了"),
 }
+# The Japanese title prefix of a maintenance posted as an incident (the watchdog's and support's convention).
+MAINTENANCE_TITLE_PREFIX = "[メンテナンス]"  # i18n: data
 
 
 @dataclass(frozen=True)
@@ -246,15 +253,15 @@ class Banner:
     url: str  # the incident's page ("" when this audience has none to open)
     started_at: datetime
     updated_at: datetime
-    link_text: str = "詳細"
+    link_text: str = ""
 
     @property
     def started_label(self) -> str:
-        return dateformat.format(timezone.localtime(self.started_at), BANNER_TIME_FORMAT)
+        return when(self.started_at, BANNER_TIME_STYLE)
 
     @property
     def updated_label(self) -> str:
-        return dateformat.format(timezone.localtime(self.updated_at), BANNER_TIME_FORMAT)
+        return when(self.updated_at, BANNER_TIME_STYLE)
 
     @property
     def is_over(self) -> bool:
@@ -297,16 +304,21 @@ def incident_banner(
         return Banner(
             key=f"incident-{incident.pk}",
             version=version,
-            text=STUDENT_RESOLVED_TEXT if incident.state == State.RESOLVED else STUDENT_INCIDENT_TEXT,
+            text=str(STUDENT_RESOLVED_TEXT if incident.state == State.RESOLVED else STUDENT_INCIDENT_TEXT),
             state=incident.state,
             url=STUDENT_STATUS_PATH,
             started_at=started,
             updated_at=updated,
+            link_text=gettext("詳細"),
         )
-    kind = "メンテナンス" if incident.title.startswith("[メンテナンス]") else "障害"
-    text = f"【{kind}のお知らせ・{State(incident.state).label}】{incident.title}"
+    notice = (
+        gettext("【メンテナンスのお知らせ・%(state)s】%(title)s")
+        if incident.title.startswith(MAINTENANCE_TITLE_PREFIX)
+        else gettext("【障害のお知らせ・%(state)s】%(title)s")
+    )
+    text = notice % {"state": State(incident.state).label, "title": incident.title_for_reader}
     if update is not None:
-        text += f" — {update.message_ja[:140]}"
+        text += f" — {update.message_for_reader[:140]}"
     return Banner(
         key=f"incident-{incident.pk}",
         version=version,
@@ -315,7 +327,7 @@ def incident_banner(
         url=f"/status/incidents/{incident.pk}/",
         started_at=started,
         updated_at=updated,
-        link_text="詳細・受領確認",
+        link_text=gettext("詳細・受領確認"),
     )
 
 
@@ -329,17 +341,18 @@ def maintenance_banner(*, maintenance: Maintenance, audience: Audience) -> Banne
         ):
             return None
         done = maintenance.state == MaintenanceState.COMPLETED
-        text = STUDENT_MAINTENANCE_DONE_TEXT if done else STUDENT_MAINTENANCE_TEXT
+        text = str(STUDENT_MAINTENANCE_DONE_TEXT if done else STUDENT_MAINTENANCE_TEXT)
         url = STUDENT_STATUS_PATH
-        link_text = "詳細"
+        link_text = gettext("詳細")
     else:
-        when = (
-            f"{dateformat.format(timezone.localtime(maintenance.starts_at), BANNER_TIME_FORMAT)}〜"
-            f"{dateformat.format(timezone.localtime(maintenance.ends_at), BANNER_TIME_FORMAT)}"
-        )
-        state_text = MAINTENANCE_STATE_TEXT[MaintenanceState(maintenance.state)]
-        text, url = f"【メンテナンス・{state_text}】{maintenance.title}（{when}）", "/status/"
-        link_text = "稼働状況"
+        text = gettext("【メンテナンス・%(state)s】%(title)s（%(starts)s〜%(ends)s）") % {
+            "state": MAINTENANCE_STATE_TEXT[MaintenanceState(maintenance.state)],
+            "title": maintenance.title,
+            "starts": when(maintenance.starts_at, BANNER_TIME_STYLE),
+            "ends": when(maintenance.ends_at, BANNER_TIME_STYLE),
+        }
+        url = "/status/"
+        link_text = gettext("稼働状況")
     return Banner(
         key=f"maintenance-{maintenance.pk}",
         version=maintenance.state,

@@ -63,6 +63,7 @@ TRANSLATED: set[str] = {
     "api",
     "booking",
     "dashboard",
+    "incidents",
     "notifications",
     "project",
     "seasons",

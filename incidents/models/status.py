@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+
+def _reads_english() -> bool:
+    return (translation.get_language() or "").startswith("en")
 
 
 class ComponentStatus(models.TextChoices):
@@ -33,6 +38,11 @@ class Component(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def name_for_reader(self) -> str:
+        """The English name for a reader of English when there is one (the default components have one)."""
+        return self.name_en if self.name_en and _reads_english() else self.name
 
 
 class Impact(models.TextChoices):
@@ -112,6 +122,11 @@ class Incident(models.Model):
         return self.title
 
     @property
+    def title_for_reader(self) -> str:
+        """The English title for a reader of English when support wrote one; the Japanese title otherwise."""
+        return self.title_en if self.title_en and _reads_english() else self.title
+
+    @property
     def is_open(self) -> bool:
         return self.state != State.RESOLVED
 
@@ -136,6 +151,11 @@ class IncidentUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id}:{self.state}"
+
+    @property
+    def message_for_reader(self) -> str:
+        """The English message for a reader of English when there is one; the Japanese message otherwise."""
+        return self.message_en if self.message_en and _reads_english() else self.message_ja
 
 
 class MessageTemplate(models.Model):

@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from incidents.errors import IncidentError
@@ -25,15 +27,15 @@ MANY_PEOPLE = 1000
 
 # 個人情報保護法施行規則 第7条 / 第8条: the nine items of a report to the PPC.
 REPORT_ITEMS = [
-    ("overview", "概要"),
-    ("categories", "漏えい等が発生し、又は発生したおそれがある個人データの項目"),
-    ("people", "漏えい等が発生し、又は発生したおそれがある個人データに係る本人の数"),
-    ("cause", "原因"),
-    ("secondary", "二次被害又はそのおそれの有無及びその内容"),
-    ("individuals", "本人への対応の実施状況"),
-    ("publication", "公表の実施状況"),
-    ("prevention", "再発防止のための措置"),
-    ("other", "その他参考となる事項"),
+    ("overview", _("概要")),
+    ("categories", _("漏えい等が発生し、又は発生したおそれがある個人データの項目")),
+    ("people", _("漏えい等が発生し、又は発生したおそれがある個人データに係る本人の数")),
+    ("cause", _("原因")),
+    ("secondary", _("二次被害又はそのおそれの有無及びその内容")),
+    ("individuals", _("本人への対応の実施状況")),
+    ("publication", _("公表の実施状況")),
+    ("prevention", _("再発防止のための措置")),
+    ("other", _("その他参考となる事項")),
 ]
 
 
@@ -54,13 +56,13 @@ def report_triggers(*, data: DataIncident) -> list[str]:
     """Which of the mandatory-report triggers apply (empty: reporting is recommended, not mandatory)."""
     triggers = []
     if data.sensitive or DataCategory.SENSITIVE in data.categories:
-        triggers.append("要配慮個人情報が含まれる")
+        triggers.append(gettext("要配慮個人情報が含まれる"))
     if data.financial_risk or DataCategory.FINANCIAL in data.categories:
-        triggers.append("財産的被害が生じるおそれがある")
+        triggers.append(gettext("財産的被害が生じるおそれがある"))
     if data.malicious:
-        triggers.append("不正の目的をもって行われたおそれがある")
+        triggers.append(gettext("不正の目的をもって行われたおそれがある"))
     if max(data.students.count(), data.people_estimate) > MANY_PEOPLE:
-        triggers.append("本人の数が1,000人を超える")
+        triggers.append(gettext("本人の数が1,000人を超える"))
     return triggers
 
 
@@ -94,9 +96,9 @@ def data_incident_classify(
     categories = sorted(set(categories))
     unknown = [value for value in categories if value not in DataCategory.values]
     if unknown:
-        raise IncidentError("データの項目に不明な値があります。")
+        raise IncidentError(gettext("データの項目に不明な値があります。"))
     if aware_at > timezone.now() + timedelta(minutes=5):
-        raise IncidentError("把握した日時に未来の日時は指定できません。")
+        raise IncidentError(gettext("把握した日時に未来の日時は指定できません。"))
     preliminary, final = report_due_dates(aware_at=aware_at, malicious=malicious)
     DataIncident.objects.filter(pk=data.pk).update(
         aware_at=aware_at,
@@ -132,14 +134,17 @@ def data_incident_checklist_set(*, actor: Any, data: DataIncident, items: dict[s
 @transaction.atomic
 def data_incident_report_sent(*, actor: Any, data: DataIncident, which: str) -> DataIncident:
     if which == "final":
-        missing = [label for key, label in REPORT_ITEMS if not str(data.checklist.get(key, "")).strip()]
+        missing = [str(label) for key, label in REPORT_ITEMS if not str(data.checklist.get(key, "")).strip()]
         if missing:
-            raise IncidentError("確報には 9 項目すべての記載が必要です。未記入: " + "、".join(missing))
+            raise IncidentError(
+                gettext("確報には 9 項目すべての記載が必要です。未記入: %(missing)s")
+                % {"missing": gettext("、").join(missing)}
+            )
         DataIncident.objects.filter(pk=data.pk).update(final_sent_at=timezone.now())
     elif which == "preliminary":
         DataIncident.objects.filter(pk=data.pk).update(preliminary_sent_at=timezone.now())
     else:
-        raise IncidentError("報告の種類が正しくありません。")
+        raise IncidentError(gettext("報告の種類が正しくありません。"))
     data.refresh_from_db()
     staff_audit(actor=actor, action=f"leak.report_{which}", target=data.incident)
     return data
@@ -165,9 +170,9 @@ def data_incident_reminders(*, now: datetime | None = None) -> list[tuple[int, s
             "preliminary_sent_at",
             "preliminary_reminded_at",
             timedelta(days=1),
-            "速報",
+            gettext("速報"),
         ),
-        ("final", "final_due", "final_sent_at", "final_reminded_at", timedelta(days=7), "確報"),
+        ("final", "final_due", "final_sent_at", "final_reminded_at", timedelta(days=7), gettext("確報")),
     ]
     for which, due_field, sent_field, reminded_field, ahead, label in checks:
         due = DataIncident.objects.filter(
@@ -183,39 +188,45 @@ def data_incident_reminders(*, now: datetime | None = None) -> list[tuple[int, s
             ):
                 deadline = timezone.localtime(getattr(data, due_field))
                 support_mail_send(
-                    subject=f"【{label}期限が近づいています】障害 #{data.incident_id} {data.incident.title}",
-                    body=f"個人情報保護委員会への{label}の期限は {deadline:%Y-%m-%d %H:%M} です。\n"
-                    f"報告事項のチェックリストを確認してください。",
+                    subject=gettext("【%(report)s期限が近づいています】障害 #%(number)s %(title)s")
+                    % {"report": label, "number": data.incident_id, "title": data.incident.title},
+                    body=gettext("個人情報保護委員会への%(report)sの期限は %(deadline)s です。")
+                    % {"report": label, "deadline": f"{deadline:%Y-%m-%d %H:%M}"}
+                    + "\n"
+                    + gettext("報告事項のチェックリストを確認してください。"),
                 )
                 sent.append((data.pk, which))
     return sent
 
 
-NOTICE_TEMPLATE = """{company} から、個人データの漏えい等に関する大切なお知らせです。
-
-このたび、当社が採用活動のために利用しているシステムにおいて、あなたの個人データが漏えいした（またはそのおそれがある）ことが判明しました。ご迷惑とご心配をおかけし、深くお詫び申し上げます。
-
-1. 概要: {overview}
-2. 漏えい等が発生し、又は発生したおそれがある個人データの項目: {categories}
-3. 原因: {cause}
-4. 二次被害又はそのおそれの有無及びその内容: {secondary}
-5. その他参考となる事項: {other}
-
-不審な連絡にご注意ください。お問い合わせは {company} の採用担当までお願いいたします。
-"""
+NOTICE_TEMPLATE = _(
+    "%(company)s から、個人データの漏えい等に関する大切なお知らせです。\n"
+    "\n"
+    "このたび、当社が採用活動のために利用しているシステムにおいて、あなたの個人データが漏えいした"
+    "（またはそのおそれがある）ことが判明しました。ご迷惑とご心配をおかけし、深くお詫び申し上げます。\n"
+    "\n"
+    "1. 概要: %(overview)s\n"
+    "2. 漏えい等が発生し、又は発生したおそれがある個人データの項目: %(categories)s\n"
+    "3. 原因: %(cause)s\n"
+    "4. 二次被害又はそのおそれの有無及びその内容: %(secondary)s\n"
+    "5. その他参考となる事項: %(other)s\n"
+    "\n"
+    "不審な連絡にご注意ください。お問い合わせは %(company)s の採用担当までお願いいたします。\n"
+)
 
 
 def student_notice_default(*, data: DataIncident, tenant: Tenant) -> str:
     labels = [DataCategory(value).label for value in data.categories if value in DataCategory.values]
     checklist = data.checklist or {}
-    return NOTICE_TEMPLATE.format(
-        company=tenant.name,
-        overview=checklist.get("overview") or "調査中",
-        categories="、".join(labels) or "調査中",  # type: ignore[arg-type]
-        cause=checklist.get("cause") or "調査中",
-        secondary=checklist.get("secondary") or "現時点で確認されていません",
-        other=checklist.get("other") or "なし",
-    )
+    unknown = gettext("調査中")
+    return str(NOTICE_TEMPLATE) % {
+        "company": tenant.name,
+        "overview": checklist.get("overview") or unknown,
+        "categories": gettext("、").join(str(label) for label in labels) or unknown,
+        "cause": checklist.get("cause") or unknown,
+        "secondary": checklist.get("secondary") or gettext("現時点で確認されていません"),
+        "other": checklist.get("other") or gettext("なし"),
+    }
 
 
 def student_notices_send(*, data_incident_id: int, tenant_id: int, subject: str, body: str) -> int:
@@ -236,7 +247,7 @@ def student_notices_send(*, data_incident_id: int, tenant_id: int, subject: str,
     for row in pending:
         email = emails.get(row.candidate_id) or ""
         if "@" not in email:
-            AffectedStudent.objects.filter(pk=row.pk).update(notice_error="メールアドレスなし")
+            AffectedStudent.objects.filter(pk=row.pk).update(notice_error=gettext("メールアドレスなし"))
             continue
         key = f"leak-notice:{data_incident_id}:{row.candidate_id}"
         try:
@@ -262,12 +273,12 @@ def student_notices_send(*, data_incident_id: int, tenant_id: int, subject: str,
 
 def student_notices_queue(*, data: DataIncident, tenant: Tenant, subject: str, body: str) -> int:
     if not subject.strip() or not body.strip():
-        raise IncidentError("件名と本文を入力してください。")
+        raise IncidentError(gettext("件名と本文を入力してください。"))
     count = AffectedStudent.objects.filter(
         data_incident=data, tenant=tenant, notice_sent_at__isnull=True
     ).count()
     if count == 0:
-        raise IncidentError("通知が必要な学生はいません。")
+        raise IncidentError(gettext("通知が必要な学生はいません。"))
     from incidents.tasks import student_notice_task
 
     data_id, tenant_id = data.pk, tenant.pk

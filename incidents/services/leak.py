@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from incidents.models import (
@@ -25,6 +26,7 @@ from incidents.models import (
     State,
     Visibility,
 )
+from incidents.texts import both_languages
 from tenants.models import Tenant
 from tenants.selectors import tenant_all
 
@@ -32,12 +34,21 @@ logger = logging.getLogger(__name__)
 DETECTOR = "leak-detector"
 
 SIGNAL_TEXT = {
-    SignalKind.BULK_EXPORT: "しきい値を超える件数の学生データがエクスポートされました。",
-    SignalKind.BULK_READ: "1 つのアカウントが短時間に通常を大きく超える件数の学生データを閲覧しました。",
-    SignalKind.FOREIGN_TOKEN: "御社のトークンまたはセッションが、別の企業の画面で提示されました。",
-    SignalKind.FAILED_SIGNINS: "御社のログイン画面で、ログインの失敗が短時間に多発しています。",
-    SignalKind.REPORTED: "個人データの漏えいの疑いが報告されました。",
+    SignalKind.BULK_EXPORT: gettext_lazy("しきい値を超える件数の学生データがエクスポートされました。"),
+    SignalKind.BULK_READ: gettext_lazy(
+        "1 つのアカウントが短時間に通常を大きく超える件数の学生データを閲覧しました。"
+    ),
+    SignalKind.FOREIGN_TOKEN: gettext_lazy(
+        "御社のトークンまたはセッションが、別の企業の画面で提示されました。"
+    ),
+    SignalKind.FAILED_SIGNINS: gettext_lazy("御社のログイン画面で、ログインの失敗が短時間に多発しています。"),
+    SignalKind.REPORTED: gettext_lazy("個人データの漏えいの疑いが報告されました。"),
 }
+OPENED_TITLE = gettext_noop("個人データの漏えい等の疑い（調査中）")
+OPENED_MESSAGE = gettext_noop(
+    "監視により、御社の学生の個人データについて漏えい等の疑いのある事象を検知しました。"
+    "現在、事実関係と影響範囲を調査しています。"
+)
 
 
 def leak_policy_for(*, tenant: Tenant) -> LeakPolicy:
@@ -55,13 +66,14 @@ def _data_incident_open(*, tenant: Tenant) -> Incident:
         return existing
     try:
         with transaction.atomic():
+            title, title_en = both_languages(OPENED_TITLE)
+            message_ja, message_en = both_languages(OPENED_MESSAGE)
             incident = incident_create(
                 actor=DETECTOR,
-                title="個人データの漏えい等の疑い（調査中）",
-                message_ja=(
-                    "監視により、御社の学生の個人データについて漏えい等の疑いのある事象を検知しました。"
-                    "現在、事実関係と影響範囲を調査しています。"
-                ),
+                title=title,
+                title_en=title_en,
+                message_ja=message_ja,
+                message_en=message_en,
                 impact=Impact.MAJOR,
                 scope=Scope.DETECTED,
                 tenants=[tenant],

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from incidents.errors import IncidentError
 from incidents.models import (
@@ -62,18 +63,18 @@ def incident_create(
 ) -> Incident:
     title = title.strip()
     if not title:
-        raise IncidentError("件名を入力してください。")
+        raise IncidentError(gettext("件名を入力してください。"))
     if not message_ja.strip():
-        raise IncidentError("本文（日本語）を入力してください。")
+        raise IncidentError(gettext("本文（日本語）を入力してください。"))
     if impact not in Impact.values or scope not in Scope.values or visibility not in Visibility.values:
-        raise IncidentError("影響度・影響範囲・公開範囲の値が正しくありません。")
+        raise IncidentError(gettext("影響度・影響範囲・公開範囲の値が正しくありません。"))
     if component_status and component_status not in ComponentStatus.values:
-        raise IncidentError("コンポーネントの状態が正しくありません。")
+        raise IncidentError(gettext("コンポーネントの状態が正しくありません。"))
     tenants = list(tenants)
     if scope != Scope.ALL and not tenants:
-        raise IncidentError("影響を受ける企業を選んでください。")
+        raise IncidentError(gettext("影響を受ける企業を選んでください。"))
     if is_data_incident and (visibility == Visibility.PUBLIC or scope == Scope.ALL):
-        raise IncidentError("個人データの漏えい等事案は、影響を受ける企業にのみ公開できます。")
+        raise IncidentError(gettext("個人データの漏えい等事案は、影響を受ける企業にのみ公開できます。"))
     now = timezone.now()
     incident = Incident.objects.create(
         title=title,
@@ -117,9 +118,9 @@ def _label(actor: Any) -> str:
 def incident_publish(*, actor: Any, incident: Incident, visibility: str) -> Incident:
     """Make a draft visible (to the affected companies or to everyone) and tell them."""
     if visibility not in (Visibility.TENANTS, Visibility.PUBLIC):
-        raise IncidentError("公開範囲を選んでください。")
+        raise IncidentError(gettext("公開範囲を選んでください。"))
     if incident.is_data_incident and visibility == Visibility.PUBLIC:
-        raise IncidentError("個人データの漏えい等事案は一般公開できません。")
+        raise IncidentError(gettext("個人データの漏えい等事案は一般公開できません。"))
     was_draft = incident.visibility == Visibility.DRAFT
     fields = {"visibility": visibility}
     if was_draft:
@@ -138,9 +139,9 @@ def incident_update_post(
 ) -> IncidentUpdate:
     """Add a timeline entry and move the state machine; refuses transitions it does not allow."""
     if state not in State.values:
-        raise IncidentError("状態の値が正しくありません。")
+        raise IncidentError(gettext("状態の値が正しくありません。"))
     if not message_ja.strip():
-        raise IncidentError("本文（日本語）を入力してください。")
+        raise IncidentError(gettext("本文（日本語）を入力してください。"))
     allowed_from = [current for current, targets in TRANSITIONS.items() if state in targets]
     now = timezone.now()
     fields: dict[str, Any] = {"state": state}
@@ -151,7 +152,8 @@ def incident_update_post(
     if not changed:
         incident.refresh_from_db()
         raise IncidentError(
-            f"「{incident.get_state_display()}」から「{State(state).label}」には変更できません。"
+            gettext("「%(before)s」から「%(after)s」には変更できません。")
+            % {"before": incident.get_state_display(), "after": State(state).label}
         )
     incident.refresh_from_db()
     update = IncidentUpdate.objects.create(
@@ -169,7 +171,9 @@ def incident_update_post(
 
 
 @transaction.atomic
-def incident_escalate(*, actor: Any, incident: Incident, impact: str, message_ja: str) -> Incident:
+def incident_escalate(
+    *, actor: Any, incident: Incident, impact: str, message_ja: str, message_en: str = ""
+) -> Incident:
     """Raise the impact (never lowers it) and publish a draft when it becomes major."""
     order = list(Impact.values)
     if order.index(impact) <= order.index(incident.impact):
@@ -184,16 +188,18 @@ def incident_escalate(*, actor: Any, incident: Incident, impact: str, message_ja
             visibility=Visibility.TENANTS if incident.is_data_incident else Visibility.PUBLIC,
         )
     if incident.is_open:
-        incident_update_post(actor=actor, incident=incident, state=incident.state, message_ja=message_ja)
+        incident_update_post(
+            actor=actor, incident=incident, state=incident.state, message_ja=message_ja, message_en=message_en
+        )
     return incident
 
 
 @transaction.atomic
 def incident_postmortem_set(*, actor: Any, incident: Incident, text: str) -> Incident:
     if incident.state != State.RESOLVED:
-        raise IncidentError("事後報告は解決済みの障害にのみ追加できます。")
+        raise IncidentError(gettext("事後報告は解決済みの障害にのみ追加できます。"))
     if not text.strip():
-        raise IncidentError("事後報告の本文を入力してください。")
+        raise IncidentError(gettext("事後報告の本文を入力してください。"))
     Incident.objects.filter(pk=incident.pk).update(
         postmortem=text.strip(), postmortem_published_at=timezone.now()
     )
@@ -207,9 +213,9 @@ def component_save(
     *, actor: Any, name: str, slug: str, status: str, affects_booking: bool = False, position: int = 0
 ) -> Component:
     if not name.strip() or not slug.strip():
-        raise IncidentError("名称と識別子を入力してください。")
+        raise IncidentError(gettext("名称と識別子を入力してください。"))
     if status not in ComponentStatus.values:
-        raise IncidentError("状態の値が正しくありません。")
+        raise IncidentError(gettext("状態の値が正しくありません。"))
     component, created = Component.objects.update_or_create(
         slug=slug.strip(),
         defaults={
@@ -231,7 +237,7 @@ def component_save(
 @transaction.atomic
 def component_status_set(*, actor: Any, component: Component, status: str) -> Component:
     if status not in ComponentStatus.values:
-        raise IncidentError("状態の値が正しくありません。")
+        raise IncidentError(gettext("状態の値が正しくありません。"))
     Component.objects.filter(pk=component.pk).update(status=status, updated_at=timezone.now())
     component.refresh_from_db()
     staff_audit(actor=actor, action="component.status", target=component, detail={"status": status})

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
@@ -24,10 +25,10 @@ from tenants.models import Tenant
 from tenants.services import tenant_domain
 
 PHASE_TEXT = {
-    "scheduled": "メンテナンスを予定しています",
-    "reminder": "まもなくメンテナンスを開始します",
-    "started": "メンテナンスを開始しました",
-    "completed": "メンテナンスが完了しました",
+    "scheduled": gettext_lazy("メンテナンスを予定しています"),
+    "reminder": gettext_lazy("まもなくメンテナンスを開始します"),
+    "started": gettext_lazy("メンテナンスを開始しました"),
+    "completed": gettext_lazy("メンテナンスが完了しました"),
 }
 
 
@@ -50,12 +51,12 @@ def maintenance_create(
     message_en: str = "",
 ) -> Maintenance:
     if not title.strip() or not message_ja.strip():
-        raise IncidentError("件名と内容を入力してください。")
+        raise IncidentError(gettext("件名と内容を入力してください。"))
     if ends_at <= starts_at:
-        raise IncidentError("終了予定は開始予定より後にしてください。")
+        raise IncidentError(gettext("終了予定は開始予定より後にしてください。"))
     tenants = list(tenants)
     if scope != Scope.ALL and not tenants:
-        raise IncidentError("影響を受ける企業を選んでください。")
+        raise IncidentError(gettext("影響を受ける企業を選んでください。"))
     maintenance = Maintenance.objects.create(
         title=title.strip(),
         message_ja=message_ja.strip(),
@@ -116,11 +117,16 @@ def maintenance_tick(*, now: datetime | None = None) -> dict[str, int]:
 def maintenance_notify(*, maintenance_id: int, phase: str) -> int:
     """Banner to signed-in recruiters and e-mail to admins of every affected company."""
     maintenance = Maintenance.objects.get(pk=maintenance_id)
-    when = (
-        f"{timezone.localtime(maintenance.starts_at):%Y-%m-%d %H:%M}〜"
-        f"{timezone.localtime(maintenance.ends_at):%Y-%m-%d %H:%M}"
-    )
-    text = f"【メンテナンス】{PHASE_TEXT[phase]}: {maintenance.title}（{when}）"
+    when = gettext("%(starts)s〜%(ends)s") % {
+        "starts": f"{timezone.localtime(maintenance.starts_at):%Y-%m-%d %H:%M}",
+        "ends": f"{timezone.localtime(maintenance.ends_at):%Y-%m-%d %H:%M}",
+    }
+    phase_text = str(PHASE_TEXT[phase])
+    text = gettext("【メンテナンス】%(phase)s: %(title)s（%(when)s）") % {
+        "phase": phase_text,
+        "title": maintenance.title,
+        "when": when,
+    }
     banner = maintenance_banner(maintenance=maintenance, audience=Audience.RECRUITERS)
     assert banner is not None  # recruiters see every maintenance that affects their company
     # The phase's own words; a new phase shows the banner again where the last one was dismissed.
@@ -137,16 +143,26 @@ def maintenance_notify(*, maintenance_id: int, phase: str) -> int:
             continue  # the reminder already went by e-mail; the banner is enough at start
         with schema_context(tenant.schema_name):
             admins = list(User.objects.filter(role=Role.ADMIN, is_active=True).values_list("pk", "email"))
+        status_url = site_url(host=tenant_domain(slug=tenant.slug), path="/status/")
         body = (
-            f"{tenant.name} ご担当者様\n\n{PHASE_TEXT[phase]}。\n\n件名: {maintenance.title}\n日時: {when}\n\n"
-            f"{maintenance.message_ja}\n\n状況: {site_url(host=tenant_domain(slug=tenant.slug), path='/status/')}\n"
+            gettext("%(company)s ご担当者様") % {"company": tenant.name}
+            + "\n\n"
+            + gettext("%(phase)s。") % {"phase": phase_text}
+            + "\n\n"
+            + gettext("件名: %(title)s") % {"title": maintenance.title}
+            + "\n"
+            + gettext("日時: %(when)s") % {"when": when}
+            + f"\n\n{maintenance.message_ja}\n\n"
+            + gettext("状況: %(url)s") % {"url": status_url}
+            + "\n"
         )
         with schema_context(tenant.schema_name), transaction.atomic():  # one outbox wake-up per company
             for user_id, email in admins:
                 incident_mail_send(
                     tenant=tenant,
                     to=email,
-                    subject=f"[{tenant.name}] 【メンテナンス】{PHASE_TEXT[phase]}: {maintenance.title}",
+                    subject=gettext("[%(company)s] 【メンテナンス】%(phase)s: %(title)s")
+                    % {"company": tenant.name, "phase": phase_text, "title": maintenance.title},
                     body=body,
                     key=f"maintenance:{maintenance.pk}:{phase}:{user_id}",
                 )

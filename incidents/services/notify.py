@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Role, User
 from accounts.services import site_url
@@ -52,7 +53,7 @@ def ack_token_read(*, token: str) -> tuple[int, int]:
         data = signing.loads(token, salt=ACK_SALT, max_age=60 * 60 * 24 * 30)
         return int(data["i"]), int(data["t"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
-        raise IncidentError("確認用リンクが無効か、有効期限が切れています。") from error
+        raise IncidentError(gettext("確認用リンクが無効か、有効期限が切れています。")) from error
 
 
 def banner_event(*, incident: Incident, update: IncidentUpdate | None) -> dict[str, Any]:
@@ -139,22 +140,28 @@ def _mail_text(
     *, incident: Incident, update: IncidentUpdate | None, tenant: Tenant, ack_url: str | None
 ) -> tuple[str, str]:
     state_label = State(incident.state).label
-    subject = f"[{tenant.name}] 【障害のお知らせ・{state_label}】{incident.title}"
+    subject = gettext("[%(company)s] 【障害のお知らせ・%(state)s】%(title)s") % {
+        "company": tenant.name,
+        "state": state_label,
+        "title": incident.title,
+    }
+    components = gettext("、").join(c.name for c in incident.components.all()) or "—"
     lines = [
-        f"{tenant.name} ご担当者様",
+        gettext("%(company)s ご担当者様") % {"company": tenant.name},
         "",
-        "採用管理システムで次の事象が発生しています。",
-        f"件名: {incident.title}",
-        f"状態: {state_label}",
-        f"影響度: {Impact(incident.impact).label}",
-        f"影響する機能: {'、'.join(c.name for c in incident.components.all()) or '—'}",
+        gettext("採用管理システムで次の事象が発生しています。"),
+        gettext("件名: %(title)s") % {"title": incident.title},
+        gettext("状態: %(state)s") % {"state": state_label},
+        gettext("影響度: %(impact)s") % {"impact": Impact(incident.impact).label},
+        gettext("影響する機能: %(components)s") % {"components": components},
         "",
         update.message_ja if update else "",
         "",
-        f"最新の状況: {site_url(host=tenant_domain(slug=tenant.slug), path='/status/')}",
+        gettext("最新の状況: %(url)s")
+        % {"url": site_url(host=tenant_domain(slug=tenant.slug), path="/status/")},
     ]
     if ack_url:
-        lines += ["", "お手数ですが、次のリンクから本件の受領をご確認ください:", ack_url]
+        lines += ["", gettext("お手数ですが、次のリンクから本件の受領をご確認ください:"), ack_url]
     if update is not None and update.message_en:
         lines += ["", "---- English ----", update.message_en]
     return subject, "\n".join(lines)
@@ -253,7 +260,7 @@ def _incident_mail_queue(
             incident=incident, update=update, tenant=tenant, ack_url=ack_url if is_admin else None
         )
         if renotify:
-            subject = "【再送・要確認】" + subject
+            subject = gettext("【再送・要確認】%(subject)s") % {"subject": subject}
         mails.append((email, subject, body, f"incident:{incident.pk}:{stamp}:{user_id}"))
     # One INSERT per company: its rows commit together, so one outbox wake-up finds them all.
     return incident_mails_send(tenant=tenant, mails=mails)
@@ -263,7 +270,7 @@ def _incident_mail_queue(
 def incident_acknowledge(*, incident: Incident, tenant: Tenant, by: str, via: str) -> Acknowledgement:
     """Record that the company has received the notice (idempotent: the first acknowledgement stands)."""
     if incident.visibility == Visibility.DRAFT or not incident_affects(incident=incident, tenant=tenant):
-        raise IncidentError("この障害はお客様の企業には通知されていません。")
+        raise IncidentError(gettext("この障害はお客様の企業には通知されていません。"))
     ack, _ = Acknowledgement.objects.get_or_create(
         incident=incident, tenant=tenant, defaults={"notified_at": timezone.now()}
     )
@@ -291,7 +298,9 @@ def acknowledgements_escalate(*, now: datetime | None = None) -> list[tuple[int,
             renotified_at=now, phone_call_flagged_at=now
         ):
             event = banner_event(incident=ack.incident, update=ack.incident.updates.first())
-            event["text"] = "【要確認】" + event["text"] + "（管理者の方は受領確認をお願いします）"
+            event["text"] = gettext("【要確認】%(text)s（管理者の方は受領確認をお願いします）") % {
+                "text": event["text"]
+            }
             event["version"] += ".escalated"  # shown again even where the banner was dismissed
             recruiters_push(tenant=ack.tenant, event=event)
             escalated.append((ack.incident_id, ack.tenant_id))

@@ -10,8 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from incidents.models import Impact, Incident, Scope, SentryAlert, Source, State, Visibility
+from incidents.texts import both_languages
 from tenants.models import Tenant
 
 ACTOR = "sentry"
@@ -76,7 +78,10 @@ def sentry_alert_receive(*, resource: str, payload: dict[str, Any]) -> SentryAle
         return None
 
 
-PUBLIC_TITLE = "エラー監視の警告（調査中）"
+PUBLIC_TITLE = gettext_noop("エラー監視の警告（調査中）")
+WARNED = gettext_noop("エラー監視（Sentry）が警告を出しました。影響の有無を調査しています。")
+ESCALATED = gettext_noop("エラー監視（Sentry）の警告が重大になりました。対応を強化しています。")
+CLEARED = gettext_noop("エラー監視（Sentry）の警告は解消しました。経過を観察しています。")
 
 
 def _title(alert: SentryAlert) -> tuple[str, str]:
@@ -121,10 +126,14 @@ def sentry_alert_process(*, alert_id: int) -> Incident | None:
     if action in ("critical", "warning", "triggered", "created"):
         impact = Impact.MAJOR if action == "critical" else Impact.MINOR
         if incident is None:
+            title, title_en = both_languages(PUBLIC_TITLE)
+            message_ja, message_en = both_languages(WARNED)
             incident = incident_create(
                 actor=ACTOR,
-                title=PUBLIC_TITLE,
-                message_ja="エラー監視（Sentry）が警告を出しました。影響の有無を調査しています。",
+                title=title,
+                title_en=title_en,
+                message_ja=message_ja,
+                message_en=message_en,
                 impact=impact,
                 scope=Scope.CHOSEN if tenant else Scope.ALL,
                 tenants=[tenant] if tenant else [],
@@ -133,18 +142,18 @@ def sentry_alert_process(*, alert_id: int) -> Incident | None:
                 detection_key=detection_key,
             )
         else:
+            message_ja, message_en = both_languages(ESCALATED)
             incident_escalate(
-                actor=ACTOR,
-                incident=incident,
-                impact=impact,
-                message_ja="エラー監視（Sentry）の警告が重大になりました。対応を強化しています。",
+                actor=ACTOR, incident=incident, impact=impact, message_ja=message_ja, message_en=message_en
             )
     elif action == "resolved" and incident is not None and incident.state != State.MONITORING:
+        message_ja, message_en = both_languages(CLEARED)
         incident_update_post(
             actor=ACTOR,
             incident=incident,
             state=State.MONITORING,
-            message_ja="エラー監視（Sentry）の警告は解消しました。経過を観察しています。",
+            message_ja=message_ja,
+            message_en=message_en,
         )
     SentryAlert.objects.filter(pk=alert.pk).update(processed_at=timezone.now(), incident=incident)
     return incident

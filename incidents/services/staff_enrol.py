@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from incidents.services.audit import staff_audit
 from notifications.services.direct import staff_mail_send
@@ -40,12 +41,17 @@ def enrol_code_send(*, session: Any, user: Any) -> bool:
     session[_SESSION_KEY] = {"user": user.pk, "digest": _digest(code), "sent": time.time(), "tries": 0}
     staff_mail_send(
         to=user.email,
-        subject="【サポート】認証アプリ登録用の確認コード",
+        subject=gettext("【サポート】認証アプリ登録用の確認コード"),
         body=(
-            "サポート担当者ページの二要素認証（認証アプリ）の登録が始められました。\n\n"
-            f"確認コード: {code[:5]}-{code[5:]}\n\n"
-            "30 分間有効です。心当たりがない場合は、このコードを誰にも伝えず、すぐにパスワードを変更し、"
-            "管理者に連絡してください。\n"
+            gettext("サポート担当者ページの二要素認証（認証アプリ）の登録が始められました。")
+            + "\n\n"
+            + gettext("確認コード: %(code)s") % {"code": f"{code[:5]}-{code[5:]}"}
+            + "\n\n"
+            + gettext(
+                "30 分間有効です。心当たりがない場合は、このコードを誰にも伝えず、すぐにパスワードを変更し、"
+                "管理者に連絡してください。"
+            )
+            + "\n"
         ),
     )
     staff_audit(actor=user, action="staff.otp_enrol_code_sent")

@@ -13,6 +13,7 @@ import httpx
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from incidents.errors import IncidentError
 from incidents.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -37,7 +38,7 @@ def webhook_endpoint_create(*, tenant: Tenant, url: str) -> WebhookEndpoint:
     except egress.DestinationRefused as refused:
         raise IncidentError(refused.message) from refused
     if WebhookEndpoint.objects.filter(tenant=tenant, is_active=True).count() >= 5:
-        raise IncidentError("Webhook は 1 社あたり 5 件まで登録できます。")
+        raise IncidentError(gettext("Webhook は 1 社あたり 5 件まで登録できます。"))
     return WebhookEndpoint.objects.create(tenant=tenant, url=url, secret=webhook_secret_new())
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from accounts.permissions import staff_otp_required
@@ -23,7 +24,7 @@ from incidents.services import appi
 def _data(pk: int) -> DataIncident:
     data = DataIncident.objects.select_related("incident").filter(incident_id=pk).first()
     if data is None:
-        raise Http404("個人データ事案が見つかりません。")
+        raise Http404(_("個人データ事案が見つかりません。"))
     return data
 
 
@@ -48,7 +49,7 @@ def support_data(request: HttpRequest, pk: int) -> HttpResponse:
                 classify = forms.ClassifyForm(request.POST)
                 if classify.is_valid():
                     appi.data_incident_classify(actor=request.user, data=data, **classify.cleaned_data)
-                    messages.success(request, "分類と期限を更新しました。")
+                    messages.success(request, _("分類と期限を更新しました。"))
                     return redirect("incidents_support_data", pk=pk)
             elif action == "checklist":
                 checklist = forms.ChecklistForm(request.POST)
@@ -56,14 +57,14 @@ def support_data(request: HttpRequest, pk: int) -> HttpResponse:
                     appi.data_incident_checklist_set(
                         actor=request.user, data=data, items=checklist.cleaned_data
                     )
-                    messages.success(request, "報告事項を保存しました。")
+                    messages.success(request, _("報告事項を保存しました。"))
                     return redirect("incidents_support_data", pk=pk)
             elif action in ("preliminary", "final"):
                 appi.data_incident_report_sent(actor=request.user, data=data, which=action)
-                messages.success(request, "報告済みとして記録しました。")
+                messages.success(request, _("報告済みとして記録しました。"))
                 return redirect("incidents_support_data", pk=pk)
             else:
-                raise IncidentError("操作が正しくありません。")
+                raise IncidentError(_("操作が正しくありません。"))
         except IncidentError as error:
             messages.error(request, error.message)
         status = 400
@@ -88,7 +89,7 @@ def support_data(request: HttpRequest, pk: int) -> HttpResponse:
 def _tenant_data(request: HttpRequest, pk: int) -> DataIncident:
     incident = selectors.incident_get_visible(tenant=request.tenant, incident_id=pk)
     if incident is None or not incident.is_data_incident:
-        raise Http404("個人データ事案が見つかりません。")
+        raise Http404(_("個人データ事案が見つかりません。"))
     return _data(pk)
 
 
@@ -96,13 +97,14 @@ def _tenant_data(request: HttpRequest, pk: int) -> DataIncident:
 def tenant_data(request: HttpRequest, pk: int) -> HttpResponse:
     """The company admin's view: its affected students, CSV export, and the notice to them."""
     if not request.user.is_tenant_admin:
-        return HttpResponseForbidden("管理者のみが利用できます。")
+        return HttpResponseForbidden(_("管理者のみが利用できます。"))
     data = _tenant_data(request, pk)
     rows = AffectedStudent.objects.filter(data_incident=data, tenant=request.tenant)
     form = forms.StudentNoticeForm(
         request.POST or None,
         initial={
-            "subject": f"【{request.tenant.name}】個人データの漏えい等に関するお知らせ",
+            "subject": _("【%(company)s】個人データの漏えい等に関するお知らせ")
+            % {"company": request.tenant.name},
             "body": appi.student_notice_default(data=data, tenant=request.tenant),
         },
     )
@@ -112,7 +114,7 @@ def tenant_data(request: HttpRequest, pk: int) -> HttpResponse:
         except IncidentError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"{count} 名の学生への通知を送信しています。")
+            messages.success(request, _("%(count)s 名の学生への通知を送信しています。") % {"count": count})
             return redirect("incidents_tenant_data", pk=pk)
     return render(
         request,
@@ -134,7 +136,7 @@ def tenant_data_export(request: HttpRequest, pk: int) -> HttpResponse:
     """The affected students as CSV: every cell neutralised like the candidate export, every download
     audited (the leak checks read the audit log)."""
     if not request.user.is_tenant_admin:
-        return HttpResponseForbidden("管理者のみが利用できます。")
+        return HttpResponseForbidden(_("管理者のみが利用できます。"))
     data = _tenant_data(request, pk)
     from candidates.models import Candidate
 
@@ -147,7 +149,7 @@ def tenant_data_export(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="affected-students-{pk}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response)
-    writer.writerow(["学生ID", "氏名", "メールアドレス", "通知日時", "配信状況"])
+    writer.writerow([_("学生ID"), _("氏名"), _("メールアドレス"), _("通知日時"), _("配信状況")])
     with schema_context(request.tenant.schema_name):
         exported = list(Candidate.objects.filter(pk__in=ids).order_by("pk"))
         for candidate in exported:
@@ -160,6 +162,7 @@ def tenant_data_export(request: HttpRequest, pk: int) -> HttpResponse:
                 delivery.get(keys.get(candidate.pk, ""), ""),
             ]
             writer.writerow([neutralise_formula(cell) for cell in cells])
+        # i18n: data — audit records are written in the source language
         audit_request(
             request=request,
             action="export",

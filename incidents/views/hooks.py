@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -26,18 +27,18 @@ def sentry_hook(request: HttpRequest) -> HttpResponse:
     """Verify, store once, queue: Sentry gets its answer in milliseconds, the work runs in the worker."""
     body = request.body
     if len(body) > MAX_BODY:
-        return JsonResponse({"error": "本文が大きすぎます。"}, status=413)
+        return JsonResponse({"error": _("本文が大きすぎます。")}, status=413)
     signature = request.headers.get("Sentry-Hook-Signature", "")
     if not sentry.sentry_signature_valid(
         body=body, signature=signature, secret=sentry.sentry_client_secret()
     ):
-        return JsonResponse({"error": "署名が正しくありません。"}, status=401)
+        return JsonResponse({"error": _("署名が正しくありません。")}, status=401)
     try:
         payload = json.loads(body)
     except ValueError:
-        return JsonResponse({"error": "JSON を解釈できません。"}, status=400)
+        return JsonResponse({"error": _("JSON を解釈できません。")}, status=400)
     if not isinstance(payload, dict):
-        return JsonResponse({"error": "JSON オブジェクトではありません。"}, status=400)
+        return JsonResponse({"error": _("JSON オブジェクトではありません。")}, status=400)
     resource = request.headers.get("Sentry-Hook-Resource", "")
     if resource == "installation" or not resource:
         return JsonResponse({"status": "ignored"})
@@ -54,7 +55,7 @@ def sentry_hook(request: HttpRequest) -> HttpResponse:
 @login_required
 def tenant_webhooks(request: HttpRequest) -> HttpResponse:
     if not request.user.is_tenant_admin:
-        return HttpResponseForbidden("管理者のみが利用できます。")
+        return HttpResponseForbidden(_("管理者のみが利用できます。"))
     form = forms.WebhookForm(request.POST or None)
     new_secret = ""
     if request.method == "POST" and form.is_valid():
@@ -84,7 +85,7 @@ def tenant_webhooks(request: HttpRequest) -> HttpResponse:
 @require_POST
 def tenant_webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_tenant_admin:
-        return HttpResponseForbidden("管理者のみが利用できます。")
+        return HttpResponseForbidden(_("管理者のみが利用できます。"))
     webhooks.webhook_endpoint_delete(tenant=request.tenant, endpoint_id=pk)
-    messages.success(request, "Webhook を停止しました。")
+    messages.success(request, _("Webhook を停止しました。"))
     return redirect("incidents_tenant_webhooks")

@@ -7,6 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -27,7 +28,7 @@ def _staff_or_login(request: HttpRequest) -> HttpResponse | None:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), "login")
     if not request.user.is_staff:
-        return HttpResponseForbidden("サポート担当者のみが利用できます。")
+        return HttpResponseForbidden(_("サポート担当者のみが利用できます。"))
     return None
 
 
@@ -41,7 +42,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     if not staff_enrol.enrol_verified(session=request.session, user=user):
         return _enrol_code(request, user)
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first() or TOTPDevice.objects.create(
-        user=user, name="認証アプリ", confirmed=False
+        user=user, name=_("認証アプリ"), confirmed=False
     )
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -52,7 +53,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             staff_enrol.enrol_finished(session=request.session)
             staff_audit(actor=user, action="staff.otp_setup")
             return redirect(_next(request))
-        form.add_error("token", "確認コードが正しくありません。認証アプリの時刻を確認してください。")
+        form.add_error("token", _("確認コードが正しくありません。認証アプリの時刻を確認してください。"))
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
     return render(
         request,
@@ -69,7 +70,9 @@ def _enrol_code(request: HttpRequest, user) -> HttpResponse:
     if form.is_bound and form.is_valid():
         if staff_enrol.enrol_code_check(session=request.session, user=user, code=form.cleaned_data["code"]):
             return redirect(f"/support/otp/setup/?next={_next(request)}")
-        form.add_error("code", "確認コードが正しくないか、期限が切れています。新しいコードを送ってください。")
+        form.add_error(
+            "code", _("確認コードが正しくないか、期限が切れています。新しいコードを送ってください。")
+        )
     sent = False
     if request.method == "GET" or resend:
         sent = staff_enrol.enrol_code_send(session=request.session, user=user)
@@ -98,7 +101,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             staff_audit(actor=request.user, action="staff.otp_verify")
             return redirect(_next(request))
-        form.add_error("token", "確認コードが正しくありません。")
+        form.add_error("token", _("確認コードが正しくありません。"))
     return render(
         request,
         "incidents/support/otp_verify.html",

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from markdown_it import MarkdownIt
 
@@ -52,7 +53,7 @@ def public_status(request: HttpRequest) -> HttpResponse:
 def public_incident(request: HttpRequest, pk: int) -> HttpResponse:
     incident = selectors.incident_get_visible(tenant=None, incident_id=pk)
     if incident is None:
-        raise Http404("障害が見つかりません。")
+        raise Http404(_("障害が見つかりません。"))
     return render(
         request,
         "incidents/incident_detail.html",
@@ -76,7 +77,7 @@ def tenant_feed(request: HttpRequest) -> HttpResponse:
     if not allowed and key:
         allowed = feedkeys.feed_key_valid(tenant=tenant, key=key)
     if not allowed:
-        return HttpResponseForbidden("フィードを読むにはログインするか、フィード用 URL を使ってください。")
+        return HttpResponseForbidden(_("フィードを読むにはログインするか、フィード用 URL を使ってください。"))
     request.feed_tenant = tenant
     return IncidentFeed()(request)
 
@@ -107,10 +108,10 @@ def tenant_status(request: HttpRequest) -> HttpResponse:
 @require_POST
 def tenant_feed_keys_revoke(request: HttpRequest) -> HttpResponse:
     if not request.user.is_tenant_admin:
-        return HttpResponseForbidden("管理者のみが利用できます。")
+        return HttpResponseForbidden(_("管理者のみが利用できます。"))
     feedkeys.feed_keys_revoke(tenant=request.tenant, actor=request.user)
     messages.success(
-        request, "これまでのフィード用 URL をすべて無効にしました。新しい URL をお使いください。"
+        request, _("これまでのフィード用 URL をすべて無効にしました。新しい URL をお使いください。")
     )
     return redirect("incidents_tenant_status")
 
@@ -119,7 +120,7 @@ def tenant_feed_keys_revoke(request: HttpRequest) -> HttpResponse:
 def tenant_incident(request: HttpRequest, pk: int) -> HttpResponse:
     incident = selectors.incident_get_visible(tenant=request.tenant, incident_id=pk)
     if incident is None:
-        raise Http404("障害が見つかりません。")
+        raise Http404(_("障害が見つかりません。"))
     ack = incident.acknowledgements.filter(tenant=request.tenant).first()
     return render(
         request,
@@ -138,10 +139,10 @@ def tenant_incident(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def tenant_incident_ack(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_tenant_admin:
-        return HttpResponseForbidden("受領確認は管理者のみが行えます。")
+        return HttpResponseForbidden(_("受領確認は管理者のみが行えます。"))
     incident = selectors.incident_get_visible(tenant=request.tenant, incident_id=pk)
     if incident is None:
-        raise Http404("障害が見つかりません。")
+        raise Http404(_("障害が見つかりません。"))
     try:
         notify.incident_acknowledge(
             incident=incident, tenant=request.tenant, by=request.user.email, via="banner"
@@ -149,7 +150,7 @@ def tenant_incident_ack(request: HttpRequest, pk: int) -> HttpResponse:
     except IncidentError as error:
         messages.error(request, error.message)
         return redirect("incidents_tenant_incident", pk=pk)
-    messages.success(request, "受領を確認しました。ありがとうございます。")
+    messages.success(request, _("受領を確認しました。ありがとうございます。"))
     return redirect("incidents_tenant_incident", pk=pk)
 
 
@@ -163,10 +164,10 @@ def ack_by_token(request: HttpRequest, token: str) -> HttpResponse:
         owner = Tenant.objects.filter(pk=tenant_id).first()
         if owner is not None:
             leak_foreign_token(owner=owner, presented_on=request.tenant, what="incident-ack-link")
-        raise Http404("確認用リンクが見つかりません。")
+        raise Http404(_("確認用リンクが見つかりません。"))
     incident = selectors.incident_get_visible(tenant=request.tenant, incident_id=incident_id)
     if incident is None:
-        raise Http404("確認用リンクが見つかりません。")
+        raise Http404(_("確認用リンクが見つかりません。"))
     ack = incident.acknowledgements.filter(tenant=request.tenant).first()
     if request.method == "POST":
         by = request.user.email if request.user.is_authenticated else "e-mail link"
@@ -181,7 +182,7 @@ def tenant_subscriptions(request: HttpRequest) -> HttpResponse:
 
     ids = [int(value) for value in request.POST.getlist("component") if value.isdigit()]
     subscriptions_set(tenant=request.tenant, user_id=request.user.pk, component_ids=ids)  # type: ignore[arg-type]
-    messages.success(request, "通知を受け取る機能を保存しました。")
+    messages.success(request, _("通知を受け取る機能を保存しました。"))
     return redirect("incidents_tenant_status")
 
 
@@ -190,8 +191,8 @@ def tenant_subscriptions(request: HttpRequest) -> HttpResponse:
 def tenant_leak_report(request: HttpRequest) -> HttpResponse:
     form = forms.TenantLeakReportForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "内容を入力してください（1,000 文字以内）。")
+        messages.error(request, _("内容を入力してください（1,000 文字以内）。"))
         return redirect("incidents_tenant_status")
     leak_report(tenant=request.tenant, actor=f"tenant-user:{request.user.pk}", note=form.cleaned_data["note"])
-    messages.success(request, "ご報告ありがとうございます。サポートが直ちに確認します。")
+    messages.success(request, _("ご報告ありがとうございます。サポートが直ちに確認します。"))
     return redirect("incidents_tenant_status")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.permissions import staff_otp_required
 from incidents import forms, selectors
@@ -17,7 +18,7 @@ from incidents.services.leak import leak_report
 def _incident(pk: int) -> Incident:
     incident = Incident.objects.filter(pk=pk).prefetch_related("components", "tenants").first()
     if incident is None:
-        raise Http404("障害が見つかりません。")
+        raise Http404(_("障害が見つかりません。"))
     return incident
 
 
@@ -43,7 +44,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         except IncidentError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"障害「{incident.title}」を登録しました。")
+            messages.success(request, _("障害「%(title)s」を登録しました。") % {"title": incident.title})
             return redirect("incidents_support_detail", pk=incident.pk)
     incidents = Incident.objects.prefetch_related("components").order_by("-created_at")[:200]
     return render(
@@ -75,7 +76,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         message_ja=data["message_ja"],
                         message_en=data["message_en"],
                     )
-                    messages.success(request, "経過を投稿しました。")
+                    messages.success(request, _("経過を投稿しました。"))
                     return redirect("incidents_support_detail", pk=pk)
             elif action == "publish":
                 publish_form = forms.PublishForm(request.POST)
@@ -85,7 +86,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         incident=incident,
                         visibility=publish_form.cleaned_data["visibility"],
                     )
-                    messages.success(request, "公開しました。影響を受ける企業に通知しています。")
+                    messages.success(request, _("公開しました。影響を受ける企業に通知しています。"))
                     return redirect("incidents_support_detail", pk=pk)
             elif action == "postmortem":
                 postmortem_form = forms.PostmortemForm(request.POST)
@@ -93,10 +94,10 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     lifecycle.incident_postmortem_set(
                         actor=request.user, incident=incident, text=postmortem_form.cleaned_data["text"]
                     )
-                    messages.success(request, "事後報告を保存しました。")
+                    messages.success(request, _("事後報告を保存しました。"))
                     return redirect("incidents_support_detail", pk=pk)
             else:
-                raise IncidentError("操作が正しくありません。")
+                raise IncidentError(_("操作が正しくありません。"))
         except IncidentError as error:
             messages.error(request, error.message)
         status = 400
@@ -125,7 +126,7 @@ def component_list(request: HttpRequest) -> HttpResponse:
         except IncidentError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "機能を保存しました。")
+            messages.success(request, _("機能を保存しました。"))
             return redirect("incidents_support_components")
     return render(
         request,
@@ -144,7 +145,7 @@ def maintenance_list(request: HttpRequest) -> HttpResponse:
         except IncidentError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "メンテナンスを登録しました。")
+            messages.success(request, _("メンテナンスを登録しました。"))
             return redirect("incidents_support_maintenance")
     return render(
         request,
@@ -168,7 +169,7 @@ def leak_report_view(request: HttpRequest) -> HttpResponse:
         signal = leak_report(
             tenant=form.cleaned_data["tenant"], actor=request.user, note=form.cleaned_data["note"]
         )
-        messages.success(request, "漏えいの疑いを登録しました。個人データ事案として記録しています。")
+        messages.success(request, _("漏えいの疑いを登録しました。個人データ事案として記録しています。"))
         return redirect("incidents_support_data", pk=signal.incident_id)
     return render(
         request, "incidents/support/leak_report.html", {"form": form}, status=400 if form.errors else 200
