@@ -111,8 +111,14 @@ def test_dashboard_in_english(tenants):
 def test_api_tokens_page_and_refusals_in_english(tenants):
     acme = tenants["acme"]
     client = tenant_client(acme)
+    client.post(
+        "/settings/api-tokens/",
+        {"action": "create", "name": "ATS", "days": "30", "scopes": "candidates:read"},
+    )
     page = english(client, "/settings/api-tokens/")
-    assert "<h1>API tokens</h1>" in page and "Create token" in page
+    assert "<h1>API tokens</h1>" in page and "Create token" in page and "Never used" in page
+    # Dates as English writes them (saas/dates.py): 19 Dec 2026 14:00, not 2026/12/19 14:00.
+    assert re.search(r"<td>\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}</td>", page)
     assert japanese_left(page, acme.tenant.name) == []
     refused = Client(HTTP_HOST=acme.host).get("/api/v1/candidates", HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 401 and "Send a valid API token" in refused.json()["detail"]
