@@ -178,7 +178,7 @@ def interview_bookings_create(request: HttpRequest, payload: InterviewBookingIn)
 
 class RescheduleIn(Schema):
     starts_at: schemas.Timestamp = Field(
-        description="面接の空き時間のひとつ / one of the interview's free times"
+        description=gettext_lazy("面接の空き時間のひとつ / one of the interview's free times")
     )
 
 
@@ -186,9 +186,11 @@ class RescheduleIn(Schema):
     "/interview-bookings/{booking_id}/reschedule",
     response={200: InterviewBookingOut, 409: schemas.Problem, **PROBLEMS},
     auth=BOOKINGS_WRITE,
-    summary="面接の日時の変更 / Move an interview to another time",
-    description="マイページの日時変更と同じく、新しい時間を確保してから元の時間を空けます（締切も同じ）。 / As on the "
-    "My Page: the new time is taken first, then the old one is released (the same deadline).",
+    summary=gettext_lazy("面接の日時の変更 / Move an interview to another time"),
+    description=gettext_lazy(
+        "マイページの日時変更と同じく、新しい時間を確保してから元の時間を空けます（締切も同じ）。 / As on the "
+        "My Page: the new time is taken first, then the old one is released (the same deadline)."
+    ),
     openapi_extra=examples("interview_bookings_reschedule"),
 )
 def interview_bookings_reschedule(
