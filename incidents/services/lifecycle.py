@@ -182,10 +182,10 @@ def incident_escalate(
     incident.refresh_from_db()
     staff_audit(actor=actor, action="incident.escalate", target=incident, detail={"impact": impact})
     if incident.visibility == Visibility.DRAFT and impact in (Impact.MAJOR, Impact.CRITICAL):
+        # Published to the companies it concerns only, when it concerns some (one company's errors).
+        only_them = incident.is_data_incident or incident.scope == Scope.CHOSEN
         incident_publish(
-            actor=actor,
-            incident=incident,
-            visibility=Visibility.TENANTS if incident.is_data_incident else Visibility.PUBLIC,
+            actor=actor, incident=incident, visibility=Visibility.TENANTS if only_them else Visibility.PUBLIC
         )
     if incident.is_open:
         incident_update_post(

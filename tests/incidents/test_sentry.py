@@ -11,6 +11,7 @@ import time
 import pytest
 
 from incidents.models import Impact, Incident, Scope, SentryAlert, Source, State, Visibility
+from incidents.selectors import incidents_visible
 
 SECRET = "sentry-client-secret-for-tests"
 
@@ -162,3 +163,19 @@ def test_an_alert_on_one_companys_event_names_that_company_only(client, tenants,
     untagged["data"]["event"]["issue_id"] = "2"
     on_commit(_post, client, untagged, resource="event_alert")
     assert Incident.objects.get(detection_key="sentry:issue:2").scope == Scope.ALL
+
+
+@pytest.mark.django_db
+def test_one_companys_alert_escalated_is_published_to_that_company_only(
+    client, tenants, eager_celery, on_commit
+):
+    globex = tenants["globex"]
+    tagged = copy.deepcopy(ISSUE_ALERT)
+    tagged["data"]["event"]["tags"] = [["tenant", globex.schema]]
+    on_commit(_post, client, tagged, resource="event_alert")
+    critical = copy.deepcopy(tagged) | {"action": "critical"}
+    on_commit(_post, client, critical, resource="event_alert")
+    incident = Incident.objects.get(source=Source.SENTRY)
+    assert incident.impact == Impact.MAJOR and incident.visibility == Visibility.TENANTS
+    assert incident.pk not in [i.pk for i in incidents_visible(tenant=tenants["acme"].tenant)]
+    assert incident.pk in [i.pk for i in incidents_visible(tenant=globex.tenant)]
