@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from booking.models import POOL, Seminar
-
-# i18n: data — what a recruiter may type: the word for "not shown" in a rank rule
-HIDDEN_WORDS = ("非公開", "hidden")
 
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -72,7 +70,9 @@ class RankSeatsField(forms.MultiValueField):
         self.ranks = ranks
 
     def compress(self, data_list) -> dict[str, int]:
-        return {rank: seats for rank, seats in zip(self.ranks, data_list or [], strict=False) if seats is not None}
+        return {
+            rank: seats for rank, seats in zip(self.ranks, data_list or [], strict=False) if seats is not None
+        }
 
 
 def _rank_seats(form: forms.Form, ranks: list[str], initial: dict[str, int] | None) -> None:
@@ -107,44 +107,80 @@ class QuotaForm(forms.Form):
         _rank_seats(self, ranks, (self.initial or {}).get("quotas"))
 
 
+# What a Japanese recruiter types besides the picker's own value: slashes, and the date with no "T".
+DATETIME_INPUTS = [
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+]
+SHOWN, HIDDEN = "shown", "hidden"
+
+
+class RankRuleWidget(forms.MultiWidget):
+    """One rank's row: shown or hidden (or as the seminar's default), and when its booking opens."""
+
+    template_name = "booking/widgets/rank_rule.html"
+
+    def __init__(self) -> None:
+        choices = [("", "—"), (SHOWN, _("公開")), (HIDDEN, _("非公開"))]
+        super().__init__(
+            [forms.Select(choices=choices), forms.DateTimeInput(attrs={"type": "datetime-local"})]
+        )
+
+    def decompress(self, value):
+        # The initial value comes as a dict: a tuple would be taken for the boxes' values themselves.
+        if not value:
+            return ["", None]
+        visible, opens_at = value["visible"], value["opens_at"]
+        opens = f"{timezone.localtime(opens_at):%Y-%m-%dT%H:%M}" if opens_at else None
+        return [SHOWN if visible else HIDDEN, opens]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        for label, subwidget in zip((_("公開"), _("受付開始")), context["widget"]["subwidgets"], strict=True):
+            subwidget["label"] = label
+        return context
+
+
+class RankRuleField(forms.MultiValueField):
+    """(visible, opens_at) for one rank, or None where the recruiter left the row as the seminar's default."""
+
+    def __init__(self, **kwargs) -> None:
+        fields = [
+            forms.ChoiceField(choices=[("", "—"), (SHOWN, SHOWN), (HIDDEN, HIDDEN)], required=False),
+            forms.DateTimeField(required=False, input_formats=DATETIME_INPUTS),
+        ]
+        super().__init__(
+            fields=fields, require_all_fields=False, required=False, widget=RankRuleWidget(), **kwargs
+        )
+
+    def compress(self, data_list):
+        shown, opens_at = [*(data_list or []), "", None][:2]
+        if shown == HIDDEN:
+            return (False, None)
+        if shown == SHOWN or opens_at:
+            return (True, opens_at)
+        return None
+
+
 class RulesForm(forms.Form):
-    rules = forms.CharField(
-        label=_("ランク別の公開と受付開始"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("1 行に 1 ランク。例: 「A 2027-03-01 10:00」「B 2027-03-03 10:00」「D 非公開」"),
-    )
+    """A row per rank (the company's and those with a rule): its visibility and its opening time."""
 
-    def clean_rules(self):
-        from datetime import datetime
+    def __init__(self, *args, ranks: list[str], rules: dict | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ranks = sorted({*ranks, *(rules or {})})
+        for rank in self.ranks:
+            rule = (rules or {}).get(rank)
+            initial = {"visible": rule[0], "opens_at": rule[1]} if rule else None
+            self.fields[f"rank_{rank}"] = RankRuleField(label=rank, initial=initial)
 
-        from django.utils import timezone
-
-        rules = {}
-        for number, line in enumerate(self.cleaned_data.get("rules", "").splitlines(), start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            rank = parts[0].upper()
-            if len(rank) != 1 or not "A" <= rank <= "Z":
-                raise forms.ValidationError(
-                    gettext("%(number)s 行目: ランクは A〜Z の 1 文字で書いてください。") % {"number": number}
-                )
-            rest = " ".join(parts[1:])
-            if rest in HIDDEN_WORDS:
-                rules[rank] = (False, None)
-            elif not rest:
-                rules[rank] = (True, None)
-            else:
-                try:
-                    opens = datetime.strptime(rest, "%Y-%m-%d %H:%M")
-                except ValueError:
-                    raise forms.ValidationError(
-                        gettext("%(number)s 行目: 日時は「2027-03-01 10:00」の形で書いてください。")
-                        % {"number": number}
-                    ) from None
-                rules[rank] = (True, timezone.make_aware(opens))
-        return rules
+    def clean(self):
+        data = super().clean()
+        rules = {rank: data.get(f"rank_{rank}") for rank in self.ranks}
+        data["rules"] = {rank: rule for rank, rule in rules.items() if rule is not None}
+        return data
 
 
 class InterviewTypeForm(forms.Form):

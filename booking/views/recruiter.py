@@ -10,10 +10,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import EVERYONE, forbidden, role_required
@@ -86,22 +84,11 @@ def seminar_detail(request: HttpRequest, seminar_id: int) -> HttpResponse:
     return _detail(request, seminar, form=form, status=400 if form.errors else 200)
 
 
-def _rules_text(rules) -> str:
-    """The rank rules as the recruiter types them: "A 2027-03-01 10:00", "D 非公開" ("D hidden" in English)."""
-    lines = []
-    for rule in rules:
-        if not rule.visible:
-            hidden = pgettext("ランク別の公開", "非公開")  # the parser takes both 非公開 and "hidden"
-            lines.append(f"{rule.rank} {hidden}")
-        elif rule.opens_at:
-            lines.append(f"{rule.rank} {timezone.localtime(rule.opens_at):%Y-%m-%d %H:%M}")
-        else:
-            lines.append(rule.rank)
-    return "\n".join(lines)
+def _rules(seminar) -> dict:
+    return {rule.rank: (rule.visible, rule.opens_at) for rule in seminar.rank_rules.all()}
 
 
 def _detail(request, seminar, *, form=None, slot_form=None, rules_form=None, status=200) -> HttpResponse:
-    rules_text = _rules_text(seminar.rank_rules.all())
     slots = [
         {
             "slot": slot,
@@ -117,7 +104,7 @@ def _detail(request, seminar, *, form=None, slot_form=None, rules_form=None, sta
             "seminar": seminar,
             "form": form or SeminarForm(instance=seminar),
             "slot_form": slot_form or SlotForm(ranks=ranks_in_use()),
-            "rules_form": rules_form or RulesForm(initial={"rules": rules_text}),
+            "rules_form": rules_form or RulesForm(ranks=ranks_in_use(), rules=_rules(seminar)),
             "slots": slots,
         },
         status=status,
@@ -144,7 +131,7 @@ def slot_new(request: HttpRequest, seminar_id: int) -> HttpResponse:
 @require_POST
 def rules_edit(request: HttpRequest, seminar_id: int) -> HttpResponse:
     seminar = get_object_or_404(Seminar, pk=seminar_id)
-    form = RulesForm(request.POST)
+    form = RulesForm(request.POST, ranks=ranks_in_use(), rules=_rules(seminar))
     if form.is_valid():
         rank_rules_set(seminar=seminar, rules=form.cleaned_data["rules"])
         messages.success(request, _("ランク別の公開設定を保存しました。"))
@@ -201,8 +188,7 @@ def _slot(request, slot, *, form=None, status=200) -> HttpResponse:
             "quotas": slot.quotas.all(),
             "bookings": bookings,
             "waitlist": waitlist,
-            "form": form
-            or QuotaForm(initial=_quota_initial(slot), ranks=ranks_in_use()),
+            "form": form or QuotaForm(initial=_quota_initial(slot), ranks=ranks_in_use()),
             "attendance_choices": Attendance.choices,
         },
         status=status,

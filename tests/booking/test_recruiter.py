@@ -59,7 +59,7 @@ def test_create_seminar_slot_quotas_and_rules(client, acme):
     assert created.status_code == 302
     with schema_context(acme.schema):
         seminar = Seminar.objects.get(title="夏の説明会")
-    ranks_in_table(schema=acme.schema, ranks="AB")
+    ranks_in_table(schema=acme.schema, ranks="ABD")
     form = client.get(f"/booking/seminars/{seminar.pk}/", HTTP_HOST=acme.host).content.decode()
     assert 'name="quotas_0"' in form and "A=40" not in form  # a number box per rank, no mini-language
     slot_answer = client.post(
@@ -95,7 +95,7 @@ def test_create_seminar_slot_quotas_and_rules(client, acme):
     assert bad.status_code == 400 and 'id="id_quotas_error"' in bad.content.decode()
     rules = client.post(
         f"/booking/seminars/{seminar.pk}/rules/",
-        {"rules": "A 2027-03-01 10:00\nD 非公開"},
+        {"rank_A_0": "shown", "rank_A_1": "2027/03/01 10:00", "rank_D_0": "hidden", "rank_D_1": ""},
         HTTP_HOST=acme.host,
     )
     assert rules.status_code == 302
@@ -104,12 +104,15 @@ def test_create_seminar_slot_quotas_and_rules(client, acme):
             "A": True,
             "D": False,
         }
-    wrong = client.post(f"/booking/seminars/{seminar.pk}/rules/", {"rules": "A 3月1日"}, HTTP_HOST=acme.host)
-    assert wrong.status_code == 400 and "2027-03-01 10:00" in wrong.content.decode()
+    wrong = client.post(
+        f"/booking/seminars/{seminar.pk}/rules/", {"rank_A_0": "", "rank_A_1": "3月1日"}, HTTP_HOST=acme.host
+    )
+    assert wrong.status_code == 400 and 'id="id_rank_A_error"' in wrong.content.decode()
     detail = client.get(f"/booking/seminars/{seminar.pk}/", HTTP_HOST=acme.host).content.decode()
     assert "*=20" not in detail and "共有枠 20" in detail and "A 40" in detail
     # Opening times read back in Japan time, as typed.
-    assert "A 2027-03-01 10:00\nD 非公開" in detail
+    assert 'name="rank_A_1" value="2027-03-01T10:00"' in detail and "非公開" in detail
+    assert "A 2027-03-01 10:00" not in detail  # rows with a picker, no mini-language
 
 
 def test_bookings_list_attendance_and_check_in(client, acme, django_capture_on_commit_callbacks):
