@@ -37,7 +37,8 @@ def test_recruiter_template_and_segment_pages(live_server_daphne, tenants, commi
                 page.fill("#id_subject", "{{ 姓 }}様へ")
                 page.fill("#id_body", "{{ 住所 }} に来てください")
                 page.get_by_role("button", name="保存").click()
-                expect(page.locator(".error")).to_contain_text("使えない変数があります")
+                # A form-wide error: above the form, announced (templates/forms/form.html).
+                expect(page.locator(".form-errors[role=alert]")).to_contain_text("使えない変数があります")
                 page.fill("#id_body", "{{ 姓 }} {{ 名 }} 様\n{{ マイページURL }}")
                 page.get_by_role("button", name="保存").click()
                 expect(page.locator(".messages")).to_contain_text("テンプレートを保存しました")
