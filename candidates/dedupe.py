@@ -25,6 +25,7 @@ from typing import Any
 __all__ = ["Identity", "duplicate_reason", "identity_conflict", "name_key"]
 
 # 旧字体 and other variant kanji that one student writes differently on two boards (髙橋 / 高橋).
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _KANJI_VARIANTS = str.maketrans(
     {
         "髙": "高",
@@ -71,7 +72,9 @@ _KANJI_VARIANTS = str.maketrans(
     }
 )
 # Small kana are often typed as large ones (and the other way round) in a reading.
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _SEPARATORS = re.compile(r"[\s・･=＝.,]+")
 
 
@@ -156,17 +159,22 @@ def identity_conflict(*, incoming: Identity, known: Identity) -> str | None:
         and incoming.birth_date != known.birth_date
     )
     if name_differs and birth_differs:
+        # i18n: data — the reason is recorded on the possible-duplicate pair
         return "氏名・生年月日が異なる"
     if name_differs:
+        # i18n: data — the reason is recorded on the possible-duplicate pair
         return "氏名が異なる"
     if birth_differs:
+        # i18n: data — the reason is recorded on the possible-duplicate pair
         return "生年月日が異なる"
     return None
 
 
+# i18n: data — the reason is recorded on the possible-duplicate pair
 _KEY_LABELS = {"email": "メールアドレス", "mobile": "携帯電話番号", "member": "媒体会員ID"}
 
 
 def duplicate_reason(*, kind: str, conflict: str) -> str:
     """The possible-duplicate reason for a pair kept apart by the rule, e.g. '携帯電話番号が一致（氏名が異なる）'."""
+    # i18n: data — the reason is recorded on the possible-duplicate pair
     return f"{_KEY_LABELS.get(kind, kind)}が一致（{conflict}）"

@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 import jaconv
+from django.utils.translation import gettext
 
 __all__ = [
     "FieldError",
@@ -51,6 +52,7 @@ def to_katakana(text: str) -> str:
     """Full-width katakana: half-width katakana and hiragana are converted, 'ー' is kept."""
     # NFKC already widens half-width katakana and composes ﾞ/ﾟ into one code point (ｶﾞ -> ガ),
     # so jaconv is only needed for hiragana -> katakana (which NFKC does not touch).
+    # i18n: data — matching tables and patterns for Japanese names, kana and universities
     return _KANA_DASH.sub("ー", jaconv.hira2kata(nfkc(text)))
 
 
@@ -65,7 +67,7 @@ def normalise_email(text: str) -> str | None:
     if not value:
         return None
     if not _EMAIL.fullmatch(value):
-        raise FieldError("メールアドレスの形式が正しくありません")
+        raise FieldError(gettext("メールアドレスの形式が正しくありません"))
     return value
 
 
@@ -89,21 +91,25 @@ def normalise_phone(text: str) -> str | None:
         # Japanese numbers always start with 0, so putting it back is safe.
         digits = "0" + digits
     if not 10 <= len(digits) <= 11 or not digits.startswith("0"):
-        raise FieldError(f"電話番号として読めません（{text.strip()}）")
+        raise FieldError(gettext("電話番号として読めません（%(value)s）") % {"value": text.strip()})
     return digits
 
 
 # First year of each era, minus one: era year N is Gregorian year OFFSET + N.
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _ERA_OFFSETS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
 
 # Excel tends to append a midnight time when it re-saves a date column.
 _TRAILING_TIME = r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _DATE_PATTERNS = (
     re.compile(r"(\d{4})[/\-.](\d{1,2})[/\-.](\d{1,2})" + _TRAILING_TIME),
     re.compile(r"(\d{4})(\d{2})(\d{2})"),
     re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?" + _TRAILING_TIME),
 )
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _ERA_DATE = re.compile(
     r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(\d{1,2}|元)\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?",
     re.IGNORECASE,
@@ -114,6 +120,7 @@ def _era_year(era: str, year: str) -> int:
     era = _ERA_LETTERS.get(era.upper(), era)
     # No check that the year lies inside the era: forms printed before 2019 still produce
     # "平成32年" and the intent is unambiguous.
+    # i18n: data — matching tables and patterns for Japanese names, kana and universities
     return _ERA_OFFSETS[era] + (1 if year == "元" else int(year))
 
 
@@ -137,10 +144,11 @@ def parse_date(text: str) -> datetime.date | None:
             raise ValueError(value)
         return datetime.date(*parts)
     except ValueError:
-        raise FieldError(f"日付として読めません（{text.strip()}）") from None
+        raise FieldError(gettext("日付として読めません（%(value)s）") % {"value": text.strip()}) from None
 
 
 # "2026年3月卒", "2026/03", "2026年03月卒業見込み", "2026年卒", "2026", "26卒".
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _GRADUATION = re.compile(
     r"(\d{4}|\d{2}(?=\s*年?\s*卒))\s*(?:年度?)?\s*(?:[/\-.]?\s*(\d{1,2})\s*月?)?\s*(?:卒業?(?:見込み?|予定)?)?"
 )
@@ -159,7 +167,7 @@ def parse_graduation(text: str) -> tuple[int, int] | None:
         month = int(match[2]) if match[2] else 3
         if 1900 <= year <= 2100 and 1 <= month <= 12:
             return year, month
-    raise FieldError(f"卒業年月として読めません（{text.strip()}）")
+    raise FieldError(gettext("卒業年月として読めません（%(value)s）") % {"value": text.strip()})
 
 
 def split_name(
@@ -177,6 +185,7 @@ def split_name(
 
 # OWASP "CSV Injection": cells starting with these are evaluated as formulas by spreadsheets.
 # Full-width variants are included because Japanese Excel converts them while the IME is on.
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 

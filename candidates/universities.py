@@ -9,6 +9,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext
+
 from .textnorm import FieldError, nfkc
 
 __all__ = [
@@ -23,11 +25,14 @@ _DATA_FILE = Path(__file__).resolve().parent / "data" / "universities.json"
 
 # Corporate prefixes appear when a name is copied from an official document
 # ("国立大学法人 東京大学"); longest first so "国立大学法人" is not cut as "学校法人".
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _CORPORATE_PREFIXES = ("国立大学法人", "公立大学法人", "独立行政法人", "学校法人")
 # "大学" before "大" so "東京大学" and "東京大" both become "東京".
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _SUFFIXES = ("大学", "大")
 # Spaces and the middle dot are spelled inconsistently ("立命館 アジア太平洋", "A・B") and never
 # distinguish two universities.
+# i18n: data — matching tables and patterns for Japanese names, kana and universities
 _IGNORED = re.compile(r"[\s・]+")
 _RANK = re.compile(r"[A-Z]")
 
@@ -65,7 +70,7 @@ def _up_to_school(text: str) -> str:
     # school. Earlier words are kept because some names are typed with a space inside
     # ("立命館 アジア太平洋大学").
     for position, word in enumerate(words):
-        if word.endswith("大学") and len(word) > len("大学"):
+        if word.endswith("大学") and len(word) > len("大学"):  # i18n: data
             return " ".join(words[: position + 1])
     return text
 
@@ -75,7 +80,8 @@ def normalise_university(name: str) -> str:
     text = _up_to_school(_without_corporation(fold_kyujitai(nfkc(name))))
     key = _IGNORED.sub("", text).casefold()
     # Graduate students often write "東京大学大学院"; the school is the same.
-    if key.endswith("大学大学院"):
+    if key.endswith("大学大学院"):  # i18n: data
+        # i18n: data — matching tables and patterns for Japanese names, kana and universities
         key = key[: -len("大学院")]
     for suffix in _SUFFIXES:
         if key.endswith(suffix) and len(key) > len(suffix):
@@ -178,5 +184,5 @@ def _rank_letter(rank: str) -> str:
     # Tenants type ranks in Excel with the IME on, so "Ａ" and "a" are accepted as "A".
     letter = nfkc(rank).upper()
     if not _RANK.fullmatch(letter):
-        raise FieldError(f"ランクはAからZまでの1文字で指定してください（{rank}）")
+        raise FieldError(gettext("ランクはAからZまでの1文字で指定してください（%(rank)s）") % {"rank": rank})
     return letter

@@ -62,6 +62,7 @@ TRANSLATED: set[str] = {
     "accounts",
     "api",
     "booking",
+    "candidates",
     "dashboard",
     "incidents",
     "notifications",
@@ -75,6 +76,7 @@ TRANSLATED: set[str] = {
 # Modules (paths from the repository root) that are nothing but data whose Japanese is not UI text.
 DATA_MODULES: dict[str, str] = {
     "api/docs.py": "the API docs' curl examples, Japanese and English side by side in one document",
+    "candidates/boards.py": "the job boards' CSV column names and the boards' own names, as their files spell them",
 }
 
 DATA_MARKER = "# i18n: data"

@@ -34,7 +34,7 @@ from candidates.personal_data import holders
 from candidates.services.audit import audit_record
 from candidates.services.privacy_data import students_ids
 
-ERASED = "［削除済み］"
+ERASED = "［削除済み］"  # i18n: data — what an erased value becomes
 # What anonymising blanks on a candidate: everything that identifies them; school, rank, year and status stay.
 ANONYMISED = {
     "family_name": "",

@@ -200,6 +200,7 @@ class _BatchWriter:
                 self.report.merged += 1
                 # Keys that belong to someone else: never merge two people silently, ask a recruiter.
                 for other in owners[1:]:
+                    # i18n: data — the reason is recorded on the possible-duplicate pair
                     pairs.setdefault((target, other), "連絡先が別の候補者と一致")
                 if isinstance(target, _Pending):
                     _fill_blank_values(target.values, row.values)
@@ -212,7 +213,7 @@ class _BatchWriter:
                 self.report.created += 1
                 if row.duplicate_key:
                     for other in by_duplicate_key.get(row.duplicate_key, []):
-                        pairs.setdefault((other, target), "カナ氏名・生年月日・大学名が一致")
+                        pairs.setdefault((other, target), "カナ氏名・生年月日・大学名が一致")  # i18n: data
                     by_duplicate_key.setdefault(row.duplicate_key, []).append(target)
             for other, reason in apart:
                 pairs.setdefault((other, target), reason)

@@ -30,6 +30,7 @@ from candidates.services.normalising import (
 from candidates.services.ranks import rank_table_load, rerank_schedule
 from tenants.selectors import current_schema
 
+# i18n: data — the refused row's reason is recorded in the import's report
 ERASED_ROW_REASON = "削除（または匿名化）した学生の行のため取り込みませんでした"
 
 __all__ = ["ImportReport", "board_resolve", "entries_import", "entries_import_file", "source_open"]
@@ -120,7 +121,7 @@ def entries_import(
     # Ranks were computed with the table as it was when the import began; if it changed since,
     # the students imported after that change are ranked again.
     if report.created and RerankRun.objects.filter(created_at__gte=started).exists():
-        rerank_schedule(reason="取り込み中にランク表が変更されたため再計算")
+        rerank_schedule(reason="取り込み中にランク表が変更されたため再計算")  # i18n: data — a recorded reason
     if on_progress is not None:
         on_progress(report)
     return report

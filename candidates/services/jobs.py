@@ -208,7 +208,9 @@ def import_mapping_save(*, job_id: int, name: str, label: str, columns: dict[str
     """Save a column mapping (canonical field -> header) under a name and use it for this job."""
     if not re.fullmatch(r"[a-z][a-z0-9_-]{1,39}", name or "") or name in PRESETS:
         raise ImportFileError(
-            "名前は半角英小文字で始まる英数字・ハイフン（2〜40文字）で、mynavi・rikunabi 以外にしてください。"
+            gettext(
+                "名前は半角英小文字で始まる英数字・ハイフン（2〜40文字）で、mynavi・rikunabi 以外にしてください。"
+            )
         )
     try:
         mapping_from_saved(key=name, label=label or name, columns=columns)
@@ -219,7 +221,7 @@ def import_mapping_save(*, job_id: int, name: str, label: str, columns: dict[str
     )
     job = ImportJob.objects.select_for_update().get(pk=job_id)
     if job.started_at is not None:
-        raise ImportFileError("この取り込みはすでに開始されています。", code="started")
+        raise ImportFileError(gettext("この取り込みはすでに開始されています。"), code="started")
     job.board = mapping.name
     job.save(update_fields=["board"])
     return mapping
@@ -242,7 +244,7 @@ def import_job_start(*, job_id: int) -> ImportJob:
 
     job = ImportJob.objects.select_for_update().get(pk=job_id)
     if job.status != ImportJob.Status.PENDING or job.started_at is not None:
-        raise ImportFileError("この取り込みはすでに開始されています。", code="started")
+        raise ImportFileError(gettext("この取り込みはすでに開始されています。"), code="started")
     job.started_at = timezone.now()
     job.save(update_fields=["started_at"])
     schema_name = current_schema()

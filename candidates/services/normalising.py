@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
 
+from django.utils.translation import gettext
+
 from candidates.boards import PRESETS, BoardPreset, MappingError, mapping_from_saved
 from candidates.csvsource import DEFAULT_MAX_BYTES, CSVSource, CSVSourceError, SourceRow
 from candidates.errors import ImportFileError
@@ -62,7 +64,9 @@ def board_resolve(*, board: str | None) -> str | BoardPreset | None:
         return board
     mapping = ImportMapping.objects.filter(name=board).first()
     if mapping is None:
-        raise ImportFileError(f"求人媒体または列設定「{board}」が見つかりません。", code="mapping")
+        raise ImportFileError(
+            gettext("求人媒体または列設定「%(board)s」が見つかりません。") % {"board": board}, code="mapping"
+        )
     try:
         return mapping_from_saved(key=mapping.name, label=mapping.label, columns=mapping.columns)
     except MappingError as error:
@@ -161,9 +165,12 @@ class Normaliser:
         member_id, dedupe_key, row_hash = identity
         if not (family or given or family_kana or given_kana) and not (email or phone):
             if not errors:
+                # i18n: data — the refused row's reason is recorded in the import's report
                 column = self.header_of.get("full_name") or self.header_of.get("family_name") or "氏名"
+                # i18n: data — the refused row's reason is recorded in the import's report
                 errors.append((column, "氏名も連絡先（メールアドレス・電話番号）もありません"))
         if errors:
+            # i18n: data — the refused row's reason is recorded in the import's report
             return {
                 "line": source_row.line,
                 "column": errors[0][0],

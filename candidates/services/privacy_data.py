@@ -30,7 +30,7 @@ from candidates.services.audit import audit_record
 from candidates.services.normalising import CANDIDATE_FIELDS
 from candidates.textnorm import FieldError, normalise_email, normalise_phone, parse_date, to_katakana
 
-ERASED = "［削除済み］"
+ERASED = "［削除済み］"  # i18n: data — what an erased value becomes
 PROFILE_FIELDS = (*CANDIDATE_FIELDS, "university", "rank", "status")
 
 
@@ -162,6 +162,7 @@ def student_stop_use(*, candidate_id: int, user: Any, ip: str | None = None) -> 
     ids = _ids_or_error(candidate_id)
     stopped = sum(holder.stop_use(ids) for holder in holders() if holder.stop_use is not None)
     actor = user if getattr(user, "is_authenticated", False) else None
+    # i18n: data — a history record
     CandidateEvent.objects.create(
         candidate_id=candidate_id, kind="privacy", message="利用停止の請求に対応", user=actor
     )
@@ -212,7 +213,8 @@ def candidate_correct(
             raise CandidateError(error.message) from None
         except ValueError:
             raise CandidateError(
-                f"{Candidate._meta.get_field(name).verbose_name}の値を確認してください。"  # type: ignore[union-attr]
+                gettext("%(field)sの値を確認してください。")
+                % {"field": Candidate._meta.get_field(name).verbose_name}  # type: ignore[union-attr]
             ) from None
         if getattr(candidate, name) != value:
             setattr(candidate, name, value)
@@ -225,8 +227,10 @@ def candidate_correct(
         CandidateKey.objects.get_or_create(
             kind=CandidateKey.Kind.EMAIL, value=candidate.email, defaults={"candidate": candidate}
         )
+    # i18n: data — a history record
     labels = "・".join(str(Candidate._meta.get_field(name).verbose_name) for name in changed)  # type: ignore[union-attr]
     actor = user if getattr(user, "is_authenticated", False) else None
+    # i18n: data — a history record
     CandidateEvent.objects.create(
         candidate=candidate, kind="privacy", message=f"登録情報を訂正（{labels}）", user=actor
     )

@@ -28,8 +28,8 @@ def _notice(*, request: PrivacyRequest, key: str, to: str, subject: str, lines: 
         [
             *lines,
             "",
-            f"受付番号: {request.number}",
-            "このメールは送信専用です。お問い合わせは採用担当までお願いいたします。",
+            gettext("受付番号: %(number)s") % {"number": request.number},
+            gettext("このメールは送信専用です。お問い合わせは採用担当までお願いいたします。"),
         ]
     )
     student_mail(key=key, to=to, subject=subject, body=body, candidate_id=request.candidate_id)
@@ -43,11 +43,13 @@ def _staff_notice(*, request: PrivacyRequest) -> None:
         student_mail(
             key=f"privacy-staff:{request.pk}:{admin.pk}",
             to=admin.email,
-            subject=f"個人情報に関する請求を受け付けました（{request.get_kind_display()} {request.number}）",
-            body=(
-                f"学生から個人情報の{request.get_kind_display()}の請求がありました（受付番号 {request.number}）。\n"
+            subject=gettext("個人情報に関する請求を受け付けました（%(kind)s %(number)s）")
+            % {"kind": request.get_kind_display(), "number": request.number},
+            body=gettext(
+                "学生から個人情報の%(kind)sの請求がありました（受付番号 %(number)s）。\n"
                 "法律上、遅滞なく対応する必要があります。採用管理画面の「個人情報の請求」から対応してください。"
-            ),
+            )
+            % {"kind": request.get_kind_display(), "number": request.number},
             candidate_id=None,
         )
 
@@ -61,7 +63,9 @@ def privacy_request_create(
         raise PrivacyRequestError(gettext("請求の種類を選んでください。"))
     details = (details or "").strip()
     if len(details) > DETAILS_LIMIT:
-        raise PrivacyRequestError(f"内容は{DETAILS_LIMIT}文字以内で入力してください。")
+        raise PrivacyRequestError(
+            gettext("内容は%(limit)s文字以内で入力してください。") % {"limit": DETAILS_LIMIT}
+        )
     if kind == PrivacyRequest.Kind.CORRECTION and not details:
         raise PrivacyRequestError(gettext("訂正してほしい内容を入力してください。"))
     try:
@@ -71,9 +75,10 @@ def privacy_request_create(
             )
     except IntegrityError:
         raise PrivacyRequestError(
-            "同じ種類の請求をすでに受け付けています。対応が終わるまでお待ちください。"
+            gettext("同じ種類の請求をすでに受け付けています。対応が終わるまでお待ちください。")
         ) from None
     actor = by_staff if getattr(by_staff, "is_authenticated", False) else None
+    # i18n: data — a history record
     CandidateEvent.objects.create(
         candidate=candidate,
         kind="privacy",
@@ -92,12 +97,12 @@ def privacy_request_create(
         request=request,
         key=f"privacy-received:{request.pk}",
         to=candidate.email,
-        subject=f"個人情報に関するご請求を受け付けました（{request.number}）",
+        subject=gettext("個人情報に関するご請求を受け付けました（%(number)s）") % {"number": request.number},
         lines=[
-            f"{candidate.full_name or 'ご本人'} 様",
+            gettext("%(name)s 様") % {"name": candidate.full_name or gettext("ご本人")},
             "",
-            f"個人情報の{request.get_kind_display()}のご請求を受け付けました。",
-            "内容を確認のうえ、遅滞なく対応し、結果をお知らせします。",
+            gettext("個人情報の%(kind)sのご請求を受け付けました。") % {"kind": request.get_kind_display()},
+            gettext("内容を確認のうえ、遅滞なく対応し、結果をお知らせします。"),
         ],
     )
     _staff_notice(request=request)
@@ -160,10 +165,14 @@ def privacy_request_close(
         request=request,
         key=f"privacy-closed:{request.pk}",
         to=candidate.email if candidate else "",
-        subject=f"個人情報に関するご請求への回答（{request.number}）",
+        subject=gettext("個人情報に関するご請求への回答（%(number)s）") % {"number": request.number},
         lines=[
-            f"個人情報の{request.get_kind_display()}のご請求について、"
-            + ("対応いたしかねます。理由は次のとおりです。" if declined else "対応が完了しました。"),
+            (
+                gettext("個人情報の%(kind)sのご請求について、対応いたしかねます。理由は次のとおりです。")
+                if declined
+                else gettext("個人情報の%(kind)sのご請求について、対応が完了しました。")
+            )
+            % {"kind": request.get_kind_display()},
             *([""] + response.splitlines() if response else []),
         ],
     )
@@ -180,17 +189,18 @@ def privacy_request_erase(*, request_id: int, user: Any, ip: str | None = None) 
     receipt = student_erase(candidate_id=request.candidate_id, user=user, ip=ip, reason=request.number)  # type: ignore[arg-type]
     request.refresh_from_db()
     request.receipt = receipt.as_dict()
-    _close(request=request, status=PrivacyRequest.Status.DONE, response="削除しました。", user=user)
+    _close(request=request, status=PrivacyRequest.Status.DONE, response=gettext("削除しました。"), user=user)
     # The last mail to the student; its address is blanked in the outbox once it has gone.
     student_mail(
         key=f"{ERASED_NOTICE_PREFIX}{request.pk}",
         to=address,
-        subject=f"個人情報の削除が完了しました（{request.number}）",
-        body=(
+        subject=gettext("個人情報の削除が完了しました（%(number)s）") % {"number": request.number},
+        body=gettext(
             "ご請求により、当社の採用管理システムからあなたの個人情報（登録情報、エントリー、予約、"
             "メールの履歴を含みます）を削除しました。今後、このアドレスにご連絡することはありません。\n\n"
-            f"受付番号: {request.number}\n削除日時: {receipt.erased_at[:16].replace('T', ' ')}"
-        ),
+            "受付番号: %(number)s\n削除日時: %(erased_at)s"
+        )
+        % {"number": request.number, "erased_at": receipt.erased_at[:16].replace("T", " ")},
         candidate_id=None,
     )
     return request

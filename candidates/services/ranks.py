@@ -66,7 +66,7 @@ def rank_rule_save(*, university: str, rank: str) -> RankRule:
     rule, _created = RankRule.objects.update_or_create(
         key=_key(name), defaults={"university": name, "rank": _letter(rank)}
     )
-    rerank_schedule(reason=f"ランク表: {name} → {rule.rank}")
+    rerank_schedule(reason=f"ランク表: {name} → {rule.rank}")  # i18n: data — a recorded reason
     return rule
 
 
@@ -74,7 +74,7 @@ def rank_rule_save(*, university: str, rank: str) -> RankRule:
 def rank_rule_delete(*, rule_id: int) -> None:
     deleted, _ = RankRule.objects.filter(pk=rule_id).delete()
     if deleted:
-        rerank_schedule(reason="ランク表の行を削除")
+        rerank_schedule(reason="ランク表の行を削除")  # i18n: data — a recorded reason
 
 
 @transaction.atomic
@@ -83,7 +83,7 @@ def rank_default_set(*, rank: str) -> RankSettings:
     settings_row = RankSettings.objects.select_for_update().first() or RankSettings()
     settings_row.default_rank = letter
     settings_row.save()
-    rerank_schedule(reason=f"既定ランク → {letter}")
+    rerank_schedule(reason=f"既定ランク → {letter}")  # i18n: data — a recorded reason
     return settings_row
 
 
@@ -95,7 +95,7 @@ def university_alias_add(*, alias: str, target: str) -> UniversityAlias:
     row, _created = UniversityAlias.objects.update_or_create(
         key=_key(alias_text), defaults={"alias": alias_text, "target": target_text}
     )
-    rerank_schedule(reason=f"別名: {alias_text} → {target_text}")
+    rerank_schedule(reason=f"別名: {alias_text} → {target_text}")  # i18n: data — a recorded reason
     return row
 
 
@@ -110,7 +110,7 @@ def _read_rank_csv(fileobj: BinaryIO) -> list[tuple[int, str, str]]:
         raise RankTableError(error.message) from None
     except UnicodeDecodeError:
         raise RankTableError(
-            "文字コードを判別できませんでした。UTF-8 または Shift_JIS で保存してください。"
+            gettext("文字コードを判別できませんでした。UTF-8 または Shift_JIS で保存してください。")
         ) from None
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = next(reader, None)
@@ -118,8 +118,11 @@ def _read_rank_csv(fileobj: BinaryIO) -> list[tuple[int, str, str]]:
         raise RankTableError(gettext("ファイルが空です。"))
     names = [normalize_header(name=cell) for cell in header]
     try:
-        university_col = next(i for i, n in enumerate(names) if n in ("大学名", "大学", "学校名"))
-        rank_col = next(i for i, n in enumerate(names) if n in ("ランク", "rank"))
+        # i18n: data — the header names a rank table may use
+        university_col = next(
+            i for i, n in enumerate(names) if n in ("大学名", "大学", "学校名")
+        )  # i18n: data
+        rank_col = next(i for i, n in enumerate(names) if n in ("ランク", "rank"))  # i18n: data
     except StopIteration:
         raise RankTableError(gettext("1行目に「大学名」と「ランク」の列名が必要です。")) from None
     rows = []
@@ -131,14 +134,14 @@ def _read_rank_csv(fileobj: BinaryIO) -> list[tuple[int, str, str]]:
         university = cells[university_col] if university_col < len(cells) else ""
         rank = cells[rank_col] if rank_col < len(cells) else ""
         if not nfkc(university):
-            errors.append(f"{line}行目: 大学名が空です")
+            errors.append(gettext("%(line)s行目: 大学名が空です") % {"line": line})
             continue
         try:
             rows.append((line, nfkc(university), _rank_letter(rank)))
         except FieldError as error:
-            errors.append(f"{line}行目: {error.message}")
+            errors.append(gettext("%(line)s行目: %(error)s") % {"line": line, "error": error.message})
     if errors:
-        raise RankTableError("ランク表を読み込めませんでした。" + " / ".join(errors[:20]))
+        raise RankTableError(gettext("ランク表を読み込めませんでした。") + " / ".join(errors[:20]))
     return rows
 
 
@@ -156,7 +159,7 @@ def rank_table_import_csv(*, fileobj: BinaryIO, replace: bool) -> int:
     RankRule.objects.bulk_create(
         by_key.values(), update_conflicts=True, unique_fields=["key"], update_fields=["university", "rank"]
     )
-    rerank_schedule(reason=f"ランク表CSVを読み込み（{len(by_key)}件）")
+    rerank_schedule(reason=f"ランク表CSVを読み込み（{len(by_key)}件）")  # i18n: data — a recorded reason
     return len(by_key)
 
 
@@ -196,6 +199,7 @@ def candidates_rerank(*, reason: str) -> RerankRun:
                 if old == rank:
                     continue
                 changed += 1
+                # i18n: data — a history record
                 events.append(
                     CandidateEvent(
                         candidate_id=candidate_id,
@@ -222,11 +226,11 @@ def candidate_rank_override(*, candidate: Candidate, rank: str | None, user: Any
     if rank:
         locked.rank = _letter(rank)
         locked.rank_is_manual = True
-        message = f"ランクを手動で設定: {old} → {locked.rank}"
+        message = f"ランクを手動で設定: {old} → {locked.rank}"  # i18n: data — a history record
     else:
         locked.rank, _matched = rank_table_load().rank_for(locked.university_raw)
         locked.rank_is_manual = False
-        message = f"ランクを自動に戻す: {old} → {locked.rank}"
+        message = f"ランクを自動に戻す: {old} → {locked.rank}"  # i18n: data — a history record
     locked.save(update_fields=["rank", "rank_is_manual", "updated_at"])
     CandidateEvent.objects.create(candidate=locked, kind="rank", message=message, user=user)
     if locked.rank != old:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext, pgettext
 
 register = template.Library()
 
@@ -23,7 +24,7 @@ def disclosure_value(value: Any) -> str:
     if isinstance(value, dict):
         return "\n".join(f"{key}: {disclosure_value(item)}" for key, item in value.items())
     if isinstance(value, list):
-        return "、".join(disclosure_value(item) for item in value)
+        return pgettext("区切り", "、").join(disclosure_value(item) for item in value)
     if isinstance(value, bool):
-        return "はい" if value else "いいえ"
+        return gettext("はい") if value else gettext("いいえ")
     return str(value)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
 from django_tenants.utils import schema_context
 
 from candidates.management.commands.import_entries import tenant_by_slug
@@ -17,7 +18,7 @@ from candidates.services.exporting import csv_lines
 
 
 class Command(BaseCommand):
-    help = "候補者を CSV または JSON で標準出力へ書き出します。"
+    help = gettext_lazy("候補者を CSV または JSON で標準出力へ書き出します。")  # type: ignore[assignment]  # argparse reads it as text when the command runs
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--tenant", required=True)
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                     self.stdout.write(line, ending="")
                     count += 1
                 count = max(count - 1, 0)
+            # i18n: data — the audit log's record
             audit_record(
                 user=None,
                 action="export",

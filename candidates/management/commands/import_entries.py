@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext, gettext_lazy
 from django_tenants.utils import schema_context
 
 from candidates.errors import ImportFileError
@@ -18,17 +19,19 @@ from tenants.models import Tenant
 def tenant_by_slug(slug: str) -> Tenant:
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None:
-        raise CommandError(f"テナント「{slug}」が見つかりません。")
+        raise CommandError(gettext("テナント「%(slug)s」が見つかりません。") % {"slug": slug})
     return tenant
 
 
 class Command(BaseCommand):
-    help = "求人媒体のCSVを取り込みます（--json で結果をJSONで出力）。"
+    help = gettext_lazy("求人媒体のCSVを取り込みます（--json で結果をJSONで出力）。")  # type: ignore[assignment]  # argparse reads it as text when the command runs
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--tenant", required=True, help="テナントのスラッグ")
-        parser.add_argument("--board", default="auto", help="auto | mynavi | rikunabi | 保存した列設定の名前")
-        parser.add_argument("--json", action="store_true", help="結果をJSONで標準出力へ")
+        parser.add_argument("--tenant", required=True, help=gettext("テナントのスラッグ"))
+        parser.add_argument(
+            "--board", default="auto", help=gettext("auto | mynavi | rikunabi | 保存した列設定の名前")
+        )
+        parser.add_argument("--json", action="store_true", help=gettext("結果をJSONで標準出力へ"))
         parser.add_argument("files", nargs="+", type=Path)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -47,7 +50,9 @@ class Command(BaseCommand):
                     with path.open("rb") as handle:
                         report = entries_import_file(fileobj=handle, board=options["board"])
                 except FileNotFoundError:
-                    raise CommandError(f"ファイルが見つかりません: {path}") from None
+                    raise CommandError(
+                        gettext("ファイルが見つかりません: %(path)s") % {"path": path}
+                    ) from None
                 except ImportFileError as error:
                     raise CommandError(f"{path.name}: {error.message}") from None
                 data = report.as_dict()
@@ -55,6 +60,7 @@ class Command(BaseCommand):
                 for key in ("created", "merged", "unchanged", "possible_duplicates"):
                     total[key] += data[key]
                 total["refused"].extend({"file": path.name, **item} for item in data["refused"])
+                # i18n: data — the audit log's record
                 audit_record(
                     user=None,
                     action="import",
@@ -66,10 +72,28 @@ class Command(BaseCommand):
             return
         for item in files:
             self.stdout.write(
-                f"{item['file']}（{item['board_label']}・{item['encoding']}）: 新規 {item['created']} / 統合 {item['merged']}"
-                f" / 変更なし {item['unchanged']} / 重複候補 {item['possible_duplicates']} / 取込不可 {len(item['refused'])}"
+                gettext(
+                    "%(file)s（%(board)s・%(encoding)s）: 新規 %(created)s / 統合 %(merged)s"
+                    " / 変更なし %(unchanged)s / 重複候補 %(duplicates)s / 取込不可 %(refused)s"
+                )
+                % {
+                    "file": item["file"],
+                    "board": item["board_label"],
+                    "encoding": item["encoding"],
+                    "created": item["created"],
+                    "merged": item["merged"],
+                    "unchanged": item["unchanged"],
+                    "duplicates": item["possible_duplicates"],
+                    "refused": len(item["refused"]),
+                }
             )
         for refused in total["refused"]:
             self.stdout.write(
-                f"  {refused['file']} {refused['line']}行目 [{refused['column']}] {refused['reason']}"
+                gettext("  %(file)s %(line)s行目 [%(column)s] %(reason)s")
+                % {
+                    "file": refused["file"],
+                    "line": refused["line"],
+                    "column": refused["column"],
+                    "reason": refused["reason"],
+                }
             )
