@@ -102,3 +102,34 @@ class QuestionForm(forms.Form):
     choices_text = forms.CharField(
         label=_("選択肢（選択肢形式のみ・カンマ区切り）"), required=False, max_length=1000
     )
+
+
+class AnswersForm(forms.Form):
+    """A student's answers to a sheet's text and choice questions: a field `q_<id>` per question (element id
+    `q-<id>`, as the autosave and its counter know them); files are attached by their own forms."""
+
+    def __init__(self, *args, rows, **kwargs) -> None:
+        from django.utils.html import format_html
+
+        super().__init__(*args, **kwargs)
+        for question, answer in rows:
+            if question.kind == QuestionKind.FILE:
+                continue
+            label = format_html("{}{}", question.label, _("（必須）") if question.required else "")
+            attrs = {"id": f"q-{question.pk}"}
+            initial = answer.text if answer else ""
+            if question.kind == QuestionKind.TEXT:
+                attrs.update(rows="6", maxlength=str(question.max_length), style="width:100%")
+                count = f"{len(initial or '')} / {question.max_length}"
+                self.fields[f"q_{question.pk}"] = forms.CharField(
+                    label=label,
+                    required=False,
+                    initial=initial,
+                    widget=forms.Textarea(attrs=attrs),
+                    help_text=format_html('<span id="q-{}-count">{}</span>', question.pk, count),
+                )
+            else:
+                choices = [("", _("選んでください")), *((choice, choice) for choice in question.choices)]
+                self.fields[f"q_{question.pk}"] = forms.ChoiceField(
+                    label=label, required=False, initial=initial, choices=choices, widget=forms.Select(attrs=attrs)
+                )

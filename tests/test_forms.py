@@ -57,7 +57,11 @@ def assert_error_beside(html: str, field_id: str, *, box: str = "") -> None:
     assert (box or field_id) in tree.by_id, f"no element #{box or field_id}"
     attributes, ancestors = tree.by_id[box or field_id]
     assert attributes.get("aria-invalid") == "true", attributes
-    described = attributes if not box else next(a for t, a, _n in reversed(ancestors) if t == "fieldset")
+    described = (
+        attributes
+        if "aria-describedby" in attributes
+        else next(a for t, a, _n in reversed(ancestors) if t == "fieldset")
+    )
     assert f"{field_id}_error" in described.get("aria-describedby", "").split(), described
     assert f"{field_id}_error" in tree.by_id, f"no error list #{field_id}_error"
     _error_attributes, error_ancestors = tree.by_id[f"{field_id}_error"]

@@ -196,7 +196,8 @@ def sheet_submit(
         answer = given.get(question.pk)
         if answer is None or not (answer.file if question.kind == QuestionKind.FILE else answer.text):
             raise SelectionError(
-                gettext("「%(label)s」に回答してください。") % {"label": question.label[:30]}
+                gettext("「%(label)s」に回答してください。") % {"label": question.label[:30]},
+                question_id=question.pk,
             )
     Submission.objects.filter(pk=submission.pk, submitted_at__isnull=True).update(submitted_at=now)
     submission.submitted_at = now

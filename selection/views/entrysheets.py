@@ -19,7 +19,7 @@ from candidates.services.audit import audit_request
 from candidates.services.exporting import csv_encoded
 from selection import selectors
 from selection.errors import SelectionError
-from selection.forms import EntrySheetForm, QuestionForm
+from selection.forms import AnswersForm, EntrySheetForm, QuestionForm
 from selection.models import Answer, EntrySheet
 from selection.services.entrysheets import (
     FILE_MAX_BYTES,
@@ -164,6 +164,9 @@ def mypage_sheet_view(request: HttpRequest) -> HttpResponse:
     sheet = _sheet_for_student(request)
     candidate = request.candidate
     status = 200
+    submission = selectors.submission_of(sheet=sheet, candidate=candidate)
+    rows = selectors.sheet_answers(sheet=sheet, submission=submission)
+    form = AnswersForm(request.POST if request.method == "POST" else None, rows=rows)
     if request.method == "POST":
         try:
             if request.POST.get("submit"):
@@ -173,11 +176,11 @@ def mypage_sheet_view(request: HttpRequest) -> HttpResponse:
                 draft_save(sheet=sheet, candidate=candidate, answers=_answers_from(request))
                 messages.success(request, gettext("下書きを保存しました。"))
         except SelectionError as error:
-            messages.error(request, error.message)
+            field = f"q_{error.question_id}" if error.question_id else None
+            form.add_error(field if field in form.fields else None, error.message)
             status = 400
         else:
             return redirect("selection:mypage_sheet")
-    submission = selectors.submission_of(sheet=sheet, candidate=candidate)
     now = timezone.now()
     return render(
         request,
@@ -186,8 +189,8 @@ def mypage_sheet_view(request: HttpRequest) -> HttpResponse:
             "candidate": candidate,
             "sheet": sheet,
             "submission": submission,
-            "rows": selectors.sheet_answers(sheet=sheet, submission=submission),
-            "posted": request.POST if status == 400 else None,
+            "rows": rows,
+            "form": form,
             "editable": (submission is None or submission.submitted_at is None)
             and (sheet.deadline is None or now < sheet.deadline),
             "file_max_mb": FILE_MAX_BYTES // (1024 * 1024),

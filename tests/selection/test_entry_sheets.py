@@ -88,6 +88,18 @@ def test_uploads_are_checked_by_content_and_size(acme, sheet):
     assert FILE_MAX_BYTES < body_limit("/my/es/upload/") < body_limit("/candidates/imports/")
 
 
+def test_a_missing_answer_is_shown_beside_its_question(acme, sheet):
+    from tests.test_forms import assert_error_beside
+
+    _sheet, motive, area, _resume = sheet
+    _candidate, page = signed_in_student(acme)
+    answer = page.post("/my/es/", {f"q_{motive.pk}": "", f"q_{area.pk}": "東京", "submit": "1"})
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert_error_beside(html, f"id_q_{motive.pk}", box=f"q-{motive.pk}")
+    assert 'selected>東京</option>' in html or '<option value="東京" selected>' in html  # the typed answer stays
+
+
 def test_submission_needs_every_required_answer_and_is_final(acme, sheet):
     _sheet, motive, area, resume = sheet
     candidate, page = signed_in_student(acme)
