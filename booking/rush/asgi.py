@@ -36,10 +36,12 @@ import django  # noqa: E402
 django.setup()
 
 from cachetools import LRUCache  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.exceptions import DisallowedHost  # noqa: E402
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
+from django.utils import translation  # noqa: E402
 from django_tenants.utils import get_public_schema_name, schema_context  # noqa: E402
 
 # Everything a booking touches, imported now rather than by the first request of the rush on the event loop.
@@ -56,7 +58,7 @@ from booking.rush.passes import StudentPass  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
 from booking.rush.pipeline import Claim, Persist, book_steps, finish  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
-from booking.rush.request import RushRequest, body_read, student_of  # noqa: E402
+from booking.rush.request import RushRequest, body_read, language_of, student_of  # noqa: E402
 from booking.rush.state import seminar_state, seminar_state_or_stale  # noqa: E402
 from booking.seatcounter import SeatCounter, steps_run_async  # noqa: E402
 from booking.services.rush_passes import revoked_after, rush_pass_revoked_in_db  # noqa: E402
@@ -308,6 +310,7 @@ async def _page_admitted(request: RushRequest, *, tenant: Any, seminar_id: int) 
     if revoked is None:
         return None
     state = None
+    language = translation.get_language() or settings.LANGUAGE_CODE
     if not revoked:
         state, unloaded = await _state_on_loop(tenant, seminar_id)
         if unloaded:
@@ -315,11 +318,11 @@ async def _page_admitted(request: RushRequest, *, tenant: Any, seminar_id: int) 
         if (
             state is not None
             and state.open_to(student)
-            and pages.page_body_cached(state=state, rank=student.rank) is None
+            and pages.page_body_cached(state=state, rank=student.rank, language=language) is None
         ):
             # Rendered once on a thread for everyone asking for this page meanwhile.
-            key = ("page", state.schema, seminar_id, student.rank, state.version)
-            if await _once(key, pages.page_body, state=state, rank=student.rank) is None:
+            key = ("page", state.schema, seminar_id, student.rank, state.version, language)
+            if await _once(key, pages.page_body, state=state, rank=student.rank, language=language) is None:
                 return None
     return pages.page_answer(
         seminar_id=seminar_id,
@@ -371,9 +374,13 @@ async def application(scope, receive, send) -> None:
     response: HttpResponse | None = None
     booking = _BOOK.match(scope["path"])
     if booking is not None:
-        response = await book_on_loop(RushRequest(scope, body), seminar_id=int(booking[1]), started=started)
+        request = RushRequest(scope, body)
+        with translation.override(language_of(request)):  # this task's own language (a context variable)
+            response = await book_on_loop(request, seminar_id=int(booking[1]), started=started)
     elif PAGES_ON_LOOP and scope["method"] == "GET" and (page := _PAGE.match(scope["path"])) is not None:
-        response = await page_on_loop(RushRequest(scope, body), seminar_id=int(page[1]))
+        request = RushRequest(scope, body)
+        with translation.override(language_of(request)):
+            response = await page_on_loop(request, seminar_id=int(page[1]))
     if response is None:
         executor = _pool if booking is not None else _light
         response = await loop.run_in_executor(executor, handle, ASGIRequest(scope, io.BytesIO(body)))

@@ -12,11 +12,13 @@ import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django_tenants.utils import get_public_schema_name
 
 from booking.rush import budgets, pages, pipeline
 from booking.rush.answers import answer
 from booking.rush.outcomes import busy
+from booking.rush.request import language_of
 from tenants.selectors import current_schema
 
 _ROUTE = re.compile(
@@ -42,7 +44,9 @@ class RushMiddleware:
         with budgets.admission.held(current_schema()) as admitted:
             if not admitted:
                 return answer(busy())
-            return self._route(request, match, seminar_id=seminar_id, started=started)
+            # Ahead of LocaleMiddleware: the student's language is asked here.
+            with translation.override(language_of(request)):
+                return self._route(request, match, seminar_id=seminar_id, started=started)
 
     def _route(
         self, request: HttpRequest, match: re.Match, *, seminar_id: int, started: float

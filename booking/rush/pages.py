@@ -25,7 +25,7 @@ from tenants.selectors import current_schema
 # How long the proxy may answer a rank's page from its copy (the live seat counts come by websocket).
 PROXY_SECONDS = 2
 # Rendered pages, bounded: least recently used ones leave first (a page is one render away).
-_pages: LRUCache[tuple[str, int, str, str], bytes] = LRUCache(maxsize=2_000)
+_pages: LRUCache[tuple[str, int, str, str, str], bytes] = LRUCache(maxsize=2_000)
 
 
 def health(request: HttpRequest) -> HttpResponse:
@@ -79,7 +79,10 @@ def page_answer(
     if state is None or not state.open_to(student):
         return _no_store(answer_refusal(errors.NotVisibleError()))
     response = HttpResponse(
-        page_body(state=state, rank=student.rank), content_type="text/html; charset=utf-8"
+        page_body(
+            state=state, rank=student.rank, language=translation.get_language() or settings.LANGUAGE_CODE
+        ),
+        content_type="text/html; charset=utf-8",
     )
     # The security middleware does not run for this path: the same headers, set here.
     response["X-Frame-Options"] = "DENY"
@@ -92,17 +95,19 @@ def page_answer(
     return _no_store(response)
 
 
-def page_body_cached(*, state: SeminarState, rank: str) -> bytes | None:
-    """The rendered page of this rank and version, if this process has it (no rendering)."""
-    return _pages.get((state.schema, state.seminar_id, rank, state.version))
+def page_body_cached(*, state: SeminarState, rank: str, language: str) -> bytes | None:
+    """The rendered page of this rank, version and language, if this process has it (no rendering)."""
+    return _pages.get((state.schema, state.seminar_id, rank, state.version, language))
 
 
-def page_body(*, state: SeminarState, rank: str) -> bytes:
-    """The page of this rank and version, rendered once per process."""
-    key = (state.schema, state.seminar_id, rank, state.version)
+def page_body(*, state: SeminarState, rank: str, language: str) -> bytes:
+    """The page of this rank and version in this language, rendered once per process (on any thread: the
+    language is given, not taken from the caller's context)."""
+    key = (state.schema, state.seminar_id, rank, state.version, language)
     body = _pages.get(key)
     if body is None:
-        body = _pages[key] = _render_page(state=state, rank=rank).encode("utf-8")
+        with translation.override(language):
+            body = _pages[key] = _render_page(state=state, rank=rank).encode("utf-8")
     return body
 
 

@@ -16,6 +16,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import QueryDict
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
+from django.utils import translation
 
 from booking.rush import passes
 from saas.clientaddress import from_trusted_proxy
@@ -27,6 +28,7 @@ _META_NAMES = {
     b"x-requested-with": "HTTP_X_REQUESTED_WITH",
     b"x-request-start": "HTTP_X_REQUEST_START",
     b"content-type": "CONTENT_TYPE",
+    b"accept-language": "HTTP_ACCEPT_LANGUAGE",
 }
 MAX_BODY = 16 * 1024
 _hosts_valid: LRUCache[str, bool] = LRUCache(maxsize=10_000)  # bounded: made-up hosts evict the least used
@@ -36,7 +38,7 @@ class RushRequest:
     """What the decision reads from a booking request, taken straight from the ASGI scope.
 
     Building Django's full request (every header into META, the stream, the lazy attributes) cost more than
-    deciding the seat; this carries the six headers the decision reads. The host is checked against
+    deciding the seat; this carries the seven headers the decision reads. The host is checked against
     ALLOWED_HOSTS exactly as HttpRequest.get_host() does. The threaded way builds the full request.
     """
 
@@ -126,3 +128,9 @@ def slot_from(request: Any) -> str:
 def student_of(request: Any, *, schema: str) -> passes.StudentPass | None:
     """The student of the signed pass cookie, if genuine, of this company and current."""
     return passes.student_pass_read(schema=schema, value=request.COOKIES.get(passes.STUDENT_COOKIE))
+
+
+def language_of(request: Any) -> str:
+    """The student's language for this rush request: their choice (the language cookie), else the browser's
+    Accept-Language, else the default. The rush path answers ahead of LocaleMiddleware, so it asks itself."""
+    return translation.get_language_from_request(request, check_path=False)
