@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import httpx
 from django.conf import settings
-from django.test import Client
 from django_tenants.utils import schema_context
 
 from booking.models import Seminar
@@ -52,7 +51,10 @@ def test_the_rush_workers_answer_in_the_browsers_language(rush_server, tenants, 
                     f"/my/rush/{seminar.pk}/", headers={"Accept-Language": "en"}, cookies=cookies(candidate)
                 )
                 assert page.status_code == 200 and ">Book<" in page.text and "予約する" not in page.text
-            for candidate, language, expected in ((first, "en", BOOKED_EN), (second, "ja", "予約が完了しました")):
+            for candidate, language, expected in (
+                (first, "en", BOOKED_EN),
+                (second, "ja", "予約が完了しました"),
+            ):
                 booked = http.post(
                     f"/my/rush/{seminar.pk}/book",
                     json={"slot": slot_id},
