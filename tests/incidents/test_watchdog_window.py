@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 
 from incidents.models import Incident, State
 from incidents.watchdog.monitor import Config, Watchdog
@@ -116,10 +118,12 @@ def test_a_server_slow_once_opens_nothing_and_down_for_the_window_opens_and_reso
     posts = [update.message_ja for update in incident.updates.order_by("created_at", "id")]
     assert "検知しました" in posts[0] and "経過を観察" in posts[1] and "本件は解決しました" in posts[2]
     # Written in both languages at once (Japanese the source, English from the catalogue).
-    assert incident.title == "Web 画面の応答遅延・エラー"
-    assert incident.title_en == "Slow responses and errors in the web pages"
+    with translation.override("en"):
+        title_en = gettext("Web 画面の応答遅延・エラー")
+    assert incident.title == "Web 画面の応答遅延・エラー" and title_en != incident.title
+    assert incident.title_en == title_en
     english = [update.message_en for update in incident.updates.order_by("created_at", "id")]
-    assert english[0].startswith("Slow responses and errors in the web pages detected (")
+    assert english[0].startswith(f"{title_en} detected (")
     assert "This incident is resolved." in english[2]
 
 
