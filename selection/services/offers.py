@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from candidates.models import Candidate, CandidateEvent
@@ -19,6 +19,7 @@ from notifications.services import outbox_enqueue
 from notifications.services.outbox import outbox_enqueue_many
 from notifications.services.templating import PLACEHOLDERS, template_render, template_variables
 from notifications.services.variables import tenant_for_schema
+from saas.dates import when
 from seasons.models import Season
 from selection.errors import SelectionError
 from selection.models import DeclineReason, Offer, OfferLetter, OfferStatus
@@ -77,11 +78,11 @@ REMINDER_BODY = gettext_lazy(
 
 
 def _when(value: dt.datetime) -> str:
-    return dateformat.format(timezone.localtime(value), pgettext("日付の書式", "Y年n月j日 H:i"))
+    return when(value, "full_time")
 
 
 def _day(value: dt.date) -> str:
-    return dateformat.format(value, pgettext("日付の書式", "Y年n月j日"))
+    return when(value, "full_date")
 
 
 @transaction.atomic
