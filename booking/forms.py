@@ -211,3 +211,38 @@ class AvailabilityForm(forms.Form):
     def __init__(self, *args, users=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["interviewer"].queryset = users
+
+
+class PrivacyRequestForm(forms.Form):
+    """A student's APPI request on the My Page; a deletion needs its consequences acknowledged."""
+
+    kind = forms.ChoiceField(label=_("請求の種類"), widget=forms.RadioSelect)
+    details = forms.CharField(
+        label=_("内容（訂正の場合は正しい内容を書いてください）"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "style": "width:100%"}),
+    )
+    understood = forms.BooleanField(
+        label=_("削除を請求する場合: 予約中の日程も取り消され、元に戻せないことを理解しました"),
+        required=False,
+    )
+
+    def __init__(self, *args, kinds: list[tuple[str, str, str]], **kwargs) -> None:
+        from django.utils.html import format_html
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [
+            (value, format_html('<strong>{}</strong><br><span class="muted">{}</span>', label, help_text))
+            for value, label, help_text in kinds
+        ]
+
+    def clean(self):
+        from candidates.models import PrivacyRequest
+
+        data = super().clean()
+        if data.get("kind") == PrivacyRequest.Kind.DELETION and not data.get("understood"):
+            self.add_error(
+                "understood", gettext("削除の請求では、内容を確認したことにチェックを入れてください。")
+            )
+        return data

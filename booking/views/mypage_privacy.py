@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from booking.forms import PrivacyRequestForm
 from booking.views.common import mypage_required
 from candidates.errors import CandidateError
 from candidates.models import PrivacyRequest
@@ -32,19 +33,17 @@ KIND_HELP = {
 def mypage_privacy(request: HttpRequest) -> HttpResponse:
     candidate = request.candidate
     status = 200
+    kinds = [(value, label, KIND_HELP[value]) for value, label in PrivacyRequest.Kind.choices]  # type: ignore[index]
+    form = PrivacyRequestForm(request.POST if request.method == "POST" else None, kinds=kinds)
     if request.method == "POST":
-        kind = request.POST.get("kind", "")
-        if kind == PrivacyRequest.Kind.DELETION and request.POST.get("understood") != "1":
-            messages.error(request, _("削除の請求では、内容を確認したことにチェックを入れてください。"))
-            status = 400
-        else:
+        status = 400
+        if form.is_valid():
             try:
                 privacy_request = privacy_request_create(
-                    candidate=candidate, kind=kind, details=request.POST.get("details", "")
+                    candidate=candidate, kind=form.cleaned_data["kind"], details=form.cleaned_data["details"]
                 )
             except CandidateError as error:
-                messages.error(request, error.message)
-                status = 400
+                form.add_error(None, error.message)
             else:
                 messages.success(
                     request,
@@ -55,12 +54,6 @@ def mypage_privacy(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "booking/mypage/privacy.html",
-        {
-            "candidate": candidate,
-            "kinds": [(value, label, KIND_HELP[value]) for value, label in PrivacyRequest.Kind.choices],  # type: ignore[index]
-            "requests": privacy_requests_of(candidate_id=candidate.pk),
-            "selected": request.POST.get("kind", ""),
-            "details": request.POST.get("details", ""),
-        },
+        {"candidate": candidate, "form": form, "requests": privacy_requests_of(candidate_id=candidate.pk)},
         status=status,
     )

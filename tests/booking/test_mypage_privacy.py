@@ -9,6 +9,7 @@ from django_tenants.utils import schema_context
 from booking.services.mypage import mypage_token_create
 from candidates.models import PrivacyRequest
 from tests.booking.conftest import candidate_make
+from tests.test_forms import assert_error_beside
 
 
 @pytest.fixture
@@ -44,6 +45,7 @@ def test_a_student_requests_deletion_and_sees_the_request(acme):
         assert f"<strong>{label}</strong>" in page
     refused = client.post("/my/privacy/", {"kind": "deletion"})
     assert refused.status_code == 400 and "チェック" in refused.content.decode()
+    assert_error_beside(refused.content.decode(), "id_understood")  # beside the box, not in a banner
     done = client.post(
         "/my/privacy/", {"kind": "deletion", "understood": "1", "details": "退会します"}, follow=True
     )

@@ -78,7 +78,7 @@ def test_student_asks_for_deletion_and_an_admin_carries_it_out(live_server_daphn
                 my.locator('input[name="kind"][value="deletion"]').check()
                 my.fill("#id_details", "就職先が決まったため")
                 my.get_by_role("button", name="請求する").click()
-                expect(my.locator(".messages")).to_contain_text("チェック")  # the confirmation box first
+                expect(my.locator("#id_understood_error")).to_contain_text("チェック")  # beside the box, first
                 my.locator('input[name="kind"][value="deletion"]').check()
                 my.locator('input[name="understood"]').check()
                 my.get_by_role("button", name="請求する").click()
