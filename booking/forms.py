@@ -1,6 +1,8 @@
-"""Recruiter forms for seminars, slots, quotas and rank rules."""
+"""Forms of the booking app: seminars, slots, seats and rank rules per rank, interviews, privacy requests."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -228,7 +230,7 @@ class PrivacyRequestForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, kinds: list[tuple[str, str, str]], **kwargs) -> None:
+    def __init__(self, *args, kinds: list[tuple[str, Any, Any]], **kwargs) -> None:
         from django.utils.html import format_html
 
         super().__init__(*args, **kwargs)
