@@ -15,7 +15,7 @@ TITLE = "ブラウザ試験: 説明会予約の障害"
 
 
 def _recruiter_page(browser, server, info):
-    context = browser.new_context()
+    context = browser.new_context(locale="ja-JP")  # the pages follow the browser's language
     page = context.new_page()
     page.goto(server.url(info.host, "/login/"))
     page.fill("#id_username", info.admin_email)
@@ -47,7 +47,7 @@ def test_recruiter_sees_banner_live_when_staff_publish(tenants, committed):
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             acme_page = _recruiter_page(browser, server, tenants["acme"])
             globex_page = _recruiter_page(browser, server, tenants["globex"])
-            staff_page = browser.new_context().new_page()
+            staff_page = browser.new_context(locale="ja-JP").new_page()
             staff_page.goto(server.url("localhost", "/support/login/?next=/support/incidents/"))
             staff_page.fill("#id_username", staff.email)
             staff_page.fill("#id_password", STAFF_PASSWORD)
