@@ -66,3 +66,11 @@ class TenantAuthenticationForm(ThrottledAuthenticationForm):
                 user.otp_device = device  # django_otp.login() runs on the user_logged_in signal
                 return
         raise forms.ValidationError(self.error_messages["otp"], code="otp")
+
+
+class InviteForm(forms.Form):
+    """A new recruiter of the company: where the invitation goes, a display name and a role."""
+
+    email = forms.EmailField(label=_("メールアドレス"))
+    display_name = forms.CharField(label=_("表示名"), required=False, max_length=100)
+    role = forms.ChoiceField(label=_("権限"), choices=Role.choices, initial=Role.RECRUITER)

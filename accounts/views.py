@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import throttle
 from accounts.errors import AccountError
-from accounts.forms import TenantAuthenticationForm, ThrottledAuthenticationForm
+from accounts.forms import InviteForm, TenantAuthenticationForm, ThrottledAuthenticationForm
 from accounts.models import Role, User
 from accounts.permissions import ADMINS, EVERYONE, role_required
 from accounts.services import (
@@ -59,9 +59,14 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/home.html", {"tenant": request.tenant})
 
 
+class _Refused(Exception):
+    """The invitation form has errors of its own: they are shown beside its fields."""
+
+
 @role_required(*ADMINS)
 def recruiters_view(request: HttpRequest) -> HttpResponse:
     status = 200
+    invite_form = InviteForm(request.POST if request.POST.get("action") == "invite" else None)
     if request.method == "POST":
         try:
             if request.POST.get("action") == "totp_required":
@@ -72,12 +77,13 @@ def recruiters_view(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, _("2段階認証の設定を更新しました。"))
             elif request.POST.get("action") == "invite":
-                user = recruiter_invite(
-                    email=request.POST.get("email", ""),
-                    role=request.POST.get("role", Role.RECRUITER),
-                    display_name=request.POST.get("display_name", ""),
-                    tenant=request.tenant,
-                )
+                if not invite_form.is_valid():
+                    raise _Refused
+                try:
+                    user = recruiter_invite(**invite_form.cleaned_data, tenant=request.tenant)
+                except AccountError as error:
+                    invite_form.add_error("email", error.message)  # the address taken, shown beside it
+                    raise _Refused from error
                 messages.success(request, _("%(email)s に招待メールを送りました。") % {"email": user.email})
             else:
                 recruiter_update(
@@ -88,6 +94,8 @@ def recruiters_view(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, _("担当者を更新しました。"))
             return redirect("candidates:recruiters")
+        except _Refused:
+            status = 400
         except (AccountError, ValueError) as error:
             messages.error(request, getattr(error, "message", _("入力が正しくありません。")))
             status = 400
@@ -95,6 +103,7 @@ def recruiters_view(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/recruiters.html",
         {
+            "invite_form": invite_form,
             "users": User.objects.order_by("email"),
             "roles": Role.choices,
             "totp_required": tenant_totp_required(tenant_id=request.tenant.pk),

@@ -10,6 +10,7 @@ from django_otp.oath import totp
 
 from accounts.models import User
 from accounts.throttle import attempt_for, signin_counters_forget_all
+from tests.test_forms import assert_error_beside
 
 
 @pytest.fixture
@@ -110,6 +111,7 @@ def test_admin_invites_and_manages_recruiters(
         "/accounts/recruiters/", {"action": "invite", "email": "new@acme.example.jp", "role": "viewer"}
     )
     assert response.status_code == 400 and "すでに登録" in response.content.decode()
+    assert_error_beside(response.content.decode(), "id_email")  # beside the address, not in a banner
 
 
 def _code(device) -> str:
