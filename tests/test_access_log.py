@@ -57,3 +57,27 @@ def test_access_log_and_server_log_hold_no_token(tenants, tmp_path):
     assert access.count("[redacted]") >= len(PATHS), access
     assert '"GET /my/login/[redacted]/' in access
     assert TOKEN not in access and TOKEN not in server
+
+
+def test_outgoing_request_addresses_stay_out_of_the_logs(caplog):
+    """httpx logs each request's full URL at INFO; a webhook address may carry its receiver's token."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer((LOOPBACK, free_port()), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answer = httpx.post(f"http://{LOOPBACK}:{server.server_port}/hooks/{TOKEN}", content=b"{}")
+        assert answer.status_code == 204
+    finally:
+        server.shutdown()
+    assert TOKEN not in caplog.text
