@@ -23,6 +23,9 @@ FORMATS: dict[str, dict[str, str]] = {
     "short_time": {"ja": "n/j H:i", "en": "j M H:i"},
     "numeric_date": {"ja": "Y/m/d", "en": "j M Y"},
     "numeric_time": {"ja": "Y/m/d H:i", "en": "j M Y H:i"},
+    "numeric_seconds": {"ja": "Y/m/d H:i:s", "en": "j M Y H:i:s"},
+    "unpadded_date": {"ja": "Y/n/j", "en": "j M Y"},
+    "unpadded_time": {"ja": "Y/n/j H:i", "en": "j M Y H:i"},
     "time": {"ja": "H:i", "en": "H:i"},
     "time_seconds": {"ja": "H:i:s", "en": "H:i:s"},
 }
