@@ -6,9 +6,10 @@ from __future__ import annotations
 class CandidateError(Exception):
     """A candidate operation that cannot be done as asked."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field  # the form field the error is about, where a form shows it beside the field
 
 
 class RankTableError(CandidateError):

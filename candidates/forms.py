@@ -78,6 +78,13 @@ class UploadForm(forms.Form):
         self.fields["board"].widget.choices = boards
 
 
+class StepForm(forms.Form):
+    """A new selection step: its key (kept in data and the API) and the name recruiters see."""
+
+    key = forms.CharField(label=_("キー（英数字）"), max_length=40)
+    label = forms.CharField(label=_("表示名"), max_length=60)
+
+
 class RankRuleForm(forms.Form):
     university = forms.CharField(label=_("大学名"), max_length=200)
     rank = forms.CharField(label=_("ランク"), max_length=2)

@@ -109,6 +109,12 @@ def test_rank_rule_without_a_university(admin):
     assert_error_beside(response.content.decode(), "id_rule-university")
 
 
+def test_selection_step_with_a_key_already_used(admin):
+    response = admin.post("/candidates/steps/", {"action": "add", "key": "entry", "label": "もう一度"})
+    assert response.status_code == 400
+    assert_error_beside(response.content.decode(), "id_key")
+
+
 def test_retention_of_zero_months(admin):
     response = admin.post("/candidates/retention/", {"months_after_season": "0", "action": "delete", "preview": "1"})
     assert response.status_code == 400

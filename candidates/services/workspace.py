@@ -83,13 +83,14 @@ def selection_step_add(*, key: str, label: str) -> SelectionStep:
 
     if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", key or ""):
         raise CandidateError(
-            gettext("キーは半角英小文字で始まる英数字・ハイフン（40文字以内）で入力してください。")
+            gettext("キーは半角英小文字で始まる英数字・ハイフン（40文字以内）で入力してください。"),
+            field="key",
         )
     name = nfkc(label)[:60]
     if not name:
-        raise CandidateError(gettext("表示名を入力してください。"))
+        raise CandidateError(gettext("表示名を入力してください。"), field="label")
     if SelectionStep.objects.filter(key=key).exists():
-        raise CandidateError(gettext("そのキーはすでに使われています。"))
+        raise CandidateError(gettext("そのキーはすでに使われています。"), field="key")
     last = SelectionStep.objects.order_by("-position").values_list("position", flat=True).first() or 0
     return SelectionStep.objects.create(key=key, label=name, position=last + 1)
 

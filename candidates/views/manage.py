@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import ADMINS, EDITORS, EVERYONE, role_required
 from candidates.errors import CandidateError
-from candidates.forms import AliasForm, RankCSVForm, RankRuleForm
+from candidates.forms import AliasForm, RankCSVForm, RankRuleForm, StepForm
 from candidates.models import MergeRecord, RankRule, RankSettings, RerankRun, SelectionStep, UniversityAlias
 from candidates.selectors import audit_list, duplicate_list
 from candidates.services.audit import audit_request, client_ip
@@ -172,14 +172,12 @@ def rerun_view(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @role_required(*ADMINS)
 def steps_view(request: HttpRequest) -> HttpResponse:
-    status = 200
-    if request.method == "POST":
-        action = request.POST.get("action")
+    action = request.POST.get("action")
+    form = StepForm(request.POST if action == "add" else None)
+    if request.method == "POST" and (action != "add" or form.is_valid()):
         try:
             if action == "add":
-                selection_step_add(
-                    key=request.POST.get("key", "").strip(), label=request.POST.get("label", "")
-                )
+                selection_step_add(**form.cleaned_data)
             elif action == "delete":
                 selection_step_delete(step_id=int(request.POST.get("step", "0") or 0))
             else:
@@ -188,9 +186,13 @@ def steps_view(request: HttpRequest) -> HttpResponse:
                     label=request.POST.get("label", ""),
                     move=request.POST.get("move", ""),
                 )
-            messages.success(request, gettext("選考ステップを更新しました。"))
+            messages.success(request, "選考ステップを更新しました。")
             return redirect("candidates:steps")
         except (CandidateError, ValueError) as error:
-            messages.error(request, getattr(error, "message", gettext("入力が正しくありません。")))
-            status = 400
-    return render(request, "candidates/steps.html", {"steps": SelectionStep.objects.all()}, status=status)
+            field = getattr(error, "field", None)
+            if action == "add" and field in form.fields:
+                form.add_error(field, error.message)  # beside the key or the name
+            else:
+                messages.error(request, getattr(error, "message", "入力が正しくありません。"))
+    context = {"steps": SelectionStep.objects.all(), "form": form}
+    return render(request, "candidates/steps.html", context, status=400 if request.method == "POST" else 200)
