@@ -74,3 +74,17 @@ def test_the_proxy_serves_a_ranks_page_from_its_copy_only_under_that_ranks_token
             assert anonymous.status_code == 403
     finally:
         rush_seminar_remove(schema=acme.schema, seminar=seminar)
+
+
+def test_the_proxy_answers_the_rush_pages_notices_from_a_short_copy(stack, tenants):
+    """Every rush page fetches the company's notices after load: at the opening second the proxy answers."""
+    acme = tenants["acme"]
+    with httpx.Client(headers={"Host": acme.host}, timeout=10) as http:
+        first = http.get(f"{stack}/my/status.json")
+        second = http.get(f"{stack}/my/status.json")
+        assert first.status_code == 200 and "banners" in first.json()
+        assert second.headers["x-cache"] == "HIT" and second.json() == first.json()
+        assert "set-cookie" not in second.headers
+        # Another company's notices are never served from acme's copy.
+        globex = http.get(f"{stack}/my/status.json", headers={"Host": tenants["globex"].host})
+        assert globex.headers["x-cache"] == "MISS"
