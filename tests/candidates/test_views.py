@@ -30,6 +30,8 @@ def test_list_filters_sorts_paginates_with_fixed_query_count(
     imported, make_user, django_assert_max_num_queries
 ):
     client, _user = make_user("viewer")
+    # The process's first request looks the host up and fills the banners' cache; measured after it.
+    client.get("/candidates/")
     with django_assert_max_num_queries(13):  # + the seasons (current season and the header switch)
         response = client.get("/candidates/")
     assert response.status_code == 200
@@ -45,7 +47,7 @@ def test_list_filters_sorts_paginates_with_fixed_query_count(
     found = client.get("/candidates/", {"q": "ﾀｶﾊｼ"}).context["page"].object_list
     assert found and all(c.family_kana == "タカハシ" for c in found)
     assert client.get("/candidates/", {"q": "東京大学"}).context["page"].object_list
-    assert AuditEntry.objects.filter(action="list").count() == 4
+    assert AuditEntry.objects.filter(action="list").count() == 5  # every list read, the warm-up included
     assert client.get("/candidates/?page=999").status_code == 200
 
 
