@@ -186,13 +186,13 @@ def steps_view(request: HttpRequest) -> HttpResponse:
                     label=request.POST.get("label", ""),
                     move=request.POST.get("move", ""),
                 )
-            messages.success(request, "選考ステップを更新しました。")
+            messages.success(request, gettext("選考ステップを更新しました。"))
             return redirect("candidates:steps")
         except (CandidateError, ValueError) as error:
             field = getattr(error, "field", None)
             if action == "add" and field in form.fields:
                 form.add_error(field, error.message)  # beside the key or the name
             else:
-                messages.error(request, getattr(error, "message", "入力が正しくありません。"))
+                messages.error(request, getattr(error, "message", gettext("入力が正しくありません。")))
     context = {"steps": SelectionStep.objects.all(), "form": form}
     return render(request, "candidates/steps.html", context, status=400 if request.method == "POST" else 200)

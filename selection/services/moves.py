@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from notifications.language import students_language
 from notifications.models import Trigger
 from notifications.services import sequence_trigger
 from notifications.services.outbox import outbox_enqueue_many
@@ -103,7 +104,8 @@ def _invitations_queue(*, round: Round, recipients: list[tuple[int, str]]) -> No
     # i18n: data — braces in a name never open a mail variable
     name = round.name.replace("{", "｛").replace("}", "｝")
     values = {**PLACEHOLDERS, "name": name}
-    subject, body = INVITATION_SUBJECT % values, INVITATION_BODY % values
+    with students_language():
+        subject, body = INVITATION_SUBJECT % values, INVITATION_BODY % values
     outbox_enqueue_many(
         messages=[
             {

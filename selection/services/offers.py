@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from candidates.models import Candidate, CandidateEvent
+from notifications.language import students_language
 from notifications.services import outbox_enqueue
 from notifications.services.outbox import outbox_enqueue_many
 from notifications.services.templating import PLACEHOLDERS, template_render, template_variables
@@ -146,19 +147,25 @@ def offer_issue(
     if start_date <= timezone.localdate(now):
         raise SelectionError(gettext("入社予定日は今日より後の日付にしてください。"))
     season = Season.objects.get(pk=candidate.season_id)
-    letter = offer_letter_for(season=season)
-    # i18n: data — the letter's variable names
-    values = {
-        "姓": candidate.family_name,
-        "名": candidate.given_name,
-        "大学名": candidate.university or candidate.university_raw,
-        "会社名": tenant_for_schema(schema_name=current_schema()).name,
-        "内定日": _day(timezone.localdate(now)),
-        "承諾期限": _when(deadline),
-        "入社日": _day(start_date),
-    }
-    # Braces a student typed into their name never become placeholders of the mail's second pass.
-    values = {key: value.replace("{", "｛").replace("}", "｝") for key, value in values.items()}  # i18n: data
+    # Written in the company's language whoever issues it (notifications/language.py).
+    with students_language():
+        letter = offer_letter_for(season=season)
+        # i18n: data — the letter's variable names
+        values = {
+            "姓": candidate.family_name,
+            "名": candidate.given_name,
+            "大学名": candidate.university or candidate.university_raw,
+            "会社名": tenant_for_schema(schema_name=current_schema()).name,
+            "内定日": _day(timezone.localdate(now)),
+            "承諾期限": _when(deadline),
+            "入社日": _day(start_date),
+        }
+        # Braces a student typed into their name never become placeholders of the mail's second pass.
+        # i18n: data
+        values = {key: value.replace("{", "｛").replace("}", "｝") for key, value in values.items()}
+        letter_subject = template_render(letter.subject, values)
+        letter_body = template_render(letter.body, values)
+        footer = MAIL_FOOTER % PLACEHOLDERS
     try:
         with transaction.atomic():
             offer = Offer.objects.create(
@@ -169,8 +176,8 @@ def offer_issue(
                 issued_at=now,
                 deadline=deadline,
                 start_date=start_date,
-                letter_subject=template_render(letter.subject, values),
-                letter_body=template_render(letter.body, values),
+                letter_subject=letter_subject,
+                letter_body=letter_body,
                 reminders_sent=_reminders_due(deadline=deadline, now=now),
             )
     except IntegrityError:
@@ -184,7 +191,7 @@ def offer_issue(
             key=f"offer:{offer.pk}",
             to=candidate.email,
             subject=offer.letter_subject,
-            body=offer.letter_body + MAIL_FOOTER % PLACEHOLDERS,
+            body=offer.letter_body + footer,
             kind="transactional",
             candidate_id=candidate.pk,
             needs_render=True,

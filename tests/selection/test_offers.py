@@ -209,3 +209,15 @@ def test_the_my_page_links_the_offer_only_when_there_is_one(acme):
     assert "内定のご連絡" not in page.get("/my/").content.decode()
     issue(candidate)
     assert "内定のご連絡" in page.get("/my/").content.decode()
+
+
+def test_a_recruiter_working_in_english_sends_the_student_a_japanese_notice(acme):
+    from django.utils import translation
+
+    candidate = student(family_name="中村", given_name="花子", email="hanako-en@example.jp")
+    with translation.override("en"):
+        offer = issue(candidate)
+    mail = OutboxMessage.objects.get(idempotency_key=f"offer:{offer.pk}")
+    # The footer asks for the answer on the My Page in the company's language, not the recruiter's.
+    assert "ご回答はマイページからお願いいたします" in mail.body
+    assert "My Page" not in mail.body
