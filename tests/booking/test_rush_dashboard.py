@@ -261,7 +261,7 @@ def test_redis_unreachable_marks_stay_silent_and_snapshot_answers_from_postgres(
     page = client.get(f"/booking/seminars/{rush_seminar.pk}/rush/", HTTP_HOST=acme.host)
     html = page.content.decode()
     assert page.status_code == 200
-    assert '<p id="rush-redis-down" class="notice error" role="status">Redis に接続できません' in html
+    assert '<p id="rush-redis-down" class="notice error" role="status">ライブ集計に接続できません' in html
     data = client.get(f"/booking/seminars/{rush_seminar.pk}/rush.json", HTTP_HOST=acme.host).json()
     assert data["redis_available"] is False and data["rates"]["booked"] is None
     assert data["slots"][0]["taken"] == 1
