@@ -20,7 +20,7 @@ def test_procfile_runs_every_production_process_once():
     assert names == ["web", "ws", "rush1", "rush2", "worker", "beat", "watchdog", "backup"]
     text = layout.procfile()
     assert "uvicorn booking.rush.asgi:application" in text and "--loop asyncio --http httptools" in text
-    assert "gunicorn saas.wsgi:application" in text and "python -m saas.serve -b 127.0.0.1 -p 8002" in text
+    assert "gunicorn saas.wsgi:application" in text and "python -m saas.serve -e tcp:port=8002:interface=127.0.0.1:backlog=4096" in text
 
 
 def test_nginx_conf_fills_every_placeholder(tmp_path):
@@ -74,3 +74,31 @@ def test_no_cached_location_passes_on_a_set_cookie(tmp_path):
         if re.search(r"\bproxy_cache\s+(?!off)\w", block):
             ignores_cookie = re.search(r"proxy_ignore_headers[^;]*Set-Cookie", block)
             assert not ignores_cookie or re.search(r"proxy_hide_header\s+Set-Cookie;", block), block
+
+
+def test_daphne_listens_with_a_deep_accept_queue():
+    """Twisted's default backlog of 50 overflowed while thousands of watchers connected at once."""
+    import socket
+    import subprocess
+    import sys
+
+    from saas.processes import LOOPBACK, ROOT, free_port, process_stop, wait_for_port
+    from tests.conftest import server_env
+
+    port = free_port()
+    process = subprocess.Popen(
+        layout.daphne_command(host=LOOPBACK, port=port, python=sys.executable),
+        cwd=ROOT,
+        env=server_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+        # ss shows a listener's backlog as its Send-Q (the kernel caps it at net.core.somaxconn).
+        backlog = int(listening.split()[2])
+        assert backlog >= min(4096, int(open("/proc/sys/net/core/somaxconn").read())) > 50, listening
+        socket.create_connection((LOOPBACK, port), timeout=5).close()
+    finally:
+        process_stop(process)
