@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -88,7 +88,7 @@ class SegmentFilters(Schema):
         False,
         description=gettext_lazy("説明会を予約していない学生だけ / only students who booked no seminar"),
     )
-    candidate_ids: list[int] = Field(default_factory=list, max_length=1000)
+    candidate_ids: list[Annotated[int, Field(ge=1, le=schemas.MAX_ID)]] = Field(default_factory=list, max_length=1000)
     season: int | None = schemas.season_field()
 
 
