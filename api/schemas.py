@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from django.utils import timezone
 from ninja import Schema
-from pydantic import Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer
 
 from api.texts import gettext_lazy
 
@@ -42,6 +42,24 @@ def _local_iso(value: datetime) -> str:
 
 # "2026-04-01T10:00:00+09:00": the company's time zone, its offset written out.
 Timestamp = Annotated[datetime, PlainSerializer(_local_iso, return_type=str, when_used="always")]
+
+# The years a time given to the API may name: wide enough for any season, narrow enough that no offset or time
+# zone conversion can leave the calendar (year 1 or 9999 with an offset overflows Python's datetime).
+REQUEST_YEARS = (1900, 2200)
+
+
+def _request_time(value: datetime) -> datetime:
+    if timezone.is_naive(value):
+        # Without an offset a time is the company's (Japan), as on the pages.
+        value = timezone.make_aware(value)
+    low, high = REQUEST_YEARS
+    if not low <= value.year <= high:
+        raise ValueError(f"year must be between {low} and {high}")
+    return value
+
+
+# A time in a request: always aware (a missing offset means the company's time zone), within REQUEST_YEARS.
+RequestTime = Annotated[datetime, AfterValidator(_request_time)]
 
 
 class Problem(Schema):

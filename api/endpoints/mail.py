@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -88,7 +87,9 @@ class SegmentFilters(Schema):
         False,
         description=gettext_lazy("説明会を予約していない学生だけ / only students who booked no seminar"),
     )
-    candidate_ids: list[Annotated[int, Field(ge=1, le=schemas.MAX_ID)]] = Field(default_factory=list, max_length=1000)
+    candidate_ids: list[Annotated[int, Field(ge=1, le=schemas.MAX_ID)]] = Field(
+        default_factory=list, max_length=1000
+    )
     season: int | None = schemas.season_field()
 
 
@@ -101,8 +102,12 @@ class SegmentIn(SegmentFilters):
     template_id: int | None = Field(
         None, ge=1, le=schemas.MAX_ID, description=gettext_lazy("件名・本文が空ならこのテンプレート")
     )
-    send_at: datetime | None = Field(
-        None, description=gettext_lazy("送信日時（省略時は今すぐ） / when to send, now when omitted")
+    send_at: schemas.RequestTime | None = Field(
+        None,
+        description=gettext_lazy(
+            "送信日時（省略時は今すぐ、時差の表記がなければ日本時間） / when to send, now when omitted, Japan time "
+            "when no offset is given"
+        ),
     )
 
 

@@ -147,3 +147,42 @@ def test_segments_with_the_same_ids_in_two_companies_never_cross(tenants):
     with schema_context(tenants["acme"].schema):
         own = ApiClient(tenants["acme"].host, tokens["acme"].secret).get(f"/mail/segments/{shared_id}")
         assert own.json()["name"] == "acmeの配信"
+
+
+@pytest.mark.parametrize(
+    ("send_at", "scheduled"),
+    [
+        # Without an offset: the company's time (Japan), as on the segment page.
+        ("2099-04-01T10:00:00", "2099-04-01T10:00:00+09:00"),
+        # Past: sent now (the fuzzer found a naive time compared with an aware "now", a server error).
+        ("2020-01-01T00:00:00", None),
+        ("2020-01-01T00:00:00+05:00", None),
+    ],
+)
+def test_send_at_without_an_offset_or_long_past_is_a_time_not_an_error(acme_api, send_at, scheduled):
+    _students()
+    sent = acme_api.post(
+        "/mail/segments", {**SEGMENT, "send_at": send_at}, headers={"Idempotency-Key": f"seg-at-{send_at}"}
+    )
+    assert sent.status_code == 201, sent.content
+    body = sent.json()
+    if scheduled:
+        assert body["send_at"] == scheduled and body["enqueued_at"] is None
+    else:
+        assert body["enqueued_at"] is not None and body["recipients"] == 3
+
+
+@pytest.mark.parametrize(
+    "send_at",
+    ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "1173-01-01T00:00:00", "2300-01-01T00:00:00"],
+)
+def test_send_at_beyond_what_a_calendar_can_hold_is_a_422(acme_api, send_at):
+    from notifications.models import SegmentMail
+
+    _students()
+    refused = acme_api.post(
+        "/mail/segments", {**SEGMENT, "send_at": send_at}, headers={"Idempotency-Key": f"seg-far-{send_at}"}
+    )
+    assert refused.status_code == 422, refused.content
+    assert "send_at" in refused.content.decode()
+    assert not SegmentMail.objects.exists()
