@@ -40,6 +40,7 @@ def cpu_by_role() -> dict[str, float]:
             ("uvicorn", "uvicorn (rush path)"),
             ("gunicorn", "gunicorn"),
             ("daphne", "daphne (websockets)"),
+            ("saas.serve", "daphne (websockets)"),  # daphne started through saas/serve.py
             ("nginx", "nginx"),
             ("postgres", "postgresql"),
             ("redis", "redis"),

@@ -19,7 +19,7 @@ from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.context_processors import MYPAGE_PREFIX, is_workspace_request
-from incidents.selectors import Audience, Banner, banners_for
+from incidents.banners import Audience, Banner, banners_for
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)

@@ -358,6 +358,8 @@ async def application(scope, receive, send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # Before the first connection is accepted (uvicorn binds after the startup completes).
+                pages.pages_warm_up()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 _pool.shutdown(wait=False)

@@ -5,7 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-RANK_LETTER = r"^[A-Z]$"
+from candidates.models.ranks import RankRule, RankSettings, RerankRun, UniversityAlias
 
 
 class Candidate(models.Model):
@@ -207,127 +207,6 @@ class Entry(models.Model):
         return f"{self.board}:{self.board_member_id or self.dedupe_key}"
 
 
-class RankSettings(models.Model):
-    """The tenant's default rank for universities not in its table (one row)."""
-
-    default_rank = models.CharField(_("既定ランク"), max_length=1, default="Z")
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(default_rank__regex=RANK_LETTER), name="candidates_rank_settings_letter"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"default={self.default_rank}"
-
-
-class RankRule(models.Model):
-    """University (as the tenant wrote it) -> rank letter; matched through normalised keys."""
-
-    university = models.CharField(_("大学名"), max_length=200)
-    key = models.CharField(max_length=200, unique=True, editable=False)
-    rank = models.CharField(_("ランク"), max_length=1)
-
-    class Meta:
-        ordering = ["rank", "university"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(rank__regex=RANK_LETTER), name="candidates_rank_rule_letter"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.university}: {self.rank}"
-
-
-class UniversityAlias(models.Model):
-    """A tenant's own alias for a university (added by admins on top of the built-in list)."""
-
-    alias = models.CharField(_("別名"), max_length=200)
-    key = models.CharField(max_length=200, unique=True, editable=False)
-    target = models.CharField(_("正式名"), max_length=200)
-
-    class Meta:
-        ordering = ["alias"]
-
-    def __str__(self) -> str:
-        return f"{self.alias} → {self.target}"
-
-
-class RerankRun(models.Model):
-    """One background re-ranking after the rank table changed: what it changed."""
-
-    reason = models.CharField(max_length=200, blank=True)
-    changed_count = models.PositiveIntegerField(default=0)
-    changes = models.JSONField(default=list, blank=True)  # first changes: {candidate, old, new}
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return f"rerank #{self.pk}: {self.changed_count}"
-
-
-class PossibleDuplicate(models.Model):
-    """Two candidates whose kana name, birth date and school agree: a recruiter decides."""
-
-    class Status(models.TextChoices):
-        OPEN = "open", _("未確認")
-        MERGED = "merged", _("統合済み")
-        DISMISSED = "dismissed", _("別人")
-
-    first = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
-    second = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-id"]
-        constraints = [
-            # Stored with the smaller id first, so a pair is flagged once whatever the order.
-            models.CheckConstraint(
-                condition=models.Q(first__lt=models.F("second")), name="duplicate_ordered_pair"
-            ),
-            models.UniqueConstraint(fields=["first", "second"], name="duplicate_pair_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.first_id}~{self.second_id} ({self.status})"
-
-
-class MergeRecord(models.Model):
-    """What one merge moved, so that it can be undone."""
-
-    kept = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
-    merged = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
-    duplicate = models.ForeignKey(PossibleDuplicate, null=True, blank=True, on_delete=models.SET_NULL)
-    entry_ids = models.JSONField(default=list)
-    key_ids = models.JSONField(default=list)
-    note_ids = models.JSONField(default=list)
-    kept_before = models.JSONField(default=dict)
-    merged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    undone_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return f"{self.merged_id}→{self.kept_id}"
-
-
 class AuditEntry(models.Model):
     """Who read, exported, merged or deleted student data: how many students, when, from where."""
 
@@ -406,6 +285,7 @@ class CandidateEvent(models.Model):
         return f"{self.kind}: {self.message}"
 
 
+from candidates.models.duplicates import MergeRecord, PossibleDuplicate  # noqa: E402
 from candidates.models.privacy import (  # noqa: E402
     PRIVACY_REQUEST_TARGET_DAYS,
     ErasedRow,

@@ -14,11 +14,12 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import site_url
+from incidents.banners import Audience, maintenance_banner
 from incidents.context_processors import student_banners_forget
 from incidents.errors import IncidentError
 from incidents.mail import incident_mail_send
 from incidents.models import Component, Maintenance, MaintenanceState, Scope, Visibility
-from incidents.selectors import Audience, maintenance_affected_tenants, maintenance_banner
+from incidents.selectors import maintenance_affected_tenants
 from incidents.services.audit import staff_audit
 from notifications.services import recruiters_push, students_push_many
 from tenants.models import Tenant

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Role, User
 from accounts.services import site_url
+from incidents.banners import Audience, incident_banner
 from incidents.context_processors import student_banners_forget
 from incidents.errors import IncidentError
 from incidents.mail import incident_mails_send
@@ -27,7 +28,7 @@ from incidents.models import (
     State,
     Visibility,
 )
-from incidents.selectors import Audience, incident_affected_tenants, incident_affects, incident_banner
+from incidents.selectors import incident_affected_tenants, incident_affects
 from incidents.services.webhooks import webhook_deliveries_create
 from notifications.services import recruiters_push, recruiters_push_many, students_push_many
 from tenants.models import Tenant

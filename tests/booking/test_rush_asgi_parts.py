@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 
@@ -82,3 +84,45 @@ def test_what_many_requests_need_at_once_is_loaded_once():
     assert calls == ["a", "b", "c"]
     # A failure reaches every waiter as "not loaded" (they take the regular way, which reports it).
     assert failed == [None] * 5
+
+
+WARM_UP_PROBE = """
+import asyncio, sys
+import booking.rush.asgi as rush
+
+heavy = ("saas.urls_tenants", "api.company")
+before = [name in sys.modules for name in heavy]
+messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+sent = []
+
+async def receive():
+    return next(messages)
+
+async def send(message):
+    sent.append(message["type"])
+
+asyncio.run(rush.application({"type": "lifespan"}, receive, send))
+from django.template import engines
+loaded = any(
+    "booking/mypage/rush.html" in str(key)
+    for engine in engines.all()
+    for loader in engine.engine.template_loaders
+    for key in getattr(loader, "get_template_cache", {})
+)
+print(before, [name in sys.modules for name in heavy], loaded, sent)
+"""
+
+
+def test_a_rush_process_loads_the_url_tree_and_the_page_before_it_accepts_a_connection():
+    """The first page render of a cold process imported the whole URL tree at the opening second (about a
+    second of interpreter time while the students on the event loop waited): the lifespan start does it."""
+    from tests.conftest import ROOT, server_env
+
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_UP_PROBE], cwd=ROOT, env=server_env(), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = result.stdout.strip().splitlines()[-1]
+    assert line == (
+        "[False, False] [True, True] True ['lifespan.startup.complete', 'lifespan.shutdown.complete']"
+    ), line

@@ -11,9 +11,9 @@ from django.test import Client
 from django.utils import dateformat, timezone
 from django_tenants.utils import schema_context
 
+from incidents.banners import Audience, banners_for
 from incidents.context_processors import STUDENT_CACHE_KEY
 from incidents.models import Component, Impact, Incident, Scope, State, Visibility
-from incidents.selectors import Audience, banners_for
 from incidents.services.lifecycle import incident_create, incident_update_post
 from tests.booking.conftest import mypage_session_key
 from tests.incidents.helpers import tenant_client

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from incidents.banners import booking_notice_for
 from incidents.models import Component, ComponentStatus, MaintenanceState, Scope
-from incidents.selectors import booking_notice_for, status_overview
+from incidents.selectors import status_overview
 from incidents.services.maintenance import maintenance_create, maintenance_tick
 from incidents.tasks import maintenance_tick_task
 from tests.incidents.helpers import group_listener, outbox_rows

@@ -14,9 +14,9 @@ from django_tenants.utils import schema_context
 from booking.models import Seminar
 from booking.services.mypage import mypage_token_create
 from candidates.models import Candidate
+from incidents.banners import STUDENT_STATUS_PATH, Audience, banners_for
 from incidents.context_processors import STUDENT_CACHE_KEY
 from incidents.models import Component, Impact, Incident, Scope, Visibility
-from incidents.selectors import STUDENT_STATUS_PATH, Audience, banners_for
 from incidents.services.lifecycle import incident_create
 from tests.booking.conftest import candidate_make, seminar_make
 from tests.booking.test_browser import CHROMIUM_ARGS

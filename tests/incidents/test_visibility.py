@@ -7,8 +7,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from incidents.banners import booking_notice_for
 from incidents.models import Component, ComponentStatus, Impact, Scope, StaffAuditEntry, Visibility
-from incidents.selectors import booking_notice_for, incidents_visible
+from incidents.selectors import incidents_visible
 from incidents.services.lifecycle import incident_create
 from incidents.services.notify import incident_fanout
 from tests.incidents.helpers import group_listener, tenant_client
@@ -81,7 +82,11 @@ def test_company_status_pages_show_own_private_incidents_only(tenants, incidents
     assert 'class="st-major_outage"' in acme_page
     globex = tenant_client(tenants["globex"])
     globex_page = globex.get("/status/").content.decode()
-    assert PRIVATE not in globex_page and "現在 1 件の障害" in globex_page and 'class="st-major_outage"' not in globex_page
+    assert (
+        PRIVATE not in globex_page
+        and "現在 1 件の障害" in globex_page
+        and 'class="st-major_outage"' not in globex_page
+    )
     assert globex.get(f"/status/incidents/{incidents['private'].pk}/").status_code == 404
 
 

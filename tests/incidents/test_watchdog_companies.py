@@ -15,8 +15,8 @@ from django.db import connection
 from django_redis import get_redis_connection
 
 from booking.models import MyPageToken
+from incidents.banners import Audience, banners_for
 from incidents.models import Incident, Scope, Source, Visibility
-from incidents.selectors import Audience, banners_for
 from incidents.traffic import Traffic, traffic_last_minute
 from incidents.watchdog.monitor import Config, Watchdog
 from incidents.watchdog.probes import TrafficProbe
