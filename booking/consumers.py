@@ -125,6 +125,10 @@ class SeminarSeatsConsumer(AsyncWebsocketConsumer):
     """Joins this process's local group of (tenant, seminar, rank); pushes arrive via booking/fanout.py."""
 
     group: str | None = None
+    # No channel of its own on the channel layer: the pushes come through booking/fanout.py. Channels would
+    # subscribe (and at the close unsubscribe) one Redis channel per socket, under channels_redis' shard
+    # lock; get_channel_layer() gives None for an alias that names no layer.
+    channel_layer_alias = "none"
 
     async def connect(self) -> None:
         tenant = self.scope["tenant"]

@@ -13,9 +13,11 @@ Run as `python -m saas.serve` with daphne's own arguments (deploy/layout.py::dap
 from __future__ import annotations
 
 import io
+import pprint
 import sys
 from typing import Any
 
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne import server as daphne_server
 from daphne.access import AccessLogGenerator
 from daphne.http_protocol import HTTPFactory, WebRequest
@@ -24,6 +26,23 @@ from saas.bodylimit import TOO_LARGE_TEXT, body_limit, too_large_response_head
 from saas.redact import secrets_redact
 
 LINGER_SECONDS = 3.0
+
+
+class _LazyPformat:
+    """pprint.pformat computed only if a log line is written: autobahn formats its whole configuration for a
+    debug line on every new websocket, logged or not (measured: a tenth of daphne's CPU while 10,000
+    watchers connected)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 class BoundedRequest(WebRequest):
@@ -99,6 +118,7 @@ def main() -> None:
     # daphne builds its factory and its access log by these names when the server starts.
     daphne_server.HTTPFactory = BoundedHTTPFactory
     cli.AccessLogGenerator = RedactingAccessLog
+    autobahn_protocol.pformat = _LazyPformat  # type: ignore[assignment]
     CommandLineInterface.entrypoint()
 
 

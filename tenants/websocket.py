@@ -14,7 +14,7 @@ from django.http.request import split_domain_port, validate_host
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.models import Tenant
-from tenants.selectors import tenant_for_host
+from tenants.selectors import tenant_for_host, tenant_for_host_known
 
 T = TypeVar("T")
 
@@ -43,7 +43,11 @@ class TenantWebsocketMiddleware:
         # Same-origin only, to the letter: scheme, host and port of the page that opened the socket.
         if origin is None or origin not in (f"http://{host}", f"https://{host}"):
             return await _refuse(receive, send)
-        tenant = await database_sync_to_async(tenant_for_host)(hostname=hostname)
+        # The process's host cache first: a thread hop per socket (with its database clean-up) cost more
+        # than the rest of the connect when thousands of students opened their pages at once.
+        known, tenant = tenant_for_host_known(hostname=hostname)
+        if not known:
+            tenant = await database_sync_to_async(tenant_for_host)(hostname=hostname)
         if tenant is None:
             return await _refuse(receive, send)
         scope = dict(scope, tenant=tenant)

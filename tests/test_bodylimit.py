@@ -172,3 +172,15 @@ def test_nginx_refuses_large_bodies_except_on_the_upload_paths(tmp_path):
     upload = conf.split("location = /candidates/imports/ {", 1)[1].split("}", 1)[0]
     assert f"client_max_body_size {body_limit('/candidates/imports/')};" in upload
     assert "proxy_pass http://http_app;" in upload
+
+
+def test_autobahns_debug_lines_still_read_the_same_when_their_formatting_waits():
+    """saas/serve.py lets autobahn's per-socket debug formatting happen only when a line is written."""
+    import pprint
+
+    from saas.serve import _LazyPformat
+
+    attrs = [("openHandshakeTimeout", 5, "WebSocketServerFactory"), ("utf8validateIncoming", True, "X")]
+    line = "\n{attrs}"  # formatted as txaio formats autobahn's log lines
+    assert line.format(attrs=_LazyPformat(attrs)) == "\n" + pprint.pformat(attrs)
+    assert str(_LazyPformat({"b": 1})) == pprint.pformat({"b": 1})
