@@ -44,8 +44,12 @@ def gunicorn_command(*, host: str, port: int, workers: int, bin_dir: Path | None
     ]
 
 
+# uvicorn's httptools protocol with a response's head and body in one send (booking/rush/http.py).
+RUSH_HTTP = "booking.rush.http:RushHttpProtocol"
+
+
 def uvicorn_rush_command(
-    *, host: str, port: int, bin_dir: Path | None = None, loop: str = "asyncio"
+    *, host: str, port: int, bin_dir: Path | None = None, loop: str = "asyncio", http: str = RUSH_HTTP
 ) -> list[str]:
     """One process of the students' rush path; run one per core, each on its own port.
 
@@ -65,7 +69,7 @@ def uvicorn_rush_command(
         "--loop",
         loop,
         "--http",
-        "httptools",
+        http,
         "--no-access-log",
         # The rush path reads no client address and sends no Server header.
         "--no-proxy-headers",
@@ -174,8 +178,8 @@ def nginx_conf(
     values["BODY_MAX"] = f"{BODY_MAX_BYTES}"
     values["UPLOAD_LOCATIONS"] = "\n        ".join(
         f"location = {path} {{ client_max_body_size {limit}; proxy_pass http://http_app; "
-        "proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host $http_host; "
-        "proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Request-Start \"t=${msec}\"; }"
+        'proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $http_host; '
+        'proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Request-Start "t=${msec}"; }'
         for path, limit in UPLOAD_PATHS.items()
     )
     text = NGINX_TEMPLATE.read_text()

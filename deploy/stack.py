@@ -118,6 +118,7 @@ def stack_start(
                     port=rush_ports[-1],
                     bin_dir=VENV_BIN,
                     loop=os.environ.get("RUSH_LOOP", "asyncio"),
+                    http=os.environ.get("RUSH_HTTP", layout.RUSH_HTTP),
                 ),
                 "uvicorn.log",
             )

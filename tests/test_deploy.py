@@ -19,7 +19,7 @@ def test_procfile_runs_every_production_process_once():
     names = [line.split(":", 1)[0] for line in layout.procfile().splitlines() if not line.startswith("#")]
     assert names == ["web", "ws", "rush1", "rush2", "worker", "beat", "watchdog", "backup"]
     text = layout.procfile()
-    assert "uvicorn booking.rush.asgi:application" in text and "--loop asyncio --http httptools" in text
+    assert "uvicorn booking.rush.asgi:application" in text and "--loop asyncio --http booking.rush.http:RushHttpProtocol" in text
     assert "gunicorn saas.wsgi:application" in text and "python -m saas.serve -e tcp:port=8002:interface=127.0.0.1:backlog=4096" in text
 
 

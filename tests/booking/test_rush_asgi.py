@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 from booking.models import Booking, BookingStatus, Seminar
 from booking.rush import passes
 from booking.seatcounter import SeatCounter
+from deploy import layout
 from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
 from tests.conftest import ROOT, free_port, server_env, stop_process, wait_for_port
 
@@ -35,7 +36,7 @@ def rush_server(tenants):
             "--loop",
             "uvloop",
             "--http",
-            "httptools",
+            layout.RUSH_HTTP,
             "--no-access-log",
         ],
         cwd=ROOT,

@@ -126,3 +126,42 @@ def test_a_rush_process_loads_the_url_tree_and_the_page_before_it_accepts_a_conn
     assert line == (
         "[False, False] [True, True] True ['lifespan.startup.complete', 'lifespan.shutdown.complete']"
     ), line
+
+
+def test_the_writes_of_one_loop_turn_leave_in_one_send_in_order_and_before_a_close():
+    """booking/rush/http.py on a real socket: a response's head and body written in one turn are one send;
+    later writes follow in order; what was written right before a close still arrives."""
+    import socket
+
+    from booking.rush.http import OneSendPerTurn
+
+    async def scenario() -> tuple[bytes, list[bytes]]:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+        sends: list[bytes] = []
+        write = transport.write
+
+        def counted(data: bytes) -> None:
+            sends.append(bytes(data))
+            write(data)
+
+        transport.write = counted  # type: ignore[method-assign]
+        wrapped = OneSendPerTurn(transport, loop)
+        wrapped.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        wrapped.write(b"ok")
+        await asyncio.sleep(0)
+        wrapped.write(b"next")
+        wrapped.write(b"-and-last")
+        wrapped.close()
+        await asyncio.sleep(0.05)
+        theirs.setblocking(False)
+        received = b""
+        while chunk := theirs.recv(65536):
+            received += chunk
+        theirs.close()
+        return received, sends
+
+    received, sends = asyncio.run(scenario())
+    assert sends == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", b"next-and-last"]
+    assert received == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\noknext-and-last"
