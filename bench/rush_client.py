@@ -94,11 +94,9 @@ class HttpPool:
         self.waiting: deque[asyncio.Future] = deque()
 
     async def _acquire(self) -> _Connection:
-        while self.idle:
-            connection = self.idle.pop()
-            if not connection.closed:
-                return connection
-            self.open -= 1
+        connection = self._idle_take()
+        if connection is not None:
+            return connection
         if self.limit and self.open >= self.limit:
             future = asyncio.get_running_loop().create_future()
             self.waiting.append(future)
@@ -145,30 +143,52 @@ class HttpPool:
         else:
             future.set_result(connection)
 
+    def _idle_take(self) -> _Connection | None:
+        while self.idle:
+            connection = self.idle.pop()
+            if not connection.closed:
+                return connection
+            self.open -= 1
+        return None
+
     async def request(
         self, method: str, path: str, *, headers: dict[str, str], body: bytes | None, timeout: float
     ) -> tuple[int, bytes, dict[str, str]]:
-        """(status, body, cookies set) or ClientTimeout / ClientError / OSError."""
+        """(status, body, cookies set) or ClientTimeout / ClientError / OSError.
+
+        An idle connection is taken at once and the answer awaited with one timer: asyncio.wait_for wraps
+        each await in a task of its own, which cost the generator more CPU than parsing the answer, on the
+        cores the servers it measures run on."""
         lines = [f"{method} {path} HTTP/1.1"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         if body is not None:
             lines.append(f"Content-Length: {len(body)}")
         data = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
         deadline = time.monotonic() + timeout
+        connection = self._idle_take()
+        if connection is None:
+            try:
+                connection = await asyncio.wait_for(self._acquire(), timeout)
+            except TimeoutError as error:
+                raise ClientTimeout() from error
+        waiter = connection.send(data)
+        timer = asyncio.get_running_loop().call_later(
+            max(deadline - time.monotonic(), 0.001), _expire, waiter
+        )
         try:
-            connection = await asyncio.wait_for(self._acquire(), timeout)
-        except TimeoutError as error:
-            raise ClientTimeout() from error
-        try:
-            answer = await asyncio.wait_for(connection.send(data), max(deadline - time.monotonic(), 0.001))
-        except TimeoutError as error:
-            self._release(connection, reuse=False)
-            raise ClientTimeout() from error
-        except ClientError:
+            answer = await waiter
+        except (ClientTimeout, ClientError):
             self._release(connection, reuse=False)
             raise
+        finally:
+            timer.cancel()
         self._release(connection, reuse=connection.reusable)
         return answer
+
+
+def _expire(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(ClientTimeout())
 
 
 class WatchProtocol(asyncio.Protocol):
