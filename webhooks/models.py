@@ -18,6 +18,10 @@ class EventType(models.TextChoices):
     CANDIDATE_UPDATED = "candidate.updated", _("候補者の更新")
     BOOKING_CREATED = "booking.created", _("予約")
     BOOKING_CANCELLED = "booking.cancelled", _("予約のキャンセル")
+    BOOKING_MOVED = "booking.moved", _("予約の日程変更")
+    INTERVIEW_BOOKED = "interview.booked", _("面接の予約")
+    INTERVIEW_RESCHEDULED = "interview.rescheduled", _("面接の日時変更")
+    INTERVIEW_CANCELLED = "interview.cancelled", _("面接のキャンセル")
     ATTENDANCE_RECORDED = "attendance.recorded", _("出欠の記録")
     MAIL_BOUNCED = "mail.bounced", _("メールの不達")
     # incident.updated and incident.resolved, for the incidents that affect the company.

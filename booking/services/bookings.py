@@ -308,6 +308,17 @@ def booking_change(
         booking.save(update_fields=["slot", "quota", "reminder_sent_at"])
         seat_release(quota_id=old_quota_id, now=now)
         seats_changed(slot_ids=[slot.pk, old_slot_id])
+        event_emit(
+            event_type=EventType.BOOKING_MOVED,
+            data={
+                "booking_id": booking.pk,
+                "candidate_id": booking.candidate_id,
+                "seminar_id": booking.seminar_id,
+                "slot_id": slot.pk,
+                "previous_slot_id": old_slot_id,
+                "status": "active",
+            },
+        )
     booking_confirmation_mail(booking=booking, changed=True)
     return BookingOutcome(kind="booked", booking=booking)
 

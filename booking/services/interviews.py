@@ -36,6 +36,7 @@ from booking.selectors.interviews import (
 )
 from booking.services.confirmations import MYPAGE_LINK, salutation, where_lines
 from saas.dates import span, when
+from webhooks.events import EventType, event_emit
 
 if TYPE_CHECKING:
     from candidates.models import Candidate
@@ -156,6 +157,7 @@ def interview_book(
             booking = InterviewBooking.objects.create(
                 candidate=candidate, session=session, interview_type=interview_type
             )
+            _event(EventType.INTERVIEW_BOOKED, booking=booking)
     except IntegrityError as error:
         if "interview_one_active_per_type" in str(error):
             raise errors.AlreadyBookedError(
@@ -165,6 +167,21 @@ def interview_book(
     _confirmation_mail(booking=booking, verb=BOOKED)
     _interviewer_notice(booking=booking, verb=BOOKED)
     return booking
+
+
+def _event(event_type: EventType, *, booking: InterviewBooking, **extra: Any) -> None:
+    """Tell the company's webhooks, in the caller's transaction: ids, times and states only."""
+    event_emit(
+        event_type=event_type,
+        data={
+            "interview_booking_id": booking.pk,
+            "candidate_id": booking.candidate_id,
+            "interview_type_id": booking.interview_type_id,
+            "starts_at": timezone.localtime(booking.session.starts_at).isoformat(),
+            "status": booking.status,
+            **extra,
+        },
+    )
 
 
 def _own_booking_locked(*, candidate: Candidate | None, booking_id: int | str) -> InterviewBooking:
@@ -210,6 +227,11 @@ def interview_reschedule(
         booking.reminder_sent_at = None
         booking.save(update_fields=["session", "reminder_sent_at"])
         _session_release(session_id=old_session_id)
+        _event(
+            EventType.INTERVIEW_RESCHEDULED,
+            booking=booking,
+            previous_starts_at=timezone.localtime(old_session.starts_at).isoformat(),
+        )
     _confirmation_mail(booking=booking, verb=CHANGED)
     if old_session.interviewer_id == booking.session.interviewer_id:
         _interviewer_notice(booking=booking, verb=CHANGED, before=old_session)
@@ -236,6 +258,7 @@ def interview_cancel(
         booking.cancelled_at = now
         booking.save(update_fields=["status", "cancelled_at"])
         _session_release(session_id=booking.session_id)
+        _event(EventType.INTERVIEW_CANCELLED, booking=booking, by_company=by_company)
     _interviewer_notice(booking=booking, verb=CANCELLED)
     return booking
 

@@ -158,3 +158,68 @@ def test_a_permanent_bounce_is_told_without_the_address(tenants, smtp_server, we
         [event] = _events("mail.bounced")
     assert event["data"] == {"mail_id": row.id, "candidate_id": student.id, "permanent": True}
     assert "bounce@example.jp" not in json.dumps(event)
+
+
+@pytest.mark.django_db
+def test_booking_moves_and_interviews_are_told(tenants, webhook_receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from booking.services.bookings import booking_change
+    from booking.services.interviews import (
+        availability_add,
+        interview_book,
+        interview_cancel,
+        interview_reschedule,
+        interview_type_create,
+    )
+    from tests.booking.test_interviews import interviewer_make
+
+    with schema_context(tenants["acme"].schema):
+        subscription_create(
+            url=webhook_receiver.url,
+            events=["booking.moved", "interview.booked", "interview.rescheduled", "interview.cancelled"],
+            user=None,
+        )
+        student = candidate_make(rank="A", status="interview")
+        seminar = seminar_make(quotas={"A": 3}, capacity=3, slots=2)
+        first, second = seminar.slots.order_by("id")
+        booking = booking_create(candidate=student, slot_id=first.pk).booking
+        booking_change(candidate=student, slot_id=second.pk)
+        interviewer = interviewer_make()
+        kind = interview_type_create(
+            name="一次面接", step="interview", interviewers=[interviewer], duration_minutes=30, buffer_minutes=0
+        )
+        start = timezone.localtime(timezone.now() + timedelta(days=3)).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        )
+        availability_add(interviewer=interviewer, starts_at=start, ends_at=start + timedelta(hours=2))
+        interview = interview_book(candidate=student, interview_type_id=kind.pk, starts_at=start)
+        later = start + timedelta(minutes=30)
+        interview_reschedule(candidate=student, booking_id=interview.pk, starts_at=later)
+        interview_cancel(candidate=student, booking_id=interview.pk, by_company=True)
+        [moved] = _events("booking.moved")
+        [booked] = _events("interview.booked")
+        [rescheduled] = _events("interview.rescheduled")
+        [cancelled] = _events("interview.cancelled")
+    assert moved["data"] == {
+        "booking_id": booking.pk,
+        "candidate_id": student.pk,
+        "seminar_id": seminar.pk,
+        "slot_id": second.pk,
+        "previous_slot_id": first.pk,
+        "status": "active",
+    }
+    assert booked["data"] == {
+        "interview_booking_id": interview.pk,
+        "candidate_id": student.pk,
+        "interview_type_id": kind.pk,
+        "starts_at": start.isoformat(),
+        "status": "active",
+    }
+    assert rescheduled["data"]["starts_at"] == later.isoformat()
+    assert rescheduled["data"]["previous_starts_at"] == start.isoformat()
+    assert cancelled["data"]["status"] == "cancelled" and cancelled["data"]["by_company"] is True
+    # Ids, times and states only.
+    assert student.email not in json.dumps([moved, booked, rescheduled, cancelled], ensure_ascii=False)
