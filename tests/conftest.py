@@ -271,8 +271,17 @@ class Receiver:
 def webhook_receiver(settings) -> Iterator[Receiver]:
     """A real local HTTP server recording what it receives (optionally failing the first requests).
 
-    Its exact address and port are exempt from the public-destinations rule (saas/egress.py).
+    Its exact address and port are exempt from the public-destinations rule (saas/egress.py). A test starts
+    with no delivery run marked as queued: an earlier test's mark (kept 60 s, webhooks/events.py) would make
+    this test's commits rely on a run that never comes.
     """
+    from django_redis import get_redis_connection
+
+    from webhooks.events import _kick_key
+
+    redis = get_redis_connection("default")
+    for key in redis.scan_iter(match=_kick_key("*")):
+        redis.delete(key)
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -308,19 +308,24 @@ def booking_change(
         booking.save(update_fields=["slot", "quota", "reminder_sent_at"])
         seat_release(quota_id=old_quota_id, now=now)
         seats_changed(slot_ids=[slot.pk, old_slot_id])
-        event_emit(
-            event_type=EventType.BOOKING_MOVED,
-            data={
-                "booking_id": booking.pk,
-                "candidate_id": booking.candidate_id,
-                "seminar_id": booking.seminar_id,
-                "slot_id": slot.pk,
-                "previous_slot_id": old_slot_id,
-                "status": "active",
-            },
-        )
+        _told(EventType.BOOKING_MOVED, booking=booking, previous_slot_id=old_slot_id)
     booking_confirmation_mail(booking=booking, changed=True)
     return BookingOutcome(kind="booked", booking=booking)
+
+
+def _told(event_type: EventType, *, booking: Booking, **extra: Any) -> None:
+    """Tell the company's webhooks of a change to this booking, in the caller's transaction (ids and states)."""
+    event_emit(
+        event_type=event_type,
+        data={
+            "booking_id": booking.pk,
+            "candidate_id": booking.candidate_id,
+            "seminar_id": booking.seminar_id,
+            "slot_id": booking.slot_id,
+            "status": str(booking.status),
+            **extra,
+        },
+    )
 
 
 def booking_cancel(
@@ -355,17 +360,7 @@ def booking_cancel(
         booking.save(update_fields=["status", "cancelled_at"])
         seat_release(quota_id=booking.quota_id, now=now)
         seats_changed(slot_ids=[booking.slot_id])
-        event_emit(
-            event_type=EventType.BOOKING_CANCELLED,
-            data={
-                "booking_id": booking.pk,
-                "candidate_id": booking.candidate_id,
-                "seminar_id": booking.seminar_id,
-                "slot_id": booking.slot_id,
-                "status": "cancelled",
-                "by_recruiter": by_recruiter,
-            },
-        )
+        _told(EventType.BOOKING_CANCELLED, booking=booking, by_recruiter=by_recruiter)
         if record_event:
             booking_event(event="booking_cancelled", booking=booking)
         if record_event and not by_recruiter:
