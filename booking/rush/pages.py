@@ -8,7 +8,7 @@ from cachetools import LRUCache
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import get_template, render_to_string
-from django.urls import get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from booking import errors
@@ -103,8 +103,7 @@ def pages_warm_up() -> None:
     whole URL tree (the API's schemas included) at the opening second, holding the interpreter for about
     a second while the event loop's students waited.
     """
-    get_resolver().url_patterns  # noqa: B018 - imports every URL module
-    reverse("javascript_catalog")
+    reverse("javascript_catalog")  # loads the resolver: every URL module is imported
     get_template("booking/mypage/rush.html")
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
