@@ -284,7 +284,9 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
     ]
     watchers = [w for seminar in seminars.values() for w in seminar["watchers"]]
     watching = watchers_start(stack=stack, watchers=watchers)
-    log(f"grand open: {len(opening)} companies, {len(entries)} students over {ARRIVAL_S:.0f} s")
+    log(
+        f"grand open: {len(opening)} companies, {len(entries)} students over {ARRIVAL_S:.0f} s from T0 (in {t0 - time.time():.0f} s)"
+    )
     probe = PageProbe(base, host_of(neighbour))
     probe.start()
     with RssSampler(stack.pids()) as sampler:

@@ -93,19 +93,31 @@ class HttpPool:
         self.open = 0
         self.waiting: deque[asyncio.Future] = deque()
 
-    async def _acquire(self) -> _Connection:
+    async def _acquire(self, timeout: float) -> _Connection:
+        """A connection within `timeout`: an idle one, a new one below the limit, or the next one released.
+
+        A waiter that gives up is marked done (ClientTimeout) before anyone can hand it a connection, so a
+        connection is never handed to a request that has left: asyncio.wait_for around the wait lost the
+        connection when the hand-over and the timeout met, and at thousands of timeouts the leaked count
+        filled the pool while no connection was open (every later request waited its full timeout)."""
         connection = self._idle_take()
         if connection is not None:
             return connection
+        loop = asyncio.get_running_loop()
         if self.limit and self.open >= self.limit:
-            future = asyncio.get_running_loop().create_future()
+            future = loop.create_future()
             self.waiting.append(future)
-            return await future
+            timer = loop.call_later(timeout, _expire, future)
+            try:
+                return await future
+            finally:
+                timer.cancel()
         self.open += 1
         try:
-            _, connection = await asyncio.get_running_loop().create_connection(
-                _Connection, self.host, self.port
-            )
+            _, connection = await asyncio.wait_for(loop.create_connection(_Connection, self.host, self.port), timeout)
+        except TimeoutError as error:
+            self.open -= 1
+            raise ClientTimeout() from error
         except BaseException:
             self.open -= 1
             raise
@@ -165,12 +177,7 @@ class HttpPool:
             lines.append(f"Content-Length: {len(body)}")
         data = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
         deadline = time.monotonic() + timeout
-        connection = self._idle_take()
-        if connection is None:
-            try:
-                connection = await asyncio.wait_for(self._acquire(), timeout)
-            except TimeoutError as error:
-                raise ClientTimeout() from error
+        connection = self._idle_take() or await self._acquire(timeout)
         waiter = connection.send(data)
         timer = asyncio.get_running_loop().call_later(
             max(deadline - time.monotonic(), 0.001), _expire, waiter

@@ -7,13 +7,10 @@ the twin of pipeline.book_sync, and `page_on_loop` answers the rush page with pa
 decision pages.seminar_page makes on threads. The request comes straight from the ASGI scope (RushRequest),
 the company from the host cache, the seminar from the per-process state; each Redis call goes out with the
 other calls of the same loop turn in one pipeline (booking/rush/redis_batch.py), and only winners'
-PostgreSQL writes go to a small thread pool, batched (booking/rush/persist.py). Everything else — places in
-line, Redis trouble on a booking, anything not cached yet — runs the same pipeline on threads with Django's
-full request (booking.rush.middleware). Deployments without the split answer /my/rush/ through Django the
-same way.
-
-Run one process per port and core behind the proxy (deploy/layout.py::uvicorn_rush_command; asyncio's loop
-accepts the opening second's new connections at once, uvloop's left them queued for seconds while busy).
+PostgreSQL writes go to a small thread pool, batched (booking/rush/persist.py). Everything else (places in
+line, Redis trouble, anything not cached yet) runs the same pipeline on threads with Django's full request
+(booking.rush.middleware), as deployments without the split do. One process per port and core behind the
+proxy (deploy/layout.py::uvicorn_rush_command: asyncio's loop, which accepts a backlog at once).
 """
 
 from __future__ import annotations
@@ -58,6 +55,7 @@ from booking.rush.passes import StudentPass  # noqa: E402
 from booking.rush.persist import Winner, WinnerBatcher  # noqa: E402
 from booking.rush.pipeline import Claim, Persist, book_steps, finish  # noqa: E402
 from booking.rush.redis_batch import RedisBatcher  # noqa: E402
+from booking.rush.refresh import refresh_later, refresh_shutdown  # noqa: E402
 from booking.rush.request import RushRequest, body_read, language_of, student_of  # noqa: E402
 from booking.rush.state import seminar_state, seminar_state_or_stale  # noqa: E402
 from booking.seatcounter import SeatCounter, steps_run_async  # noqa: E402
@@ -171,7 +169,9 @@ async def _state_on_loop(tenant: Any, seminar_id: int) -> tuple[Any, bool]:
         if state is None and refresh:
             return None, True
     if refresh:
-        asyncio.get_running_loop().run_in_executor(_light, _state_refresh, tenant, seminar_id)
+        refresh_later(
+            schema=schema, seminar_id=seminar_id, reload=functools.partial(_state_refresh, tenant, seminar_id)
+        )
     return state, False
 
 
@@ -364,6 +364,7 @@ async def application(scope, receive, send) -> None:
             elif message["type"] == "lifespan.shutdown":
                 _pool.shutdown(wait=False)
                 _light.shutdown(wait=False)
+                refresh_shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] != "http":

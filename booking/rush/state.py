@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
 STATE_SECONDS = 2.0
 # After STATE_SECONDS an event-loop caller keeps answering from the state it has for up to this long while
-# one refresh runs on a thread (never every request of that moment falling back to the slow way at once).
-STALE_SECONDS = 10.0
+# one refresh waits its turn and runs on a thread (booking/rush/refresh.py paces them: with hundreds of
+# seminars opening together a turn comes every few seconds), never every request of that moment falling
+# back to the slow way at once.
+STALE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
