@@ -76,6 +76,8 @@ RUSH_WORKERS = int(os.environ.get("BENCH_RUSH_WORKERS", "2"))
 HTTP_WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "2"))
 WATCHERS = int(os.environ.get("FLEET_WATCHERS", "5"))  # live-seat websockets per opening company
 GIVE_UP_S = float(os.environ.get("FLEET_GIVE_UP_S", "150"))
+# Keep-alive connections per load process (students share them; a browser would have its own).
+CONNECTIONS = int(os.environ.get("FLEET_CONNECTIONS", "1000"))
 PREFIX = "fleet"
 
 
@@ -276,7 +278,7 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
             "seminar": 0,
             "slots": [],
             "t0": t0,
-            "connections": 1000,
+            "connections": CONNECTIONS,
             "give_up_s": GIVE_UP_S,
             "students": entries[index::LOAD_PROCESSES],
         }
