@@ -127,6 +127,8 @@ class HttpPool:
         if not reuse or connection.closed:
             connection.close()
             self.open -= 1
+            while self.waiting and self.waiting[0].done():
+                self.waiting.popleft()  # timed out meanwhile: no connection opened for it
             if self.waiting:
                 # A slot freed: the next waiter opens a connection of its own.
                 future = self.waiting.popleft()

@@ -194,6 +194,11 @@ async def _listen() -> None:
                 pass
 
 
-def fanout_publish(*, schema: str, seminar_id: int, frames: dict[str, str]) -> None:
-    """Publish one change of one seminar: {group name: pre-encoded frame} (called from sync code)."""
-    counter_client().publish(live_channel(schema=schema, seminar_id=seminar_id), json.dumps(frames))
+def fanouts_publish(*, messages: dict[tuple[str, int], dict[str, str]]) -> None:
+    """Publish the changes of several seminars, {(schema, seminar id): frames}, in one round trip."""
+    if not messages:
+        return
+    pipe = counter_client().pipeline(transaction=False)
+    for (schema, seminar_id), frames in messages.items():
+        pipe.publish(live_channel(schema=schema, seminar_id=seminar_id), json.dumps(frames))
+    pipe.execute()

@@ -48,6 +48,12 @@ def confirm_schemas_key() -> str:
     return f"{settings.RUSH_KEY_PREFIX}confirm:schemas"
 
 
+def openings_key() -> str:
+    """Seminars about to open, scored by their opening time: member `<schema>:<seminar id>` (no other data
+    of a company), so every rush process can be ready for them (booking/rush/warm.py)."""
+    return f"{settings.RUSH_KEY_PREFIX}openings"
+
+
 def live_channel(*, schema: str, seminar_id: int) -> str:
     """The pub/sub channel carrying one seminar's live seat counts to every websocket process."""
     return f"{settings.RUSH_KEY_PREFIX}live:{schema}:{seminar_id}"

@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
@@ -75,33 +76,60 @@ def _seminars_of(*, schema_name: str, slot_ids: list[int]) -> set[int]:
     return {_seminar_of[(schema_name, s)] for s in slot_ids if (schema_name, s) in _seminar_of}
 
 
+def slots_remember(*, schema_name: str, seminar_id: int, slot_ids: list[int]) -> None:
+    """Note which seminar these slots belong to, so the first commits of a rush ask nothing (warm-up)."""
+    for slot_id in slot_ids:
+        _seminar_of[(schema_name, slot_id)] = seminar_id
+
+
 def seats_dirty(*, schema_name: str, slot_ids: list[int]) -> None:
     """Coalesce per seminar: one push per window carries every slot of the seminar."""
-    for seminar_id in _seminars_of(schema_name=schema_name, slot_ids=slot_ids):
-        if (schema_name, seminar_id) in _pending:
-            continue  # this process pushes that seminar soon anyway: no Redis round trip during a rush
-        if not _window_claim(schema_name=schema_name, seminar_id=seminar_id):
-            continue
-        with _lock:
-            _pending.setdefault((schema_name, seminar_id), time.monotonic() + PUSH_DELAY_SECONDS)
+    seats_dirty_many(slots={schema_name: slot_ids})
+
+
+def seats_dirty_many(*, slots: dict[str, list[int]]) -> None:
+    """seats_dirty for several companies' slots: the windows of all their seminars claimed in one Redis
+    round trip (the rush path commits the winners of many companies together)."""
+    wanted = [
+        (schema_name, seminar_id)
+        for schema_name, slot_ids in slots.items()
+        for seminar_id in sorted(_seminars_of(schema_name=schema_name, slot_ids=slot_ids))
+        # this process pushes that seminar soon anyway: no Redis round trip during a rush
+        if (schema_name, seminar_id) not in _pending
+    ]
+    claimed = _windows_claim(wanted)
+    with _lock:
+        for key in claimed:
+            _pending.setdefault(key, time.monotonic() + PUSH_DELAY_SECONDS)
     _ensure_thread()
     _wake.set()
 
 
-def _window_claim(*, schema_name: str, seminar_id: int) -> bool:
+def _windows_claim(wanted: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The seminars whose next push this process owns (SET NX PX per seminar, one pipeline)."""
+    if not wanted:
+        return []
     try:
-        return bool(
-            cache_client().set(
+        pipe = cache_client().pipeline(transaction=False)
+        for schema_name, seminar_id in wanted:
+            pipe.set(
                 seats_window_key(schema=schema_name, seminar_id=seminar_id),
                 b"1",
                 nx=True,
                 px=int(WINDOW_SECONDS * 1000),
             )
-        )
+        return [key for key, won in zip(wanted, pipe.execute(), strict=True) if won]
     except Exception:
         # Without Redis each process coalesces on its own: more pushes, never a missed one.
         logger.warning("seat push window: redis unavailable, pushing from this process")
-        return True
+        return wanted
+
+
+def seats_changed_many(*, slots: dict[str, list[int]]) -> None:
+    """seats_changed for seats taken through the Redis counters in several companies in one transaction
+    (its tables named with their schema): one push queued per seminar once it commits."""
+    found = {schema_name: sorted(set(slot_ids)) for schema_name, slot_ids in slots.items()}
+    transaction.on_commit(lambda: seats_dirty_many(slots=found))
 
 
 def _ensure_thread() -> None:
@@ -135,36 +163,51 @@ def _run() -> None:
 
 
 def seats_push(*, due: list[tuple[str, int]]) -> int:
-    """Compute the counts of these seminars once and publish each (one message); returns frames."""
-    from booking.fanout import fanout_publish
+    """Compute the counts of these seminars once and publish each (one message); returns frames.
+
+    The counts of every company's due seminars come from one query and go out in one Redis pipeline: with
+    hundreds of companies opening together a push round is two round trips, not a few per company."""
+    from booking.fanout import fanouts_publish
 
     close_old_connections()
     by_schema: dict[str, list[int]] = {}
     for schema_name, seminar_id in due:
         by_schema.setdefault(schema_name, []).append(seminar_id)
-    sent = 0
-    for schema_name, seminar_ids in by_schema.items():
-        for seminar_id, frames in _messages_for(schema_name=schema_name, seminar_ids=seminar_ids).items():
-            fanout_publish(schema=schema_name, seminar_id=seminar_id, frames=frames)
-            sent += len(frames)
-    return sent
+    messages = _messages_for_many(by_schema=by_schema)
+    fanouts_publish(messages=messages)
+    return sum(len(frames) for frames in messages.values())
 
 
-def _messages_for(*, schema_name: str, seminar_ids: list[int]) -> dict[int, dict[str, str]]:
+# What a push needs besides the counts (the company, the seminar's slots, the ranks that see it) changes only
+# when a recruiter edits the seminar: each process keeps it this long, so a push is one query per company
+# (with 200 companies opening together, six queries per seminar and push took most of a process's
+# interpreter). A rank made visible meanwhile gets pushes within these seconds (its first frame at once).
+SHAPE_SECONDS = 5.0
+_shapes: dict[tuple[str, int], tuple[float, Any, list[int], list[str]]] = {}
+
+
+def _shapes_of(*, schema_name: str, seminar_ids: list[int]) -> dict[int, tuple[Any, list[int], list[str]]]:
+    """(tenant, slot ids, visible ranks) per seminar, from this process's copy when it is recent."""
     from booking.models import Slot
-    from booking.selectors import remaining_for_rank, seminar_visible_ranks, slot_quota_remaining
+    from booking.selectors import seminar_visible_ranks
     from tenants.models import Tenant
 
+    now = time.monotonic()
+    found: dict[int, tuple[Any, list[int], list[str]]] = {}
+    missing = []
+    for seminar_id in seminar_ids:
+        known = _shapes.get((schema_name, seminar_id))
+        if known is not None and known[0] > now:
+            found[seminar_id] = known[1:]
+        else:
+            missing.append(seminar_id)
+    if not missing:
+        return found
     with schema_context(get_public_schema_name()):
         tenant = Tenant.objects.get(schema_name=schema_name)
-    messages: dict[int, dict[str, str]] = {}
     with schema_context(schema_name):
-        # Every commit before this instant is in the counts below (watchers measure their lag from it).
-        as_of = round(time.time(), 4)
-        slot_ids = list(Slot.objects.filter(seminar_id__in=seminar_ids).values_list("pk", flat=True))
-        quotas = slot_quota_remaining(slot_ids=slot_ids)
         slots = (
-            Slot.objects.filter(pk__in=slot_ids)
+            Slot.objects.filter(seminar_id__in=missing)
             .select_related("seminar")
             .prefetch_related("seminar__rank_rules")
         )
@@ -172,13 +215,38 @@ def _messages_for(*, schema_name: str, seminar_ids: list[int]) -> dict[int, dict
         for slot in slots:
             by_seminar.setdefault(slot.seminar_id, []).append(slot)
         for seminar_id, seminar_slots in by_seminar.items():
-            seminar = seminar_slots[0].seminar
-            for rank in seminar_visible_ranks(seminar=seminar):
+            ranks = seminar_visible_ranks(seminar=seminar_slots[0].seminar)
+            found[seminar_id] = (tenant, [slot.pk for slot in seminar_slots], ranks)
+            _shapes[(schema_name, seminar_id)] = (now + SHAPE_SECONDS, *found[seminar_id])
+    if len(_shapes) > 20_000:
+        _shapes.clear()
+    return found
+
+
+def _messages_for_many(*, by_schema: dict[str, list[int]]) -> dict[tuple[str, int], dict[str, str]]:
+    from booking.selectors import remaining_for_rank, slots_remaining_many
+
+    shapes = {
+        schema_name: _shapes_of(schema_name=schema_name, seminar_ids=seminar_ids)
+        for schema_name, seminar_ids in by_schema.items()
+    }
+    # Every commit before this instant is in the counts below (watchers measure their lag from it).
+    as_of = round(time.time(), 4)
+    quotas = slots_remaining_many(
+        slots={
+            schema_name: [pk for _, slot_ids, _ in found.values() for pk in slot_ids]
+            for schema_name, found in shapes.items()
+        }
+    )
+    messages: dict[tuple[str, int], dict[str, str]] = {}
+    for schema_name, found in shapes.items():
+        company = quotas.get(schema_name, {})
+        for seminar_id, (tenant, slot_ids, ranks) in found.items():
+            frames = messages.setdefault((schema_name, seminar_id), {})
+            for rank in ranks:
                 counts = {
-                    str(slot.pk): remaining_for_rank(quotas=quotas.get(slot.pk, {}), rank=rank)
-                    for slot in seminar_slots
+                    str(pk): remaining_for_rank(quotas=company.get(pk, {}), rank=rank) for pk in slot_ids
                 }
                 text = json.dumps({"type": "seats", "seminar": seminar_id, "slots": counts, "at": as_of})
-                group = seats_group(tenant=tenant, seminar_id=seminar_id, rank=rank)
-                messages.setdefault(seminar_id, {})[group] = text
+                frames[seats_group(tenant=tenant, seminar_id=seminar_id, rank=rank)] = text
     return messages

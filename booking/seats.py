@@ -22,7 +22,8 @@ from typing import Any
 
 from django.db import connection
 
-from webhooks.events import EventType, events_emit
+from saas.sql import sql_bound
+from webhooks.events import EventType, events_emit, events_emit_many
 
 ONE_ACTIVE_PER_SEMINAR = (
     "booking_one_active_per_seminar"  # the unique index's name, as IntegrityError says it
@@ -44,26 +45,28 @@ def check_in_code_new() -> str:
     return secrets.token_hex(8)
 
 
-@functools.lru_cache(maxsize=512)
-def seats_take_sql(rows: int, *, by_rank: bool = False, insert: bool = True) -> str:
+@functools.lru_cache(maxsize=4096)
+def seats_take_sql(rows: int, *, by_rank: bool = False, insert: bool = True, schema: str = "") -> str:
     """The statement for `rows` students; parameters: each row's five values (SeatRequest order), then the
-    bookings' creation time (`insert` only).
+    bookings' creation time (`insert` only). With `schema`, the tables are named in that schema (the
+    connection's search path is not used).
 
     Returns (booking id, candidate id, quota id) per booking inserted, or (quota id,) per seat taken.
     """
+    quotas, bookings = _table("booking_slotquota", schema), _table("booking_booking", schema)
     if by_rank:
         values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::varchar, %s::varchar)"] * rows)
         wanted = f"""wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (
     SELECT v.candidate_id, v.slot_id, v.seminar_id, q.id, v.code
     FROM (VALUES {values}) AS v (candidate_id, slot_id, seminar_id, rank, code)
-    JOIN booking_slotquota q ON q.slot_id = v.slot_id AND q.rank = v.rank
+    JOIN {quotas} q ON q.slot_id = v.slot_id AND q.rank = v.rank
 )"""
     else:
         values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer, %s::varchar)"] * rows)
         wanted = f"wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (VALUES {values})"
-    seat = """per_quota AS (SELECT quota_id, slot_id, count(*) AS n FROM wanted GROUP BY quota_id, slot_id),
+    seat = f"""per_quota AS (SELECT quota_id, slot_id, count(*) AS n FROM wanted GROUP BY quota_id, slot_id),
 seat AS (
-    UPDATE booking_slotquota q SET taken = q.taken + p.n
+    UPDATE {quotas} q SET taken = q.taken + p.n
     FROM per_quota p
     WHERE q.id = p.quota_id AND q.slot_id = p.slot_id AND q.taken + p.n <= q.seats
     RETURNING q.id
@@ -72,7 +75,7 @@ seat AS (
         return f"WITH {wanted},\n{seat}\nSELECT id FROM seat"
     return f"""WITH {wanted},
 {seat}
-INSERT INTO booking_booking
+INSERT INTO {bookings}
     (candidate_id, slot_id, seminar_id, quota_id, status, attendance, check_in_code, created_at)
 SELECT w.candidate_id, w.slot_id, w.seminar_id, w.quota_id, 'active', 'unknown', w.code, %s
 FROM wanted w JOIN seat s ON s.id = w.quota_id
@@ -98,6 +101,63 @@ def seats_take(
     return rows
 
 
+def seats_take_many(
+    batches: Sequence[tuple[str, Sequence[SeatRequest]]], *, now: datetime
+) -> list[list[tuple[int, ...]]]:
+    """Several companies' seats inside the caller's transaction, in two round trips whatever their number:
+    each company's quota rows locked in id order, then its seats_take statement on its own tables, all
+    companies in schema order (so two such writes, or one and a single company's, never wait for each
+    other in a circle); then their booking.created events. The rows each company's statement returned, in
+    the order given. The rush path writes the winners of many companies opening together so.
+    """
+    ordered = sorted(range(len(batches)), key=lambda index: batches[index][0])
+    parts = []
+    for index in ordered:
+        schema, requests = batches[index]
+        params: list[Any] = []
+        for request in requests:
+            params += [request.candidate_id, request.slot_id, request.seminar_id, request.quota, request.code]
+        parts.append(_lock_sql(schema, [request.quota for request in requests]))
+        parts.append(sql_bound(seats_take_sql(len(requests), schema=schema), [*params, now]))
+    rows: list[list[tuple[int, ...]]] = [[] for _ in batches]
+    with connection.cursor() as cursor:
+        cursor.execute(";\n".join(parts))
+        for index in ordered:
+            cursor.nextset()  # past the lock's rows
+            rows[index] = list(cursor.fetchall())
+            cursor.nextset()
+    events_emit_many(
+        event_type=EventType.BOOKING_CREATED,
+        items={
+            schema: _booking_events(requests, found)
+            for (schema, requests), found in zip(batches, rows, strict=True)
+            if found
+        },
+    )
+    return rows
+
+
+def _table(name: str, schema: str) -> str:
+    return f"{connection.ops.quote_name(schema)}.{name}" if schema else name
+
+
+def _lock_sql(schema: str, quota_ids: Sequence[Any]) -> str:
+    return sql_bound(
+        f"SELECT id FROM {_table('booking_slotquota', schema)} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+        [sorted(set(quota_ids))],
+    )
+
+
+def _booking_event(request: SeatRequest, *, booking_id: int) -> dict[str, Any]:
+    return {
+        "booking_id": booking_id,
+        "candidate_id": request.candidate_id,
+        "seminar_id": request.seminar_id,
+        "slot_id": request.slot_id,
+        "status": "active",
+    }
+
+
 def _booking_events(requests: Sequence[SeatRequest], rows: list[tuple[int, ...]]) -> list[dict[str, Any]]:
     """booking.created's data for each inserted (booking id, candidate id, quota id): ids only."""
     # A quota named by id finds its request exactly; one named by rank is a batch of one student.
@@ -106,25 +166,14 @@ def _booking_events(requests: Sequence[SeatRequest], rows: list[tuple[int, ...]]
     events = []
     for booking_id, candidate_id, quota_id in rows:
         request = by_quota.get((candidate_id, quota_id)) or by_candidate[candidate_id]
-        events.append(
-            {
-                "booking_id": booking_id,
-                "candidate_id": candidate_id,
-                "seminar_id": request.seminar_id,
-                "slot_id": request.slot_id,
-                "status": "active",
-            }
-        )
+        events.append(_booking_event(request, booking_id=booking_id))
     return events
 
 
 def quota_rows_lock(quota_ids: Sequence[int]) -> None:
     """Lock quota rows in id order: every writer of several rows takes them so, and none deadlocks."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM booking_slotquota WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-            [sorted(set(quota_ids))],
-        )
+        cursor.execute(_lock_sql("", quota_ids))
 
 
 def seat_give_back(*, quota_id: int) -> None:

@@ -192,5 +192,9 @@ class Gate:
         names, args = self.keys_args(**options)
         return gate_answer(self._gate(keys=names, args=args))
 
+    def room_on_command(self, *, reason: str = "auto", seconds: int = AUTO_ON_SECONDS) -> tuple[str, ...]:
+        """The one Redis command that switches the waiting room on (sent as is, or in an event loop's pipeline)."""
+        return ("SET", self.room["on"], reason, "EX", str(seconds))
+
     def room_switch_on(self, *, reason: str = "auto", seconds: int = AUTO_ON_SECONDS) -> None:
-        self.client.set(self.room["on"], reason, ex=seconds)
+        self.client.execute_command(*self.room_on_command(reason=reason, seconds=seconds))

@@ -36,7 +36,7 @@ def health(request: HttpRequest) -> HttpResponse:
 def seminar_page(request: HttpRequest, *, seminar_id: int) -> HttpResponse:
     """The page every student loads at the opening second, on a thread (Django, or the workers' thread path).
 
-    The workers' event loop answers the same page with the same decision (booking/rush/asgi.py::page_on_loop).
+    The workers' event loop answers the same page with the same decision (booking/rush/loop.py::page_on_loop).
     """
     schema = current_schema()
     student = student_of(request, schema=schema)
@@ -111,20 +111,37 @@ def pages_warm_up() -> None:
     catalogue_version()
 
 
+def page_key(*, state: SeminarState, rank: str, language: str) -> tuple[str, int, str, str, str]:
+    """What a rank's page depends on: the seminar's version, the language and the rank's opening time (not
+    the rank itself: ranks that open together share one page, 26 ranks rarely need more than two)."""
+    opens_at = state.rank_access(rank).opens_at
+    return (state.schema, state.seminar_id, opens_at.isoformat() if opens_at else "", state.version, language)
+
+
 def page_body_cached(*, state: SeminarState, rank: str, language: str) -> bytes | None:
     """The rendered page of this rank, version and language, if this process has it (no rendering)."""
-    return _pages.get((state.schema, state.seminar_id, rank, state.version, language))
+    return _pages.get(page_key(state=state, rank=rank, language=language))
 
 
 def page_body(*, state: SeminarState, rank: str, language: str) -> bytes:
     """The page of this rank and version in this language, rendered once per process (on any thread: the
     language is given, not taken from the caller's context)."""
-    key = (state.schema, state.seminar_id, rank, state.version, language)
+    key = page_key(state=state, rank=rank, language=language)
     body = _pages.get(key)
     if body is None:
         with translation.override(language):
             body = _pages[key] = _render_page(state=state, rank=rank).encode("utf-8")
     return body
+
+
+def pages_warm(*, state: SeminarState, language: str) -> int:
+    """Render now the pages of every rank that sees the seminar (one per opening time); how many were new."""
+    rendered = 0
+    for rank in sorted(r for r, access in state.access.items() if access.visible):
+        if page_body_cached(state=state, rank=rank, language=language) is None:
+            page_body(state=state, rank=rank, language=language)
+            rendered += 1
+    return rendered
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

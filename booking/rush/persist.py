@@ -22,14 +22,14 @@ from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from booking import errors, keys
-from booking.live import seats_changed
+from booking.live import seats_changed, seats_changed_many
 from booking.rush import outcomes
 from booking.rush.outcomes import Outcome
-from booking.seats import SeatRequest, check_in_code_new, quota_rows_lock, seats_take
-from booking.services.confirmations import confirm_later
+from booking.seats import SeatRequest, check_in_code_new, quota_rows_lock, seats_take, seats_take_many
+from booking.services.confirmations import confirm_later, confirm_later_many
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,85 @@ def _persist_batch(winners: list[Winner]) -> list[Outcome]:
     ]
 
 
+def persist_together(batches: list[tuple[Any, list[Winner]]]) -> list[list[Outcome]]:
+    """What became of the winners of several companies, per company in the order given (a worker thread).
+
+    One company: persist_batch. Several: all of them in one transaction, two round trips whatever their
+    number (booking/seats.py::seats_take_many) — with 200 companies opening together, a transaction per
+    company cost a process more of its interpreter, and PostgreSQL more commits, than deciding did. If any
+    company's winners do not fit (a row with fewer seats than Redis thought, a second booking), the whole
+    is rolled back and each company's batch is written on its own, which answers each winner exactly.
+    """
+    if len(batches) == 1:
+        tenant, winners = batches[0]
+        return [persist_batch(tenant, winners)]
+    try:
+        written = _persist_together(batches)
+        if written is None:
+            return [_persist_batch_in(tenant, winners) for tenant, winners in batches]
+    finally:
+        if connection.connection is not None:
+            connection.close()
+    confirm_later_many(
+        items=[
+            (tenant.schema_name, list(booked.values()), _booked_key(winners))
+            for (tenant, winners), booked in zip(batches, written, strict=True)
+        ]
+    )
+    return [
+        [
+            outcomes.booked(booking_id=booked[w.plan.student.candidate_id], slot_id=w.plan.slot_id)
+            for w in winners
+        ]
+        for (_, winners), booked in zip(batches, written, strict=True)
+    ]
+
+
+def _persist_together(batches: list[tuple[Any, list[Winner]]]) -> list[dict[int, int]] | None:
+    """{candidate: booking} per company, committed; None when the whole was rolled back."""
+    for _, winners in batches:
+        for winner in winners:
+            winner.code = check_in_code_new()
+    try:
+        # The tables are named with their schema: no search path is set for any company.
+        with schema_context(get_public_schema_name()), transaction.atomic():
+            rows = seats_take_many(
+                [(tenant.schema_name, [w.seat() for w in winners]) for tenant, winners in batches],
+                now=timezone.now(),
+            )
+            written = []
+            for (_, winners), found in zip(batches, rows, strict=True):
+                booked = {candidate: booking for booking, candidate, _quota in found}
+                if len(booked) != len(winners):
+                    raise _Short()
+                written.append(booked)
+            seats_changed_many(
+                slots={tenant.schema_name: [w.plan.slot_id for w in winners] for tenant, winners in batches}
+            )
+    except (_Short, IntegrityError):
+        return None
+    except DatabaseError as error:
+        logger.warning(
+            "rush: winners of %s companies failed together (%s), writing each company's on its own",
+            len(batches),
+            type(error).__name__,
+        )
+        return None
+    return written
+
+
+def _booked_key(winners: list[Winner]) -> str:
+    state = winners[0].plan.state
+    return keys.rate_key(
+        schema=state.schema, seminar_id=state.seminar_id, kind="booked", second=int(time.time())
+    )
+
+
+def _persist_batch_in(tenant: Any, winners: list[Winner]) -> list[Outcome]:
+    with schema_context(tenant.schema_name):
+        return _persist_batch(winners)
+
+
 def persist_one(gate: Any, *, plan: Any, quota_id: int) -> Outcome:
     """One winner written on its own, with the same statement (a batch of one); its Outcome."""
     from booking.services.bookings import booking_insert_on_quota
@@ -161,6 +240,8 @@ class WinnerBatcher:
     At most `in_flight` batches are being written at once; winners arriving meanwhile wait for the next
     batch. Under load the batches grow instead of the threads multiplying, so the event loop keeps the
     interpreter to itself for the many requests it decides, and PostgreSQL sees fewer, larger transactions.
+    A batch holds up to `most` winners of any number of companies (persist_together), the companies whose
+    winners have waited longest first.
     """
 
     def __init__(
@@ -171,14 +252,18 @@ class WinnerBatcher:
         self.most = most
         self.in_flight = in_flight
         self.writing = 0
-        self.pending: list[_Pending] = []
+        # Per company, its winners in arrival order; companies in the order their oldest winner arrived.
+        self.pending: dict[str, list[_Pending]] = {}
+        self.waiting = 0
+        self.writing_of: dict[str, int] = {}  # companies in the batches being written, how many each
         self.timer: asyncio.TimerHandle | None = None
 
     async def persist(self, tenant: Any, winner: Winner) -> Outcome:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
-        self.pending.append((tenant, winner, future))
-        if len(self.pending) >= self.most:
+        self.pending.setdefault(tenant.schema_name, []).append((tenant, winner, future))
+        self.waiting += 1
+        if self.waiting >= self.most:
             self._flush()
         elif self.timer is None:
             self.timer = loop.call_later(self.wait, self._flush)
@@ -190,30 +275,49 @@ class WinnerBatcher:
             self.timer = None
         loop = asyncio.get_running_loop()
         while self.pending and self.writing < self.in_flight:
-            pending, self.pending = self.pending[: self.most], self.pending[self.most :]
-            by_schema: dict[str, list[_Pending]] = {}
-            for item in pending:
-                by_schema.setdefault(item[0].schema_name, []).append(item)
-            for items in by_schema.values():
-                self.writing += 1
-                done = loop.run_in_executor(
-                    self.executor, persist_batch, items[0][0], [w for _, w, _ in items]
-                )
-                done.add_done_callback(functools.partial(self._written, items=items))
+            batch: list[list[_Pending]] = []
+            size = 0
+            # A company being written waits for that write (its rows are locked) unless it is all there is.
+            free = [schema for schema in self.pending if schema not in self.writing_of]
+            for schema in free or list(self.pending):
+                if size >= self.most:
+                    break
+                waiting = self.pending[schema]
+                items = waiting[: self.most - size]
+                del waiting[: len(items)]  # what is left keeps its company's place in line
+                if not waiting:
+                    del self.pending[schema]
+                batch.append(items)
+                size += len(items)
+            self.waiting -= size
+            self.writing += 1
+            for items in batch:
+                schema = items[0][0].schema_name
+                self.writing_of[schema] = self.writing_of.get(schema, 0) + 1
+            done = loop.run_in_executor(
+                self.executor, persist_together, [(items[0][0], [w for _, w, _ in items]) for items in batch]
+            )
+            done.add_done_callback(functools.partial(self._written, batch=batch))
 
-    def _written(self, task: asyncio.Future[list[Outcome]], *, items: list[_Pending]) -> None:
+    def _written(self, task: asyncio.Future[list[list[Outcome]]], *, batch: list[list[_Pending]]) -> None:
         self.writing -= 1
-        _settle(task, items)
+        for items in batch:
+            schema = items[0][0].schema_name
+            left = self.writing_of.pop(schema, 1) - 1
+            if left > 0:
+                self.writing_of[schema] = left
+        error = task.exception()
+        for index, items in enumerate(batch):
+            _settle(error, None if error is not None else task.result()[index], items)
         if self.pending:
             self._flush()
 
 
-def _settle(task: asyncio.Future[list[Outcome]], items: list[_Pending]) -> None:
-    error = task.exception()
+def _settle(error: BaseException | None, answers: list[Outcome] | None, items: list[_Pending]) -> None:
     for index, (_, _, future) in enumerate(items):
         if future.done():
             continue
         if error is not None:
             future.set_exception(error)
-        else:
-            future.set_result(task.result()[index])
+        elif answers is not None:
+            future.set_result(answers[index])

@@ -9,7 +9,7 @@
 
 `book_steps` is that sequence as a generator of operations (Claim, LOAD, Persist): it decides everything
 and performs nothing. Two thin drivers perform the operations and run the very same steps: `book_sync`
-below (Django's request cycle, and the rush workers' threads) and `book_on_loop` in booking/rush/asgi.py
+below (Django's request cycle, and the rush workers' threads) and `book_on_loop` in booking/rush/loop.py
 (the rush workers' event loop, which pipelines the Redis calls and batches the winners). A new admission
 rule belongs in decide (step 2), before anything is claimed.
 """
@@ -161,12 +161,7 @@ def queue_steps(
     try:
         gate_answer = yield from claim_loading(Claim(options), LOAD)
     except REDIS_ERRORS:
-        logger.error("rush: redis unavailable, the waiting room lets students through")
-        if rush_pass_revoked(candidate_id=student.candidate_id, issued_at=student.issued_at):
-            return Decided(outcome=outcomes.signed_out())
-        return Decided(
-            outcome=outcomes.admitted(message=outcomes.ADMITTED_MESSAGE), state=state, student=student
-        )
+        return Decided(outcome=None, state=state, student=student)  # the driver lets the student through
     result = gate_answer.result
     if result == SIGNED_OUT:
         outcome = outcomes.signed_out()
@@ -205,8 +200,18 @@ def book_sync(request: Any, *, seminar_id: int, started: float) -> HttpResponse:
 def queue_sync(request: Any, *, seminar_id: int) -> HttpResponse:
     """The waiting room's answer under Django or on a worker thread (inside the company's schema)."""
     decided, _io = _run_sync(queue_steps, request, seminar_id=seminar_id)
-    assert decided.outcome is not None
-    return answer(decided.outcome, state=decided.state, student=decided.student)
+    outcome = decided.outcome
+    if outcome is None:
+        logger.error("rush: redis unavailable, the waiting room lets students through")
+        outcome = queue_without_redis(decided.student)
+    return answer(outcome, state=decided.state, student=decided.student)
+
+
+def queue_without_redis(student: Any) -> Outcome:
+    """Redis is gone: the room cannot order anyone, so the student is let through unless signed out."""
+    if rush_pass_revoked(candidate_id=student.candidate_id, issued_at=student.issued_at):
+        return outcomes.signed_out()
+    return outcomes.admitted(message=outcomes.ADMITTED_MESSAGE)
 
 
 def _run_sync(steps_of: Callable[..., Steps], request: Any, *, seminar_id: int) -> tuple[Decided, SyncIO]:
@@ -269,9 +274,16 @@ def book_without_redis(plan: BookPlan) -> Outcome:
 
 # ---- the answer, for both drivers ---------------------------------------------------------------------------
 def finish(
-    request: Any, decided: Decided, *, gate: Gate | None, started: float, count: Callable[[str], None]
+    request: Any,
+    decided: Decided,
+    *,
+    gate: Gate | None,
+    started: float,
+    count: Callable[[str], None],
+    room_on: Callable[[Gate], None] | None = None,
 ) -> HttpResponse:
-    """Count the figure, watch the latency (auto waiting room), answer."""
+    """Count the figure, watch the latency (auto waiting room; `room_on` switches the room on, by default
+    with the gate's own call), answer."""
     outcome = decided.outcome
     assert outcome is not None
     if outcome.count:
@@ -280,12 +292,25 @@ def finish(
     if plan is None:
         return answer(outcome)
     if decided.answer is not None and gate is not None:
-        watch_latency(request, gate=gate, state=plan.state, started=started, decided_at=decided.decided_at)
+        watch_latency(
+            request,
+            gate=gate,
+            state=plan.state,
+            started=started,
+            decided_at=decided.decided_at,
+            room_on=room_on,
+        )
     return answer(outcome, state=plan.state, student=plan.student)
 
 
 def watch_latency(
-    request: Any, *, gate: Gate, state: SeminarState, started: float, decided_at: float
+    request: Any,
+    *,
+    gate: Gate,
+    state: SeminarState,
+    started: float,
+    decided_at: float,
+    room_on: Callable[[Gate], None] | None = None,
 ) -> None:
     """In "auto" mode the room opens by itself while decisions take longer than the seminar's threshold.
 
@@ -306,7 +331,10 @@ def watch_latency(
         return
     _auto_on_at[key] = time.monotonic() + 1.0
     try:
-        gate.room_switch_on()
+        if room_on is None:
+            gate.room_switch_on()
+        else:
+            room_on(gate)  # the event loop's driver: without blocking the loop
         logger.warning("rush: waiting room switched on by latency seminar=%s", state.seminar_id)
     except REDIS_ERRORS:
         pass

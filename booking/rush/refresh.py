@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-REFRESH_PER_SECOND = float(os.environ.get("RUSH_STATE_REFRESH_PER_S", "40"))
+REFRESH_PER_SECOND = float(os.environ.get("RUSH_STATE_REFRESH_PER_S", "10"))
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rush-refresh")
 _pending: set[tuple[str, int]] = set()

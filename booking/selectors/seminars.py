@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -72,6 +73,27 @@ def slot_quota_remaining(*, slot_ids: list[int]) -> dict[int, dict[str, int]]:
     ):
         result[slot_id][rank] = seats - taken
     return dict(result)
+
+
+def slots_remaining_many(*, slots: dict[str, list[int]]) -> dict[str, dict[int, dict[str, int]]]:
+    """slot_quota_remaining for several companies (schema -> slot ids) in one query, their tables named
+    with their schema: {schema: {slot_id: {rank or POOL: seats left}}} (the live counts of many companies
+    opening together)."""
+    wanted = [(schema, ids) for schema, ids in slots.items() if ids]
+    result: dict[str, dict[int, dict[str, int]]] = {schema: {} for schema, _ in wanted}
+    if not wanted:
+        return result
+    parts: list[str] = []
+    params: list[Any] = []
+    for schema, ids in wanted:
+        table = f"{connection.ops.quote_name(schema)}.booking_slotquota"
+        parts.append(f"SELECT %s, slot_id, rank, seats - taken FROM {table} WHERE slot_id = ANY(%s)")
+        params += [schema, list(ids)]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for schema, slot_id, rank, left in cursor.fetchall():
+            result[schema].setdefault(slot_id, {})[rank] = left
+    return result
 
 
 def seminar_remaining_for_rank(*, seminar_id: int, rank: str) -> dict[int, int]:

@@ -43,21 +43,29 @@ def confirm_later(
     `count_key`, when given, is the per-second "booked" counter of the rush view, bumped in the same trip.
     """
     ids = [*(booking_ids or ()), *(() if booking_id is None else (booking_id,))]
-    if not ids:
+    confirm_later_many(items=[(schema, ids, count_key)])
+
+
+def confirm_later_many(*, items: list[tuple[str, list[int], str | None]]) -> None:
+    """confirm_later for several companies at once, (schema, booking ids, count key) each: one round trip."""
+    items = [item for item in items if item[1]]
+    if not items:
         return
     try:
         pipe = counter_client().pipeline(transaction=False)
-        pipe.rpush(keys.confirm_list_key(schema=schema), *ids)
-        pipe.sadd(keys.confirm_schemas_key(), schema)
-        if count_key:
-            pipe.incrby(count_key, len(ids))
-            pipe.expire(count_key, 300)
+        for schema, ids, count_key in items:
+            pipe.rpush(keys.confirm_list_key(schema=schema), *ids)
+            pipe.sadd(keys.confirm_schemas_key(), schema)
+            if count_key:
+                pipe.incrby(count_key, len(ids))
+                pipe.expire(count_key, 300)
         pipe.execute()
     except REDIS_ERRORS:
         logger.warning("rush: confirmation list unavailable, confirming inline")
-        with schema_context(schema):
-            for one in ids:
-                booking_confirm_by_id(booking_id=one)
+        for schema, ids, _ in items:
+            with schema_context(schema):
+                for one in ids:
+                    booking_confirm_by_id(booking_id=one)
 
 
 def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:

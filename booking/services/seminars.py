@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from booking import errors
@@ -23,6 +24,7 @@ from booking.models import (
     SlotQuota,
     WaitingRoomMode,
 )
+from booking.rush.openings import opening_note
 from booking.rush.state import seminar_created
 from booking.signals import attendance_marked
 from tenants.selectors import current_schema
@@ -60,7 +62,21 @@ def seminar_create(*, title: str, season: Season | None = None, **fields: Any) -
     schema = current_schema()
     # The rush path's "no such seminar" answers end here at once (elsewhere within a second).
     transaction.on_commit(lambda: seminar_created(schema=schema, seminar_id=seminar.pk))
+    _opening_announce(seminar)
     return seminar
+
+
+def _opening_announce(seminar: Seminar) -> None:
+    """Once committed, tell the rush processes when booking opens (the earliest future opening, the
+    seminar's own or a rank's), so they are ready at that second (booking/rush/openings.py)."""
+    schema = current_schema()
+    now = timezone.now()
+    times = [
+        seminar.opens_at,
+        *SeminarRankRule.objects.filter(seminar=seminar).values_list("opens_at", flat=True),
+    ]
+    opens_at = min((t for t in times if t is not None and t > now), default=None)
+    transaction.on_commit(lambda: opening_note(schema=schema, seminar_id=seminar.pk, opens_at=opens_at))
 
 
 @transaction.atomic
@@ -72,6 +88,8 @@ def seminar_update(*, seminar: Seminar, **fields: Any) -> Seminar:
         setattr(seminar, name, value)
     seminar.save(update_fields=list(fields))
     seats_changed(slot_ids=list(seminar.slots.values_list("id", flat=True)))
+    if "opens_at" in fields:
+        _opening_announce(seminar)
     return seminar
 
 
@@ -158,6 +176,7 @@ def rank_rules_set(*, seminar: Seminar, rules: dict[str, tuple[bool, datetime | 
             seminar=seminar, rank=rank, defaults={"visible": visible, "opens_at": opens_at}
         )
     seats_changed(slot_ids=list(seminar.slots.values_list("id", flat=True)))
+    _opening_announce(seminar)
 
 
 def attendance_mark(*, booking_id: int | str, attendance: str) -> Booking:

@@ -43,8 +43,8 @@ def seminar(tenants, committed):
 
 
 def _rush_booking(acme, seminar, student, slot_id: int):
-    """The rush path on the workers' event loop (booking/rush/asgi.py), as uvicorn would call it."""
-    from booking.rush.asgi import book_on_loop
+    """The rush path on the workers' event loop (booking/rush/loop.py), as uvicorn would call it."""
+    from booking.rush.loop import book_on_loop
     from booking.rush.request import RushRequest
 
     cookie = passes.student_pass_issue(
@@ -98,7 +98,7 @@ def test_a_rule_changed_in_one_module_holds_at_every_entrance(seminar, monkeypat
         HTTP_X_REQUESTED_WITH="rush",
     )
     assert answer.status_code == 409 and answer.json()["message"] == MESSAGE
-    # 5. The rush path on the workers' event loop (booking/rush/asgi.py::book_on_loop).
+    # 5. The rush path on the workers' event loop (booking/rush/loop.py::book_on_loop).
     answer = _rush_booking(acme, seminar, students[4], slot.pk)
     assert answer.status_code == 409 and json.loads(answer.content)["message"] == MESSAGE
     with schema_context(acme.schema):

@@ -11,7 +11,7 @@ import time
 import pytest
 from django.core.exceptions import DisallowedHost
 
-from booking.rush.asgi import _once
+from booking.rush.loop import _once
 from booking.rush.request import RushRequest
 
 

@@ -1,10 +1,11 @@
 # ruff: noqa: F811 - the rush fixture is imported from tests/booking/test_rush.py
-"""The rush page answered on the workers' event loop (booking/rush/asgi.py::page_on_loop) gives exactly the
+"""The rush page answered on the workers' event loop (booking/rush/loop.py::page_on_loop) gives exactly the
 answers of the thread path (pages.seminar_page under Django): same status, headers and body."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import redis.asyncio as aioredis
 from django.test import Client
@@ -13,11 +14,12 @@ from django_tenants.utils import schema_context
 
 from booking import clients
 from booking.models import RushPassRevocation, Seminar
-from booking.rush import asgi, passes
+from booking.rush import loop as rush_loop
+from booking.rush import passes
 from booking.rush.gate import GATE_SCRIPT
 from booking.rush.redis_batch import RedisBatcher
 from booking.rush.request import RushRequest
-from booking.rush.state import seminar_state
+from booking.rush.state import seminar_state, seminar_state_forget
 from saas.processes import free_port
 from tenants.selectors import tenant_for_host
 from tests.booking.conftest import candidate_make
@@ -26,21 +28,26 @@ from tests.booking.test_rush import rush, student_client  # noqa: F401 - the rus
 SHOWN = ("Cache-Control", "Location", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy")
 
 
-def _on_loop(info, seminar_id: int, *, cookie: str | None = None, redis_port: int | None = None):
-    """GET /my/rush/<id>/ through page_on_loop, on an event loop of its own (its Redis client closed after)."""
+def _on_loop(
+    info, seminar_id: int, *, cookie: str | None = None, redis_port: int | None = None, queue: bool = False
+):
+    """GET /my/rush/<id>/ through page_on_loop (`queue`: /my/rush/<id>/queue through queue_on_loop), on an
+    event loop of its own (its Redis client closed after)."""
     headers = [(b"host", info.host.encode())]
     if cookie is not None:
         headers.append((b"cookie", f"{passes.STUDENT_COOKIE}={cookie}".encode()))
-    scope = {"type": "http", "method": "GET", "path": f"/my/rush/{seminar_id}/", "headers": headers}
+    path = f"/my/rush/{seminar_id}/" + ("queue" if queue else "")
+    scope = {"type": "http", "method": "GET", "path": path, "headers": headers}
+    driver = rush_loop.queue_on_loop if queue else rush_loop.page_on_loop
 
     async def run():
         loop_id = id(asyncio.get_running_loop())
         if redis_port is not None:  # a Redis that refuses connections
-            asgi._redis[loop_id] = RedisBatcher(aioredis.Redis(port=redis_port), script_text=GATE_SCRIPT)
+            rush_loop._redis[loop_id] = RedisBatcher(aioredis.Redis(port=redis_port), script_text=GATE_SCRIPT)
         try:
-            return await asgi.page_on_loop(RushRequest(scope, b""), seminar_id=seminar_id)
+            return await driver(RushRequest(scope, b""), seminar_id=seminar_id)
         finally:
-            batcher = asgi._redis.pop(loop_id, None)
+            batcher = rush_loop._redis.pop(loop_id, None)
             clients._gates.pop(loop_id, None)
             if batcher is not None:
                 await batcher.client.aclose()
@@ -157,3 +164,36 @@ def test_with_redis_away_the_loop_asks_postgresql_and_a_revoked_pass_still_gets_
             RushPassRevocation.objects.filter(candidate__in=[revoked, kept]).delete()
             revoked.delete()
             kept.delete()
+
+
+def test_the_waiting_room_answers_on_the_loop_as_on_the_threads(rush, acme_schema):
+    """A place in line is asked on the event loop: the same room, the same tickets, the same pass."""
+    Seminar.objects.filter(pk=rush.pk).update(waiting_room="on", admission_per_second=1)
+    seminar_state_forget()
+    _warm(acme_schema, rush)
+    first, second = candidate_make(rank="A"), candidate_make(rank="A")
+    # The room lets one student a second in: the first is admitted with a room pass, the second waits.
+    admitted = _on_loop(acme_schema, rush.pk, cookie=_pass(acme_schema, first), queue=True)
+    assert admitted is not None and admitted.status_code == 200
+    assert json.loads(admitted.content)["code"] == "admitted" and passes.ROOM_COOKIE in admitted.cookies
+    waiting = _on_loop(acme_schema, rush.pk, cookie=_pass(acme_schema, second), queue=True)
+    assert waiting is not None and waiting.status_code == 202
+    line = json.loads(waiting.content)
+    assert line["code"] == "queued" and line["position"] >= 1 and passes.ROOM_COOKIE not in waiting.cookies
+    # The threads see the same line: the same ticket for the same student.
+    again = student_client(acme_schema, second).get(f"/my/rush/{rush.pk}/queue")
+    assert again.json()["code"] == "queued" and again.json()["ticket"] == line["ticket"]
+    # No pass: signed out, as on the threads.
+    nobody = _on_loop(acme_schema, rush.pk, queue=True)
+    assert nobody is not None and nobody.status_code == 403
+
+
+def test_with_redis_away_the_waiting_room_is_left_to_the_threads(rush, acme_schema):
+    Seminar.objects.filter(pk=rush.pk).update(waiting_room="on", admission_per_second=1)
+    seminar_state_forget()
+    _warm(acme_schema, rush)
+    student = candidate_make(rank="A")
+    assert (
+        _on_loop(acme_schema, rush.pk, cookie=_pass(acme_schema, student), redis_port=free_port(), queue=True)
+        is None
+    )

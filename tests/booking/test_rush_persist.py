@@ -14,7 +14,7 @@ from booking.models import Booking, BookingStatus, SlotQuota
 from booking.rush.decide import BookPlan
 from booking.rush.gate import Gate
 from booking.rush.passes import StudentPass
-from booking.rush.persist import Winner, WinnerBatcher, persist_batch
+from booking.rush.persist import Winner, WinnerBatcher, persist_batch, persist_together
 from booking.rush.state import seminar_state, seminar_state_forget
 from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
 
@@ -162,6 +162,75 @@ def test_winners_arriving_while_a_batch_is_written_wait_for_the_next_one(rush_se
     assert calls == [1, 2]
     assert _rows(acme, seminar) == (3, 3)
     connection.set_schema_to_public()
+
+
+@pytest.fixture
+def two_companies(rush_seminar, tenants):
+    acme, seminar = rush_seminar
+    globex = tenants["globex"]
+    with schema_context(globex.schema):
+        other = seminar_make(quotas={"A": 3}, capacity=3)
+    yield acme, seminar, globex, other
+    rush_seminar_remove(schema=globex.schema, seminar=other)
+    connection.set_schema_to_public()
+
+
+def test_winners_of_several_companies_share_one_batch_each_in_its_own_schema(two_companies):
+    acme, seminar, globex, other = two_companies
+    acme_winners, globex_winners = _winners(acme, seminar, 2), _winners(globex, other, 3)
+    calls = []
+
+    def counting(batches):
+        calls.append([(tenant.schema_name, len(winners)) for tenant, winners in batches])
+        return persist_together(batches)
+
+    async def run():
+        import booking.rush.persist as module
+
+        original = module.persist_together
+        module.persist_together = counting
+        try:
+            batcher = WinnerBatcher(ThreadPoolExecutor(max_workers=2), wait=0.05)
+            firsts = [batcher.persist(acme.tenant, w) for w in acme_winners]
+            seconds = [batcher.persist(globex.tenant, w) for w in globex_winners]
+            return await asyncio.gather(*firsts, *seconds)
+        finally:
+            module.persist_together = original
+
+    answers = asyncio.run(run())
+    assert _codes(answers) == ["booked"] * 5
+    assert calls == [[(acme.schema, 2), (globex.schema, 3)]]
+    assert _rows(acme, seminar) == (2, 2) and _rows(globex, other) == (3, 3)
+    with schema_context(globex.schema):
+        candidates = set(Booking.objects.filter(seminar=other).values_list("candidate_id", flat=True))
+    assert candidates == {w.plan.student.candidate_id for w in globex_winners}
+
+
+def test_one_company_that_does_not_fit_costs_the_others_nothing(two_companies):
+    acme, seminar, globex, other = two_companies
+    # Redis was behind for acme: four winners for three seats. The batch of both companies is rolled back,
+    # each company's winners are written on their own: acme's three booked and one full, globex's booked.
+    answers = persist_together(
+        [(acme.tenant, _winners(acme, seminar, 4)), (globex.tenant, _winners(globex, other, 2))]
+    )
+    assert sorted(_codes(answers[0])) == ["booked", "booked", "booked", "full"]
+    assert _codes(answers[1]) == ["booked", "booked"]
+    assert _rows(acme, seminar) == (3, 3) and _rows(globex, other) == (2, 2)
+
+
+def test_a_second_booking_in_one_company_costs_the_others_nothing(two_companies):
+    """globex's part of the transaction fails (a student booked already): the whole is rolled back and
+    each company's winners are written on their own, with their exact answers."""
+    acme, seminar, globex, other = two_companies
+    first = _winners(globex, other, 1)
+    assert _codes(persist_batch(globex.tenant, first)) == ["booked"]
+    again = Winner(gate=first[0].gate, plan=first[0].plan, quota_id=first[0].quota_id)
+    answers = persist_together(
+        [(globex.tenant, [*_winners(globex, other, 1), again]), (acme.tenant, _winners(acme, seminar, 2))]
+    )
+    assert _codes(answers[0]) == ["booked", "already_booked"]
+    assert _codes(answers[1]) == ["booked", "booked"]
+    assert _rows(acme, seminar) == (2, 2) and _rows(globex, other) == (2, 2)
 
 
 def test_concurrent_batches_over_the_same_rows_all_go_through_whole(tenants, committed, caplog):

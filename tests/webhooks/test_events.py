@@ -112,6 +112,34 @@ def test_a_rush_batch_is_told_with_one_statement(rush_seminar):
     connection.set_schema_to_public()
 
 
+def test_winners_of_several_companies_are_told_each_to_its_own_company(rush_seminar, tenants):
+    """One round trip of events for every company of a batch; only a company that subscribed is told."""
+    from booking.rush.persist import persist_together
+
+    acme, seminar = rush_seminar
+    globex = tenants["globex"]
+    with schema_context(globex.schema):
+        other = seminar_make(quotas={"A": 5}, capacity=5)
+    try:
+        ours, theirs = _winners(acme, seminar, 2), _winners(globex, other, 3)
+        with CaptureQueriesContext(connection) as queries:
+            answers = persist_together([(globex.tenant, theirs), (acme.tenant, ours)])
+        assert [[o.payload()["code"] for o in company] for company in answers] == [
+            ["booked"] * 3,
+            ["booked"] * 2,
+        ]
+        inserts = [q["sql"] for q in queries.captured_queries if "webhooks_event" in q["sql"]]
+        assert len(inserts) == 1 and f'"{acme.schema}".webhooks_event' in inserts[0]
+        with schema_context(acme.schema):
+            told = sorted(json.loads(e.payload)["data"]["candidate_id"] for e in Event.objects.all())
+        with schema_context(globex.schema):
+            assert not Event.objects.exists()  # no subscription there
+        assert told == sorted(w.plan.student.candidate_id for w in ours)
+    finally:
+        rush_seminar_remove(schema=globex.schema, seminar=other)
+        connection.set_schema_to_public()
+
+
 @pytest.mark.django_db
 def test_an_incident_is_told_to_the_companies_it_affects_only(
     tenants, eager_celery, on_commit, webhook_receiver
@@ -189,7 +217,11 @@ def test_booking_moves_and_interviews_are_told(tenants, webhook_receiver):
         booking_change(candidate=student, slot_id=second.pk)
         interviewer = interviewer_make()
         kind = interview_type_create(
-            name="一次面接", step="interview", interviewers=[interviewer], duration_minutes=30, buffer_minutes=0
+            name="一次面接",
+            step="interview",
+            interviewers=[interviewer],
+            duration_minutes=30,
+            buffer_minutes=0,
         )
         start = timezone.localtime(timezone.now() + timedelta(days=3)).replace(
             hour=10, minute=0, second=0, microsecond=0
