@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import connection
 
-from saas.sql import sql_bound
+from saas.sql import sql_bound, table_in
 from webhooks.events import EventType, events_emit, events_emit_many
 
 ONE_ACTIVE_PER_SEMINAR = (
@@ -53,7 +53,7 @@ def seats_take_sql(rows: int, *, by_rank: bool = False, insert: bool = True, sch
 
     Returns (booking id, candidate id, quota id) per booking inserted, or (quota id,) per seat taken.
     """
-    quotas, bookings = _table("booking_slotquota", schema), _table("booking_booking", schema)
+    quotas, bookings = table_in(schema, "booking_slotquota"), table_in(schema, "booking_booking")
     if by_rank:
         values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::varchar, %s::varchar)"] * rows)
         wanted = f"""wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (
@@ -137,13 +137,9 @@ def seats_take_many(
     return rows
 
 
-def _table(name: str, schema: str) -> str:
-    return f"{connection.ops.quote_name(schema)}.{name}" if schema else name
-
-
 def _lock_sql(schema: str, quota_ids: Sequence[Any]) -> str:
     return sql_bound(
-        f"SELECT id FROM {_table('booking_slotquota', schema)} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+        f"SELECT id FROM {table_in(schema, 'booking_slotquota')} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
         [sorted(set(quota_ids))],
     )
 

@@ -56,8 +56,7 @@ def tenant_for_host(*, hostname: str) -> Tenant | None:
         domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
     with _host_cache_lock:
         if domain is not None:
-            _host_cache[hostname] = domain.tenant
-            _host_missing.pop(hostname, None)
+            _host_remember(hostname, domain.tenant)
         else:
             _host_missing[hostname] = generation
     return domain.tenant if domain is not None else None
@@ -89,10 +88,14 @@ def hosts_warm(*, schema_names: Iterable[str]) -> int:
         domains = list(Domain.objects.select_related("tenant").filter(tenant__schema_name__in=names))
     with _host_cache_lock:
         for domain in domains:
-            hostname = _hostname(domain.domain)
-            _host_cache[hostname] = domain.tenant
-            _host_missing.pop(hostname, None)
+            _host_remember(_hostname(domain.domain), domain.tenant)
     return len(domains)
+
+
+def _host_remember(hostname: str, tenant: Tenant) -> None:
+    """A host resolved to its company (call holding _host_cache_lock): its entry starts its time again."""
+    _host_cache[hostname] = tenant
+    _host_missing.pop(hostname, None)
 
 
 def tenant_for_host_cached(*, hostname: str) -> Tenant | None:

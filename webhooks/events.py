@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_redis import get_redis_connection
 
-from saas.sql import sql_bound
+from saas.sql import sql_bound, table_in
 from tenants.selectors import current_schema
 from webhooks.models import EventType
 
@@ -94,8 +94,9 @@ def events_emit_many(*, event_type: str, items: dict[str, Sequence[dict[str, Any
 
 def _insert(*, event_type: str, items: Sequence[dict[str, Any]], schema: str) -> tuple[str, list[Any]]:
     """The outbox insert for these items (in `schema`'s tables when named, else the search path's)."""
-    prefix = f"{connection.ops.quote_name(schema)}." if schema else ""
-    sql = _INSERT.format(events=f"{prefix}webhooks_event", subscriptions=f"{prefix}webhooks_subscription")
+    sql = _INSERT.format(
+        events=table_in(schema, "webhooks_event"), subscriptions=table_in(schema, "webhooks_subscription")
+    )
     now = timezone.now()
     bodies = [event_body(event_type=event_type, data=item, at=now) for item in items]
     return sql, [event_type, now, bodies, _patterns(event_type)]

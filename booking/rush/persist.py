@@ -63,8 +63,7 @@ class Winner:
 def persist_batch(tenant: Any, winners: list[Winner]) -> list[Outcome]:
     """What became of these winners of one company, in their order (runs on a worker thread)."""
     try:
-        with schema_context(tenant.schema_name):
-            return _persist_batch(winners)
+        return _persist_batch_in(tenant, winners)
     finally:
         if connection.connection is not None:
             connection.close()
@@ -96,13 +95,10 @@ def _persist_batch(winners: list[Winner]) -> list[Outcome]:
         )
     if written is None:
         return [persist_one(w.gate, plan=w.plan, quota_id=w.quota_id) for w in winners]
-    state = winners[0].plan.state
     confirm_later(
-        schema=state.schema,
+        schema=winners[0].plan.state.schema,
         booking_ids=list(written.values()),
-        count_key=keys.rate_key(
-            schema=state.schema, seminar_id=state.seminar_id, kind="booked", second=int(time.time())
-        ),
+        count_key=_booked_key(winners),
     )
     return [
         outcomes.booked(booking_id=written[w.plan.student.candidate_id], slot_id=w.plan.slot_id)

@@ -21,6 +21,7 @@ from booking.models import (
     WaitlistStatus,
 )
 from booking.rules import RANKS, RankAccess, rank_access, seminar_open_to
+from saas.sql import table_in
 
 if TYPE_CHECKING:
     from candidates.models import Candidate
@@ -86,7 +87,7 @@ def slots_remaining_many(*, slots: dict[str, list[int]]) -> dict[str, dict[int, 
     parts: list[str] = []
     params: list[Any] = []
     for schema, ids in wanted:
-        table = f"{connection.ops.quote_name(schema)}.booking_slotquota"
+        table = table_in(schema, "booking_slotquota")
         parts.append(f"SELECT %s, slot_id, rank, seats - taken FROM {table} WHERE slot_id = ANY(%s)")
         params += [schema, list(ids)]
     with connection.cursor() as cursor:
