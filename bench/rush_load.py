@@ -111,22 +111,7 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
         )
         room = got_room or room
         code = data.get("code")
-        if code == "confirming":
-            # A seat held, its write under way: the page asks the waiting room's address until it ends.
-            while code == "confirming" and time.time() < deadline:
-                await asyncio.sleep(float(data.get("poll_after_s", 1.0)))
-                status, data, got_room = await rec.call(
-                    session,
-                    "GET",
-                    f"/my/rush/{seminar}/queue",
-                    headers={"Host": spec["host"], "Cookie": cookie, "Accept": "application/json"},
-                    tag=tag,
-                )
-                room = got_room or room
-                code = data.get("code")
-        if code == "confirming":
-            pass  # past the deadline: unanswered
-        elif code == "booked":
+        if code == "booked":
             final, booked = "booked", (data.get("committed_at"), data.get("slot"))
         elif code == "queued":
             ticket = ticket or data.get("ticket")

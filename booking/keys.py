@@ -18,13 +18,6 @@ def seats_prefix(*, schema: str, seminar_id: int) -> str:
     return f"{settings.RUSH_KEY_PREFIX}seats:{schema}:{seminar_id}"
 
 
-def confirming_key(*, schema: str, seminar_id: int) -> str:
-    """Winners answered "confirming" before their write ended: candidate -> "0:<since ms>" while it is under
-    way, then "<booking id>:<commit ms>" (booking/rush/loop.py writes it, the rush gate reads it for a
-    student who holds a seat: booking/rush/gate.py)."""
-    return f"{settings.RUSH_KEY_PREFIX}seats:{schema}:{seminar_id}:confirming"
-
-
 def revoked_key(*, schema: str) -> str:
     """Students whose links were revoked, with when: passes issued before stop working on the rush path."""
     return f"{settings.RUSH_KEY_PREFIX}revoked:{schema}"

@@ -26,15 +26,11 @@ ROOM_KEEP_SECONDS = 6 * 60 * 60
 AUTO_ON_SECONDS = 30
 
 # KEYS: 1 ready, 2 holders, 3 revoked, 4 room on, 5 room tail, 6 room cursor, 7 room last, 8 room tickets,
-#       9 room head, 10 confirming (keys.confirming_key), then n claim keys (the slot's quota rows: own rank
-#       first, then the shared pool), then the quota keys of the rank on the seminar's other slots (only
-#       read, to say whether trying another helps).
+#       9 room head, then n claim keys (the slot's quota rows: own rank first, then the shared pool), then the
+#       quota keys of the rank on the seminar's other slots (only read, to say whether trying another helps).
 # ARGV: 1 candidate, 2 pass issued at (s), 3 room mode, 4 has room pass, 5 admission/s, 6 now (ms),
 #       7 rate key prefix, 8 "claim" or "queue", 9 n, 10.. quota ids matching the n claim keys.
-# Reply: {result, value, extra, others[, committed ms]}: others = 1 when another slot still has a seat for
-# this rank. For a student who holds a seat (ALREADY), extra says what the confirming hash knows: -1 the
-# write is under way (for at most a minute), a booking id (and its commit time) when it ended, 0 nothing
-# (booked another way, or a write whose process never said).
+# Reply: {result, value, extra, others}: others = 1 when another slot still has a seat for this rank.
 _GATE = (
     CLAIM_FRAGMENT
     + """
@@ -57,20 +53,8 @@ local function any_left(first, last)
   return false
 end
 local function others()
-  if any_left(11 + n, #KEYS) then return 1 end
+  if any_left(10 + n, #KEYS) then return 1 end
   return 0
-end
--- "<booking>:<ms>": booking 0 is a write under way since ms (forgotten after a minute: its process is
--- gone, and the counters rebuilt from PostgreSQL since say whether the seat was written).
-local function held_answer(held)
-  local confirming = redis.call('HGET', KEYS[10], cand)
-  if not confirming then return {-1, tonumber(held), 0, 0} end
-  local sep = string.find(confirming, ':', 1, true)
-  local booking = tonumber(string.sub(confirming, 1, sep - 1))
-  local at = tonumber(string.sub(confirming, sep + 1))
-  if booking > 0 then return {-1, tonumber(held), booking, 0, at} end
-  if now - at > 60000 then return {-1, tonumber(held), 0, 0} end
-  return {-1, tonumber(held), -1, 0}
 end
 local held = nil
 if loaded then held = redis.call('HGET', KEYS[2], cand) end
@@ -79,14 +63,14 @@ local mode = ARGV[3]
 local queue_only = ARGV[8] == 'queue'
 local active = mode == 'on' or (mode == 'auto' and redis.call('EXISTS', KEYS[4]) == 1)
 if queue_only and not active then
-  if held then return held_answer(held) end
-  if loaded and not any_left(11, #KEYS) then return {0, 0, 0, 0} end
+  if held then return {-1, tonumber(held), 0, 0} end
+  if loaded and not any_left(10, #KEYS) then return {0, 0, 0, 0} end
   return {3, 0, 0, 0}
 end
 if (active and ARGV[4] ~= '1') or queue_only then
-  if held then mark('already') return held_answer(held) end
+  if held then mark('already') return {-1, tonumber(held), 0, 0} end
   -- Sold out for this student: a definite answer at once, no place in line needed.
-  if loaded and not any_left(11, queue_only and #KEYS or 10 + n) then
+  if loaded and not any_left(10, queue_only and #KEYS or 9 + n) then
     mark('full')
     return {0, 0, 0, queue_only and 0 or others()}
   end
@@ -117,11 +101,8 @@ if (active and ARGV[4] ~= '1') or queue_only then
   if queue_only then return {3, ticket, 0, 0} end
   admitted = ticket
 end
-local result, quota = seat_claim(loaded, held, KEYS[2], cand, 11, 10 + n, -1)
-if result == -1 then
-  mark('already')
-  return held_answer(held)
-end
+local result, quota = seat_claim(loaded, held, KEYS[2], cand, 10, 9 + n, 0)
+if result == -1 then mark('already') end
 if result == 0 then
   mark('full')
   return {0, 0, admitted, others()}
@@ -138,29 +119,13 @@ GATE_SCRIPT = _GATE
 class GateAnswer:
     result: int
     value: int  # quota id (claimed / already), ticket (queued / admitted)
-    # position (queued), the ticket admitted on this request (claim), or for ALREADY: CONFIRMING while the
-    # winner's write is under way, the booking id once it ended, 0 when the gate knows nothing more
-    extra: int
+    extra: int  # position (queued) or the ticket admitted on this request (claim)
     others: bool = False  # full here, but another slot of the seminar still has a seat for this rank
-    committed_ms: int = 0  # ALREADY with a booking id: when it was committed
-
-    @property
-    def confirming(self) -> bool:
-        return self.result == ALREADY and self.extra == CONFIRMING
-
-
-CONFIRMING = -1
 
 
 def gate_answer(reply) -> GateAnswer:
-    result, value, extra, others = reply[:4]
-    return GateAnswer(
-        result=int(result),
-        value=int(value),
-        extra=int(extra),
-        others=bool(others),
-        committed_ms=int(reply[4]) if len(reply) > 4 else 0,
-    )
+    result, value, extra, others = reply
+    return GateAnswer(result=int(result), value=int(value), extra=int(extra), others=bool(others))
 
 
 def room_keys(*, schema: str, seminar_id: int) -> dict[str, str]:
@@ -178,7 +143,6 @@ class Gate:
         self.schema = schema
         self.seminar_id = seminar_id
         self.room = room_keys(schema=schema, seminar_id=seminar_id)
-        self.confirming_key = keys.confirming_key(schema=schema, seminar_id=seminar_id)
         script = Gate._scripts.get(id(self.client))
         if script is None:
             script = self.client.register_script(_GATE)
@@ -190,7 +154,6 @@ class Gate:
             self.counter.holders_key,
             keys.revoked_key(schema=schema),
             *(self.room[name] for name in ("on", "tail", "cursor", "last", "tickets", "head")),
-            self.confirming_key,
         ]
         self._rate_prefix = keys.rate_prefix(schema=schema, seminar_id=seminar_id)
 

@@ -31,7 +31,6 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from booking import clients, keys
 from booking.rush import budgets, pages, passes
 from booking.rush.answers import answer
-from booking.rush.confirming import in_background, persisted_or_confirming
 from booking.rush.gate import GATE_SCRIPT, Gate, gate_answer
 from booking.rush.outcomes import busy, signed_out
 from booking.rush.passes import StudentPass
@@ -231,11 +230,8 @@ def _performer(
             return gate_answer(await redis_batcher.gate(*gate.keys_args(**op.options)))
         if isinstance(op, Persist):
             # Winners of the same moment share one transaction (booking/rush/persist.py).
-            return await persisted_or_confirming(
-                _winner_batcher().persist(tenant, Winner(gate=gate, plan=op.plan, quota_id=op.quota_id)),
-                key=gate.confirming_key,
-                member=str(op.plan.student.candidate_id),
-                redis_call=redis_batcher.call,
+            return await _winner_batcher().persist(
+                tenant, Winner(gate=gate, plan=op.plan, quota_id=op.quota_id)
             )
         # The counters are built once from PostgreSQL (one thread; the others wait), then asked again.
         return await _once(("counters", schema, seminar_id), _counters_load, tenant, seminar_id)
@@ -314,7 +310,12 @@ def _room_on_later(gate: Gate) -> None:
         except clients.REDIS_ERRORS:
             pass  # the next slow decision asks again
 
-    in_background(send())
+    task = asyncio.get_running_loop().create_task(send())
+    _background.add(task)  # held until done (the loop keeps only a weak reference)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task] = set()
 
 
 async def page_on_loop(request: RushRequest, *, seminar_id: int) -> HttpResponse | None:

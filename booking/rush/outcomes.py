@@ -26,7 +26,6 @@ QUEUED_MESSAGE = gettext_noop("ただいま混み合っています。順番に�
 SIGNED_OUT_MESSAGE = gettext_noop("マイページにログインしていないか、リンクの有効期限が切れています。")
 BOOKED_MESSAGE = gettext_noop("予約が完了しました。確認メールをお送りします。")
 OTHERS_LEFT_MESSAGE = gettext_noop("この日程は満席です。他の日程にはまだ空きがあります。")
-CONFIRMING_MESSAGE = gettext_noop("お席を確保しました。予約を確定しています。このままお待ちください。")
 ADMITTED_MESSAGE = gettext_noop("ご予約いただけます。")
 TURN_CAME_MESSAGE = gettext_noop("順番が来ました。ご予約いただけます。")
 
@@ -64,30 +63,14 @@ def full(*, seminar_id: int, others: bool | None = None, count: str | None = Non
     return refusal(error, others=others, waitlist_url=waitlist_url, count=count)
 
 
-def booked(*, booking_id: int | None, slot_id: int | None, committed_at: float | None = None) -> Outcome:
-    """The seat is durable in PostgreSQL (the answer carries the commit time: now, unless known)."""
+def booked(*, booking_id: int | None, slot_id: int) -> Outcome:
+    """The seat is durable in PostgreSQL (the answer carries the commit time)."""
     return Outcome(
         code="booked",
         status=200,
         message=BOOKED_MESSAGE,
         ok=True,
-        extra={
-            "booking": booking_id,
-            "slot": slot_id,
-            "committed_at": time.time() if committed_at is None else committed_at,
-        },
-    )
-
-
-def confirming(*, poll_after_s: float = 1.0) -> Outcome:
-    """Redis gave the student a seat and PostgreSQL is still writing it: not an answer yet. The page asks
-    the waiting room's address again; it answers "booked" once the write ended (or, if PostgreSQL refused,
-    what the gate then decides: booking/rush/loop.py, booking/rush/gate.py)."""
-    return Outcome(
-        code="confirming",
-        status=202,
-        message=CONFIRMING_MESSAGE,
-        extra={"poll_after_s": poll_after_s},
+        extra={"booking": booking_id, "slot": slot_id, "committed_at": time.time()},
     )
 
 

@@ -129,24 +129,10 @@ def claimed(plan: BookPlan, gate_answer: GateAnswer) -> Outcome | None:
             admission_per_second=plan.state.admission_per_second,
         )
     if result == ALREADY:
-        return held(plan.state, gate_answer)
+        return outcomes.refusal(errors.AlreadyBookedError())
     if result != CLAIMED:
         return outcomes.full(seminar_id=plan.state.seminar_id, others=gate_answer.others)
     return None
-
-
-def held(state: SeminarState, gate_answer: GateAnswer) -> Outcome:
-    """A student who holds a seat of this seminar: still being written (the write outlasted the winner's
-    wait, booking/rush/loop.py), written (booked: the booking the confirming hash names), or booked before."""
-    if gate_answer.confirming:
-        return outcomes.confirming()
-    if gate_answer.extra > 0:
-        return outcomes.booked(
-            booking_id=gate_answer.extra,
-            slot_id=state.slot_of_quota(gate_answer.value),
-            committed_at=gate_answer.committed_ms / 1000 if gate_answer.committed_ms else None,
-        )
-    return outcomes.refusal(errors.AlreadyBookedError())
 
 
 def queue_steps(
@@ -186,7 +172,7 @@ def queue_steps(
             admission_per_second=state.admission_per_second,
         )
     elif result == ALREADY:
-        outcome = held(state, gate_answer)
+        outcome = outcomes.refusal(errors.AlreadyBookedError())
     elif result == ADMITTED:
         outcome = outcomes.admitted(message=outcomes.TURN_CAME_MESSAGE, ticket=gate_answer.value)
     else:

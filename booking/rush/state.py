@@ -67,13 +67,6 @@ class SeminarState:
             season_id=student.season_id, offer_holder=student.offer_holder
         )
 
-    def slot_of_quota(self, quota_id: int) -> int | None:
-        """The slot a quota row belongs to (None for a row this copy does not know)."""
-        for slot in self.slots.values():
-            if quota_id in slot.quotas.values():
-                return slot.slot_id
-        return None
-
     @functools.cached_property
     def version(self) -> str:
         """Changes when anything the rush page shows changes (not on every reload); computed once per copy."""

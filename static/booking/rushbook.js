@@ -45,12 +45,6 @@
     }
     queue.hidden = true;
     if (data.code === "admitted") { send(); return; }
-    if (data.code === "confirming") {
-      // A seat is held and being written: the waiting room's address says when it is booked.
-      show(data.message, true);
-      window.setTimeout(waitTurn, Math.max(1, data.poll_after_s || 1) * 1000);
-      return;
-    }
     if (data.code === "unavailable" || data.code === "busy") {
       show(data.message, false);
       window.setTimeout(function () { busy ? send() : null; }, data.code === "busy" ? 2000 : 3000);
