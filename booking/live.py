@@ -189,8 +189,9 @@ _shapes: dict[tuple[str, int], tuple[float, Any, list[int], list[str]]] = {}
 def _shapes_of(*, schema_name: str, seminar_ids: list[int]) -> dict[int, tuple[Any, list[int], list[str]]]:
     """(tenant, slot ids, visible ranks) per seminar, from this process's copy when it is recent."""
     from booking.models import Slot
+    from booking.rules import RANKS
+    from booking.rush.state import STALE_SECONDS, seminar_state_recent
     from booking.selectors import seminar_visible_ranks
-    from tenants.models import Tenant
 
     now = time.monotonic()
     found: dict[int, tuple[Any, list[int], list[str]]] = {}
@@ -203,8 +204,23 @@ def _shapes_of(*, schema_name: str, seminar_ids: list[int]) -> dict[int, tuple[A
             missing.append(seminar_id)
     if not missing:
         return found
-    with schema_context(get_public_schema_name()):
-        tenant = Tenant.objects.get(schema_name=schema_name)
+    tenant = _tenant_of(schema_name, now=now)
+    # A rush process keeps every opening seminar's state (booking/rush/state.py) and decides its bookings
+    # with it: its slots and visible ranks are the shape, read without a query, as current as the
+    # decisions whose counts are pushed (at an opening, hundreds of seminars' shapes every few seconds were
+    # a seventh of the interpreter's time in a rush process).
+    for seminar_id in list(missing):
+        state = seminar_state_recent(schema=schema_name, seminar_id=seminar_id, within=STALE_SECONDS)
+        if state is not None:
+            found[seminar_id] = (
+                tenant,
+                list(state.slots),
+                [r for r in RANKS if state.rank_access(r).visible],
+            )
+            _shapes[(schema_name, seminar_id)] = (now + SHAPE_SECONDS, *found[seminar_id])
+            missing.remove(seminar_id)
+    if not missing:
+        return found
     with schema_context(schema_name):
         slots = (
             Slot.objects.filter(seminar_id__in=missing)
@@ -221,6 +237,24 @@ def _shapes_of(*, schema_name: str, seminar_ids: list[int]) -> dict[int, tuple[A
     if len(_shapes) > 20_000:
         _shapes.clear()
     return found
+
+
+_tenants: dict[str, tuple[float, Any]] = {}
+TENANT_SECONDS = 300.0  # only its id is used (the group name), which never changes
+
+
+def _tenant_of(schema_name: str, *, now: float) -> Any:
+    from tenants.models import Tenant
+
+    known = _tenants.get(schema_name)
+    if known is not None and known[0] > now:
+        return known[1]
+    with schema_context(get_public_schema_name()):
+        tenant = Tenant.objects.get(schema_name=schema_name)
+    if len(_tenants) > 20_000:
+        _tenants.clear()
+    _tenants[schema_name] = (now + TENANT_SECONDS, tenant)
+    return tenant
 
 
 def _messages_for_many(*, by_schema: dict[str, list[int]]) -> dict[tuple[str, int], dict[str, str]]:

@@ -34,8 +34,14 @@ def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
 
 def from_trusted_proxy(peer: str) -> bool:
     """Whether the peer is one of the configured proxies (whose headers about the request are believed)."""
-    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
-    return bool(networks) and bool(peer) and _trusted(peer, networks)
+    proxies = tuple(getattr(settings, "TRUSTED_PROXIES", ()))
+    return bool(proxies) and bool(peer) and _peer_trusted(peer, proxies)
+
+
+@lru_cache(maxsize=1024)
+def _peer_trusted(peer: str, proxies: tuple[str, ...]) -> bool:
+    # Behind the proxy every request comes from one of a few addresses: parsed once each, not per request.
+    return _trusted(peer, _networks(proxies))
 
 
 def real_client_address(*, peer: str, forwarded_for: str) -> str:

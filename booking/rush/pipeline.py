@@ -45,6 +45,7 @@ from tenants.selectors import current_schema
 logger = logging.getLogger(__name__)
 
 _auto_on_at: dict[tuple[str, int], float] = {}
+_auto_logged_at: dict[tuple[str, int], float] = {}
 
 
 # ---- the operations a driver performs -------------------------------------------------------------------
@@ -329,12 +330,18 @@ def watch_latency(
     key = (state.schema, state.seminar_id)
     if _auto_on_at.get(key, 0) > time.monotonic():
         return
-    _auto_on_at[key] = time.monotonic() + 1.0
+    now = time.monotonic()
+    _auto_on_at[key] = now + 1.0
     try:
         if room_on is None:
             gate.room_switch_on()
         else:
             room_on(gate)  # the event loop's driver: without blocking the loop
-        logger.warning("rush: waiting room switched on by latency seminar=%s", state.seminar_id)
     except REDIS_ERRORS:
-        pass
+        return
+    # Kept on while it lasts: said once a minute per seminar and process, not on every renewal.
+    if _auto_logged_at.get(key, 0) <= now:
+        _auto_logged_at[key] = now + 60.0
+        logger.warning(
+            "rush: waiting room switched on by latency schema=%s seminar=%s", state.schema, state.seminar_id
+        )

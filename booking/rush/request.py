@@ -132,5 +132,22 @@ def student_of(request: Any, *, schema: str) -> passes.StudentPass | None:
 
 def language_of(request: Any) -> str:
     """The student's language for this rush request: their choice (the language cookie), else the browser's
-    Accept-Language, else the default. The rush path answers ahead of LocaleMiddleware, so it asks itself."""
-    return translation.get_language_from_request(request, check_path=False)
+    Accept-Language, else the default. The rush path answers ahead of LocaleMiddleware, so it asks itself.
+
+    Django's answer depends on those two values and the settings alone; a rush process sees a few dozen
+    pairs, so each is worked out once (bounded: a flood of made-up headers empties the memo, no more)."""
+    key = (
+        request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME),
+        request.META.get("HTTP_ACCEPT_LANGUAGE"),
+        settings.LANGUAGE_CODE,
+    )
+    found = _languages.get(key)
+    if found is None:
+        found = translation.get_language_from_request(request, check_path=False)
+        if len(_languages) >= 4096:
+            _languages.clear()
+        _languages[key] = found
+    return found
+
+
+_languages: dict[tuple[str | None, str | None, str], str] = {}

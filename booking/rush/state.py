@@ -140,6 +140,15 @@ def seminar_state_cached(*, schema: str, seminar_id: int) -> SeminarState | None
     return cached[1] if cached is not None and cached[0] > time.monotonic() else None
 
 
+def seminar_state_recent(*, schema: str, seminar_id: int, within: float) -> SeminarState | None:
+    """This process's copy if it was read from PostgreSQL less than `within` seconds ago (no I/O)."""
+    with _lock:
+        cached = _cache.get((schema, seminar_id))
+    if cached is None or cached[1] is None or time.time() - cached[1].loaded_at >= within:
+        return None
+    return cached[1]
+
+
 def seminar_state_or_stale(*, schema: str, seminar_id: int) -> tuple[SeminarState | None, bool]:
     """The cached state, even a little past its time, and whether it should be refreshed now.
 
