@@ -131,9 +131,10 @@ def leak_check_export(
     )
 
 
-def window_key(*, tenant: Tenant, name: str, seconds: int) -> str:
+def window_key(*, tenant: Tenant, name: str, seconds: int, back: int = 0) -> str:
+    """The key of the current fixed time bucket of `seconds` (`back` buckets earlier)."""
     # The database name keeps deployments (and parallel test databases) sharing one Redis apart.
-    bucket = int(timezone.now().timestamp()) // seconds
+    bucket = int(timezone.now().timestamp()) // seconds - back
     return f"incidents:leak:{settings.DATABASES['default']['NAME']}:{tenant.pk}:{name}:{bucket}"
 
 
@@ -166,7 +167,8 @@ def leak_check_reads(
 
 
 def leak_check_failed_signin(*, tenant: Tenant, account: str, address: str) -> LeakSignal | None:
-    """Failed sign-ins to existing accounts, each account and address pair counted once per 15 minutes.
+    """Failed sign-ins to existing accounts, each account and address pair counted once per 15 minutes; more
+    than the policy allows within this quarter hour and the one before is a signal (once per run).
 
     The caller passes only failures against a real, active account (`account` is its digest): failures
     for addresses that are no account, and one client retrying one account, are noise anyone can make and
@@ -178,9 +180,21 @@ def leak_check_failed_signin(*, tenant: Tenant, account: str, address: str) -> L
         if not cache.add(pair, 1, seconds * 2):
             return None
     policy = leak_policy_for(tenant=tenant)
+    # This bucket and the one before: failures on both sides of a bucket's edge count together, so a
+    # run of them is seen whenever it happens, not only when it fits inside one fixed quarter hour.
     total = _window_count(tenant=tenant, name="failed-signins", amount=1, seconds=seconds)
-    if total != policy.failed_signins + 1:
-        return None
+    with schema_context(tenant.schema_name):
+        total += int(
+            cache.get(window_key(tenant=tenant, name="failed-signins", seconds=seconds, back=1)) or 0
+        )
+        if total <= policy.failed_signins:
+            return None
+        # Once per run: not again in this bucket, nor in the one after a bucket that already said it.
+        fired = window_key(tenant=tenant, name="failed-signins-fired", seconds=seconds)
+        if cache.get(window_key(tenant=tenant, name="failed-signins-fired", seconds=seconds, back=1)):
+            return None
+        if not cache.add(fired, 1, seconds * 2):
+            return None
     return leak_signal_record(
         tenant=tenant,
         kind=SignalKind.FAILED_SIGNINS,

@@ -27,8 +27,14 @@ def acme(tenants):
     )
     # Counters live in Redis: start each test from zero.
     with schema_context(tenant.schema_name):
-        for name, seconds in (("reads:7", 3600), ("failed-signins", 900), ("reads:None", 3600)):
-            cache.delete(window_key(tenant=tenant, name=name, seconds=seconds))
+        for name, seconds in (
+            ("reads:7", 3600),
+            ("failed-signins", 900),
+            ("failed-signins-fired", 900),
+            ("reads:None", 3600),
+        ):
+            for back in (0, 1):
+                cache.delete(window_key(tenant=tenant, name=name, seconds=seconds, back=back))
     return tenant
 
 
@@ -273,3 +279,30 @@ def test_export_through_the_workspace_records_whose_data_left_and_they_become_th
     assert sorted(affected.values_list("candidate_id", flat=True)) == expected
     assert set(affected.values_list("tenant_id", flat=True)) == {acme.pk}
     _assert_private_to_acme(signal.incident, tenants)
+
+
+@pytest.mark.django_db
+def test_failed_sign_ins_on_both_sides_of_a_quarter_hour_edge_are_one_run(tenants, acme, monkeypatch):
+    """The counts are kept in fixed 15-minute buckets; a run of failures across an edge is still seen, once."""
+    from datetime import UTC, datetime
+
+    from incidents.services import leak
+
+    edge = random.randint(10**6, 10**7) * 900  # a bucket edge no other run of this test has used
+    clock = [edge - 2.0]
+    monkeypatch.setattr(leak.timezone, "now", lambda: datetime.fromtimestamp(clock[0], tz=UTC))
+    for address in ("192.0.2.1", "192.0.2.2"):
+        assert leak_check_failed_signin(tenant=acme, account="a", address=address) is None
+    clock[0] = edge + 2.0
+    assert leak_check_failed_signin(tenant=acme, account="a", address="192.0.2.3") is None
+    signal = leak_check_failed_signin(tenant=acme, account="a", address="192.0.2.4")
+    assert signal is not None and signal.detail["count"] == 4
+    # The same run goes on: not said again in this quarter hour, nor in the next one.
+    assert leak_check_failed_signin(tenant=acme, account="a", address="192.0.2.5") is None
+    clock[0] = edge + 900 + 2.0
+    assert leak_check_failed_signin(tenant=acme, account="a", address="192.0.2.6") is None
+    # A quiet quarter hour later a new run is a new signal.
+    clock[0] = edge + 3 * 900 + 2.0
+    for address in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        assert leak_check_failed_signin(tenant=acme, account="a", address=address) is None
+    assert leak_check_failed_signin(tenant=acme, account="a", address="198.51.100.4") is not None
