@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,32 +54,63 @@ def seats_take_sql(rows: int, *, by_rank: bool = False, insert: bool = True, sch
     Returns (booking id, candidate id, quota id) per booking inserted, or (quota id,) per seat taken.
     """
     quotas, bookings = table_in(schema, "booking_slotquota"), table_in(schema, "booking_booking")
-    if by_rank:
-        values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::varchar, %s::varchar)"] * rows)
-        wanted = f"""wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (
-    SELECT v.candidate_id, v.slot_id, v.seminar_id, q.id, v.code
-    FROM (VALUES {values}) AS v (candidate_id, slot_id, seminar_id, rank, code)
-    JOIN {quotas} q ON q.slot_id = v.slot_id AND q.rank = v.rank
-)"""
-    else:
-        values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer, %s::varchar)"] * rows)
-        wanted = f"wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (VALUES {values})"
-    seat = f"""per_quota AS (SELECT quota_id, slot_id, count(*) AS n FROM wanted GROUP BY quota_id, slot_id),
-seat AS (
-    UPDATE {quotas} q SET taken = q.taken + p.n
-    FROM per_quota p
-    WHERE q.id = p.quota_id AND q.slot_id = p.slot_id AND q.taken + p.n <= q.seats
-    RETURNING q.id
-)"""
+    wanted, seat = _wanted_sql(rows, by_rank=by_rank, quotas=quotas), _seat_sql(quotas)
     if not insert:
         return f"WITH {wanted},\n{seat}\nSELECT id FROM seat"
     return f"""WITH {wanted},
 {seat}
-INSERT INTO {bookings}
+{_insert_sql(bookings)}
+RETURNING id, candidate_id, quota_id"""
+
+
+@functools.lru_cache(maxsize=4096)
+def seats_take_unless_locked_sql(rows: int, *, schema: str) -> str:
+    """seats_take_sql (by quota id, inserting) that first locks the quota rows named in its first parameter
+    (an array; the second is their number) with SKIP LOCKED, and writes nothing unless it got them all:
+    then it returns the single row (-1, 0, 0) instead of waiting for the transaction that holds them."""
+    quotas, bookings = table_in(schema, "booking_slotquota"), table_in(schema, "booking_booking")
+    return f"""WITH locked AS (SELECT id FROM {quotas} WHERE id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED),
+ready AS (SELECT count(*) = %s AS ok FROM locked),
+{_wanted_sql(rows, by_rank=False, quotas=quotas)},
+{_seat_sql(quotas, only_if_ready=True)},
+made AS (
+{_insert_sql(bookings)}
+RETURNING id, candidate_id, quota_id
+)
+SELECT id, candidate_id, quota_id FROM made
+UNION ALL SELECT -1, 0, 0 FROM ready WHERE NOT ok"""
+
+
+def _wanted_sql(rows: int, *, by_rank: bool, quotas: str) -> str:
+    if by_rank:
+        values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::varchar, %s::varchar)"] * rows)
+        return f"""wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (
+    SELECT v.candidate_id, v.slot_id, v.seminar_id, q.id, v.code
+    FROM (VALUES {values}) AS v (candidate_id, slot_id, seminar_id, rank, code)
+    JOIN {quotas} q ON q.slot_id = v.slot_id AND q.rank = v.rank
+)"""
+    values = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer, %s::varchar)"] * rows)
+    return f"wanted (candidate_id, slot_id, seminar_id, quota_id, code) AS (VALUES {values})"
+
+
+def _seat_sql(quotas: str, *, only_if_ready: bool = False) -> str:
+    """Raise each wanted quota row by its number of students where that keeps taken <= seats (only if the
+    one-row CTE `ready` says ok, with `only_if_ready`)."""
+    source, condition = ("per_quota p, ready r", "r.ok AND ") if only_if_ready else ("per_quota p", "")
+    return f"""per_quota AS (SELECT quota_id, slot_id, count(*) AS n FROM wanted GROUP BY quota_id, slot_id),
+seat AS (
+    UPDATE {quotas} q SET taken = q.taken + p.n
+    FROM {source}
+    WHERE {condition}q.id = p.quota_id AND q.slot_id = p.slot_id AND q.taken + p.n <= q.seats
+    RETURNING q.id
+)"""
+
+
+def _insert_sql(bookings: str) -> str:
+    return f"""INSERT INTO {bookings}
     (candidate_id, slot_id, seminar_id, quota_id, status, attendance, check_in_code, created_at)
 SELECT w.candidate_id, w.slot_id, w.seminar_id, w.quota_id, 'active', 'unknown', w.code, %s
-FROM wanted w JOIN seat s ON s.id = w.quota_id
-RETURNING id, candidate_id, quota_id"""
+FROM wanted w JOIN seat s ON s.id = w.quota_id"""
 
 
 def seats_take(
@@ -102,13 +133,18 @@ def seats_take(
 
 
 def seats_take_many(
-    batches: Sequence[tuple[str, Sequence[SeatRequest]]], *, now: datetime
-) -> list[list[tuple[int, ...]]]:
+    batches: Sequence[tuple[str, Sequence[SeatRequest]]], *, now: datetime, skip_locked: Collection[str] = ()
+) -> list[list[tuple[int, ...]] | None]:
     """Several companies' seats inside the caller's transaction, in two round trips whatever their number:
     each company's quota rows locked in id order, then its seats_take statement on its own tables, all
     companies in schema order (so two such writes, or one and a single company's, never wait for each
     other in a circle); then their booking.created events. The rows each company's statement returned, in
     the order given. The rush path writes the winners of many companies opening together so.
+
+    `skip_locked` (schemas): such a company whose quota rows another transaction holds is left out (None in
+    its place) instead of waited for: two processes writing the winners of the same popular companies
+    otherwise wait for each other's whole batch, company after company. Only the other companies wait, and
+    always in schema order, so no two writes wait for each other in a circle.
     """
     ordered = sorted(range(len(batches)), key=lambda index: batches[index][0])
     parts = []
@@ -117,15 +153,25 @@ def seats_take_many(
         params: list[Any] = []
         for request in requests:
             params += [request.candidate_id, request.slot_id, request.seminar_id, request.quota, request.code]
-        parts.append(_lock_sql(schema, [request.quota for request in requests]))
-        parts.append(sql_bound(seats_take_sql(len(requests), schema=schema), [*params, now]))
-    rows: list[list[tuple[int, ...]]] = [[] for _ in batches]
+        quota_ids = sorted({int(request.quota) for request in requests})
+        if schema in skip_locked:
+            sql = seats_take_unless_locked_sql(len(requests), schema=schema)
+            parts.append(sql_bound(sql, [quota_ids, len(quota_ids), *params, now]))
+        else:
+            parts.append(_lock_sql(schema, quota_ids))
+            parts.append(sql_bound(seats_take_sql(len(requests), schema=schema), [*params, now]))
+    rows: list[list[tuple[int, ...]] | None] = [[] for _ in batches]
     with connection.cursor() as cursor:
         cursor.execute(";\n".join(parts))
-        for index in ordered:
-            cursor.nextset()  # past the lock's rows
-            rows[index] = list(cursor.fetchall())
-            cursor.nextset()
+        for position, index in enumerate(ordered):
+            skippable = batches[index][0] in skip_locked
+            if position:
+                cursor.nextset()  # past the previous company's statement
+            if not skippable:
+                cursor.fetchall()
+                cursor.nextset()  # past the lock's rows
+            found = list(cursor.fetchall())
+            rows[index] = None if skippable and found == [(-1, 0, 0)] else found
     events_emit_many(
         event_type=EventType.BOOKING_CREATED,
         items={

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 WAIT_SECONDS = 0.002
 MOST = 200
 IN_FLIGHT = int(os.environ.get("RUSH_BATCHES_IN_FLIGHT", "2"))
+SKIPPED_WAIT_SECONDS = 0.01
 
 
 class _Short(Exception):
@@ -106,12 +107,17 @@ def _persist_batch(winners: list[Winner]) -> list[Outcome]:
     ]
 
 
-def persist_together(batches: list[tuple[Any, list[Winner]]]) -> list[list[Outcome]]:
-    """What became of the winners of several companies, per company in the order given (a worker thread).
+def persist_together(
+    batches: list[tuple[Any, list[Winner]]], *, may_skip: frozenset[str] = frozenset()
+) -> list[list[Outcome] | None]:
+    """What became of the winners of several companies, per company in the order given (a worker thread);
+    None for a company of `may_skip` left for a later batch (another transaction held its rows).
 
     One company: persist_batch. Several: all of them in one transaction, two round trips whatever their
     number (booking/seats.py::seats_take_many) — with 200 companies opening together, a transaction per
-    company cost a process more of its interpreter, and PostgreSQL more commits, than deciding did. If any
+    company cost a process more of its interpreter, and PostgreSQL more commits, than deciding did. A
+    company of `may_skip` whose quota rows another process's batch holds is skipped rather than waited for
+    (the batcher lets a company be skipped once in a row, then waits for it). If any
     company's winners do not fit (a row with fewer seats than Redis thought, a second booking), the whole
     is rolled back and each company's batch is written on its own, which answers each winner exactly.
     """
@@ -119,7 +125,7 @@ def persist_together(batches: list[tuple[Any, list[Winner]]]) -> list[list[Outco
         tenant, winners = batches[0]
         return [persist_batch(tenant, winners)]
     try:
-        written = _persist_together(batches)
+        written = _persist_together(batches, may_skip=may_skip)
         if written is None:
             return [_persist_batch_in(tenant, winners) for tenant, winners in batches]
     finally:
@@ -129,10 +135,13 @@ def persist_together(batches: list[tuple[Any, list[Winner]]]) -> list[list[Outco
         items=[
             (tenant.schema_name, list(booked.values()), _booked_key(winners))
             for (tenant, winners), booked in zip(batches, written, strict=True)
+            if booked is not None
         ]
     )
     return [
-        [
+        None
+        if booked is None
+        else [
             outcomes.booked(booking_id=booked[w.plan.student.candidate_id], slot_id=w.plan.slot_id)
             for w in winners
         ]
@@ -140,8 +149,11 @@ def persist_together(batches: list[tuple[Any, list[Winner]]]) -> list[list[Outco
     ]
 
 
-def _persist_together(batches: list[tuple[Any, list[Winner]]]) -> list[dict[int, int]] | None:
-    """{candidate: booking} per company, committed; None when the whole was rolled back."""
+def _persist_together(
+    batches: list[tuple[Any, list[Winner]]], *, may_skip: frozenset[str]
+) -> list[dict[int, int] | None] | None:
+    """{candidate: booking} per company, committed (None for a company skipped); None when the whole was
+    rolled back."""
     for _, winners in batches:
         for winner in winners:
             winner.code = check_in_code_new()
@@ -151,15 +163,23 @@ def _persist_together(batches: list[tuple[Any, list[Winner]]]) -> list[dict[int,
             rows = seats_take_many(
                 [(tenant.schema_name, [w.seat() for w in winners]) for tenant, winners in batches],
                 now=timezone.now(),
+                skip_locked=may_skip,
             )
-            written = []
+            written: list[dict[int, int] | None] = []
             for (_, winners), found in zip(batches, rows, strict=True):
+                if found is None:
+                    written.append(None)
+                    continue
                 booked = {candidate: booking for booking, candidate, _quota in found}
                 if len(booked) != len(winners):
                     raise _Short()
                 written.append(booked)
             seats_changed_many(
-                slots={tenant.schema_name: [w.plan.slot_id for w in winners] for tenant, winners in batches}
+                slots={
+                    tenant.schema_name: [w.plan.slot_id for w in winners]
+                    for (tenant, winners), booked in zip(batches, written, strict=True)
+                    if booked is not None
+                }
             )
     except (_Short, IntegrityError):
         return None
@@ -252,6 +272,7 @@ class WinnerBatcher:
         self.pending: dict[str, list[_Pending]] = {}
         self.waiting = 0
         self.writing_of: dict[str, int] = {}  # companies in the batches being written, how many each
+        self.skipped: set[str] = set()  # companies skipped by their last batch: waited for in the next
         self.timer: asyncio.TimerHandle | None = None
 
     async def persist(self, tenant: Any, winner: Winner) -> Outcome:
@@ -290,12 +311,17 @@ class WinnerBatcher:
             for items in batch:
                 schema = items[0][0].schema_name
                 self.writing_of[schema] = self.writing_of.get(schema, 0) + 1
+            schemas = frozenset(items[0][0].schema_name for items in batch)
             done = loop.run_in_executor(
-                self.executor, persist_together, [(items[0][0], [w for _, w, _ in items]) for items in batch]
+                self.executor,
+                functools.partial(persist_together, may_skip=schemas - self.skipped),
+                [(items[0][0], [w for _, w, _ in items]) for items in batch],
             )
             done.add_done_callback(functools.partial(self._written, batch=batch))
 
-    def _written(self, task: asyncio.Future[list[list[Outcome]]], *, batch: list[list[_Pending]]) -> None:
+    def _written(
+        self, task: asyncio.Future[list[list[Outcome] | None]], *, batch: list[list[_Pending]]
+    ) -> None:
         self.writing -= 1
         for items in batch:
             schema = items[0][0].schema_name
@@ -303,10 +329,34 @@ class WinnerBatcher:
             if left > 0:
                 self.writing_of[schema] = left
         error = task.exception()
+        skipped: list[list[_Pending]] = []
         for index, items in enumerate(batch):
-            _settle(error, None if error is not None else task.result()[index], items)
+            answers = None if error is not None else task.result()[index]
+            schema = items[0][0].schema_name
+            if error is None and answers is None:
+                skipped.append(items)  # another process was writing this company: the next batch waits
+                self.skipped.add(schema)
+                continue
+            self.skipped.discard(schema)
+            _settle(error, answers, items)
+        if skipped:
+            # First in line again, each company's winners ahead of any that came meanwhile.
+            again = {
+                items[0][0].schema_name: items + self.pending.get(items[0][0].schema_name, [])
+                for items in skipped
+            }
+            self.pending = {**again, **{k: v for k, v in self.pending.items() if k not in again}}
+            self.waiting += sum(len(items) for items in skipped)
+            if len(skipped) == len(batch):
+                # Nothing of this batch was free: ask again in a moment rather than at once.
+                self._later(SKIPPED_WAIT_SECONDS)
+                return
         if self.pending:
             self._flush()
+
+    def _later(self, seconds: float) -> None:
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(seconds, self._flush)
 
 
 def _settle(error: BaseException | None, answers: list[Outcome] | None, items: list[_Pending]) -> None:

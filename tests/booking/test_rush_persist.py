@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from booking.models import Booking, BookingStatus, SlotQuota
@@ -175,35 +176,105 @@ def two_companies(rush_seminar, tenants):
     connection.set_schema_to_public()
 
 
-def test_winners_of_several_companies_share_one_batch_each_in_its_own_schema(two_companies):
-    acme, seminar, globex, other = two_companies
-    acme_winners, globex_winners = _winners(acme, seminar, 2), _winners(globex, other, 3)
-    calls = []
-
-    def counting(batches):
-        calls.append([(tenant.schema_name, len(winners)) for tenant, winners in batches])
-        return persist_together(batches)
+def _batched(writer, winners_by_company: list) -> list:
+    """The winners handed to one WinnerBatcher at the same moment, written through `writer` (which calls
+    persist_together); their answers in the order given."""
 
     async def run():
         import booking.rush.persist as module
 
         original = module.persist_together
-        module.persist_together = counting
+        module.persist_together = writer
         try:
             batcher = WinnerBatcher(ThreadPoolExecutor(max_workers=2), wait=0.05)
-            firsts = [batcher.persist(acme.tenant, w) for w in acme_winners]
-            seconds = [batcher.persist(globex.tenant, w) for w in globex_winners]
-            return await asyncio.gather(*firsts, *seconds)
+            futures = [batcher.persist(tenant, w) for tenant, winners in winners_by_company for w in winners]
+            return await asyncio.gather(*futures)
         finally:
             module.persist_together = original
 
-    answers = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_winners_of_several_companies_share_one_batch_each_in_its_own_schema(two_companies):
+    acme, seminar, globex, other = two_companies
+    acme_winners, globex_winners = _winners(acme, seminar, 2), _winners(globex, other, 3)
+    calls = []
+
+    def counting(batches, **options):
+        calls.append([(tenant.schema_name, len(winners)) for tenant, winners in batches])
+        return persist_together(batches, **options)
+
+    answers = _batched(counting, [(acme.tenant, acme_winners), (globex.tenant, globex_winners)])
     assert _codes(answers) == ["booked"] * 5
     assert calls == [[(acme.schema, 2), (globex.schema, 3)]]
     assert _rows(acme, seminar) == (2, 2) and _rows(globex, other) == (3, 3)
     with schema_context(globex.schema):
         candidates = set(Booking.objects.filter(seminar=other).values_list("candidate_id", flat=True))
     assert candidates == {w.plan.student.candidate_id for w in globex_winners}
+
+
+class RowHolder(threading.Thread):
+    """Another transaction (another process's batch) holding a company's quota rows until released."""
+
+    def __init__(self, schema: str, seminar) -> None:
+        super().__init__(daemon=True)
+        self.schema, self.seminar = schema, seminar
+        self.locked, self.release = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        try:
+            with schema_context(self.schema), transaction.atomic():
+                list(SlotQuota.objects.select_for_update().filter(slot__seminar=self.seminar))
+                self.locked.set()
+                self.release.wait(20)
+        finally:
+            connection.close()
+
+
+def test_a_company_another_batch_is_writing_is_skipped_not_waited_for(two_companies):
+    acme, seminar, globex, other = two_companies
+    holder = RowHolder(globex.schema, other)
+    holder.start()
+    try:
+        assert holder.locked.wait(10)
+        started = time.monotonic()
+        answers = persist_together(
+            [(acme.tenant, _winners(acme, seminar, 2)), (globex.tenant, _winners(globex, other, 2))],
+            may_skip=frozenset({acme.schema, globex.schema}),
+        )
+        took = time.monotonic() - started
+    finally:
+        holder.release.set()
+        holder.join(10)
+    assert _codes(answers[0]) == ["booked", "booked"] and answers[1] is None
+    assert took < 2.0  # not the 20 s the other transaction would have held it
+    assert _rows(acme, seminar) == (2, 2) and _rows(globex, other) == (0, 0)
+
+
+def test_a_skipped_company_is_waited_for_in_the_next_batch_and_every_winner_is_booked(two_companies):
+    acme, seminar, globex, other = two_companies
+    acme_winners, globex_winners = _winners(acme, seminar, 2), _winners(globex, other, 3)
+    holder = RowHolder(globex.schema, other)
+    holder.start()
+    assert holder.locked.wait(10)
+    calls = []
+
+    def counting(batches, **options):
+        calls.append(([(t.schema_name, len(w)) for t, w in batches], sorted(options["may_skip"])))
+        if len(calls) == 2:
+            threading.Timer(0.3, holder.release.set).start()  # the other batch commits meanwhile
+        return persist_together(batches, **options)
+
+    try:
+        answers = _batched(counting, [(acme.tenant, acme_winners), (globex.tenant, globex_winners)])
+    finally:
+        holder.release.set()
+        holder.join(10)
+    assert _codes(answers) == ["booked"] * 5
+    # First both companies, globex skippable and skipped; then globex alone, waited for.
+    assert calls[0] == ([(acme.schema, 2), (globex.schema, 3)], sorted([acme.schema, globex.schema]))
+    assert calls[1] == ([(globex.schema, 3)], [])
+    assert _rows(acme, seminar) == (2, 2) and _rows(globex, other) == (3, 3)
 
 
 def test_one_company_that_does_not_fit_costs_the_others_nothing(two_companies):
