@@ -25,6 +25,15 @@
     if (timer) clearTimeout(timer);
     timer = setTimeout(save, 1000);
   });
+  // Typed before this script ran (deferred; a slow phone shows the form first): saved all the same.
+  function edited(field) {
+    if (field.type === "radio" || field.type === "checkbox") return field.checked !== field.defaultChecked;
+    if (field.tagName === "SELECT") {
+      return Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return field.value !== field.defaultValue;
+  }
+  if (Array.prototype.some.call(form.querySelectorAll("[name^=q_]"), edited)) timer = setTimeout(save, 1000);
   form.querySelectorAll("textarea[maxlength]").forEach(function (area) {
     var counter = document.getElementById(area.id + "-count");
     if (!counter) return;

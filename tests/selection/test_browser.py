@@ -211,3 +211,42 @@ def test_a_recruiter_defines_a_round_and_its_form_and_issues_an_offer_in_the_bro
             for row in Round.objects.filter(season_id=taro.season_id, name="最終面接"):
                 SelectionStep.objects.filter(key=row.step_key).delete()
                 row.delete()
+
+
+@pytest.mark.browser
+def test_an_answer_typed_before_the_page_script_arrived_is_saved_as_a_draft(season_flow, live_server_daphne):
+    """A slow phone shows the form before its (deferred) script has run: what the student typed meanwhile is
+    saved as soon as the script runs, without another keystroke."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from selection.models import Answer
+
+    flow, server = season_flow, live_server_daphne
+    acme = flow["acme"]
+    text = "早く入力しても保存されるはずです。"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            student = browser.new_context(**PHONE).new_page()
+            student.goto(server.url(acme.host, f"/my/login/{flow['hanako_token']}/"))
+            student.get_by_role("button", name="マイページにログインする").click()
+            student.wait_for_url("**/my/")
+            sheet = student.get_by_role("link", name="エントリーシートを記入・提出する").get_attribute("href")
+            held: list = []
+            # The page's script is held back until the test lets it through.
+            student.route("**/selection/es*.js", lambda route: held.append(route))
+            student.goto(server.url(acme.host, sheet), wait_until="commit")
+            student.fill(f"#q-{flow['question'].pk}", text)
+            for _ in range(100):
+                if held:
+                    break
+                student.wait_for_timeout(50)
+            assert held, "the page asked for its script"
+            expect(student.locator("#draft-status")).not_to_contain_text("下書きを保存しました")
+            held[0].continue_()
+            expect(student.locator("#draft-status")).to_contain_text("下書きを保存しました", timeout=10_000)
+        finally:
+            browser.close()
+    with schema_context(acme.schema):
+        draft = Answer.objects.get(submission__candidate=flow["hanako"], question=flow["question"])
+        assert draft.text == text
