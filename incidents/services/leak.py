@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -131,16 +133,16 @@ def leak_check_export(
     )
 
 
-def window_key(*, tenant: Tenant, name: str, seconds: int, back: int = 0) -> str:
-    """The key of the current fixed time bucket of `seconds` (`back` buckets earlier)."""
+def window_key(*, tenant: Tenant, name: str, seconds: int, back: int = 0, at: datetime | None = None) -> str:
+    """The key of the fixed time bucket of `seconds` holding `at` (now by default; `back` buckets earlier)."""
     # The database name keeps deployments (and parallel test databases) sharing one Redis apart.
-    bucket = int(timezone.now().timestamp()) // seconds - back
+    bucket = int((at or timezone.now()).timestamp()) // seconds - back
     return f"incidents:leak:{settings.DATABASES['default']['NAME']}:{tenant.pk}:{name}:{bucket}"
 
 
-def _window_count(*, tenant: Tenant, name: str, amount: int, seconds: int) -> int:
+def _window_count(*, tenant: Tenant, name: str, amount: int, seconds: int, at: datetime | None = None) -> int:
     """A counter per tenant and fixed time bucket (the cache key function adds the schema as well)."""
-    key = window_key(tenant=tenant, name=name, seconds=seconds)
+    key = window_key(tenant=tenant, name=name, seconds=seconds, at=at)
     with schema_context(tenant.schema_name):
         cache.add(key, 0, seconds * 2)
         return cache.incr(key, amount)
@@ -175,25 +177,23 @@ def leak_check_failed_signin(*, tenant: Tenant, account: str, address: str) -> L
     must not mail and webhook a company about a leak.
     """
     seconds = 15 * 60
-    pair = window_key(tenant=tenant, name=f"failed-signin:{account}:{address}", seconds=seconds)
+    at = timezone.now()  # every key of this failure from the same instant: never two sides of an edge
+    key = functools.partial(window_key, tenant=tenant, seconds=seconds, at=at)
     with schema_context(tenant.schema_name):
-        if not cache.add(pair, 1, seconds * 2):
+        if not cache.add(key(name=f"failed-signin:{account}:{address}"), 1, seconds * 2):
             return None
     policy = leak_policy_for(tenant=tenant)
     # This bucket and the one before: failures on both sides of a bucket's edge count together, so a
     # run of them is seen whenever it happens, not only when it fits inside one fixed quarter hour.
-    total = _window_count(tenant=tenant, name="failed-signins", amount=1, seconds=seconds)
+    total = _window_count(tenant=tenant, name="failed-signins", amount=1, seconds=seconds, at=at)
     with schema_context(tenant.schema_name):
-        total += int(
-            cache.get(window_key(tenant=tenant, name="failed-signins", seconds=seconds, back=1)) or 0
-        )
+        total += int(cache.get(key(name="failed-signins", back=1)) or 0)
         if total <= policy.failed_signins:
             return None
         # Once per run: not again in this bucket, nor in the one after a bucket that already said it.
-        fired = window_key(tenant=tenant, name="failed-signins-fired", seconds=seconds)
-        if cache.get(window_key(tenant=tenant, name="failed-signins-fired", seconds=seconds, back=1)):
+        if cache.get(key(name="failed-signins-fired", back=1)):
             return None
-        if not cache.add(fired, 1, seconds * 2):
+        if not cache.add(key(name="failed-signins-fired"), 1, seconds * 2):
             return None
     return leak_signal_record(
         tenant=tenant,
