@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -66,6 +67,7 @@ def confirm_later_many(*, items: list[tuple[str, list[int], str | None]]) -> Non
             with schema_context(schema):
                 for one in ids:
                     booking_confirm_by_id(booking_id=one)
+                rush_facts_refresh()
 
 
 def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
@@ -81,6 +83,7 @@ def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
             client.delete(keys.confirm_list_key(schema=schema))
             client.srem(keys.confirm_schemas_key(), schema)
             continue
+        drained = 0
         while True:
             ids = client.lpop(keys.confirm_list_key(schema=schema), batch) or []
             if not ids:
@@ -88,8 +91,20 @@ def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
             with schema_context(schema):
                 for booking_id in ids:
                     booking_confirm_by_id(booking_id=int(booking_id))
-                    done += 1
+                    drained += 1
+        if drained:
+            with schema_context(schema):
+                rush_facts_refresh()
+        done += drained
     return done
+
+
+def rush_facts_refresh() -> int:
+    """The dashboard facts of the students whose seats the rush path wrote (it notes them instead of
+    refreshing them in the winners' transaction: dashboard migration 0003); how many were refreshed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT dashboard_fact_refresh_stale()")
+        return int(cursor.fetchone()[0])
 
 
 def confirmations_sweep(*, hours: int = 2) -> int:

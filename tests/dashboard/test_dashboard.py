@@ -210,3 +210,31 @@ def test_the_figures_follow_each_change_in_the_same_transaction(two_seasons):
     assert _facts_as_rebuilt()
     ours[2].delete()
     assert selectors.season_student_count(season_id=season.pk) == 4 and _facts_as_rebuilt()
+
+
+def test_a_rush_booking_noted_for_later_is_in_the_figures_the_dashboard_shows(two_seasons, make_user):
+    """The rush path's winners note their facts as stale (dashboard migration 0003); the dashboard brings
+    them up to date before it reads, so the page and its CSV count the seat even before the worker ran."""
+    from booking.models import Seminar
+
+    season, ours = two_seasons["season"], two_seasons["ours"]
+    seminar = Seminar.objects.get(title="27卒説明会")
+    booked_before = selectors.funnel_for(season_id=season.pk).total.counts[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('saas.facts_later', 'on', true)")
+        _booking(ours[4], seminar)
+        _booking(ours[5], seminar)
+        cursor.execute("SELECT set_config('saas.facts_later', 'off', true)")
+        cursor.execute("SELECT count(*) FROM dashboard_fact_stale")
+        assert cursor.fetchone() == (2,)
+    assert selectors.funnel_for(season_id=season.pk).total.counts[1] == booked_before  # not refreshed yet
+    client, _viewer = make_user("viewer")
+    assert client.get("/dashboard/").status_code == 200
+    assert selectors.funnel_for(season_id=season.pk).total.counts[1] == booked_before + 2
+    assert _facts_as_rebuilt()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('saas.facts_later', 'on', true)")
+        _booking(ours[3], seminar)  # the student whose earlier booking was cancelled
+        cursor.execute("SELECT set_config('saas.facts_later', 'off', true)")
+    answer = client.get("/dashboard/funnel.csv", {"encoding": "utf8"})
+    assert answer.status_code == 200 and _facts_as_rebuilt()
