@@ -34,6 +34,7 @@ class _Connection(asyncio.Protocol):
         self.status = 0
         self.body: list[bytes] = []
         self.cookies: dict[str, str] = {}
+        self.retry_after: float | None = None
         self.reusable = False
         self.closed = False
         self._header_name = b""
@@ -54,10 +55,13 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == b"set-cookie":
+        name = name.lower()
+        if name == b"set-cookie":
             pair = value.split(b";", 1)[0]
             key, _, cookie = pair.partition(b"=")
             self.cookies[key.strip().decode()] = cookie.strip().decode()
+        elif name == b"retry-after" and value.isdigit():
+            self.retry_after = float(value)
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -66,14 +70,14 @@ class _Connection(asyncio.Protocol):
         self.status = self.parser.get_status_code()
         self.reusable = self.parser.should_keep_alive()
         if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result((self.status, b"".join(self.body), self.cookies))
+            self.waiter.set_result((self.status, b"".join(self.body), self.cookies, self.retry_after))
 
     def _fail(self, error: Exception) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(error)
 
     def send(self, data: bytes) -> asyncio.Future:
-        self.body, self.cookies = [], {}
+        self.body, self.cookies, self.retry_after = [], {}, None
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(data)
         return self.waiter
@@ -167,8 +171,8 @@ class HttpPool:
 
     async def request(
         self, method: str, path: str, *, headers: dict[str, str], body: bytes | None, timeout: float
-    ) -> tuple[int, bytes, dict[str, str]]:
-        """(status, body, cookies set) or ClientTimeout / ClientError / OSError.
+    ) -> tuple[int, bytes, dict[str, str], float | None]:
+        """(status, body, cookies set, Retry-After seconds) or ClientTimeout / ClientError / OSError.
 
         An idle connection is taken at once and the answer awaited with one timer: asyncio.wait_for wraps
         each await in a task of its own, which cost the generator more CPU than parsing the answer, on the

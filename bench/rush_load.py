@@ -24,6 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.rush_client import ClientError, ClientTimeout, HttpPool, WatchProtocol  # noqa: E402
 
 REQUEST_TIMEOUT = 10.0
+BUSY_WAIT_MOST = 8.0
+
+
+def retry_delay(data: dict, in_row: int) -> float:
+    """As the rush page's script waits after a "busy" or "unavailable" answer (static/booking/rushbook.js::
+    retryDelay): the answer's Retry-After (else 2 s busy, 3 s unavailable), doubled for each such answer in
+    a row up to BUSY_WAIT_MOST, a quarter more or less at random. A timeout or a broken connection waits a
+    second."""
+    code = data.get("code")
+    if code not in ("busy", "unavailable"):
+        return 1.0
+    base = data.get("retry_after") or (2.0 if code == "busy" else 3.0)
+    return min(base * 2**in_row, BUSY_WAIT_MOST) * random.uniform(0.75, 1.25)
 
 
 def _raise_fd_limit() -> None:
@@ -47,7 +60,7 @@ class Recorder:
         With a `tag` (the student's company, in the fleet benchmark) the response carries it last."""
         sent = time.time()
         try:
-            status, raw, cookies = await pool.request(
+            status, raw, cookies, retry_after = await pool.request(
                 method, path, headers=headers, body=body.encode() if body else None, timeout=REQUEST_TIMEOUT
             )
         except ClientTimeout:
@@ -64,6 +77,8 @@ class Recorder:
             data = {}
         code = data.get("code", "page" if status < 400 else f"http{status}")
         self.add(sent, latency, status, code, tag)
+        if retry_after is not None:
+            data["retry_after"] = retry_after  # the page's script reads the header the same way
         return status, data, cookies.get("rush_room")
 
 
@@ -91,6 +106,7 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
     room = None
     final, booked = None, None
     ticket = None  # the place in line the waiting room gave (its order is the admission order)
+    busy_row = 0  # "busy" / "unavailable" answers in a row (each waits longer, as the page's script does)
     deadline = arrived + spec.get("give_up_s", 120)
     while final is None and time.time() < deadline:
         post_headers = {
@@ -111,6 +127,8 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
         )
         room = got_room or room
         code = data.get("code")
+        if code not in ("unavailable", "busy", "timeout", "client_error"):
+            busy_row = 0
         if code == "booked":
             final, booked = "booked", (data.get("committed_at"), data.get("slot"))
         elif code == "queued":
@@ -131,7 +149,8 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
                 final = "full"
             elif data.get("code") not in ("admitted", "queued"):
                 if data.get("code") in ("unavailable", "busy", "timeout", "client_error"):
-                    await asyncio.sleep(1.0)
+                    await asyncio.sleep(retry_delay(data, busy_row))
+                    busy_row += data["code"] in ("unavailable", "busy")
                 else:
                     final = data.get("code") or f"http{status}"
         elif code == "full":
@@ -142,7 +161,8 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
         elif code == "not_open":
             final = "not_open"
         elif code in ("unavailable", "busy", "timeout", "client_error"):
-            await asyncio.sleep(2.0 if code == "busy" else 1.0)
+            await asyncio.sleep(retry_delay(data, busy_row))
+            busy_row += code in ("unavailable", "busy")
         else:
             final = code or f"http{status}"
     results.append(

@@ -153,6 +153,35 @@ def servers(ports: Sequence[int], *, host: str = "127.0.0.1", options: str = "")
     return " ".join(f"server {host}:{port}{suffix};" for port in ports)
 
 
+# Rush requests one rush process is given at once by the proxy: about a quarter second of its work at an
+# opening of hundreds of companies (1,000-2,000 answers a second per process, docs/performance.md).
+RUSH_INFLIGHT_PER_PROCESS = 256
+# Seconds a student turned away by the proxy waits before asking again (the page doubles it for each such
+# answer in a row, up to 8 s): the processes are full, and every answer costs the crowd's phones and the
+# proxy a round trip. The rush path's own "busy" (one company over its share of a process) says 2.
+RUSH_PROXY_RETRY_AFTER = 5
+
+
+def rush_busy_bodies() -> dict[str, str]:
+    """The proxy's answer over the rush budgets: the rush path's own "busy" (booking/rush/outcomes.py::busy)
+    as JSON in Japanese and in English (from the booking catalogue), and its Retry-After seconds
+    (RUSH_PROXY_RETRY_AFTER)."""
+    import gettext
+    import json
+
+    from booking.rush.outcomes import busy
+
+    outcome = busy()
+    english = gettext.translation(
+        "django", localedir=str(HERE.parent / "booking" / "locale"), languages=["en"]
+    ).gettext
+    bodies = {}
+    for language, translate in (("ja", str), ("en", english)):
+        text = json.dumps({**outcome.payload(), "message": translate(outcome.message)}, ensure_ascii=False)
+        bodies[language] = text.replace("\\", "\\\\").replace("'", "\\'")  # inside nginx's single quotes
+    return {**bodies, "retry_after": str(RUSH_PROXY_RETRY_AFTER)}
+
+
 def nginx_conf(
     *,
     listen: str,
@@ -163,8 +192,18 @@ def nginx_conf(
     logs: Path,
     workers: int = 1,
     host: str = "127.0.0.1",
+    rush_inflight: int | None = None,
+    rush_company_inflight: int | None = None,
 ) -> str:
-    """deploy/nginx.conf.template filled in for these backends."""
+    """deploy/nginx.conf.template filled in for these backends.
+
+    The rush path's budgets at the proxy (requests being answered, all companies together and per company)
+    default to RUSH_INFLIGHT_PER_PROCESS per rush process, half of that for one company (at least one
+    process's worth, so a company opening alone keeps a whole process busy).
+    """
+    everyone = rush_inflight or RUSH_INFLIGHT_PER_PROCESS * max(len(rush_ports), 1)
+    company = rush_company_inflight or max(everyone // 2, min(everyone, RUSH_INFLIGHT_PER_PROCESS))
+    busy = rush_busy_bodies()
     values = {
         "LISTEN": listen,
         "NGINX_WORKERS": str(workers),
@@ -174,6 +213,11 @@ def nginx_conf(
         # One failed handshake must not take a websocket or rush process out of rotation for ten seconds.
         "WS_SERVERS": servers(ws_ports, host=host, options="max_fails=0"),
         "RUSH_SERVERS": servers(rush_ports, host=host, options="max_fails=0"),
+        "RUSH_INFLIGHT": str(everyone),
+        "RUSH_COMPANY_INFLIGHT": str(company),
+        "RUSH_BUSY_RETRY": str(busy["retry_after"]),
+        "RUSH_BUSY_JA": busy["ja"],
+        "RUSH_BUSY_EN": busy["en"],
     }
     values["BODY_MAX"] = f"{BODY_MAX_BYTES}"
     values["UPLOAD_LOCATIONS"] = "\n        ".join(

@@ -66,8 +66,13 @@ def stack_start(
     nginx_workers: int = 1,
     port: int | None = None,
     rush_workers: int = 0,
+    rush_inflight: int | None = None,
+    rush_company_inflight: int | None = None,
 ) -> Stack:
-    """Start nginx + HTTP workers + daphne processes (+ rush processes); returns when everything listens."""
+    """Start nginx + HTTP workers + daphne processes (+ rush processes); returns when everything listens.
+
+    `rush_inflight` / `rush_company_inflight`: the proxy's rush budgets (deploy/layout.py::nginx_conf's
+    defaults when None)."""
     port = port or free_port()
     tmp = Path(tempfile.mkdtemp(prefix="saas-stack-"))
     # nginx started as root serves from unprivileged workers: they must reach the cache and temp folders.
@@ -130,6 +135,8 @@ def stack_start(
         tmp=tmp,
         logs=logs,
         workers=nginx_workers,
+        rush_inflight=rush_inflight,
+        rush_company_inflight=rush_company_inflight,
     )
     (tmp / "nginx.conf").write_text(conf)
     stack.processes.append(

@@ -16,6 +16,18 @@
   var opensAt = Number(root.dataset.opens) || 0;
   var wanted = null;
   var busy = false;
+  var busyInRow = 0;  // "busy" answers in a row: each waits longer (the crowd asks less often)
+  var BUSY_WAIT_MOST = 8000;
+
+  // How long to wait before asking again after a "busy" or "unavailable" answer: the server's Retry-After,
+  // doubled for each such answer in a row up to BUSY_WAIT_MOST, a quarter more or less at random so a
+  // crowd turned away in the same second does not come back in the same second.
+  function retryDelay(retryAfter, fallback) {
+    var base = (Number(retryAfter) || fallback) * 1000;
+    var wait = Math.min(base * Math.pow(2, busyInRow), BUSY_WAIT_MOST);
+    busyInRow += 1;
+    return wait * (0.75 + Math.random() / 2);
+  }
 
   // Before the opening time no button is active (the page says when it opens and counts down).
   function opened() { return !opensAt || Date.now() >= opensAt; }
@@ -30,12 +42,13 @@
     answer.style.borderColor = ok ? "#2f7d32" : "#b44d12";
   }
 
-  function handle(status, data) {
+  function handle(status, data, retryAfter) {
     if (!data) {
       show(gettext("通信できませんでした。数秒後にもう一度お試しください。"), false);
       busy = false; buttons(false);
       return;
     }
+    if (data.code !== "busy" && data.code !== "unavailable") busyInRow = 0;
     if (data.code === "queued") {
       queue.hidden = false;
       position.textContent = String(data.position);
@@ -47,7 +60,7 @@
     if (data.code === "admitted") { send(); return; }
     if (data.code === "unavailable" || data.code === "busy") {
       show(data.message, false);
-      window.setTimeout(function () { busy ? send() : null; }, data.code === "busy" ? 2000 : 3000);
+      window.setTimeout(function () { busy ? send() : null; }, retryDelay(retryAfter, data.code === "busy" ? 2 : 3));
       return;
     }
     busy = false;
@@ -64,9 +77,10 @@
   function request(url, options) {
     return fetch(url, options)
       .then(function (response) {
-        return response.json().then(function (data) { return [response.status, data]; }, function () { return [response.status, null]; });
+        var after = response.headers.get("Retry-After");
+        return response.json().then(function (data) { return [response.status, data, after]; }, function () { return [response.status, null, after]; });
       })
-      .then(function (pair) { handle(pair[0], pair[1]); })
+      .then(function (answer) { handle(answer[0], answer[1], answer[2]); })
       .catch(function () { handle(0, null); });
   }
 

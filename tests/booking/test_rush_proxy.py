@@ -3,11 +3,14 @@ a rank's page loads from its copy, and only under the view token of that rank.""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 from django_tenants.utils import schema_context
 
-from booking.models import Seminar
+from booking.models import Booking, Seminar
 from booking.rush import passes
 from deploy.stack import stack_start
 from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
@@ -88,3 +91,77 @@ def test_the_proxy_answers_the_rush_pages_notices_from_a_short_copy(stack, tenan
         # Another company's notices are never served from acme's copy.
         globex = http.get(f"{stack}/my/status.json", headers={"Host": tenants["globex"].host})
         assert globex.headers["x-cache"] == "MISS"
+
+
+def test_the_proxy_turns_one_companys_flood_away_at_once_while_another_company_books(tenants, committed):
+    """The proxy's per-company budget: with a company's requests held in the rush process (its quota rows
+    locked by another transaction), its next request is answered "busy" by the proxy at once, in the
+    student's language, while another company books; the held ones are booked once the rows are free."""
+    from tests.booking.test_rush_persist import RowHolder
+
+    acme, globex = tenants["acme"], tenants["globex"]
+    with schema_context(acme.schema):
+        flood = seminar_make(quotas={"A": 10}, capacity=10)
+        Seminar.objects.filter(pk=flood.pk).update(waiting_room="off")
+        acme_slot = flood.slots.first().pk
+        students = [candidate_make(rank="A") for _ in range(5)]
+    with schema_context(globex.schema):
+        quiet = seminar_make(quotas={"A": 5}, capacity=5)
+        Seminar.objects.filter(pk=quiet.pk).update(waiting_room="off")
+        globex_slot = quiet.slots.first().pk
+        globex_student = candidate_make(rank="A")
+    running = stack_start(
+        env=server_env(), http_server="daphne", rush_workers=1, rush_inflight=8, rush_company_inflight=3
+    )
+    base = f"http://127.0.0.1:{running.port}"
+    holder = RowHolder(acme.schema, flood)
+
+    def book(host, schema, candidate, seminar_id, slot_id, *, timeout=30, **headers) -> httpx.Response:
+        return httpx.post(
+            f"{base}/my/rush/{seminar_id}/book",
+            json={"slot": slot_id},
+            headers={"Host": host, "X-Requested-With": "rush", **headers},
+            cookies=_cookies(schema, candidate, rank="A"),
+            timeout=timeout,
+        )
+
+    try:
+        holder.start()
+        assert holder.locked.wait(10)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            held = [
+                pool.submit(book, acme.host, acme.schema, student, flood.pk, acme_slot)
+                for student in students[:3]
+            ]
+            time.sleep(2.0)  # the three are with the rush process by now, waiting for the rows
+            started = time.monotonic()
+            turned = book(acme.host, acme.schema, students[3], flood.pk, acme_slot, timeout=5)
+            assert turned.status_code == 503 and time.monotonic() - started < 1.0
+            assert turned.headers["retry-after"] == "5" and turned.headers["cache-control"] == "no-store"
+            assert turned.json() == {"ok": False, "code": "busy", "message": turned.json()["message"]}
+            assert "混み合っています" in turned.json()["message"]
+            english = book(
+                acme.host,
+                acme.schema,
+                students[4],
+                flood.pk,
+                acme_slot,
+                timeout=5,
+                **{"Accept-Language": "en-US,en"},
+            )
+            assert english.status_code == 503 and english.json()["message"].startswith("It is very busy")
+            # Another company is not touched by acme's flood.
+            other = book(globex.host, globex.schema, globex_student, quiet.pk, globex_slot)
+            assert other.status_code == 200 and other.json()["code"] == "booked"
+            assert not [f.result().text for f in held if f.done()]
+            holder.release.set()
+            answers = [future.result(timeout=30) for future in held]
+        assert [a.json()["code"] for a in answers] == ["booked"] * 3
+        with schema_context(acme.schema):
+            booked = set(Booking.objects.filter(seminar=flood).values_list("candidate_id", flat=True))
+        assert booked == {s.pk for s in students[:3]}
+    finally:
+        holder.release.set()
+        running.stop()
+        rush_seminar_remove(schema=acme.schema, seminar=flood)
+        rush_seminar_remove(schema=globex.schema, seminar=quiet)
