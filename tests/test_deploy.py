@@ -33,7 +33,7 @@ def test_nginx_conf_fills_every_placeholder(tmp_path):
         logs=tmp_path,
         workers=2,
     )
-    assert "@" not in re.sub(r"#.*", "", conf)
+    assert not re.search(r"@[A-Z_]+@", re.sub(r"#.*", "", conf))  # every placeholder filled in
     # A placeholder that expands to several lines must never sit in a comment: its lines would become directives.
     template = (Path(layout.__file__).parent / "nginx.conf.template").read_text().splitlines()
     rendered = conf.splitlines()
@@ -55,6 +55,16 @@ def test_nginx_conf_fills_every_placeholder(tmp_path):
     assert "upstream http_app { server 127.0.0.1:8001; keepalive 64; }" in conf
     assert "listen 127.0.0.1:8080 backlog=16384 reuseport;" in conf
     assert "worker_processes 2;" in conf
+    # The proxy's rush budgets: 256 per rush process in all, half of that (at least 256) per company; over
+    # them, the rush path's own "busy" answer in Japanese and English.
+    assert "limit_conn rush_all 512;" in conf and "limit_conn rush_company 256;" in conf
+    assert "add_header Retry-After 5 always;" in conf and "error_page 429 = @rush_busy;" in conf
+    assert '"code": "busy", "message": "ただいま大変混み合っています。' in conf
+    assert '"code": "busy", "message": "It is very busy right now.' in conf
+    one = layout.nginx_conf(
+        listen="127.0.0.1:8080", http_ports=[8001], rush_ports=[8011], ws_ports=[8002], tmp=tmp_path, logs=tmp_path
+    )
+    assert "limit_conn rush_all 256;" in one and "limit_conn rush_company 256;" in one
     # The split the rush path depends on: /my/rush/ to the rush processes, websockets to daphne.
     assert re.search(r"location /my/rush/ \{\s+proxy_pass http://rush_app;", conf)
     assert re.search(r"location /ws/ \{\s+proxy_pass http://ws_app;", conf)
