@@ -156,16 +156,12 @@ def servers(ports: Sequence[int], *, host: str = "127.0.0.1", options: str = "")
 # Rush requests one rush process is given at once by the proxy: about a quarter second of its work at an
 # opening of hundreds of companies (1,000-2,000 answers a second per process, docs/performance.md).
 RUSH_INFLIGHT_PER_PROCESS = 256
-# Seconds a student turned away by the proxy waits before asking again (the page doubles it for each such
-# answer in a row, up to 8 s): the processes are full, and every answer costs the crowd's phones and the
-# proxy a round trip. The rush path's own "busy" (one company over its share of a process) says 2.
-RUSH_PROXY_RETRY_AFTER = 5
 
 
 def rush_busy_bodies() -> dict[str, str]:
     """The proxy's answer over the rush budgets: the rush path's own "busy" (booking/rush/outcomes.py::busy)
-    as JSON in Japanese and in English (from the booking catalogue), and its Retry-After seconds
-    (RUSH_PROXY_RETRY_AFTER)."""
+    as JSON in Japanese and in English (from the booking catalogue), and its Retry-After seconds (the
+    page doubles them for each busy answer in a row, up to 8 s)."""
     import gettext
     import json
 
@@ -179,7 +175,7 @@ def rush_busy_bodies() -> dict[str, str]:
     for language, translate in (("ja", str), ("en", english)):
         text = json.dumps({**outcome.payload(), "message": translate(outcome.message)}, ensure_ascii=False)
         bodies[language] = text.replace("\\", "\\\\").replace("'", "\\'")  # inside nginx's single quotes
-    return {**bodies, "retry_after": str(RUSH_PROXY_RETRY_AFTER)}
+    return {**bodies, "retry_after": str(outcome.retry_after)}
 
 
 def nginx_conf(

@@ -58,7 +58,7 @@ def test_nginx_conf_fills_every_placeholder(tmp_path):
     # The proxy's rush budgets: 256 per rush process in all, half of that (at least 256) per company; over
     # them, the rush path's own "busy" answer in Japanese and English.
     assert "limit_conn rush_all 512;" in conf and "limit_conn rush_company 256;" in conf
-    assert "add_header Retry-After 5 always;" in conf and "error_page 429 = @rush_busy;" in conf
+    assert "add_header Retry-After 2 always;" in conf and "error_page 429 = @rush_busy;" in conf
     assert '"code": "busy", "message": "ただいま大変混み合っています。' in conf
     assert '"code": "busy", "message": "It is very busy right now.' in conf
     one = layout.nginx_conf(
