@@ -225,7 +225,10 @@ def scenario(
         "p95_s": round(percentile(latencies, 0.95), 4),
         "p99_s": round(percentile(latencies, 0.99), 4),
         "final_answer_p99_s": round(percentile([s["answered"] - s["arrived"] for s in finals], 0.99), 3),
-        "errors_5xx": sum(v for k, v in statuses.items() if k >= 500),
+        # The deliberate "busy" answers (503 with Retry-After: the proxy's rush budgets, a company over its
+        # share of a process) are counted apart, as bench/fleet.py does; every other 5xx is an error.
+        "errors_5xx": sum(v for k, v in statuses.items() if k >= 500) - codes.get("busy", 0),
+        "busy_answers": codes.get("busy", 0),
         "timeouts": codes.get("timeout", 0),
         "unanswered": sum(1 for s in finals if s["final"] in ("unanswered", "timeout", "client_error")),
         "booked_answers": len(booked),
@@ -311,6 +314,7 @@ def main() -> None:
         "p99_s": default["p99_s"],
         "final_answer_p99_s": default["final_answer_p99_s"],
         "errors_5xx": default["errors_5xx"] + big["errors_5xx"],
+        "busy_answers": default["busy_answers"] + big["busy_answers"],
         "timeouts": default["timeouts"] + big["timeouts"],
         "unanswered": default["unanswered"] + big["unanswered"],
         "overbooked": default["overbooked"] + big["overbooked"] + base["overbooked"] + ours["overbooked"],
