@@ -7,11 +7,9 @@ of the dashboard first refreshes what is still noted, so a recruiter never sees 
 
 from __future__ import annotations
 
-from django.db import connection
+from booking.services.confirmations import rush_facts_refresh
 
 
 def facts_catch_up() -> int:
     """Refresh the facts of the students noted as stale in the current company; how many there were."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT dashboard_fact_refresh_stale()")
-        return int(cursor.fetchone()[0])
+    return rush_facts_refresh()
