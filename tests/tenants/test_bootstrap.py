@@ -246,6 +246,20 @@ def _booking_timed(
         connection.close()
 
 
+def _lock_waited_for(schema: str, *, seconds: float = 5.0) -> None:
+    """Until a session waits for a lock on the company's seminars table (the migration), at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = to_regclass(%s)",
+                [f'"{schema}".booking_seminar'],
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+
+
 def _migrate_during_booking(*, schema: str, lock_timeout_ms: int, hold_s: float) -> tuple[float, object]:
     """A booking keeps its transaction open for hold_s; the migration starts; 0.3 s later another
     booking (another seminar, another student) arrives. Returns how long that one took, and the
@@ -285,6 +299,7 @@ def _migrate_during_booking(*, schema: str, lock_timeout_ms: int, hold_s: float)
     migration = threading.Thread(target=run, args=("migration", migrate))
     migration.start()
     time.sleep(0.3)  # the migration waits for its lock (or pauses between tries)
+    _lock_waited_for(schema)  # on a loaded machine the migration may take longer to ask for it
     booker = threading.Thread(
         target=run,
         args=("second", _booking_timed),
