@@ -51,7 +51,7 @@ from django_tenants.utils import schema_context  # noqa: E402
 
 from bench.fleet_deploy import migration_all, timed_command  # noqa: E402
 from bench.rush_load import lag_of  # noqa: E402
-from bench.rush_measure import RssSampler, percentile  # noqa: E402
+from bench.rush_measure import RssSampler, cpu_by_role, percentile  # noqa: E402
 from bench.rush_refs import LOAD, LOAD_PROCESSES, capacity, run_load  # noqa: E402
 from bench.rush_setup import seminar_new, students_ensure  # noqa: E402
 from booking.models import Seminar, SlotQuota  # noqa: E402
@@ -232,27 +232,59 @@ def ws_lag_p99(watchers: list[dict], watched: dict, finals: list[dict]) -> float
     return round(lag, 3) if lag != float("inf") else -1.0  # -1: a watcher never saw a commit
 
 
-def fifo_inversions(students: list[dict]) -> float:
-    """Share of sampled pairs of queued students (same company) whose tickets disagree with arrival order.
-
-    Tickets are the waiting room's admission order; pairs arriving within 10 ms of each other are not
-    counted (their order on the wire is not the load generator's to promise)."""
-    by_company: dict[int, list[tuple[float, int]]] = defaultdict(list)
+def order_inversions(students: list[dict], *, key: str, apart: float, seed: int) -> tuple[float, int]:
+    """(share, pairs): sampled pairs of students of the same company, arriving more than `apart` seconds
+    apart, whose `key` (a ticket, a time) puts them in the opposite order."""
+    by_company: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for one in students:
-        if one.get("ticket"):
-            by_company[one["tag"]].append((one["arrived"], int(one["ticket"])))
+        if one.get(key):
+            by_company[one["tag"]].append((one["arrived"], float(one[key])))
     pairs = inverted = 0
-    rng = random.Random(7)
-    for queued in by_company.values():
-        if len(queued) < 2:
+    rng = random.Random(seed)
+    for taken in by_company.values():
+        if len(taken) < 2:
             continue
-        for _ in range(min(20_000, len(queued) * 20)):
-            (a_at, a_ticket), (b_at, b_ticket) = rng.sample(queued, 2)
-            if abs(a_at - b_at) < 0.010:
+        for _ in range(min(20_000, len(taken) * 20)):
+            (a_at, a_key), (b_at, b_key) = rng.sample(taken, 2)
+            if abs(a_at - b_at) < apart:
                 continue
             pairs += 1
-            inverted += (a_at < b_at) != (a_ticket < b_ticket)
-    return round(inverted / pairs, 4) if pairs else 0.0
+            inverted += (a_at < b_at) != (a_key < b_key)
+    return (round(inverted / pairs, 4) if pairs else 0.0), pairs
+
+
+def entry_order_inversions(students: list[dict]) -> tuple[float, int]:
+    """Pairs arriving at least a second apart that the rush path took in (a decision or a place in line) in
+    the opposite order. Covers every student, ticket or not: a student the proxy turned away ("busy") is
+    taken in at a later try, and a later arrival may be taken in first; the ticket measure cannot see that."""
+    return order_inversions(students, key="entered", apart=1.0, seed=11)
+
+
+PROXY_LOG = ROOT / ".data" / "bench-logs" / "rush-timing.log"
+
+
+def proxy_times(*, since: float, until: float) -> list[float]:
+    """Seconds the proxy took for each students' rush answer logged between `since` and `until`
+    (deploy/nginx.conf.template's rush_timing log: from the request's first byte to the answer's last).
+
+    The servers' side of every answer, busy ones and page copies included; p99_s adds the load processes'
+    own waits (for one of their connections, for their event loop), which a browser does not have."""
+    times: list[float] = []
+    if not PROXY_LOG.exists():
+        return times
+    with PROXY_LOG.open() as log_file:
+        for line in log_file:
+            parts = line.split()
+            if len(parts) >= 2 and since <= float(parts[0]) <= until:
+                times.append(float(parts[1]))
+    return times
+
+
+def fifo_inversions(students: list[dict]) -> tuple[float, int]:
+    """Pairs of queued students whose tickets (the waiting room's admission order) disagree with arrival
+    order; pairs arriving within 10 ms of each other are not counted (their order on the wire is not the
+    load generator's to promise). (0.0, 0) when nobody was given a place in line."""
+    return order_inversions(students, key="ticket", apart=0.010, seed=7)
 
 
 def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
@@ -265,7 +297,9 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
     log(f"capacity: {capacity_per_s:.0f} decisions/s {measured['codes']}")
     t0 = time.time() + 15 + len(opening) * 0.2
     entries, seminars = opening_prepare(opening, t0)
-    t0 = max(t0, time.time() + 5)
+    # Never in the past when the load starts: the watchers connect first (at 500 a second) and the load
+    # processes read their students (a first run also creates the students above, which takes a while).
+    t0 = max(t0, time.time() + 10 + len(entries) / 20_000 + len(opening) * WATCHERS / 500)
     for seminar in seminars.values():
         with schema_context(seminar["schema"]):
             Seminar.objects.filter(pk=seminar["seminar"]).update(opens_at=datetime.fromtimestamp(t0, tz=UTC))
@@ -291,8 +325,12 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
     )
     probe = PageProbe(base, host_of(neighbour))
     probe.start()
+    cpu_before, wall_before = cpu_by_role(), time.time()
     with RssSampler(stack.pids()) as sampler:
         results = run_load(specs)
+    cpu_after, wall = cpu_by_role(), time.time() - wall_before
+    time.sleep(1.5)  # the proxy's log buffer is written at least once a second
+    proxied = proxy_times(since=wall_before, until=wall_before + wall)
     probe.stopping.set()
     probe.join(15)
     watched = watchers_stop(watching)
@@ -310,6 +348,7 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
                 for q in SlotQuota.objects.filter(slot__seminar_id=seminar["seminar"])
             )
     arrival_per_s = len(entries) / ARRIVAL_S
+    entry, fifo = entry_order_inversions(finals), fifo_inversions(finals)
     return {
         "opening_companies": len(opening),
         "students": len(entries),
@@ -317,10 +356,16 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
         "capacity_decisions_per_s": round(capacity_per_s, 1),
         "overload_factor": round(arrival_per_s / max(capacity_per_s, 1e-6), 2),
         "p99_s": round(percentile([r[1] for r in responses], 0.99), 3),
+        "proxy_p99_s": round(percentile(proxied, 0.99), 3),
+        "proxy_answers": len(proxied),
         "final_answer_p99_s": round(
             percentile([s["answered"] - s["arrived"] for s in finals if s["final"] in decided], 0.99), 2
         ),
-        "fifo_inversions": fifo_inversions(finals),
+        "fifo_inversions": fifo[0],
+        "fifo_pairs": fifo[1],
+        "fifo_ticket_holders": sum(1 for s in finals if s.get("ticket")),
+        "entry_order_inversions": entry[0],
+        "entry_order_pairs": entry[1],
         "errors_5xx": sum(1 for r in responses if r[2] >= 500 and r[3] != "busy"),
         "busy_answers": sum(1 for r in responses if r[3] == "busy"),
         "timeouts": sum(result["timeouts"] for result in results),
@@ -334,6 +379,21 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
         "ws_lag_p99_s": ws_lag_p99(watchers, watched, finals),
         "peak_rss_mb": round(sampler.peak),
         "max_open_fds": sampler.max_fds,
+        # Where the two cores went while the students were served (the load processes report their own).
+        "cpu_s_by_role": {
+            **{
+                role: round(seconds - cpu_before.get(role, 0.0), 1)
+                for role, seconds in cpu_after.items()
+                if role != "load generator" and seconds - cpu_before.get(role, 0.0) >= 0.1
+            },
+            "load generator": round(sum(result.get("cpu_s", 0.0) for result in results), 1),
+        },
+        "load_wall_s": round(wall, 1),
+        # How long requests waited for one of the load processes' own connections (counted in p99_s too).
+        "client_pool_wait_p99_s": round(
+            percentile([w for result in results for w in result.get("pool_waits", [])], 0.99), 3
+        ),
+        "client_pool_waited": sum(len(result.get("pool_waits", [])) for result in results),
         "finals": dict(Counter(s["final"] for s in finals)),
         "codes": dict(Counter(r[3] for r in responses)),
     }

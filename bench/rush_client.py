@@ -96,6 +96,9 @@ class HttpPool:
         self.idle: list[_Connection] = []
         self.open = 0
         self.waiting: deque[asyncio.Future] = deque()
+        # Seconds each request that found no idle connection waited for one (the generator's own queue,
+        # not the server's: reported apart so the two are never confused).
+        self.waits: list[float] = []
 
     async def _acquire(self, timeout: float) -> _Connection:
         """A connection within `timeout`: an idle one, a new one below the limit, or the next one released.
@@ -118,7 +121,9 @@ class HttpPool:
                 timer.cancel()
         self.open += 1
         try:
-            _, connection = await asyncio.wait_for(loop.create_connection(_Connection, self.host, self.port), timeout)
+            _, connection = await asyncio.wait_for(
+                loop.create_connection(_Connection, self.host, self.port), timeout
+            )
         except TimeoutError as error:
             self.open -= 1
             raise ClientTimeout() from error
@@ -183,7 +188,13 @@ class HttpPool:
             lines.append(f"Content-Length: {len(body)}")
         data = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
         deadline = time.monotonic() + timeout
-        connection = self._idle_take() or await self._acquire(timeout)
+        connection = self._idle_take()
+        if connection is None:
+            began = time.monotonic()
+            try:
+                connection = await self._acquire(timeout)
+            finally:
+                self.waits.append(time.monotonic() - began)
         waiter = connection.send(data)
         timer = asyncio.get_running_loop().call_later(
             max(deadline - time.monotonic(), 0.001), _expire, waiter

@@ -70,6 +70,22 @@ def test_nginx_conf_fills_every_placeholder(tmp_path):
     assert re.search(r"location /ws/ \{\s+proxy_pass http://ws_app;", conf)
 
 
+def test_the_proxy_times_every_students_rush_answer_and_logs_nothing_personal(tmp_path):
+    """The rush page, the rush path and the proxy's own busy answer are each timed in one log whose lines
+    carry no address, path, query or cookie: only when, how long, status and whether the copy answered."""
+    conf = layout.nginx_conf(
+        listen="127.0.0.1:8080", http_ports=[8001], rush_ports=[8011], ws_ports=[8002], tmp=tmp_path, logs=tmp_path
+    )
+    form = re.search(r"log_format rush_timing '([^']*)';", conf)
+    assert form is not None
+    assert re.findall(r"\$\w+", form[1]) == ["$msec", "$request_time", "$status", "$upstream_cache_status"]
+    logged = f"access_log {tmp_path}/rush-timing.log rush_timing buffer=256k flush=1s;"
+    for head in (r"location ~ \^/my/rush/\[0-9\]\+/\$ \{", r"location /my/rush/ \{", r"location @rush_busy \{"):
+        block = re.search(head + r".*?\n        \}", conf, re.S)  # to the location's own closing brace
+        assert block is not None and logged in block[0], head
+    assert conf.count("access_log ") == 4  # off for everything else
+
+
 def test_no_cached_location_passes_on_a_set_cookie(tmp_path):
     """A cached answer that ignored Set-Cookie would hand one client's cookie to everyone served from cache."""
     conf = layout.nginx_conf(

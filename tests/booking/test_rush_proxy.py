@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 
 from booking.models import Booking, Seminar
 from booking.rush import passes
-from deploy.stack import stack_start
+from deploy.stack import ROOT, stack_start
 from tests.booking.conftest import candidate_make, rush_seminar_remove, seminar_make
 from tests.conftest import server_env
 
@@ -116,6 +116,8 @@ def test_the_proxy_turns_one_companys_flood_away_at_once_while_another_company_b
         )
         globex_slot = quiet.slots.first().pk
         globex_student = candidate_make(rank="A")
+    timing_log = ROOT / ".data" / "bench-logs" / "rush-timing.log"
+    logged_before = timing_log.stat().st_size if timing_log.exists() else 0
     running = stack_start(
         env=server_env(), http_server="daphne", rush_workers=1, rush_inflight=8, rush_company_inflight=3
     )
@@ -178,6 +180,15 @@ def test_the_proxy_turns_one_companys_flood_away_at_once_while_another_company_b
         with schema_context(acme.schema):
             booked = set(Booking.objects.filter(seminar=flood).values_list("candidate_id", flat=True))
         assert booked == {futures[future].pk for future in held}
+        running.stop()  # the proxy writes its buffered timing log as it stops
+        with timing_log.open() as log_file:
+            log_file.seek(logged_before)
+            lines = [line.split() for line in log_file]
+        # Each answer timed at the proxy: the four turned away at once, the waiting three as long as they waited.
+        busy_times = [float(line[1]) for line in lines if line[2] == "503"]
+        assert len(busy_times) == 4 and max(busy_times) < 1
+        booked_times = sorted(float(line[1]) for line in lines if line[2] == "200")
+        assert len(booked_times) == 3 and booked_times[0] > 1
     finally:
         holder.release.set()
         running.stop()
