@@ -51,6 +51,7 @@ from django_tenants.utils import schema_context  # noqa: E402
 
 from bench.fleet_deploy import migration_all, timed_command  # noqa: E402
 from bench.fleet_measure import (  # noqa: E402
+    PROXY_LOG,
     entry_order_inversions,
     fifo_inversions,
     proxy_times,
@@ -345,6 +346,7 @@ def main() -> None:
         result["django_tenants_noop_deploy_s"] = timed_command("migrate_schemas", "--noinput")
         log(f"migrate_schemas, nothing to migrate: {result['django_tenants_noop_deploy_s']} s")
     env = dict(os.environ, DATABASE_URL=settings.DATABASE_URL, REDIS_URL=settings.REDIS_URL, DB_POOL_MAX="12")
+    PROXY_LOG.unlink(missing_ok=True)  # this run's timings only (nginx opens it afresh)
     stack = stack_start(
         env=env, http_workers=HTTP_WORKERS, ws_processes=1, nginx_workers=2, rush_workers=RUSH_WORKERS
     )
