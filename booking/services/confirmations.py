@@ -67,7 +67,7 @@ def confirm_later_many(*, items: list[tuple[str, list[int], str | None]]) -> Non
             with schema_context(schema):
                 for one in ids:
                     booking_confirm_by_id(booking_id=one)
-                rush_facts_refresh()
+            rush_facts_refresh(schema=schema)
 
 
 def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
@@ -93,16 +93,16 @@ def confirmations_drain(*, batch: int = DRAIN_BATCH) -> int:
                     booking_confirm_by_id(booking_id=int(booking_id))
                     drained += 1
         if drained:
-            with schema_context(schema):
-                rush_facts_refresh()
+            rush_facts_refresh(schema=schema)
         done += drained
     return done
 
 
-def rush_facts_refresh() -> int:
-    """The dashboard facts of the students whose seats the rush path wrote (it notes them instead of
-    refreshing them in the winners' transaction: dashboard migration 0003); how many were refreshed."""
-    with connection.cursor() as cursor:
+def rush_facts_refresh(*, schema: str) -> int:
+    """The dashboard facts of the company's students whose seats the rush path wrote (it notes them instead
+    of refreshing them in the winners' transaction: dashboard migration 0003); how many were refreshed.
+    Called by the confirmations' worker after each drain and by the dashboard before it reads."""
+    with schema_context(schema), connection.cursor() as cursor:
         cursor.execute("SELECT dashboard_fact_refresh_stale()")
         return int(cursor.fetchone()[0])
 

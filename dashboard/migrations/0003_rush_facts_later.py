@@ -8,7 +8,7 @@ cost more than its seat. A transaction that sets `saas.facts_later` (the rush pa
 booking/rush/persist.py) only notes the students in dashboard_fact_stale; `dashboard_fact_refresh_stale()`
 refreshes them, called by the worker that sends the rush's confirmations every second
 (booking/services/confirmations.py::confirmations_drain) and by the dashboard before it reads
-(dashboard/services.py::facts_catch_up), so the figures a recruiter sees are as current as before.
+(dashboard/views.py, through rush_facts_refresh), so the figures a recruiter sees are as current as before.
 """
 
 from importlib import import_module
