@@ -68,11 +68,13 @@ def stack_start(
     rush_workers: int = 0,
     rush_inflight: int | None = None,
     rush_company_inflight: int | None = None,
+    logs: Path | None = None,
 ) -> Stack:
     """Start nginx + HTTP workers + daphne processes (+ rush processes); returns when everything listens.
 
     `rush_inflight` / `rush_company_inflight`: the proxy's rush budgets (deploy/layout.py::nginx_conf's
-    defaults when None)."""
+    defaults when None). `logs`: the folder of the servers' logs and the proxy's timing log (by default
+    .data/bench-logs, shared by every stack of this checkout)."""
     port = port or free_port()
     tmp = Path(tempfile.mkdtemp(prefix="saas-stack-"))
     # nginx started as root serves from unprivileged workers: they must reach the cache and temp folders.
@@ -80,7 +82,7 @@ def stack_start(
     for name in ("cache", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / name).mkdir(mode=0o777)
         (tmp / name).chmod(0o777)
-    logs = ROOT / ".data" / "bench-logs"
+    logs = logs or ROOT / ".data" / "bench-logs"
     logs.mkdir(parents=True, exist_ok=True)
     stack = Stack(port=port, tmp=tmp)
     env = dict(env, PUBLIC_PORT=str(port), PYTHONPATH=str(ROOT))
