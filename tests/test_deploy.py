@@ -128,3 +128,16 @@ def test_daphne_listens_with_a_deep_accept_queue():
         socket.create_connection((LOOPBACK, port), timeout=5).close()
     finally:
         process_stop(process)
+
+
+def test_each_proxy_worker_may_open_both_ends_of_every_connection_it_takes(tmp_path):
+    """A proxied request holds the client's connection and the backend's: a worker allowed more connections
+    than half its descriptors fails with "Too many open files" at the opening second instead of answering
+    `busy`."""
+    conf = layout.nginx_conf(
+        listen="127.0.0.1:8080", http_ports=[8001], rush_ports=[8011], ws_ports=[8002], tmp=tmp_path, logs=tmp_path
+    )
+    connections = re.search(r"worker_connections (\d+);", conf)
+    files = re.search(r"worker_rlimit_nofile (\d+);", conf)
+    assert connections is not None and files is not None
+    assert 2 * int(connections[1]) <= int(files[1])
