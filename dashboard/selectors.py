@@ -1,7 +1,10 @@
 """The season's figures for the dashboard, read from dashboard_fact (one row per student) and the seasons' rows.
 
 dashboard_fact is kept by database triggers in the same transaction as every change to the rows that hold a
-fact (dashboard migration 0001, docs/dashboard.md), so the figures read here are as current as the data.
+fact (dashboard migration 0001, docs/dashboard.md), so the figures read here are as current as the data. The
+one exception is the rush path's batched winners: their facts are noted for later and caught up (by the
+confirmations' worker, and by the dashboard's readers before they read: booking/services/confirmations.py::
+rush_facts_refresh), never read stale.
 The funnel counts a fact only when it belongs to the student's own season (the seminar's, the sheet's, the
 round's, the offer's): nothing of one season counts in another's figures.
 """
