@@ -366,7 +366,9 @@ def main() -> None:
     )
     result["set_up"] = (
         f"nginx + {RUSH_WORKERS} uvicorn rush processes + gunicorn {HTTP_WORKERS} + 1 daphne; "
-        f"{LOAD_PROCESSES} load processes on the same cores; Zipf s={ZIPF_S}, {SEATS_NOTE}"
+        f"{LOAD_PROCESSES} load processes on the same cores"
+        + (f" at nice {os.environ['BENCH_LOAD_NICE']}" if os.environ.get("BENCH_LOAD_NICE") else "")
+        + f"; Zipf s={ZIPF_S}, {SEATS_NOTE}"
     )
     result["at"] = datetime.now(UTC).isoformat(timespec="seconds")
     out = ROOT / "bench" / "results"

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import bisect
 import json
+import os
 import random
 import resource
 import sys
@@ -40,6 +41,30 @@ def retry_delay(data: dict, in_row: int) -> float:
         return 1.0
     base = data.get("retry_after") or (2.0 if code == "busy" else 3.0)
     return min(base * 2**in_row, BUSY_WAIT_MOST) * random.uniform(0.75, 1.25)
+
+
+def _priority_set() -> None:
+    """BENCH_LOAD_NICE=-10 runs the load processes ahead of the servers on the shared cores, as phones
+    with their own CPUs would be: the figures then time the servers, not the generator's wait for a core.
+    Lowering a nice value needs root; without it the processes keep the default."""
+    nice = os.environ.get("BENCH_LOAD_NICE")
+    if nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, int(nice))
+        except PermissionError:
+            pass
+
+
+_BODIES: dict[int, str] = {}
+
+
+def booking_body(slot: int) -> str:
+    """The page's booking body for a slot, encoded once (json.dumps per request was a sixth of a
+    load process's profile samples at 100,000 students)."""
+    body = _BODIES.get(slot)
+    if body is None:
+        body = _BODIES[slot] = json.dumps({"slot": slot})
+    return body
 
 
 def _raise_fd_limit() -> None:
@@ -128,7 +153,7 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
             "POST",
             f"/my/rush/{seminar}/book",
             headers=post_headers,
-            body=json.dumps({"slot": slots[tried % len(slots)]}),
+            body=booking_body(slots[tried % len(slots)]),
             tag=tag,
         )
         room = got_room or room
@@ -331,6 +356,7 @@ def lag_of(frames_per_watcher: list[list[tuple[float, float]]], commits: list[fl
 
 def main() -> None:
     _raise_fd_limit()
+    _priority_set()
     spec = json.loads(Path(sys.argv[1]).read_text())
     role = spec["role"]
     runner = {"students": run_students, "closed": run_closed, "watchers": run_watchers}[role]
