@@ -17,6 +17,8 @@ Phases, in one run on this machine:
    it runs (booking_blocked_max_s); the column is dropped again afterwards.
 
 Smaller runs: FLEET_COMPANIES=20 FLEET_OPENING=10 FLEET_STUDENTS=3000 FLEET_ARRIVAL_S=5 make bench-fleet.
+BENCH_LOAD_NICE=-10 (as root) runs the load processes ahead of the servers on the shared cores; the result's
+`set_up` says so.
 """
 
 from __future__ import annotations
