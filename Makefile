@@ -99,6 +99,10 @@ nginx:
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1 || \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	  else echo "nginx is needed: sudo apt-get install nginx" >&2; exit 1; fi; }
+	@# Its Lua module keeps the students' line at the proxy (deploy/rush_line.lua).
+	@[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnginx-mod-http-lua >/dev/null; \
+	  else echo "nginx's Lua module is needed: sudo apt-get install libnginx-mod-http-lua" >&2; exit 1; fi; }
 
 bench-recovery: services
 	SAAS_TESTING=1 $(BIN)/python bench/recovery_bench.py

@@ -304,6 +304,7 @@ def grand_open(*, stack, opening: list[Tenant], neighbour: Tenant) -> dict:
         "entry_order_pairs": entry[1],
         "errors_5xx": sum(1 for r in responses if r[2] >= 500 and r[3] != "busy"),
         "busy_answers": sum(1 for r in responses if r[3] == "busy"),
+        "line_answers": sum(1 for r in responses if r[3] == "line"),  # places in the proxy's line
         "timeouts": sum(result["timeouts"] for result in results),
         "unanswered": sum(1 for s in finals if s["final"] not in decided),
         "overbooked": overbooked,

@@ -109,7 +109,7 @@ class Recorder:
         self.add(sent, latency, status, code, tag)
         if retry_after is not None:
             data["retry_after"] = retry_after  # the page's script reads the header the same way
-        return status, data, cookies.get("rush_room")
+        return status, data, cookies
 
 
 def pool_for(base: str, limit: int) -> HttpPool:
@@ -134,6 +134,7 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
     random.shuffle(slots)
     tried = 0
     room = None
+    place = None  # the proxy's place in line (its cookie), sent with every booking until the answer
     final, booked = None, None
     ticket = None  # the place in line the waiting room gave (its order is the admission order)
     entered = None  # when the rush path first took the student in: a decision or a place in line
@@ -142,13 +143,15 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
     while final is None and time.time() < deadline:
         post_headers = {
             "Host": spec["host"],
-            "Cookie": cookie + (f"; rush_room={room}" if room else ""),
+            "Cookie": cookie
+            + (f"; rush_room={room}" if room else "")
+            + (f"; rush_line={place}" if place else ""),
             "Content-Type": "application/json",
             "Accept": "application/json",
             "X-Requested-With": "rush",
             "Origin": f"http://{spec['host']}",
         }
-        status, data, got_room = await rec.call(
+        status, data, got = await rec.call(
             session,
             "POST",
             f"/my/rush/{seminar}/book",
@@ -156,7 +159,8 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
             body=booking_body(slots[tried % len(slots)]),
             tag=tag,
         )
-        room = got_room or room
+        room = (got or {}).get("rush_room") or room
+        place = (got or {}).get("rush_line") or place
         code = data.get("code")
         if code not in ("unavailable", "busy", "timeout", "client_error"):
             busy_row = 0
@@ -167,14 +171,14 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
             ticket = ticket or data.get("ticket")
             while True:
                 await asyncio.sleep(float(data.get("poll_after_s", 1.0)))
-                status, data, got_room = await rec.call(
+                status, data, got = await rec.call(
                     session,
                     "GET",
                     f"/my/rush/{seminar}/queue",
                     headers={"Host": spec["host"], "Cookie": cookie, "Accept": "application/json"},
                     tag=tag,
                 )
-                room = got_room or room
+                room = (got or {}).get("rush_room") or room
                 if data.get("code") != "queued" or time.time() > deadline:
                     break
             if data.get("code") == "full":
@@ -185,6 +189,10 @@ async def student(session: HttpPool, rec: Recorder, spec: dict, one: dict, t0: f
                     busy_row += data["code"] in ("unavailable", "busy")
                 else:
                     final = data.get("code") or f"http{status}"
+        elif code == "line":
+            # A place in the proxy's line: the same booking again when it is due, as the page's script does.
+            ticket = ticket or data.get("ticket")
+            await asyncio.sleep(float(data.get("retry_after") or 1) * random.uniform(0.9, 1.1))
         elif code == "full":
             # Another slot is worth a try only while the answer says one still has a seat for this rank.
             tried += 1

@@ -9,6 +9,9 @@ deploy/stack.py runs this same layout on loopback for the rush benchmark.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -158,6 +161,19 @@ def servers(ports: Sequence[int], *, host: str = "127.0.0.1", options: str = "")
 RUSH_INFLIGHT_PER_PROCESS = 256
 
 
+# Debian's nginx modules (libnginx-mod-http-lua and the development kit it needs), for the proxy's line.
+NGINX_MODULES = Path(os.environ.get("NGINX_MODULES_DIR", "/usr/lib/nginx/modules"))
+
+
+def rush_line_key(secret_key: str) -> str:
+    """The key the proxy signs places in its line with (nginx's RUSH_LINE_KEY), derived from SECRET_KEY."""
+    return hmac.new(secret_key.encode(), b"booking.rush.line", hashlib.sha256).hexdigest()
+
+
+def _nginx_quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")  # inside nginx's single quotes
+
+
 def rush_busy_bodies() -> dict[str, str]:
     """The proxy's answer over the rush budgets: the rush path's own "busy" (booking/rush/outcomes.py::busy)
     as JSON in Japanese and in English (from the booking catalogue), and its Retry-After seconds (the
@@ -165,7 +181,7 @@ def rush_busy_bodies() -> dict[str, str]:
     import gettext
     import json
 
-    from booking.rush.outcomes import busy
+    from booking.rush.outcomes import LINE_MESSAGE, busy
 
     outcome = busy()
     english = gettext.translation(
@@ -174,7 +190,8 @@ def rush_busy_bodies() -> dict[str, str]:
     bodies = {}
     for language, translate in (("ja", str), ("en", english)):
         text = json.dumps({**outcome.payload(), "message": translate(outcome.message)}, ensure_ascii=False)
-        bodies[language] = text.replace("\\", "\\\\").replace("'", "\\'")  # inside nginx's single quotes
+        bodies[language] = _nginx_quoted(text)
+        bodies[f"line_{language}"] = _nginx_quoted(translate(LINE_MESSAGE))
     return {**bodies, "retry_after": str(outcome.retry_after)}
 
 
@@ -214,6 +231,13 @@ def nginx_conf(
         "RUSH_BUSY_RETRY": str(busy["retry_after"]),
         "RUSH_BUSY_JA": busy["ja"],
         "RUSH_BUSY_EN": busy["en"],
+        "RUSH_LINE_JA": busy["line_ja"],
+        "RUSH_LINE_EN": busy["line_en"],
+        "DEPLOY": str(HERE),
+        "LUA_MODULES": " ".join(
+            f"load_module {NGINX_MODULES / name};"
+            for name in ("ndk_http_module.so", "ngx_http_lua_module.so")
+        ),
     }
     values["BODY_MAX"] = f"{BODY_MAX_BYTES}"
     values["UPLOAD_LOCATIONS"] = "\n        ".join(
@@ -261,7 +285,17 @@ def main(argv: list[str]) -> int:
     if argv[1:] == ["procfile"]:
         sys.stdout.write(procfile())
         return 0
-    print("usage: python -m deploy.layout procfile", file=sys.stderr)
+    if argv[1:] == ["line-key"]:
+        # nginx's RUSH_LINE_KEY for this installation (its environment, like SECRET_KEY for the others).
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
+        django.setup()
+        from django.conf import settings
+
+        sys.stdout.write(rush_line_key(settings.SECRET_KEY) + "\n")
+        return 0
+    print("usage: python -m deploy.layout procfile | line-key", file=sys.stderr)
     return 2
 
 

@@ -141,8 +141,14 @@ def stack_start(
         rush_company_inflight=rush_company_inflight,
     )
     (tmp / "nginx.conf").write_text(conf)
+    from django.conf import settings
+
+    # The line's places are signed with a key of this installation (nginx reads it from its environment).
+    nginx_env = dict(os.environ, RUSH_LINE_KEY=layout.rush_line_key(settings.SECRET_KEY))
     stack.processes.append(
-        subprocess.Popen([nginx_binary(), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"], cwd=tmp)
+        subprocess.Popen(
+            [nginx_binary(), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"], cwd=tmp, env=nginx_env
+        )
     )
     try:
         for p in [*http_ports, *ws_ports, *rush_ports, port]:

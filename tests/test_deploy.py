@@ -58,7 +58,13 @@ def test_nginx_conf_fills_every_placeholder(tmp_path):
     # The proxy's rush budgets: 256 per rush process in all, half of that (at least 256) per company; over
     # them, the rush path's own "busy" answer in Japanese and English.
     assert "limit_conn rush_all 512;" in conf and "limit_conn rush_company 256;" in conf
-    assert "add_header Retry-After 2 always;" in conf and "error_page 429 = @rush_busy;" in conf
+    assert "set $rush_busy_retry 2;" in conf and "error_page 429 = @rush_busy;" in conf
+    # Over them a booking takes its place in the seminar's line (deploy/rush_line.lua), signed with a key
+    # nginx reads from its environment; the Lua module comes from Debian's package.
+    assert "rewrite_by_lua_block { rush_line.enter() }" in conf and "log_by_lua_block { rush_line.done() }" in conf
+    assert "content_by_lua_block { rush_line.refused() }" in conf and "env RUSH_LINE_KEY;" in conf
+    assert "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;" in conf
+    assert "You are in line." in conf and "順番待ちの列に並んでいます。" in conf
     assert '"code": "busy", "message": "ただいま大変混み合っています。' in conf
     assert '"code": "busy", "message": "It is very busy right now.' in conf
     one = layout.nginx_conf(
@@ -141,3 +147,11 @@ def test_each_proxy_worker_may_open_both_ends_of_every_connection_it_takes(tmp_p
     files = re.search(r"worker_rlimit_nofile (\d+);", conf)
     assert connections is not None and files is not None
     assert 2 * int(connections[1]) <= int(files[1])
+
+
+def test_the_proxys_line_key_is_derived_from_the_installations_secret():
+    """Places in the proxy's line are signed with a key of this installation: another SECRET_KEY, another key,
+    and the key never is the secret itself."""
+    key = layout.rush_line_key("one secret")
+    assert key == layout.rush_line_key("one secret") and len(key) == 64
+    assert key != layout.rush_line_key("another secret") and "one secret" not in key

@@ -112,6 +112,12 @@ def busy() -> Outcome:
     )
 
 
+# The proxy's line (deploy/rush_line.lua) answers in these words, with the place and when to ask again.
+LINE_MESSAGE = gettext_noop(
+    "順番待ちの列に並んでいます。順番が来ると自動でお送りします。このページを開いたままお待ちください。"
+)
+
+
 def method_not_allowed() -> Outcome:
     return Outcome(code="method", status=405, message=gettext_noop("POST でお送りください。"))
 

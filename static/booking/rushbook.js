@@ -48,12 +48,22 @@
       busy = false; buttons(false);
       return;
     }
-    if (data.code !== "busy" && data.code !== "unavailable") busyInRow = 0;
+    if (data.code !== "busy" && data.code !== "unavailable") busyInRow = 0;  // a place in line resets it too
     if (data.code === "queued") {
       queue.hidden = false;
       position.textContent = String(data.position);
       eta.textContent = String(Math.ceil(data.eta_s));
       window.setTimeout(waitTurn, Math.max(1, data.poll_after_s) * 1000);
+      return;
+    }
+    if (data.code === "line") {
+      // A place in the proxy's line: the same booking is sent again when the place is due (the answer's
+      // Retry-After, a tenth more or less), never backing off: waiting longer would only lose the turn.
+      queue.hidden = false;
+      position.textContent = String(data.position);
+      eta.textContent = String(Math.ceil(data.eta_s));
+      var due = (Number(retryAfter) || 1) * 1000 * (0.9 + Math.random() / 5);
+      window.setTimeout(function () { busy ? send() : null; }, due);
       return;
     }
     queue.hidden = true;
