@@ -13,7 +13,7 @@
 --           newcomer while others wait -> a place at the end; a place not reached yet -> where it stands.
 -- refused() the budgets' own answer (@rush_busy): a booking turned away takes (or keeps) its place;
 --           anything else hears the rush path's "busy".
--- done()    log phase of a booking the rush processes answered: the head moves one place on.
+-- done()    log phase of a booking the rush processes answered: the head moves AHEAD places on.
 local M = {}
 
 local line = ngx.shared.rush_line
@@ -65,20 +65,38 @@ local function pace(name)
     return math.max(count / 2, 1)
 end
 
-local function answer(host, seminar, place, head)
-    local name = host .. "|" .. seminar
-    local position = math.max(place - head, 1) -- 1: next (or let through, once the budgets have room)
-    local wait = (position - 1) / pace(name)
-    local retry = math.max(1, math.min(10, math.ceil(wait)))
-    ngx.status = 202
+-- The proxy's own JSON answers (the line's and the rush path's "busy"), never kept by a browser.
+local function reply(status, retry, body)
+    ngx.status = status
     ngx.header["Content-Type"] = "application/json; charset=utf-8"
     ngx.header["Cache-Control"] = "no-store"
-    ngx.header["Retry-After"] = tostring(retry)
-    ngx.header["Set-Cookie"] = "rush_line=" .. seminar .. "." .. place .. "." .. mac(host, seminar, place)
-        .. "; Path=/my/rush/; Max-Age=3600; HttpOnly; SameSite=Strict"
-    ngx.print('{"ok": false, "code": "line", "message": ', json_text(ngx.var.rush_line_message),
-        ', "ticket": ', place, ', "position": ', position, ', "eta_s": ', string.format("%.1f", wait), '}')
+    ngx.header["Retry-After"] = retry
+    ngx.print(body)
     return ngx.exit(ngx.HTTP_OK)
+end
+
+-- Where `place` stands; the cookie is signed and set only when the request did not bring it already.
+local function answer(request, place, head, brought)
+    local position = math.max(place - head, 1) -- 1: next (or let through, once the budgets have room)
+    local wait = (position - 1) / pace(request.name)
+    if not brought then
+        ngx.header["Set-Cookie"] = "rush_line=" .. request.seminar .. "." .. place .. "."
+            .. mac(request.host, request.seminar, place) .. "; Path=/my/rush/; Max-Age=3600; HttpOnly; SameSite=Strict"
+    end
+    return reply(202, tostring(math.max(1, math.min(10, math.ceil(wait)))), table.concat({
+        '{"ok": false, "code": "line", "message": ', json_text(ngx.var.rush_line_message), ', "ticket": ', place,
+        ', "position": ', position, ', "eta_s": ', string.format("%.1f", wait), "}" }))
+end
+
+-- The booking's seminar, company (host) and line name; nil for anything else, or without a pass (no place:
+-- the rush process answers "signed out").
+local function booking_of()
+    local seminar = ngx.req.get_method() == "POST" and seminar_of(ngx.var.uri)
+    if not seminar or not ngx.var.cookie_rush_pass then
+        return nil
+    end
+    local host = ngx.var.host
+    return { seminar = seminar, host = host, name = host .. "|" .. seminar }
 end
 
 -- A place at the end of the line, one per rush pass: a student who lost the cookie (or a client that never
@@ -101,20 +119,19 @@ local function pass(name)
 end
 
 function M.enter()
-    local seminar = ngx.req.get_method() == "POST" and seminar_of(ngx.var.uri)
-    if not seminar or not ngx.var.cookie_rush_pass then
-        return -- no line without a pass (the rush process answers "signed out")
+    local request = booking_of()
+    if request == nil then
+        return
     end
-    local host = ngx.var.host
-    local name = host .. "|" .. seminar
+    local name = request.name
     local tail = line:get(name .. ":t") or 0
     local head = line:get(name .. ":h") or 0
-    local place = place_of(host, seminar, tail)
+    local place = place_of(request.host, request.seminar, tail)
     if place == nil then
         if tail <= head then
             return pass(name) -- nobody waiting: on to the budgets
         end
-        return answer(host, seminar, join(name), head)
+        return answer(request, join(name), head, false)
     end
     if place <= head then
         return pass(name) -- its turn: on to the budgets
@@ -127,27 +144,24 @@ function M.enter()
             return pass(name)
         end
     end
-    return answer(host, seminar, place, head)
+    return answer(request, place, head, true)
 end
 
 function M.refused()
-    local seminar = ngx.req.get_method() == "POST" and seminar_of(ngx.var.uri)
-    if not seminar or not ngx.var.cookie_rush_pass then
-        ngx.status = 503
-        ngx.header["Content-Type"] = "application/json; charset=utf-8"
-        ngx.header["Cache-Control"] = "no-store"
-        ngx.header["Retry-After"] = ngx.var.rush_busy_retry
-        ngx.print(ngx.var.rush_busy_body)
-        return ngx.exit(ngx.HTTP_OK)
+    local request = booking_of()
+    if request == nil then
+        return reply(503, ngx.var.rush_busy_retry, ngx.var.rush_busy_body)
     end
-    local host = ngx.var.host
-    local name = host .. "|" .. seminar
+    local name = request.name
     if ngx.var.rush_line_counted == name then
         line:incr(name .. ":i", -1, 0, KEEP) -- let through above, turned away by the budgets
     end
-    local tail = line:get(name .. ":t") or 0
-    local place = place_of(host, seminar, tail) or join(name)
-    return answer(host, seminar, place, line:get(name .. ":h") or 0)
+    local place = place_of(request.host, request.seminar, line:get(name .. ":t") or 0)
+    local head = line:get(name .. ":h") or 0
+    if place == nil then
+        return answer(request, join(name), head, false)
+    end
+    return answer(request, place, head, true)
 end
 
 function M.done()
